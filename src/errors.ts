@@ -1,0 +1,87 @@
+/**
+ * The typed errors every part of denobpf throws. Callers test for them with
+ * `instanceof` (or the `code` field), the way cilium/ebpf callers use
+ * `errors.Is` on its sentinel errors.
+ *
+ * @module
+ */
+
+/** Base class of every error denobpf throws on purpose. */
+export class EbpfError extends Error {
+  /** A stable, machine-readable code for the error class. */
+  readonly code: string = "EBPF";
+  /** Creates an error with a message and an optional cause. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Options shared by the error constructors. */
+export interface ErrorOptions {
+  /** The error this one wraps. */
+  cause?: unknown;
+}
+
+/**
+ * The kernel (or this machine) lacks something: a map or program type, a
+ * helper, a link kind, a file such as vmlinux BTF. `feature` names it and
+ * `requirement` says what brings it (a kernel version or a config option).
+ */
+export class NotSupportedError extends EbpfError {
+  override readonly code = "ENOTSUPPORTED";
+  /** What is missing, e.g. `"map type ringbuf"`. */
+  readonly feature: string;
+  /** What provides it, e.g. `"Linux 5.8"` or `"CONFIG_DEBUG_INFO_BTF"`. */
+  readonly requirement?: string;
+  /** Creates the error; the message is built from the feature and requirement. */
+  constructor(feature: string, requirement?: string, options?: ErrorOptions & { detail?: string }) {
+    super(
+      `${feature} is not supported${requirement ? ` (requires ${requirement})` : ""}` +
+        (options?.detail ? `: ${options.detail}` : ""),
+      options,
+    );
+    this.feature = feature;
+    this.requirement = requirement;
+  }
+}
+
+/** Something looked up by name or id does not exist (a symbol, a type, a key). */
+export class NotFoundError extends EbpfError {
+  override readonly code = "ENOTFOUND";
+  /** What was looked up. */
+  readonly what: string;
+  /** Creates the error for the thing that was looked up. */
+  constructor(what: string, message?: string, options?: ErrorOptions) {
+    super(message ?? `${what} not found`, options);
+    this.what = what;
+  }
+}
+
+/** An argument is malformed: a bad name, a key of the wrong size, an invalid option. */
+export class InvalidArgumentError extends EbpfError {
+  override readonly code = "EINVALIDARG";
+}
+
+/**
+ * A binary format (BTF, ELF, kallsyms text, …) could not be parsed.
+ * `format` names it and `offset`, where known, says where it went wrong.
+ */
+export class ParseError extends EbpfError {
+  override readonly code = "EPARSE";
+  /** The format being parsed, e.g. `"btf"`, `"elf"`, `"kallsyms"`. */
+  readonly format: string;
+  /** Byte offset (or line number for text formats) of the problem, if known. */
+  readonly offset?: number;
+  /** Creates the error. */
+  constructor(format: string, message: string, options?: ErrorOptions & { offset?: number }) {
+    super(
+      `${format}: ${message}${
+        options?.offset !== undefined ? ` (at offset ${options.offset})` : ""
+      }`,
+      options,
+    );
+    this.format = format;
+    this.offset = options?.offset;
+  }
+}

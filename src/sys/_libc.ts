@@ -1,0 +1,98 @@
+// The one Deno.dlopen of the C library that the whole of denobpf shares.
+// Private to src/sys: everything else goes through the typed wrappers.
+
+const SYMBOLS = {
+  syscall6: {
+    name: "syscall",
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+  /** syscall(nr, int, buffer, size): the shape of bpf(2). */
+  syscallBuf: { name: "syscall", parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+  /** syscall(nr, buffer, pid, cpu, group_fd, flags): the shape of perf_event_open(2). */
+  syscallPerf: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+  __errno_location: { parameters: [], result: "pointer" },
+  close: { parameters: ["i32"], result: "i32" },
+  dup: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "i64"], result: "i32" },
+  ioctlBuf: { name: "ioctl", parameters: ["i32", "u64", "buffer"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  uname: { parameters: ["buffer"], result: "i32" },
+  getpid: { parameters: [], result: "i32" },
+  gettid: { parameters: [], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  epoll_wait_async: {
+    name: "epoll_wait",
+    parameters: ["i32", "buffer", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
+  unshare: { parameters: ["i32"], result: "i32" },
+  sched_getcpu: { parameters: [], result: "i32" },
+} as const;
+
+function open(): Deno.DynamicLibrary<typeof SYMBOLS> {
+  const candidates = ["libc.so.6", "libc.so", "/lib/x86_64-linux-gnu/libc.so.6"];
+  let last: unknown;
+  for (const path of candidates) {
+    try {
+      return Deno.dlopen(path, SYMBOLS);
+    } catch (e) {
+      last = e;
+      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+        throw new Error(
+          "denobpf needs FFI access to the C library: run deno with --allow-ffi (or -A)",
+          { cause: e },
+        );
+      }
+    }
+  }
+  throw new Error(`denobpf could not open the C library (tried ${candidates.join(", ")})`, {
+    cause: last,
+  });
+}
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
+let errnoView: Deno.UnsafePointerView | undefined;
+
+/** The C library's symbols, opened on first use. */
+export function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
+  if (lib === undefined) lib = open().symbols;
+  return lib;
+}
+
+/**
+ * The calling thread's errno. Read it straight after a call that failed:
+ * the pointer is the thread's own, and nothing between the failing call and
+ * this read runs C library code that could set errno (only failing calls set it).
+ */
+export function errno(): number {
+  if (errnoView === undefined) {
+    errnoView = new Deno.UnsafePointerView(libc().__errno_location()!);
+  }
+  return errnoView.getInt32(0);
+}
+
+/** Sets the calling thread's errno (used to prove that errno is read fresh). */
+export function setErrno(value: number): void {
+  const p = libc().__errno_location()!;
+  new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4))[0] = value;
+}

@@ -1,0 +1,45 @@
+/**
+ * The running kernel's release and version, from uname(2).
+ *
+ * @module
+ */
+
+import { errno, libc } from "./_libc.ts";
+import { SyscallError } from "./error.ts";
+
+/** The fields of `struct utsname`. */
+export interface Utsname {
+  sysname: string;
+  nodename: string;
+  release: string;
+  version: string;
+  machine: string;
+}
+
+/** Calls uname(2). */
+export function uname(): Utsname {
+  const buf = new Uint8Array(65 * 6);
+  if (libc().uname(buf) !== 0) throw new SyscallError("uname", errno());
+  const field = (i: number) => {
+    const part = buf.subarray(i * 65, i * 65 + 65);
+    const end = part.indexOf(0);
+    return new TextDecoder().decode(part.subarray(0, end < 0 ? 65 : end));
+  };
+  return {
+    sysname: field(0),
+    nodename: field(1),
+    release: field(2),
+    version: field(3),
+    machine: field(4),
+  };
+}
+
+/**
+ * The kernel version as `LINUX_VERSION_CODE` computes it
+ * (`major << 16 | minor << 8 | min(patch, 255)`), from the release string.
+ */
+export function kernelVersionCode(release: string = uname().release): number {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  if (!m) return 0;
+  return (Number(m[1]) << 16) | (Number(m[2]) << 8) | Math.min(Number(m[3] ?? 0), 255);
+}
