@@ -7,3 +7,6 @@
 
 export * from "./src/errors.ts";
 export * from "./src/sys/mod.ts";
+export * from "./src/kallsyms/mod.ts";
+export * from "./src/btf/mod.ts";
+export * from "./src/btf/kernel.ts";

@@ -29,6 +29,7 @@ export interface ErrorOptions {
  * `requirement` says what brings it (a kernel version or a config option).
  */
 export class NotSupportedError extends EbpfError {
+  /** Always `"ENOTSUPPORTED"`. */
   override readonly code = "ENOTSUPPORTED";
   /** What is missing, e.g. `"map type ringbuf"`. */
   readonly feature: string;
@@ -48,6 +49,7 @@ export class NotSupportedError extends EbpfError {
 
 /** Something looked up by name or id does not exist (a symbol, a type, a key). */
 export class NotFoundError extends EbpfError {
+  /** Always `"ENOTFOUND"`. */
   override readonly code = "ENOTFOUND";
   /** What was looked up. */
   readonly what: string;
@@ -60,6 +62,7 @@ export class NotFoundError extends EbpfError {
 
 /** An argument is malformed: a bad name, a key of the wrong size, an invalid option. */
 export class InvalidArgumentError extends EbpfError {
+  /** Always `"EINVALIDARG"`. */
   override readonly code = "EINVALIDARG";
 }
 
@@ -68,6 +71,7 @@ export class InvalidArgumentError extends EbpfError {
  * `format` names it and `offset`, where known, says where it went wrong.
  */
 export class ParseError extends EbpfError {
+  /** Always `"EPARSE"`. */
   override readonly code = "EPARSE";
   /** The format being parsed, e.g. `"btf"`, `"elf"`, `"kallsyms"`. */
   readonly format: string;

@@ -9,6 +9,13 @@ const SYMBOLS = {
   },
   /** syscall(nr, int, buffer, size): the shape of bpf(2). */
   syscallBuf: { name: "syscall", parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+  /** syscallBuf on a worker thread (long BPF_PROG_TEST_RUNs); errno is the worker's, not ours. */
+  syscallBufAsync: {
+    name: "syscall",
+    parameters: ["i64", "i64", "buffer", "i64"],
+    result: "i64",
+    nonblocking: true,
+  },
   /** syscall(nr, buffer, pid, cpu, group_fd, flags): the shape of perf_event_open(2). */
   syscallPerf: {
     name: "syscall",

@@ -1,0 +1,75 @@
+/**
+ * BTF (BPF Type Format): a lazy decoder for raw BTF (vmlinux, split module
+ * BTF, either byte order), an encoder, and a raw dump identical to
+ * `bpftool btf dump … format raw`.
+ *
+ * ```ts
+ * import { parseBtf } from "./mod.ts";
+ * const spec = parseBtf(Deno.readFileSync("/sys/kernel/btf/vmlinux"));
+ * const task = spec.typeByName("task_struct", "struct");
+ * ```
+ *
+ * @module
+ */
+
+export type {
+  ArrayType,
+  BtfType,
+  ConstType,
+  DatasecType,
+  DeclTagType,
+  Enum64Type,
+  Enum64Value,
+  EnumType,
+  EnumValue,
+  FloatType,
+  FuncLinkage,
+  FuncProtoType,
+  FuncType,
+  FwdType,
+  IntEncoding,
+  IntType,
+  Kind,
+  Member,
+  Param,
+  PtrType,
+  RestrictType,
+  StructType,
+  TypeCommon,
+  TypedefType,
+  TypeDesc,
+  TypeRef,
+  TypeTagType,
+  UnionType,
+  VarLinkage,
+  VarSecinfo,
+  VarType,
+  VoidType,
+  VolatileType,
+} from "./types.ts";
+export { KIND_NAMES, KIND_NUMBERS } from "./types.ts";
+export {
+  BTF_HEADER_SIZE,
+  BTF_MAGIC,
+  MAX_RESOLVE_DEPTH,
+  parseBtf,
+  type ParseOptions,
+  Spec,
+  type TypesOptions,
+} from "./spec.ts";
+export {
+  BtfBuilder,
+  type BuilderOptions,
+  encodeBtf,
+  type EncodeOptions,
+  type EncodeOutputOptions,
+  reencodeSpec,
+} from "./encode.ts";
+export {
+  type DumpChunkOptions,
+  type DumpOptions,
+  dumpRaw,
+  dumpRawBytes,
+  dumpRawChunks,
+} from "./dump.ts";
+export { parseBtfFile, type ParseFileOptions, readBtfFile } from "./file.ts";

@@ -1,0 +1,941 @@
+/**
+ * The BTF decoder: `parseBtf` validates the header and builds a compact
+ * index of the type records; `Spec` decodes types on demand.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
+import {
+  type BtfType,
+  type Enum64Value,
+  type EnumValue,
+  type FuncLinkage,
+  type IntEncoding,
+  type Kind,
+  KIND_NAMES,
+  KIND_NUMBERS,
+  type Member,
+  type Param,
+  type TypeRef,
+  type VarLinkage,
+  type VarSecinfo,
+  type VoidType,
+} from "./types.ts";
+
+/** `BTF_MAGIC`. */
+export const BTF_MAGIC = 0xeb9f;
+/** Size of `struct btf_header`. */
+export const BTF_HEADER_SIZE = 24;
+/** How many references `resolve` and `sizeOf` follow before giving up (libbpf's limit). */
+export const MAX_RESOLVE_DEPTH = 32;
+
+/** Kind numbers. */
+const K_INT = 1,
+  K_PTR = 2,
+  K_ARRAY = 3,
+  K_STRUCT = 4,
+  K_UNION = 5,
+  K_ENUM = 6,
+  K_FWD = 7,
+  K_TYPEDEF = 8,
+  K_VOLATILE = 9,
+  K_CONST = 10,
+  K_RESTRICT = 11,
+  K_FUNC = 12,
+  K_FUNC_PROTO = 13,
+  K_VAR = 14,
+  K_DATASEC = 15,
+  K_FLOAT = 16,
+  K_DECL_TAG = 17,
+  K_TYPE_TAG = 18,
+  K_ENUM64 = 19;
+
+/**
+ * Words of extra data after the 3-word `struct btf_type`, per kind: the
+ * fixed part in the low byte, words per vlen item in the next. -1 marks an
+ * invalid kind.
+ */
+const EXTRA = (() => {
+  const t = new Int32Array(32).fill(-1);
+  for (const k of [K_PTR, K_FWD, K_TYPEDEF, K_VOLATILE, K_CONST, K_RESTRICT, K_FUNC]) t[k] = 0;
+  for (const k of [K_FLOAT, K_TYPE_TAG]) t[k] = 0;
+  for (const k of [K_INT, K_VAR, K_DECL_TAG]) t[k] = 1;
+  t[K_ARRAY] = 3;
+  for (const k of [K_STRUCT, K_UNION, K_DATASEC, K_ENUM64]) t[k] = 3 << 8;
+  for (const k of [K_ENUM, K_FUNC_PROTO]) t[k] = 2 << 8;
+  return t;
+})();
+
+/** Whether this machine is little-endian. */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const VOID: VoidType = Object.freeze({ kind: "void", id: 0, name: "" });
+
+const INT_ENCODINGS: Record<number, IntEncoding> = { 0: "none", 1: "signed", 2: "char", 4: "bool" };
+const FUNC_LINKAGES: readonly FuncLinkage[] = ["static", "global", "extern"];
+const VAR_LINKAGES: readonly VarLinkage[] = ["static", "global", "extern"];
+
+const utf8 = new TextDecoder("utf-8");
+const utf8Encoder = new TextEncoder();
+
+/**
+ * The raw, validated views of a parsed blob, shared with the dumper and the
+ * encoder of this module. Not part of the public API.
+ *
+ * @internal
+ */
+export interface RawSpec {
+  /** The type section as host-order 32-bit words. */
+  readonly words: Uint32Array;
+  /** Word offset of each type record in `words`, by `id - firstTypeId`. */
+  readonly offsets: Uint32Array;
+  /** This blob's own string section. */
+  readonly strs: Uint8Array;
+  /** String offset of `strs[0]` (the base's string length for split BTF, else 0). */
+  readonly strBase: number;
+  /** Id of the first type in this blob. */
+  readonly firstTypeId: number;
+  /** Number of types in this blob. */
+  readonly typeCount: number;
+  /** Byte offset of the type section in the blob, for error offsets. */
+  readonly typeSecStart: number;
+  /** The base spec, for split BTF. */
+  readonly base: Spec | undefined;
+}
+
+/** Options of `parseBtf`. */
+export interface ParseOptions {
+  /** The base BTF, when `bytes` is split BTF (e.g. a kernel module's on vmlinux). */
+  base?: Spec;
+}
+
+/** Options of `Spec.types`. */
+export interface TypesOptions {
+  /** Also yield the base's types (and void is never yielded). Default false. */
+  includeBase?: boolean;
+}
+
+/**
+ * Carries a prebuilt index from the file reader into the constructor.
+ *
+ * @internal
+ */
+export const PREBUILT_INDEX: unique symbol = Symbol("btf.prebuiltIndex");
+
+let rawOf!: (spec: Spec) => RawSpec;
+
+/**
+ * The raw views of a spec, for the dumper and the encoder.
+ *
+ * @internal
+ */
+export function rawSpec(spec: Spec): RawSpec {
+  return rawOf(spec);
+}
+
+/** Number of linear name scans before a hash index of names is built. */
+const LINEAR_LOOKUPS = 8;
+
+/**
+ * Parsed BTF: a lazily decoded set of types. Construct it with `parseBtf`
+ * (or `new Spec(bytes, options)`), then look types up by id or by name.
+ * Decoded type objects are memoised and shared: treat them as read-only.
+ *
+ * The spec keeps views of `bytes`; do not modify the buffer afterwards.
+ */
+export class Spec implements Iterable<BtfType> {
+  /** The base spec of split BTF, else `undefined`. */
+  readonly base: Spec | undefined;
+  /** Id of the first type of this blob (1, or the base's `lastTypeId + 1`). */
+  readonly firstTypeId: number;
+  /** Number of types in this blob (not counting the base's or void). */
+  readonly typeCount: number;
+  /** Byte order of the parsed blob. */
+  readonly littleEndian: boolean;
+
+  #raw: RawSpec;
+  /** This spec, then its base, the base's base… */
+  #chain: Spec[];
+  #cache = new Map<number, BtfType>();
+  #strCache = new Map<number, string>();
+  #lookups = 0;
+  #hashHeads: Int32Array | undefined;
+  #hashNext: Int32Array | undefined;
+  #ptrSize = 0;
+
+  static {
+    rawOf = (spec) => spec.#raw;
+  }
+
+  /**
+   * Parses raw BTF; the same as `parseBtf(bytes, options)`.
+   *
+   * @throws {ParseError} when the blob is malformed.
+   */
+  constructor(bytes: Uint8Array, options: ParseOptions = {}) {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new InvalidArgumentError("parseBtf: bytes must be a Uint8Array");
+    }
+    const base = options.base;
+    if (base !== undefined && !(base instanceof Spec)) {
+      throw new InvalidArgumentError("parseBtf: base must be a Spec");
+    }
+    const len = bytes.length;
+    if (len < 2) fail(`truncated header: ${len} bytes`, len);
+    let le: boolean;
+    if (bytes[0] === 0x9f && bytes[1] === 0xeb) le = true;
+    else if (bytes[0] === 0xeb && bytes[1] === 0x9f) le = false;
+    else {
+      fail(`bad magic 0x${hex2(bytes[0])}${hex2(bytes[1])}, want 0xeb9f`, 0);
+    }
+    if (len < BTF_HEADER_SIZE) fail(`truncated header: ${len} of ${BTF_HEADER_SIZE} bytes`, len);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, len);
+    if (bytes[2] !== 1) fail(`unsupported BTF version ${bytes[2]}`, 2);
+    const hdrLen = dv.getUint32(4, le);
+    if (hdrLen < BTF_HEADER_SIZE) fail(`bad hdr_len ${hdrLen}, below ${BTF_HEADER_SIZE}`, 4);
+    if (hdrLen > len) fail(`bad hdr_len ${hdrLen}, beyond the ${len}-byte blob`, 4);
+    const typeOff = dv.getUint32(8, le);
+    const typeLen = dv.getUint32(12, le);
+    const strOff = dv.getUint32(16, le);
+    const strLen = dv.getUint32(20, le);
+    const dataLen = len - hdrLen;
+    if (typeOff % 4 !== 0) fail(`type section offset ${typeOff} is not 4-byte aligned`, 8);
+    if (typeOff + typeLen > dataLen) {
+      fail(`type section [${typeOff}, +${typeLen}) out of bounds of ${dataLen} data bytes`, 12);
+    }
+    if (strOff + strLen > dataLen) {
+      fail(`string section [${strOff}, +${strLen}) out of bounds of ${dataLen} data bytes`, 20);
+    }
+    if (typeLen > 0 && strLen > 0 && typeOff < strOff + strLen && strOff < typeOff + typeLen) {
+      fail("type and string sections overlap", 16);
+    }
+    if (typeLen % 4 !== 0) fail(`type section length ${typeLen} is not a multiple of 4`, 12);
+    const strStart = hdrLen + strOff;
+    const strs = bytes.subarray(strStart, strStart + strLen);
+    if (base === undefined) {
+      if (strLen === 0) fail("empty string section", 20);
+      if (strs[0] !== 0) fail("string section does not start with NUL", strStart);
+    }
+    if (strLen > 0 && strs[strLen - 1] !== 0) {
+      fail("string section is not NUL-terminated", strStart + strLen - 1);
+    }
+
+    const typeSecStart = hdrLen + typeOff;
+    const nWords = typeLen / 4;
+    let words: Uint32Array;
+    const abs = bytes.byteOffset + typeSecStart;
+    if (le === HOST_LITTLE_ENDIAN && (abs & 3) === 0) {
+      words = new Uint32Array(bytes.buffer, abs, nWords);
+    } else {
+      words = new Uint32Array(nWords);
+      for (let i = 0; i < nWords; i++) words[i] = dv.getUint32(typeSecStart + i * 4, le);
+    }
+    const pre = (options as { [PREBUILT_INDEX]?: TypeIndexer })[PREBUILT_INDEX];
+    const offsets = pre !== undefined && pre.words.buffer === words.buffer &&
+        pre.words.byteOffset === words.byteOffset && pre.words.length === words.length
+      ? pre.finish()
+      : new TypeIndexer(words, typeSecStart).finish();
+
+    this.base = base;
+    this.littleEndian = le;
+    this.firstTypeId = base === undefined ? 1 : base.lastTypeId + 1;
+    this.typeCount = offsets.length;
+    const strBase = base === undefined ? 0 : base.#raw.strBase + base.#raw.strs.length;
+    this.#chain = base === undefined ? [this] : [this, ...base.#chain];
+    this.#raw = {
+      words,
+      offsets,
+      strs,
+      strBase,
+      firstTypeId: this.firstTypeId,
+      typeCount: this.typeCount,
+      typeSecStart,
+      base,
+    };
+  }
+
+  /** Id of the last type (of this blob, or of the base when this blob has none); 0 if none. */
+  get lastTypeId(): number {
+    return this.firstTypeId + this.typeCount - 1;
+  }
+
+  /** Length of the string space: the base's strings plus this blob's own. */
+  get stringsLength(): number {
+    return this.#raw.strBase + this.#raw.strs.length;
+  }
+
+  /**
+   * The type with this id (0 is void; ids below `firstTypeId` come from the base).
+   *
+   * @throws {NotFoundError} when there is no such type.
+   * @throws {ParseError} when the type record is malformed.
+   */
+  typeById(id: number): BtfType {
+    if (!Number.isInteger(id) || id < 0 || id > this.lastTypeId) {
+      throw new NotFoundError(`BTF type id ${id}`);
+    }
+    return this.#typeAt(id);
+  }
+
+  /**
+   * The type a reference (a member, param, pointer, typedef, var …) points
+   * to, decoded on demand.
+   *
+   * @throws {ParseError} when the id is dangling or the record malformed.
+   */
+  typeOf(ref: TypeRef): BtfType {
+    const id = ref.type;
+    if (!Number.isInteger(id) || id < 0 || id > this.lastTypeId) {
+      throw new ParseError("btf", `reference to missing type id ${id}`);
+    }
+    return this.#typeAt(id);
+  }
+
+  /**
+   * The kind of a type without decoding it.
+   *
+   * @throws {NotFoundError} when there is no such type.
+   */
+  kindOf(id: number): Kind {
+    if (!Number.isInteger(id) || id < 0 || id > this.lastTypeId) {
+      throw new NotFoundError(`BTF type id ${id}`);
+    }
+    if (id === 0) return "void";
+    const r = this.#ownerOfId(id).#raw;
+    return KIND_NAMES[(r.words[r.offsets[id - r.firstTypeId] + 1] >>> 24) & 0x1f];
+  }
+
+  /** This blob's own types in id order (the base's are not included). */
+  [Symbol.iterator](): IterableIterator<BtfType> {
+    return this.types();
+  }
+
+  /** The types in id order: this blob's own, or with `includeBase` the base's first. */
+  *types(options: TypesOptions = {}): IterableIterator<BtfType> {
+    if (options.includeBase && this.base !== undefined) yield* this.base.types(options);
+    const first = this.firstTypeId;
+    const end = first + this.typeCount;
+    for (let id = first; id < end; id++) yield this.#typeAt(id);
+  }
+
+  /**
+   * All types named `name`, in id order, the base's first. `""` matches none.
+   *
+   * @throws {ParseError} when a matching record is malformed.
+   */
+  typesByName(name: string): BtfType[] {
+    return this.typeIdsByName(name).map((id) => this.#typeAt(id));
+  }
+
+  /**
+   * The ids of all types named `name` (of `kind`, when given), in id order,
+   * the base's first. Decodes nothing.
+   */
+  typeIdsByName(name: string, kind?: Kind): number[] {
+    const out: number[] = [];
+    if (name === "") return out;
+    const q = utf8Encoder.encode(name);
+    const k = kind === undefined ? -1 : kindNumber(kind);
+    this.#collect(q, k, out, false);
+    return out;
+  }
+
+  /**
+   * One type named `name` (of `kind`, when given): complete definitions
+   * rank before forward declarations (`fwd`, a struct or union with no
+   * members and size 0, an enum without values), then lower ids first.
+   * Returns `undefined` when there is none.
+   *
+   * @throws {ParseError} when the chosen record is malformed.
+   */
+  typeByName(name: string, kind?: Kind): BtfType | undefined {
+    if (name === "") return undefined;
+    const q = utf8Encoder.encode(name);
+    const k = kind === undefined ? -1 : kindNumber(kind);
+    const out: number[] = [];
+    if (this.#collect(q, k, out, true)) return this.#typeAt(out[out.length - 1]);
+    return out.length === 0 ? undefined : this.#typeAt(out[0]);
+  }
+
+  /**
+   * Follows typedef, const, volatile, restrict and type_tag references to
+   * the underlying type.
+   *
+   * @throws {NotFoundError} when `id` does not exist.
+   * @throws {ParseError} on dangling references, loops or chains deeper than 32.
+   */
+  resolve(id: number): BtfType {
+    if (!Number.isInteger(id) || id < 0 || id > this.lastTypeId) {
+      throw new NotFoundError(`BTF type id ${id}`);
+    }
+    let cur = id;
+    for (let depth = 0;; depth++) {
+      if (cur === 0) return VOID;
+      const [r, o] = this.#locate(cur);
+      const kind = (r.words[o + 1] >>> 24) & 0x1f;
+      if (
+        kind !== K_TYPEDEF && kind !== K_CONST && kind !== K_VOLATILE && kind !== K_RESTRICT &&
+        kind !== K_TYPE_TAG
+      ) {
+        return this.#typeAt(cur);
+      }
+      if (depth >= MAX_RESOLVE_DEPTH) {
+        throw new ParseError("btf", `type ${id}: reference chain too deep or cyclic`, {
+          offset: r.typeSecStart + o * 4,
+        });
+      }
+      cur = this.#checkRef(r.words[o + 2], r, o);
+    }
+  }
+
+  /**
+   * The size in bytes of a type, following typedefs, qualifiers, vars and
+   * arrays (like libbpf's `btf__resolve_size`).
+   *
+   * @throws {NotFoundError} when `id` does not exist.
+   * @throws {InvalidArgumentError} for types without a size (void, fwd, func …).
+   * @throws {ParseError} on dangling references, loops, or a size beyond 32 bits.
+   */
+  sizeOf(id: number): number {
+    if (!Number.isInteger(id) || id < 0 || id > this.lastTypeId) {
+      throw new NotFoundError(`BTF type id ${id}`);
+    }
+    let nelems = 1;
+    let cur = id;
+    let size = -1;
+    for (let depth = 0; depth <= MAX_RESOLVE_DEPTH; depth++) {
+      if (cur === 0) break;
+      const [r, o] = this.#locate(cur);
+      const w = r.words;
+      const kind = (w[o + 1] >>> 24) & 0x1f;
+      switch (kind) {
+        case K_INT:
+        case K_STRUCT:
+        case K_UNION:
+        case K_ENUM:
+        case K_ENUM64:
+        case K_DATASEC:
+        case K_FLOAT:
+          size = w[o + 2];
+          break;
+        case K_PTR:
+          size = this.pointerSize;
+          break;
+        case K_TYPEDEF:
+        case K_VOLATILE:
+        case K_CONST:
+        case K_RESTRICT:
+        case K_VAR:
+        case K_TYPE_TAG:
+          cur = this.#checkRef(w[o + 2], r, o);
+          continue;
+        case K_ARRAY: {
+          nelems *= w[o + 5];
+          if (nelems > 0xffffffff) {
+            throw new ParseError("btf", `type ${id}: array size overflows 32 bits`, {
+              offset: r.typeSecStart + o * 4,
+            });
+          }
+          cur = this.#checkRef(w[o + 3], r, o);
+          continue;
+        }
+        default:
+          break;
+      }
+      break;
+    }
+    if (size < 0) {
+      let kind = 0;
+      if (cur !== 0) {
+        const [r, o] = this.#locate(cur);
+        kind = (r.words[o + 1] >>> 24) & 0x1f;
+        if (
+          kind === K_TYPEDEF || kind === K_VOLATILE || kind === K_CONST || kind === K_RESTRICT ||
+          kind === K_VAR || kind === K_TYPE_TAG || kind === K_ARRAY
+        ) {
+          throw new ParseError("btf", `type ${id}: reference chain too deep or cyclic`, {
+            offset: r.typeSecStart + o * 4,
+          });
+        }
+      }
+      const what = cur === id
+        ? `(${KIND_NAMES[kind]})`
+        : `(resolving to ${KIND_NAMES[kind]} ${cur})`;
+      throw new InvalidArgumentError(`BTF type ${id} ${what} has no size`);
+    }
+    const total = nelems * size;
+    if (total > 0xffffffff) {
+      throw new ParseError("btf", `type ${id}: size overflows 32 bits`);
+    }
+    return total;
+  }
+
+  /**
+   * The size of a pointer: that of `long`/`unsigned long` when the BTF has
+   * them (or the base's), else 8.
+   */
+  get pointerSize(): number {
+    if (this.#ptrSize === 0) {
+      let size = 0;
+      if (this.base !== undefined) size = this.base.pointerSize;
+      else {
+        for (const n of ["long int", "long unsigned int", "long", "unsigned long"]) {
+          const ids = this.typeIdsByName(n, "int");
+          for (const id of ids) {
+            const [r, o] = this.#locate(id);
+            const s = r.words[o + 2];
+            if (s === 4 || s === 8) {
+              size = s;
+              break;
+            }
+          }
+          if (size !== 0) break;
+        }
+      }
+      this.#ptrSize = size === 0 ? 8 : size;
+    }
+    return this.#ptrSize;
+  }
+
+  /**
+   * The string at offset `off` of the string space (base strings first for split BTF).
+   *
+   * @throws {InvalidArgumentError} when `off` is outside the string space.
+   */
+  stringAt(off: number): string {
+    if (!Number.isInteger(off) || off < 0 || off >= this.stringsLength) {
+      throw new InvalidArgumentError(`BTF string offset ${off} out of range`);
+    }
+    return this.#str(off, -1);
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  /** Raw record of `id` (which must be in range and nonzero). */
+  #locate(id: number): [RawSpec, number] {
+    const r = this.#ownerOfId(id).#raw;
+    return [r, r.offsets[id - r.firstTypeId]];
+  }
+
+  /** The spec in the chain holding type `id` (>= 1). */
+  #ownerOfId(id: number): Spec {
+    const chain = this.#chain;
+    let i = 0;
+    while (id < chain[i].firstTypeId) i++;
+    return chain[i];
+  }
+
+  /** The spec in the chain holding string offset `off`. */
+  #ownerOfStr(off: number): Spec {
+    const chain = this.#chain;
+    let i = 0;
+    while (off < chain[i].#raw.strBase) i++;
+    return chain[i];
+  }
+
+  #checkRef(ref: number, r: RawSpec, o: number): number {
+    if (ref > this.lastTypeId) {
+      throw new ParseError("btf", `reference to missing type id ${ref}`, {
+        offset: r.typeSecStart + o * 4,
+      });
+    }
+    return ref;
+  }
+
+  /** Decodes (or returns the memoised) type `id`, which must be in range. */
+  #typeAt(id: number): BtfType {
+    if (id === 0) return VOID;
+    if (id < this.firstTypeId) return this.base!.#typeAt(id);
+    let t = this.#cache.get(id);
+    if (t === undefined) {
+      t = this.#decode(id);
+      this.#cache.set(id, t);
+    }
+    return t;
+  }
+
+  #decode(id: number): BtfType {
+    const r = this.#raw;
+    const w = r.words;
+    const o = r.offsets[id - r.firstTypeId];
+    const at = r.typeSecStart + o * 4;
+    const info = w[o + 1];
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const kflag = info >>> 31 === 1;
+    const name = this.#str(w[o], at);
+    const st = w[o + 2];
+    switch (kind) {
+      case K_INT: {
+        const v = w[o + 3];
+        const encoding = INT_ENCODINGS[(v >>> 24) & 0x0f];
+        if (encoding === undefined) {
+          throw new ParseError("btf", `type ${id}: bad int encoding ${(v >>> 24) & 0x0f}`, {
+            offset: at + 12,
+          });
+        }
+        return {
+          kind: "int",
+          id,
+          name,
+          size: st,
+          encoding,
+          bitOffset: (v >>> 16) & 0xff,
+          bits: v & 0xff,
+        };
+      }
+      case K_PTR:
+        return { kind: "ptr", id, name, type: st };
+      case K_ARRAY:
+        return { kind: "array", id, name, type: w[o + 3], indexType: w[o + 4], nelems: w[o + 5] };
+      case K_STRUCT:
+      case K_UNION: {
+        const members: Member[] = new Array(vlen);
+        for (let i = 0, m = o + 3; i < vlen; i++, m += 3) {
+          const off = w[m + 2];
+          members[i] = {
+            name: this.#str(w[m], at + (m - o) * 4),
+            type: w[m + 1],
+            bitOffset: kflag ? off & 0xffffff : off,
+            bitfieldSize: kflag ? off >>> 24 : 0,
+          };
+        }
+        return kind === K_STRUCT
+          ? { kind: "struct", id, name, size: st, members }
+          : { kind: "union", id, name, size: st, members };
+      }
+      case K_ENUM: {
+        const values: EnumValue[] = new Array(vlen);
+        for (let i = 0, m = o + 3; i < vlen; i++, m += 2) {
+          const v = w[m + 1];
+          values[i] = { name: this.#str(w[m], at + (m - o) * 4), value: kflag ? v | 0 : v };
+        }
+        return { kind: "enum", id, name, size: st, signed: kflag, values };
+      }
+      case K_ENUM64: {
+        const values: Enum64Value[] = new Array(vlen);
+        for (let i = 0, m = o + 3; i < vlen; i++, m += 3) {
+          const lo = w[m + 1];
+          const hi = w[m + 2];
+          let value: bigint;
+          if (hi === 0) value = BigInt(lo);
+          else {
+            value = (BigInt(hi) << 32n) | BigInt(lo);
+            if (kflag) value = BigInt.asIntN(64, value);
+          }
+          values[i] = { name: this.#str(w[m], at + (m - o) * 4), value };
+        }
+        return { kind: "enum64", id, name, size: st, signed: kflag, values };
+      }
+      case K_FWD:
+        return { kind: "fwd", id, name, fwdKind: kflag ? "union" : "struct" };
+      case K_TYPEDEF:
+        return { kind: "typedef", id, name, type: st };
+      case K_VOLATILE:
+        return { kind: "volatile", id, name, type: st };
+      case K_CONST:
+        return { kind: "const", id, name, type: st };
+      case K_RESTRICT:
+        return { kind: "restrict", id, name, type: st };
+      case K_FUNC: {
+        const linkage = FUNC_LINKAGES[vlen];
+        if (linkage === undefined) {
+          throw new ParseError("btf", `type ${id}: bad func linkage ${vlen}`, { offset: at + 4 });
+        }
+        return { kind: "func", id, name, type: st, linkage };
+      }
+      case K_FUNC_PROTO: {
+        const params: Param[] = new Array(vlen);
+        for (let i = 0, m = o + 3; i < vlen; i++, m += 2) {
+          params[i] = { name: this.#str(w[m], at + (m - o) * 4), type: w[m + 1] };
+        }
+        return { kind: "func_proto", id, name, returnType: st, params };
+      }
+      case K_VAR: {
+        const l = w[o + 3];
+        const linkage = l < 3 ? VAR_LINKAGES[l] : undefined;
+        if (linkage === undefined) {
+          throw new ParseError("btf", `type ${id}: bad var linkage ${l}`, { offset: at + 12 });
+        }
+        return { kind: "var", id, name, type: st, linkage };
+      }
+      case K_DATASEC: {
+        const vars: VarSecinfo[] = new Array(vlen);
+        for (let i = 0, m = o + 3; i < vlen; i++, m += 3) {
+          vars[i] = { type: w[m], offset: w[m + 1], size: w[m + 2] };
+        }
+        return { kind: "datasec", id, name, size: st, vars };
+      }
+      case K_FLOAT:
+        return { kind: "float", id, name, size: st };
+      case K_DECL_TAG:
+        return { kind: "decl_tag", id, name, type: st, componentIdx: w[o + 3] | 0 };
+      case K_TYPE_TAG:
+        return { kind: "type_tag", id, name, type: st };
+      default:
+        // Unreachable: the indexer rejects unknown kinds.
+        throw new ParseError("btf", `type ${id}: unknown kind ${kind}`, { offset: at + 4 });
+    }
+  }
+
+  /** The string at offset `off`; `at` is the blob offset blamed when it is out of range. */
+  #str(off: number, at: number): string {
+    if (off === 0) return "";
+    const s = this.#ownerOfStr(off);
+    const r = s.#raw;
+    const rel = off - r.strBase;
+    const strs = r.strs;
+    if (rel >= strs.length) {
+      throw new ParseError(
+        "btf",
+        `string offset ${off} out of range`,
+        at < 0 ? {} : { offset: at },
+      );
+    }
+    const cache = s.#strCache;
+    let str = cache.get(rel);
+    if (str === undefined) {
+      const end = strs.indexOf(0, rel); // found: the section ends with NUL
+      str = decodeName(strs, rel, end);
+      cache.set(rel, str);
+    }
+    return str;
+  }
+
+  /**
+   * Appends the ids of types named `q` (kind `k`, or any when -1), base
+   * first. With `stop`, returns true as soon as a complete type was
+   * appended (the last element); otherwise collects all and returns false.
+   */
+  #collect(q: Uint8Array, k: number, out: number[], stop: boolean): boolean {
+    if (this.base !== undefined && this.base.#collect(q, k, out, stop)) return true;
+    const r = this.#raw;
+    if (this.#hashHeads === undefined && ++this.#lookups > LINEAR_LOOKUPS) this.#buildIndex();
+    const w = r.words;
+    const offsets = r.offsets;
+    const first = r.firstTypeId;
+    const heads = this.#hashHeads;
+    if (heads !== undefined) {
+      const next = this.#hashNext!;
+      for (let i = heads[hashBytes(q, 0, q.length) & (heads.length - 1)]; i >= 0; i = next[i]) {
+        const o = offsets[i];
+        if (k >= 0 && ((w[o + 1] >>> 24) & 0x1f) !== k) continue;
+        if (this.#nameEquals(w[o], q)) {
+          out.push(first + i);
+          if (stop && isComplete(w, o)) return true;
+        }
+      }
+      return false;
+    }
+    const n = r.typeCount;
+    const strs = r.strs;
+    const strBase = r.strBase;
+    const slen = strs.length;
+    const qlen = q.length;
+    const q0 = q[0];
+    for (let i = 0; i < n; i++) {
+      const o = offsets[i];
+      const off = w[o];
+      if (off === 0) continue;
+      if (k >= 0 && ((w[o + 1] >>> 24) & 0x1f) !== k) continue;
+      if (off >= strBase) {
+        const rel = off - strBase;
+        if (rel + qlen >= slen || strs[rel] !== q0 || strs[rel + qlen] !== 0) continue;
+        let j = 1;
+        while (j < qlen && strs[rel + j] === q[j]) j++;
+        if (j !== qlen) continue;
+      } else if (!this.#nameEquals(off, q)) continue;
+      out.push(first + i);
+      if (stop && isComplete(w, o)) return true;
+    }
+    return false;
+  }
+
+  /** Whether the string at `off` equals the bytes `q` (false for invalid offsets). */
+  #nameEquals(off: number, q: Uint8Array): boolean {
+    const r = this.#ownerOfStr(off).#raw;
+    const rel = off - r.strBase;
+    const strs = r.strs;
+    const qlen = q.length;
+    if (rel + qlen >= strs.length || strs[rel + qlen] !== 0) return false;
+    for (let j = 0; j < qlen; j++) if (strs[rel + j] !== q[j]) return false;
+    return true;
+  }
+
+  /** Builds the name hash index of this blob's own types. */
+  #buildIndex(): void {
+    const r = this.#raw;
+    const n = r.typeCount;
+    let size = 16;
+    while (size < n * 2) size *= 2;
+    const heads = new Int32Array(size).fill(-1);
+    const next = new Int32Array(n);
+    const w = r.words;
+    const offsets = r.offsets;
+    const mask = size - 1;
+    // Insert from the last id down so that each chain lists ids in ascending order.
+    for (let i = n - 1; i >= 0; i--) {
+      const off = w[offsets[i]];
+      if (off === 0) continue;
+      const sr = off < r.strBase ? this.#ownerOfStr(off).#raw : r;
+      const rel = off - sr.strBase;
+      const strs = sr.strs;
+      if (rel >= strs.length) continue; // invalid name: never matches
+      const end = strs.indexOf(0, rel);
+      const b = hashBytes(strs, rel, end) & mask;
+      next[i] = heads[b];
+      heads[b] = i;
+    }
+    this.#hashHeads = heads;
+    this.#hashNext = next;
+  }
+}
+
+/**
+ * Parses raw BTF (`/sys/kernel/btf/vmlinux`, a module's split BTF with
+ * `options.base`, or a `.BTF` section's bytes) of either byte order.
+ * Only the header and a compact index of type records are built here;
+ * types are decoded on demand.
+ *
+ * @throws {ParseError} when the blob is malformed (with the byte offset).
+ */
+export function parseBtf(bytes: Uint8Array, options?: ParseOptions): Spec {
+  return new Spec(bytes, options);
+}
+
+/**
+ * Builds the record index of a type section incrementally: `feed(limit)`
+ * indexes every record whose header lies below word `limit` (so a file
+ * can be indexed while it is being read), `finish()` checks the end.
+ *
+ * @internal
+ */
+export class TypeIndexer {
+  readonly #words: Uint32Array;
+  readonly #secStart: number;
+  #offsets: Uint32Array;
+  #count = 0;
+  #pos = 0;
+
+  /** Starts indexing `words`, the type section found at byte `secStart` of the blob. */
+  constructor(words: Uint32Array, secStart: number) {
+    this.#words = words;
+    this.#secStart = secStart;
+    this.#offsets = new Uint32Array(Math.floor(words.length / 3) + 1);
+  }
+
+  /**
+   * Indexes the records whose info word is below word `limit`.
+   *
+   * @throws {ParseError} on unknown kinds or records overrunning the section.
+   */
+  feed(limit: number): void {
+    const words = this.#words;
+    const n = words.length;
+    const offsets = this.#offsets;
+    const extra = EXTRA;
+    let pos = this.#pos;
+    let count = this.#count;
+    if (limit > n) limit = n;
+    while (pos + 1 < limit) {
+      if (n - pos < 3) {
+        fail(`truncated type record: ${(n - pos) * 4} of 12 bytes`, this.#secStart + pos * 4);
+      }
+      const info = words[pos + 1];
+      const kind = (info >>> 24) & 0x1f;
+      const e = extra[kind];
+      if (e < 0) fail(`type ${count + 1}: unknown kind ${kind}`, this.#secStart + pos * 4 + 4);
+      const next = pos + 3 + (e & 0xff) + (e >>> 8) * (info & 0xffff);
+      if (next > n) {
+        fail(
+          `${KIND_NAMES[kind]} record with vlen ${info & 0xffff} overruns the type section`,
+          this.#secStart + pos * 4,
+        );
+      }
+      offsets[count++] = pos;
+      pos = next;
+    }
+    this.#pos = pos;
+    this.#count = count;
+  }
+
+  /**
+   * Indexes the rest and returns the word offset of every record.
+   *
+   * @throws {ParseError} when the section is malformed.
+   */
+  finish(): Uint32Array {
+    const n = this.#words.length;
+    this.feed(n);
+    const pos = this.#pos;
+    if (pos < n) {
+      fail(`truncated type record: ${(n - pos) * 4} of 12 bytes`, this.#secStart + pos * 4);
+    }
+    return this.#offsets.subarray(0, this.#count);
+  }
+
+  /** The type section being indexed. */
+  get words(): Uint32Array {
+    return this.#words;
+  }
+}
+
+/**
+ * Whether the record at `o` is a complete type: not a `fwd`, a struct or
+ * union without members and size 0, or an enum without values.
+ */
+function isComplete(w: Uint32Array, o: number): boolean {
+  const info = w[o + 1];
+  switch ((info >>> 24) & 0x1f) {
+    case K_FWD:
+      return false;
+    case K_STRUCT:
+    case K_UNION:
+      return (info & 0xffff) !== 0 || w[o + 2] !== 0;
+    case K_ENUM:
+    case K_ENUM64:
+      return (info & 0xffff) !== 0;
+    default:
+      return true;
+  }
+}
+
+function fail(msg: string, offset: number): never {
+  throw new ParseError("btf", msg, { offset });
+}
+
+function hex2(b: number): string {
+  return b.toString(16).padStart(2, "0");
+}
+
+function kindNumber(kind: Kind): number {
+  const k = KIND_NUMBERS[kind];
+  if (k === undefined) throw new InvalidArgumentError(`unknown BTF kind ${JSON.stringify(kind)}`);
+  return k;
+}
+
+/** FNV-1a over `b[start, end)`. */
+function hashBytes(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** Decodes `b[start, end)` as UTF-8, with a fast path for short ASCII names. */
+function decodeName(b: Uint8Array, start: number, end: number): string {
+  const len = end - start;
+  if (len <= 64) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (b[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+    }
+  }
+  return utf8.decode(b.subarray(start, end));
+}

@@ -1,0 +1,58 @@
+/**
+ * The denobpf command-line interface: `deno task cli <command> …`.
+ *
+ * @module
+ */
+
+import { EbpfError } from "../errors.ts";
+import { btfDumpCommand, btfModuleCommand, ksymModuleCommand } from "./btf.ts";
+
+type Handler = (args: string[]) => number | Promise<number>;
+
+const COMMANDS: Record<string, { run: Handler; help: string }> = {
+  "btf dump": {
+    run: btfDumpCommand,
+    help: "btf dump FILE [--base FILE] [--format raw]   dump BTF like bpftool's format raw",
+  },
+  "btf module": {
+    run: btfModuleCommand,
+    help: "btf module NAME [--root DIR]                 find a kernel module's BTF",
+  },
+  "ksym module": {
+    run: ksymModuleCommand,
+    help: "ksym module SYMBOL [--root DIR]              the module that owns a kernel symbol",
+  },
+};
+
+/** Registers a command (used by optional command sets). */
+export function registerCommand(name: string, run: Handler, help: string): void {
+  COMMANDS[name] = { run, help };
+}
+
+function usage(): string {
+  return "usage: denobpf <command> [args]\n\ncommands:\n" +
+    Object.values(COMMANDS).map((c) => `  ${c.help}`).join("\n");
+}
+
+/** Runs the CLI on `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const key = args.slice(0, 2).join(" ");
+  const cmd = COMMANDS[key];
+  if (!cmd) {
+    console.error(
+      args.length && args[0] !== "help" && args[0] !== "--help"
+        ? `unknown command: ${args.join(" ")}\n\n${usage()}`
+        : usage(),
+    );
+    return args.length && args[0] !== "help" && args[0] !== "--help" ? 2 : 0;
+  }
+  try {
+    return await cmd.run(args.slice(2));
+  } catch (e) {
+    if (e instanceof EbpfError) {
+      console.error(`error: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
