@@ -2,6 +2,13 @@
  * denobpf: load and run eBPF programs from Deno, with no native addon and no
  * C toolchain at run time.
  *
+ * - `src/sys`: the syscall layer (bpf(2), perf_event_open(2), errno, FDs)
+ * - `src/kallsyms`, `src/btf`, `src/elf`: kernel symbols, types and objects
+ * - `src/map`, `src/program`: `MapSpec` → `BpfMap`, `ProgramSpec` → `Program`
+ * - `src/link`, `src/tracefs`, `src/uprobe`: attaching programs
+ * - `src/ringbuf`, `src/perf`: reading events from user space
+ * - `src/features`: what the running kernel supports
+ *
  * @module
  */
 
@@ -10,3 +17,12 @@ export * from "./src/sys/mod.ts";
 export * from "./src/kallsyms/mod.ts";
 export * from "./src/btf/mod.ts";
 export * from "./src/btf/kernel.ts";
+export * from "./src/asm/mod.ts";
+export * from "./src/map/mod.ts";
+export * from "./src/program/mod.ts";
+export * from "./src/link/mod.ts";
+export * from "./src/tracefs/mod.ts";
+export * from "./src/uprobe/mod.ts";
+export * from "./src/ringbuf/mod.ts";
+export * from "./src/perf/mod.ts";
+export * from "./src/features/mod.ts";

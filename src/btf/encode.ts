@@ -7,7 +7,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { BTF_HEADER_SIZE, BTF_MAGIC, HOST_LITTLE_ENDIAN, Spec } from "./spec.ts";
-import { KIND_NUMBERS, type TypeDesc } from "./types.ts";
+import { BTF_KIND_NUMBERS, type BtfType, type TypeDesc } from "./types.ts";
 
 /** Options of `BtfBuilder`. */
 export interface BuilderOptions {
@@ -107,7 +107,7 @@ export class BtfBuilder {
    *
    * @throws {InvalidArgumentError} when the description is invalid.
    */
-  add(t: TypeDesc): number {
+  add(t: TypeDesc | BtfType): number {
     const id = this.nextTypeId;
     if (t === null || typeof t !== "object") {
       throw new InvalidArgumentError("BTF type must be an object");
@@ -117,7 +117,8 @@ export class BtfBuilder {
         `BTF type ${JSON.stringify(t.name)} has id ${t.id}, would get ${id}`,
       );
     }
-    const kind = KIND_NUMBERS[t.kind];
+    if (t.kind === "void") throw new InvalidArgumentError("void is type id 0 and is never encoded");
+    const kind = BTF_KIND_NUMBERS[t.kind];
     if (kind === undefined || kind === 0) {
       throw new InvalidArgumentError(`unknown BTF kind ${JSON.stringify(t.kind)}`);
     }
@@ -263,7 +264,7 @@ export class BtfBuilder {
    *
    * @throws {InvalidArgumentError} when a description is invalid.
    */
-  addAll(types: Iterable<TypeDesc>): number {
+  addAll(types: Iterable<TypeDesc | BtfType>): number {
     const first = this.nextTypeId;
     for (const t of types) this.add(t);
     return first;
@@ -316,7 +317,10 @@ export class BtfBuilder {
  *
  * @throws {InvalidArgumentError} when a description is invalid.
  */
-export function encodeBtf(types: Iterable<TypeDesc>, options: EncodeOptions = {}): Uint8Array {
+export function encodeBtf(
+  types: Iterable<TypeDesc | BtfType>,
+  options: EncodeOptions = {},
+): Uint8Array {
   const b = new BtfBuilder({ base: options.base });
   b.addAll(types);
   return b.encode({ littleEndian: options.littleEndian });
@@ -329,7 +333,7 @@ export function encodeBtf(types: Iterable<TypeDesc>, options: EncodeOptions = {}
 export function reencodeSpec(spec: Spec, options: EncodeOutputOptions = {}): Uint8Array {
   if (!(spec instanceof Spec)) throw new InvalidArgumentError("reencodeSpec: spec must be a Spec");
   const b = new BtfBuilder({ base: spec.base });
-  for (const t of spec) b.add(t as TypeDesc);
+  for (const t of spec) b.add(t);
   return b.encode(options);
 }
 

@@ -8,22 +8,15 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
-import {
-  BTF_HEADER_SIZE,
-  HOST_LITTLE_ENDIAN,
-  parseBtf,
-  type ParseOptions,
-  PREBUILT_INDEX,
-  type Spec,
-  TypeIndexer,
-} from "./spec.ts";
+import { parseBtf, type ParseOptions, type Spec } from "./spec.ts";
 
 /** Options of `parseBtfFile`. */
 export interface ParseFileOptions extends ParseOptions {
   /**
    * Map `/sys/kernel/btf/vmlinux` read-only instead of reading it, when FFI
    * is permitted and the kernel supports it (falls back to reading
-   * otherwise). Default true. The mapping is private to the returned Spec.
+   * otherwise). Default true. The read-only mapping is made once per process
+   * and shared by the specs parsed from it.
    */
   mmap?: boolean;
 }
@@ -71,74 +64,7 @@ export function parseBtfFile(path: string, options: ParseFileOptions = {}): Spec
     const mapped = mapReadOnly(path);
     if (mapped !== undefined) return parseBtf(mapped, options);
   }
-  return readAndParse(path, options);
-}
-
-/**
- * Reads the file and indexes the type records as the data arrives (the
- * index is checked again by the Spec constructor). Any surprise (odd
- * header, short file, indexing error) falls back to a plain `parseBtf` of
- * what was read, which reports errors as usual.
- */
-function readAndParse(path: string, options: ParseOptions): Spec {
-  using f = Deno.openSync(path);
-  const size = f.statSync().size;
-  if (size < BTF_HEADER_SIZE) {
-    f.close();
-    return parseBtf(readBtfFile(path), options);
-  }
-  const buf = new Uint8Array(size);
-  let off = 0;
-  let indexer: TypeIndexer | undefined;
-  let secStart = 0;
-  let stream = true;
-  while (off < size) {
-    const r = f.readSync(buf.subarray(off));
-    if (r === null || r === 0) break;
-    off += r;
-    if (!stream) continue;
-    if (indexer === undefined) {
-      if (off < BTF_HEADER_SIZE) continue;
-      indexer = startIndexer(buf);
-      if (indexer === undefined) {
-        stream = false;
-        continue;
-      }
-      secStart = indexer.words.byteOffset - buf.byteOffset;
-    }
-    if (off > secStart) {
-      try {
-        indexer.feed(Math.floor((off - secStart) / 4));
-      } catch {
-        stream = false;
-      }
-    }
-  }
-  if (off < size) return parseBtf(buf.subarray(0, off), options);
-  const more = f.readSync(new Uint8Array(1));
-  if (more !== null && more !== 0) {
-    f.close();
-    return parseBtf(readBtfFile(path), options); // the file grew
-  }
-  if (!stream || indexer === undefined) return parseBtf(buf, options);
-  return parseBtf(buf, { ...options, [PREBUILT_INDEX]: indexer } as ParseOptions);
-}
-
-/** An indexer over the type section of the blob `buf` (header read), when it can stream. */
-function startIndexer(buf: Uint8Array): TypeIndexer | undefined {
-  const le = buf[0] === 0x9f && buf[1] === 0xeb;
-  if (le !== HOST_LITTLE_ENDIAN || (!le && !(buf[0] === 0xeb && buf[1] === 0x9f))) return undefined;
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
-  const hdrLen = dv.getUint32(4, le);
-  const typeOff = dv.getUint32(8, le);
-  const typeLen = dv.getUint32(12, le);
-  const start = hdrLen + typeOff;
-  if (
-    hdrLen < BTF_HEADER_SIZE || start % 4 !== 0 || typeLen % 4 !== 0 || start + typeLen > buf.length
-  ) {
-    return undefined;
-  }
-  return new TypeIndexer(new Uint32Array(buf.buffer, buf.byteOffset + start, typeLen / 4), start);
+  return parseBtf(readBtfFile(path), options);
 }
 
 // ---- read-only mapping through libc (FFI) ----------------------------------
@@ -147,54 +73,42 @@ const LIBC_SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
 } as const;
 
-type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+/** The process-wide mapping of vmlinux BTF (it cannot change while the kernel runs). */
+let vmlinuxMapping: Uint8Array | null | undefined;
 
-let libc: Libc | null | undefined;
-let unmapper: FinalizationRegistry<{ p: Deno.PointerObject; size: number }> | undefined;
-
-function getLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
-      libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
-      const lc = libc;
-      unmapper = new FinalizationRegistry(({ p, size }) => lc.munmap(p, BigInt(size)));
-    }
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
-
-/** Maps `path` read-only; `undefined` when that is not possible here. */
+/**
+ * Maps `path` read-only once per process; `undefined` when that is not
+ * possible here (no FFI permission, no libc, or a kernel without mmap
+ * support for BTF). The mapping is never unmapped and never written to.
+ */
 function mapReadOnly(path: string): Uint8Array | undefined {
-  const c = getLibc();
-  if (c === null) return undefined;
+  if (vmlinuxMapping !== undefined) return vmlinuxMapping ?? undefined;
+  vmlinuxMapping = null;
   let size: number;
   try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
     size = Deno.statSync(path).size;
   } catch {
     return undefined;
   }
   if (size < 24) return undefined;
-  const cpath = new TextEncoder().encode(path + "\0");
+  let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+  try {
+    lib = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  } catch {
+    return undefined;
+  }
+  const c = lib.symbols;
   const O_RDONLY_CLOEXEC = 0o2000000;
-  const fd = c.open(cpath, O_RDONLY_CLOEXEC);
+  const fd = c.open(new TextEncoder().encode(path + "\0"), O_RDONLY_CLOEXEC);
   if (fd < 0) return undefined;
   const PROT_READ = 1, MAP_PRIVATE = 2;
   const p = c.mmap(null, BigInt(size), PROT_READ, MAP_PRIVATE, fd, 0n);
   c.close(fd);
+  lib.close();
   if (p === null || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) return undefined;
-  const ab = Deno.UnsafePointerView.getArrayBuffer(p, size);
-  unmapper!.register(ab, { p, size });
-  const bytes = new Uint8Array(ab);
-  if (bytes[0] !== 0x9f && bytes[0] !== 0xeb) {
-    // Not BTF: let the read path report it properly.
-    return undefined;
-  }
-  return bytes;
+  vmlinuxMapping = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, size));
+  return vmlinuxMapping;
 }

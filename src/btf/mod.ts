@@ -47,7 +47,7 @@ export type {
   VoidType,
   VolatileType,
 } from "./types.ts";
-export { KIND_NAMES, KIND_NUMBERS } from "./types.ts";
+export { BTF_KIND_NAMES, BTF_KIND_NUMBERS } from "./types.ts";
 export {
   BTF_HEADER_SIZE,
   BTF_MAGIC,

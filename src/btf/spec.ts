@@ -7,14 +7,14 @@
 
 import { InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
 import {
+  BTF_KIND_NAMES,
+  BTF_KIND_NUMBERS,
   type BtfType,
   type Enum64Value,
   type EnumValue,
   type FuncLinkage,
   type IntEncoding,
   type Kind,
-  KIND_NAMES,
-  KIND_NUMBERS,
   type Member,
   type Param,
   type TypeRef,
@@ -115,13 +115,6 @@ export interface TypesOptions {
   /** Also yield the base's types (and void is never yielded). Default false. */
   includeBase?: boolean;
 }
-
-/**
- * Carries a prebuilt index from the file reader into the constructor.
- *
- * @internal
- */
-export const PREBUILT_INDEX: unique symbol = Symbol("btf.prebuiltIndex");
 
 let rawOf!: (spec: Spec) => RawSpec;
 
@@ -231,11 +224,7 @@ export class Spec implements Iterable<BtfType> {
       words = new Uint32Array(nWords);
       for (let i = 0; i < nWords; i++) words[i] = dv.getUint32(typeSecStart + i * 4, le);
     }
-    const pre = (options as { [PREBUILT_INDEX]?: TypeIndexer })[PREBUILT_INDEX];
-    const offsets = pre !== undefined && pre.words.buffer === words.buffer &&
-        pre.words.byteOffset === words.byteOffset && pre.words.length === words.length
-      ? pre.finish()
-      : new TypeIndexer(words, typeSecStart).finish();
+    const offsets = indexTypes(words, typeSecStart);
 
     this.base = base;
     this.littleEndian = le;
@@ -303,7 +292,7 @@ export class Spec implements Iterable<BtfType> {
     }
     if (id === 0) return "void";
     const r = this.#ownerOfId(id).#raw;
-    return KIND_NAMES[(r.words[r.offsets[id - r.firstTypeId] + 1] >>> 24) & 0x1f];
+    return BTF_KIND_NAMES[(r.words[r.offsets[id - r.firstTypeId] + 1] >>> 24) & 0x1f];
   }
 
   /** This blob's own types in id order (the base's are not included). */
@@ -350,12 +339,22 @@ export class Spec implements Iterable<BtfType> {
    * @throws {ParseError} when the chosen record is malformed.
    */
   typeByName(name: string, kind?: Kind): BtfType | undefined {
+    const id = this.typeIdByName(name, kind);
+    return id === undefined ? undefined : this.#typeAt(id);
+  }
+
+  /**
+   * The id of the type `typeByName` returns, without decoding anything
+   * (like libbpf's `btf__find_by_name_kind`, but preferring definitions to
+   * forward declarations).
+   */
+  typeIdByName(name: string, kind?: Kind): number | undefined {
     if (name === "") return undefined;
     const q = utf8Encoder.encode(name);
     const k = kind === undefined ? -1 : kindNumber(kind);
     const out: number[] = [];
-    if (this.#collect(q, k, out, true)) return this.#typeAt(out[out.length - 1]);
-    return out.length === 0 ? undefined : this.#typeAt(out[0]);
+    if (this.#collect(q, k, out, true)) return out[out.length - 1];
+    return out.length === 0 ? undefined : out[0];
   }
 
   /**
@@ -460,8 +459,8 @@ export class Spec implements Iterable<BtfType> {
         }
       }
       const what = cur === id
-        ? `(${KIND_NAMES[kind]})`
-        : `(resolving to ${KIND_NAMES[kind]} ${cur})`;
+        ? `(${BTF_KIND_NAMES[kind]})`
+        : `(resolving to ${BTF_KIND_NAMES[kind]} ${cur})`;
       throw new InvalidArgumentError(`BTF type ${id} ${what} has no size`);
     }
     const total = nelems * size;
@@ -669,12 +668,19 @@ export class Spec implements Iterable<BtfType> {
       }
       case K_FLOAT:
         return { kind: "float", id, name, size: st };
-      case K_DECL_TAG:
-        return { kind: "decl_tag", id, name, type: st, componentIdx: w[o + 3] | 0 };
+      case K_DECL_TAG: {
+        const componentIdx = w[o + 3] | 0;
+        if (componentIdx < -1) {
+          throw new ParseError("btf", `type ${id}: bad decl_tag component_idx ${componentIdx}`, {
+            offset: at + 12,
+          });
+        }
+        return { kind: "decl_tag", id, name, type: st, componentIdx };
+      }
       case K_TYPE_TAG:
         return { kind: "type_tag", id, name, type: st };
       default:
-        // Unreachable: the indexer rejects unknown kinds.
+        // Unreachable: indexTypes rejects unknown kinds.
         throw new ParseError("btf", `type ${id}: unknown kind ${kind}`, { offset: at + 4 });
     }
   }
@@ -805,80 +811,38 @@ export function parseBtf(bytes: Uint8Array, options?: ParseOptions): Spec {
 }
 
 /**
- * Builds the record index of a type section incrementally: `feed(limit)`
- * indexes every record whose header lies below word `limit` (so a file
- * can be indexed while it is being read), `finish()` checks the end.
+ * Walks the type section and returns the word offset of every record.
  *
  * @internal
+ * @throws {ParseError} on unknown kinds, truncated records or records
+ * overrunning the section (with the blob offset, `secStart` being the
+ * section's).
  */
-export class TypeIndexer {
-  readonly #words: Uint32Array;
-  readonly #secStart: number;
-  #offsets: Uint32Array;
-  #count = 0;
-  #pos = 0;
-
-  /** Starts indexing `words`, the type section found at byte `secStart` of the blob. */
-  constructor(words: Uint32Array, secStart: number) {
-    this.#words = words;
-    this.#secStart = secStart;
-    this.#offsets = new Uint32Array(Math.floor(words.length / 3) + 1);
-  }
-
-  /**
-   * Indexes the records whose info word is below word `limit`.
-   *
-   * @throws {ParseError} on unknown kinds or records overrunning the section.
-   */
-  feed(limit: number): void {
-    const words = this.#words;
-    const n = words.length;
-    const offsets = this.#offsets;
-    const extra = EXTRA;
-    let pos = this.#pos;
-    let count = this.#count;
-    if (limit > n) limit = n;
-    while (pos + 1 < limit) {
-      if (n - pos < 3) {
-        fail(`truncated type record: ${(n - pos) * 4} of 12 bytes`, this.#secStart + pos * 4);
-      }
-      const info = words[pos + 1];
-      const kind = (info >>> 24) & 0x1f;
-      const e = extra[kind];
-      if (e < 0) fail(`type ${count + 1}: unknown kind ${kind}`, this.#secStart + pos * 4 + 4);
-      const next = pos + 3 + (e & 0xff) + (e >>> 8) * (info & 0xffff);
-      if (next > n) {
-        fail(
-          `${KIND_NAMES[kind]} record with vlen ${info & 0xffff} overruns the type section`,
-          this.#secStart + pos * 4,
-        );
-      }
-      offsets[count++] = pos;
-      pos = next;
+export function indexTypes(words: Uint32Array, secStart: number): Uint32Array {
+  const n = words.length;
+  const offsets = new Uint32Array(Math.floor(n / 3) + 1);
+  const extra = EXTRA;
+  let count = 0;
+  let pos = 0;
+  while (pos < n) {
+    if (n - pos < 3) {
+      fail(`truncated type record: ${(n - pos) * 4} of 12 bytes`, secStart + pos * 4);
     }
-    this.#pos = pos;
-    this.#count = count;
-  }
-
-  /**
-   * Indexes the rest and returns the word offset of every record.
-   *
-   * @throws {ParseError} when the section is malformed.
-   */
-  finish(): Uint32Array {
-    const n = this.#words.length;
-    this.feed(n);
-    const pos = this.#pos;
-    if (pos < n) {
-      fail(`truncated type record: ${(n - pos) * 4} of 12 bytes`, this.#secStart + pos * 4);
+    const info = words[pos + 1];
+    const kind = (info >>> 24) & 0x1f;
+    const e = extra[kind];
+    if (e < 0) fail(`type ${count + 1}: unknown kind ${kind}`, secStart + pos * 4 + 4);
+    const next = pos + 3 + (e & 0xff) + (e >>> 8) * (info & 0xffff);
+    if (next > n) {
+      fail(
+        `${BTF_KIND_NAMES[kind]} record with vlen ${info & 0xffff} overruns the type section`,
+        secStart + pos * 4,
+      );
     }
-    return this.#offsets.subarray(0, this.#count);
+    offsets[count++] = pos;
+    pos = next;
   }
-
-  /** The type section being indexed. */
-  get words(): Uint32Array {
-    return this.#words;
-  }
+  return offsets.subarray(0, count);
 }
 
 /**
@@ -910,7 +874,7 @@ function hex2(b: number): string {
 }
 
 function kindNumber(kind: Kind): number {
-  const k = KIND_NUMBERS[kind];
+  const k = BTF_KIND_NUMBERS[kind];
   if (k === undefined) throw new InvalidArgumentError(`unknown BTF kind ${JSON.stringify(kind)}`);
   return k;
 }

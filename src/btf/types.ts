@@ -36,7 +36,7 @@ export type Kind =
  * `BTF_KIND_ENUM64` = 19). Index 0 (`BTF_KIND_UNKN`) is `"void"`, the kind
  * of type id 0.
  */
-export const KIND_NAMES: readonly Kind[] = Object.freeze(
+export const BTF_KIND_NAMES: readonly Kind[] = Object.freeze(
   [
     "void",
     "int",
@@ -62,8 +62,8 @@ export const KIND_NAMES: readonly Kind[] = Object.freeze(
 );
 
 /** The kernel's kind number (`BTF_KIND_*`) of each kind name; `void` is 0. */
-export const KIND_NUMBERS: Readonly<Record<Kind, number>> = Object.freeze(
-  Object.fromEntries(KIND_NAMES.map((k, i) => [k, i])) as Record<Kind, number>,
+export const BTF_KIND_NUMBERS: Readonly<Record<Kind, number>> = Object.freeze(
+  Object.fromEntries(BTF_KIND_NAMES.map((k, i) => [k, i])) as Record<Kind, number>,
 );
 
 /** The encoding of an `int` type: none (unsigned), signed, char or bool. */
@@ -342,17 +342,13 @@ export type BtfType =
   | TypeTagType
   | Enum64Type;
 
-/** Omit a key from every member of a union. */
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
 /**
  * A type to encode: any `BtfType` except `void`, with `id` optional (the id
  * is implied by the type's position; when given it must match).
  */
-export type TypeDesc = DistributiveOmit<Exclude<BtfType, VoidType>, "id"> & {
-  /** The id this type will get; checked when present. */
-  readonly id?: number;
-};
+export type TypeDesc = Exclude<BtfType, VoidType> extends infer T
+  ? T extends unknown ? Omit<T, "id"> & { readonly id?: number } : never
+  : never;
 
 /** Anything that refers to a type by id: a member, param, pointer, typedef… */
 export interface TypeRef {

@@ -6,6 +6,7 @@
 
 import { EbpfError } from "../errors.ts";
 import { btfDumpCommand, btfModuleCommand, ksymModuleCommand } from "./btf.ts";
+import { featureCommand } from "./feature.ts";
 
 type Handler = (args: string[]) => number | Promise<number>;
 
@@ -17,6 +18,10 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "btf module": {
     run: btfModuleCommand,
     help: "btf module NAME [--root DIR]                 find a kernel module's BTF",
+  },
+  "feature probe": {
+    run: featureCommand,
+    help: "feature probe [full] [-j] [--section S] [--compat bpftool-7.1|none]  like bpftool",
   },
   "ksym module": {
     run: ksymModuleCommand,

@@ -9,6 +9,10 @@ const SYMBOLS = {
   },
   /** syscall(nr, int, buffer, size): the shape of bpf(2). */
   syscallBuf: { name: "syscall", parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+  /** The same with an int result (bpf(2) returns an fd, 0 or -1): no bigint per call. */
+  syscallBufInt: { name: "syscall", parameters: ["i64", "i64", "buffer", "i64"], result: "i32" },
+  /** The same on a raw address (a preallocated, pinned attribute): no buffer unwrapping. */
+  syscallPtrInt: { name: "syscall", parameters: ["i64", "i64", "pointer", "i64"], result: "i32" },
   /** syscallBuf on a worker thread (long BPF_PROG_TEST_RUNs); errno is the worker's, not ours. */
   syscallBufAsync: {
     name: "syscall",
@@ -44,6 +48,7 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },

@@ -721,6 +721,9 @@ const OUTPUTS: Partial<Record<keyof BpfAttrMap, readonly string[]>> = {
 /** The bpf(2) syscall number on this architecture. */
 export const SYS_BPF: number = Deno.build.arch === "aarch64" ? 280 : 321;
 const SYS_BPF_BIG = BigInt(SYS_BPF);
+// Commands and attribute sizes as bigints, made once: converting on every
+// call allocates, which shows on the hot paths (map lookups).
+const SMALL_BIG: readonly bigint[] = Array.from({ length: 257 }, (_, i) => BigInt(i));
 
 /**
  * The raw bpf(2) call on an already encoded attribute buffer. Returns the
@@ -728,7 +731,25 @@ const SYS_BPF_BIG = BigInt(SYS_BPF);
  * avoid exceptions for "key not found".
  */
 export function bpfRaw(cmd: number, attr: Uint8Array, size: number = attr.byteLength): number {
-  const r = Number(libc().syscallBuf(SYS_BPF_BIG, BigInt(cmd), attr, BigInt(size)));
+  const r = libc().syscallBufInt(
+    SYS_BPF_BIG,
+    SMALL_BIG[cmd] ?? BigInt(cmd),
+    attr,
+    SMALL_BIG[size] ?? BigInt(size),
+  );
+  return r < 0 ? -errno() : r;
+}
+
+/**
+ * The cheapest bpf(2) call, for attributes preallocated once and reused
+ * (map element operations): `attr` is the address of an off-heap buffer the
+ * caller keeps alive (e.g. `Deno.UnsafePointer.of` of a region of an
+ * `ArrayBuffer` it holds), and the command and size are bigints converted
+ * once. Returns the result (≥ 0) or the negated errno, like
+ * {@linkcode bpfRaw}.
+ */
+export function bpfRawAt(cmd: bigint, attr: Deno.PointerObject, size: bigint): number {
+  const r = libc().syscallPtrInt(SYS_BPF_BIG, cmd, attr, size);
   return r < 0 ? -errno() : r;
 }
 

@@ -16,3 +16,6 @@ export * from "./uname.ts";
 export { errno, libc, setErrno } from "./_libc.ts";
 export * from "./cpu.ts";
 export * from "./obj.ts";
+export * from "./epoll.ts";
+export * from "./map_ref.ts";
+export * from "./open_path.ts";

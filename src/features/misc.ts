@@ -1,0 +1,359 @@
+/**
+ * Miscellaneous probes: instruction set extensions, verifier limits, link
+ * kinds and map/syscall capabilities. The first four are bpftool's "misc"
+ * section (same programs, same reading); the link probes call
+ * BPF_LINK_CREATE with arguments that the kernel rejects with a telling
+ * errno, without attaching anything.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import {
+  addressOf,
+  bpfTry,
+  closeRawFd,
+  EBADF,
+  ENODEV,
+  ENOENT,
+  ENOSYS,
+  errnoName,
+  ESRCH,
+} from "../sys/mod.ts";
+import { loadStorageProbeBtf } from "./_btf_blob.ts";
+import { memo } from "./_cache.ts";
+import { assertCanProbe, isDenied } from "./_privilege.ts";
+import {
+  counted,
+  exit,
+  gotol,
+  jeqImm,
+  jlt32Imm,
+  jltImm,
+  jneImm,
+  linkCreate,
+  mapCreate,
+  movImm,
+  progLoad,
+  progLoadFd,
+  program,
+  RETURN_ZERO,
+  subImm,
+} from "./_raw.ts";
+import { AttachType as ATTACH, programTypeNumber } from "./_names.ts";
+import { MISC_REQUIREMENTS } from "./requirements.ts";
+
+/** The names of the miscellaneous features. */
+export type MiscFeature =
+  | "bpf_syscall"
+  | "large_insn_limit"
+  | "bounded_loops"
+  | "v2_isa"
+  | "v3_isa"
+  | "v4_isa"
+  | "obj_name"
+  | "btf"
+  | "mmapable_maps"
+  | "batch_api"
+  | "bpf_link"
+  | "inner_maps"
+  | "perf_link"
+  | "kprobe_multi_link"
+  | "uprobe_multi_link"
+  | "tcx_link"
+  | "netkit_link";
+
+/** What a miscellaneous probe found. */
+export interface MiscProbe {
+  /** The feature. */
+  feature: MiscFeature;
+  /** True if the kernel has it. */
+  supported: boolean;
+  /** The errno of the telling syscall (0 if it succeeded). */
+  errno: number;
+}
+
+/** A one-line description of each feature (bpftool's wording for the ones it prints). */
+export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
+  bpf_syscall: "bpf() syscall",
+  large_insn_limit: "Large program size limit",
+  bounded_loops: "Bounded loop support",
+  v2_isa: "ISA extension v2",
+  v3_isa: "ISA extension v3",
+  v4_isa: "ISA extension v4",
+  obj_name: "Object name support",
+  btf: "BTF loading support",
+  mmapable_maps: "mmap()able array map support (BPF_F_MMAPABLE)",
+  batch_api: "Batch map operation support",
+  bpf_link: "BPF link support (BPF_LINK_CREATE)",
+  inner_maps: "Inner map flag (BPF_F_INNER_MAP)",
+  perf_link: "perf event link support",
+  kprobe_multi_link: "kprobe_multi link support",
+  uprobe_multi_link: "uprobe_multi link support",
+  tcx_link: "tcx link support",
+  netkit_link: "netkit link support",
+};
+
+const BPF_F_MMAPABLE = 1 << 10;
+const BPF_F_INNER_MAP = 1 << 12;
+const NO_FD = 0xffffffff;
+
+type Outcome = { supported: boolean; errno: number };
+
+/** A socket filter that either loads or does not: bpftool's misc probe. */
+function loads(insns: Uint8Array): Outcome {
+  const { errno } = progLoad(insns, { progType: 1 });
+  return { supported: errno === 0, errno };
+}
+
+/** Runs `probe` with a loaded program of `type`; a program that does not load means "no". */
+function withProgram(
+  type: string,
+  expectedAttachType: number | undefined,
+  probe: (fd: number) => Outcome,
+): Outcome {
+  const fd = progLoadFd(RETURN_ZERO, { progType: programTypeNumber(type), expectedAttachType });
+  if (fd < 0) return { supported: false, errno: -fd };
+  try {
+    return probe(fd);
+  } finally {
+    closeRawFd(fd);
+  }
+}
+
+function linkErrno(ok: readonly number[], errno: number): Outcome {
+  return { supported: errno === 0 || ok.includes(errno), errno };
+}
+
+function mapWithFlags(flags: number, name?: string): Outcome {
+  const fd = mapCreate({
+    mapType: 2,
+    keySize: 4,
+    valueSize: 4,
+    maxEntries: 1,
+    mapFlags: flags,
+    mapName: name,
+  });
+  closeRawFd(fd);
+  return { supported: fd >= 0, errno: fd >= 0 ? 0 : -fd };
+}
+
+const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
+  bpf_syscall: () => {
+    const errno = -counted(() =>
+      bpfTry("PROG_LOAD", { progType: 0, insnCnt: 0, insns: null, license: null })
+    );
+    return { supported: errno !== ENOSYS, errno };
+  },
+  large_insn_limit: () => {
+    const MAX_INSNS = 4096; // BPF_MAXINSNS, the limit before Linux 5.3
+    const insns = new Uint8Array((MAX_INSNS + 1) * 8);
+    const one = movImm(0, 1);
+    for (let i = 0; i < MAX_INSNS; i++) insns.set(one, i * 8);
+    insns.set(exit(), MAX_INSNS * 8);
+    return loads(insns);
+  },
+  bounded_loops: () => loads(program(movImm(0, 10), subImm(0, 1), jneImm(0, 0, -2), exit())),
+  v2_isa: () => loads(program(movImm(0, 0), jltImm(0, 0, 1), movImm(0, 1), exit())),
+  v3_isa: () => loads(program(movImm(0, 0), jlt32Imm(0, 0, 1), movImm(0, 1), exit())),
+  v4_isa: () => loads(program(movImm(0, 0), jeqImm(0, 1, 1), gotol(1), movImm(0, 1), exit())),
+  obj_name: () => mapWithFlags(0, "feature_probe"),
+  btf: () => {
+    const fd = loadStorageProbeBtf();
+    closeRawFd(fd);
+    return { supported: fd >= 0, errno: fd >= 0 ? 0 : -fd };
+  },
+  mmapable_maps: () => mapWithFlags(BPF_F_MMAPABLE),
+  inner_maps: () => mapWithFlags(BPF_F_INNER_MAP),
+  batch_api: () => {
+    const fd = mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
+    if (fd < 0) return { supported: false, errno: -fd };
+    try {
+      const r = counted(() =>
+        bpfTry("MAP_UPDATE_BATCH", {
+          mapFd: fd,
+          keys: new Uint32Array([1, 2]),
+          values: new Uint32Array([3, 4]),
+          count: 2,
+        })
+      );
+      return { supported: r >= 0, errno: r >= 0 ? 0 : -r };
+    } finally {
+      closeRawFd(fd);
+    }
+  },
+  // An invalid program fd: EBADF if the command exists, EINVAL if not.
+  bpf_link: () =>
+    linkErrno(
+      [EBADF],
+      linkCreate({ progFd: NO_FD, targetFd: NO_FD, attachType: ATTACH.cgroup_inet_ingress }),
+    ),
+  // An invalid perf event fd: EBADF once the program is accepted for a perf link.
+  perf_link: () =>
+    withProgram("kprobe", undefined, (progFd) =>
+      linkErrno(
+        [EBADF],
+        linkCreate({ progFd, targetFd: NO_FD, attachType: ATTACH.perf_event }),
+      )),
+  // A symbol that does not exist: ESRCH (or ENOENT) from the symbol lookup
+  // when kprobe_multi works, EOPNOTSUPP without CONFIG_FPROBE, EINVAL before 5.18.
+  kprobe_multi_link: () =>
+    withProgram("kprobe", ATTACH.trace_kprobe_multi, (progFd) => {
+      const sym = new TextEncoder().encode("denobpf_feature_probe_no_such_symbol\0");
+      const syms = new BigUint64Array([addressOf(sym)]);
+      const errno = linkCreate({
+        progFd,
+        attachType: ATTACH.trace_kprobe_multi,
+        kprobeMultiCnt: 1,
+        kprobeMultiSyms: syms,
+      });
+      void sym[0]; // `sym` is only referenced by address: keep it alive past the call
+      return linkErrno([ESRCH, ENOENT], errno);
+    }),
+  // "/" is not a regular file: EBADF when uprobe_multi works.
+  uprobe_multi_link: () =>
+    withProgram("kprobe", ATTACH.trace_uprobe_multi, (progFd) =>
+      linkErrno(
+        [EBADF],
+        linkCreate({
+          progFd,
+          attachType: ATTACH.trace_uprobe_multi,
+          uprobeMultiPath: "/",
+          uprobeMultiOffsets: new BigUint64Array([0n]),
+          uprobeMultiCnt: 1,
+        }),
+      )),
+  // No such interface: ENODEV once the attach type is known.
+  tcx_link: () =>
+    withProgram("sched_cls", undefined, (progFd) =>
+      linkErrno(
+        [ENODEV],
+        linkCreate({ progFd, targetFd: NO_FD, attachType: ATTACH.tcx_ingress }),
+      )),
+  netkit_link: () =>
+    withProgram("sched_cls", undefined, (progFd) =>
+      linkErrno(
+        [ENODEV],
+        linkCreate({ progFd, targetFd: NO_FD, attachType: ATTACH.netkit_primary }),
+      )),
+};
+
+/** Probes `feature` (once per process) and returns what the probe saw. */
+export function probeMisc(feature: MiscFeature): MiscProbe {
+  const run = PROBES[feature];
+  if (run === undefined) {
+    throw new InvalidArgumentError(
+      `unknown feature ${JSON.stringify(feature)}; known: ${Object.keys(PROBES).join(", ")}`,
+    );
+  }
+  return memo(`misc:${feature}`, () => {
+    const o = run();
+    if (!o.supported && isDenied(o.errno)) assertCanProbe();
+    return { feature, ...o };
+  });
+}
+
+/** True if the running kernel has `feature` (probed once per process). */
+export function haveFeature(feature: MiscFeature): boolean {
+  return probeMisc(feature).supported;
+}
+
+/**
+ * Throws {@linkcode NotSupportedError} (naming the kernel version and config
+ * option that bring it) if the running kernel lacks `feature`.
+ */
+export function checkFeature(feature: MiscFeature): void {
+  const p = probeMisc(feature);
+  if (p.supported) return;
+  throw new NotSupportedError(MISC_DESCRIPTIONS[feature], MISC_REQUIREMENTS[feature], {
+    detail: p.errno ? `the probe failed with ${errnoName(p.errno)}` : undefined,
+  });
+}
+
+/** The list of miscellaneous features, in report order. */
+export const MISC_FEATURES: readonly MiscFeature[] = Object.keys(PROBES) as MiscFeature[];
+
+/** Whether the bpf(2) syscall exists (CONFIG_BPF_SYSCALL). */
+export function haveBpfSyscall(): boolean {
+  return haveFeature("bpf_syscall");
+}
+
+/** Whether programs may have a million instructions (Linux 5.3). */
+export function haveLargeInsnLimit(): boolean {
+  return haveFeature("large_insn_limit");
+}
+
+/** Whether the verifier accepts bounded loops (Linux 5.3). */
+export function haveBoundedLoops(): boolean {
+  return haveFeature("bounded_loops");
+}
+
+/** Whether the v2 ISA (BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE) is supported (Linux 4.14). */
+export function haveV2Isa(): boolean {
+  return haveFeature("v2_isa");
+}
+
+/** Whether the v3 ISA (32-bit jumps, BPF_JMP32) is supported (Linux 5.1). */
+export function haveV3Isa(): boolean {
+  return haveFeature("v3_isa");
+}
+
+/** Whether the v4 ISA (gotol, sign extension, sdiv/smod, bswap) is supported (Linux 6.6). */
+export function haveV4Isa(): boolean {
+  return haveFeature("v4_isa");
+}
+
+/** Whether maps and programs may have names (Linux 4.15). */
+export function haveObjName(): boolean {
+  return haveFeature("obj_name");
+}
+
+/** Whether the kernel loads BTF (BPF_BTF_LOAD, Linux 4.18). */
+export function haveBtf(): boolean {
+  return haveFeature("btf");
+}
+
+/** Whether array maps may be mmap()ed (BPF_F_MMAPABLE, Linux 5.5). */
+export function haveMmapableMaps(): boolean {
+  return haveFeature("mmapable_maps");
+}
+
+/** Whether the batch map commands exist (BPF_MAP_*_BATCH, Linux 5.6). */
+export function haveBatchApi(): boolean {
+  return haveFeature("batch_api");
+}
+
+/** Whether BPF_LINK_CREATE exists (Linux 5.7). */
+export function haveBpfLinkCreate(): boolean {
+  return haveFeature("bpf_link");
+}
+
+/** Whether maps accept BPF_F_INNER_MAP (Linux 5.10). */
+export function haveInnerMaps(): boolean {
+  return haveFeature("inner_maps");
+}
+
+/** Whether perf events (kprobes, tracepoints) attach through BPF links (Linux 5.15). */
+export function havePerfLink(): boolean {
+  return haveFeature("perf_link");
+}
+
+/** Whether kprobe_multi links work (Linux 5.18 and CONFIG_FPROBE). */
+export function haveKprobeMultiLink(): boolean {
+  return haveFeature("kprobe_multi_link");
+}
+
+/** Whether uprobe_multi links work (Linux 6.6 and CONFIG_UPROBES). */
+export function haveUprobeMultiLink(): boolean {
+  return haveFeature("uprobe_multi_link");
+}
+
+/** Whether tcx links work (Linux 6.6). */
+export function haveTcxLink(): boolean {
+  return haveFeature("tcx_link");
+}
+
+/** Whether netkit links work (Linux 6.7 and CONFIG_NETKIT). */
+export function haveNetkitLink(): boolean {
+  return haveFeature("netkit_link");
+}

@@ -1,0 +1,42 @@
+/**
+ * Attaching programs. One function per kind of attachment, each returning
+ * a {@linkcode Link} that detaches on `close()` (or `using`):
+ *
+ * - tracing: {@linkcode attachTracepoint}, {@linkcode attachRawTracepoint},
+ *   {@linkcode attachTracing} (tp_btf, fentry, fexit, fmod_ret, LSM,
+ *   freplace), {@linkcode attachIter}, {@linkcode attachPerfEvent},
+ *   {@linkcode attachKprobe}, {@linkcode attachKprobeMulti},
+ *   {@linkcode attachUprobe}, {@linkcode attachUprobeMulti}, {@linkcode attachUsdt};
+ * - networking: {@linkcode attachXdp}, {@linkcode attachTcx}, {@linkcode attachTc},
+ *   {@linkcode attachCgroup}, {@linkcode attachNetns}, {@linkcode attachNetfilter},
+ *   {@linkcode attachSocketFilter}, {@linkcode attachStructOps}.
+ *
+ * Links made with BPF_LINK_CREATE are {@linkcode BpfLink}s (pin, update,
+ * info, detach); attachments made the older way — which the functions fall
+ * back to on kernels without the link kind — are {@linkcode LegacyLink}s.
+ *
+ * ```ts ignore
+ * import { attachTracepoint } from "./mod.ts";
+ * using link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
+ * console.log(link.info());
+ * ```
+ *
+ * @module
+ */
+
+export { type InterfaceTarget, type ProgramLike } from "./_common.ts";
+export * from "./cgroup.ts";
+export * from "./info.ts";
+export * from "./iter.ts";
+export * from "./kprobe.ts";
+export * from "./link.ts";
+export * from "./netfilter.ts";
+export * from "./netns.ts";
+export * from "./socket_filter.ts";
+export * from "./struct_ops.ts";
+export * from "./tc.ts";
+export * from "./tcx.ts";
+export * from "./tracepoint.ts";
+export * from "./tracing.ts";
+export * from "./uprobe.ts";
+export * from "./xdp.ts";

@@ -1,0 +1,128 @@
+// A tiny BTF blob for the maps that need BTF key/value types (local storage
+// maps; spin-locked values): `int` for the key and a struct of the value's
+// size. Private to src/map; the full BTF module lives in src/btf.
+// Layout facts from the kernel's Documentation/bpf/btf.rst and linux/btf.h.
+
+import { bpf } from "../sys/bpf.ts";
+import { SyscallError } from "../sys/error.ts";
+import { FD } from "../sys/fd.ts";
+
+const BTF_MAGIC = 0xeb9f;
+const KIND_INT = 1;
+const KIND_ARRAY = 3;
+const KIND_STRUCT = 4;
+const INT_SIGNED = 1;
+
+/** What the blob describes. */
+export interface MapBtfLayout {
+  /** Size of the value struct in bytes. */
+  valueSize: number;
+  /** Put a `struct bpf_spin_lock` at this byte offset of the value (for BPF_F_LOCK). */
+  spinLockOffset?: number;
+}
+
+/** The blob and the type ids a map create needs. */
+export interface MapBtfBlob {
+  blob: Uint8Array;
+  keyTypeId: number;
+  valueTypeId: number;
+}
+
+/**
+ * Builds: [1] int, [2] unsigned char, [3] unsigned char[n] (as needed),
+ * [4] struct bpf_spin_lock (as needed), and a struct `map_value` of
+ * `valueSize` bytes whose members cover the value.
+ */
+export function buildMapBtf(layout: MapBtfLayout): MapBtfBlob {
+  const strings: number[] = [0];
+  const enc = new TextEncoder();
+  const str = (s: string) => {
+    const off = strings.length;
+    strings.push(...enc.encode(s), 0);
+    return off;
+  };
+  const words: number[] = [];
+  let nextId = 1;
+  const type = (nameOff: number, kind: number, vlen: number, sizeOrType: number) => {
+    words.push(nameOff, ((kind & 0x1f) << 24) | (vlen & 0xffff), sizeOrType);
+    return nextId++;
+  };
+
+  const intId = type(str("int"), KIND_INT, 0, 4);
+  words.push((INT_SIGNED << 24) | 32);
+  const charId = type(str("unsigned char"), KIND_INT, 0, 1);
+  words.push(8);
+  const arrays = new Map<number, number>();
+  const byteArray = (n: number) => {
+    let id = arrays.get(n);
+    if (id === undefined) {
+      id = type(0, KIND_ARRAY, 0, 0);
+      words.push(charId, intId, n);
+      arrays.set(n, id);
+    }
+    return id;
+  };
+
+  // Members: [name, type id, byte offset].
+  const members: [string, number, number][] = [];
+  const size = layout.valueSize;
+  const lockAt = layout.spinLockOffset;
+  if (lockAt !== undefined) {
+    const lockId = type(str("bpf_spin_lock"), KIND_STRUCT, 1, 4);
+    words.push(str("val"), intId, 0);
+    if (lockAt > 0) members.push(["pad", byteArray(lockAt), 0]);
+    members.push(["lock", lockId, lockAt]);
+    if (size > lockAt + 4) members.push(["data", byteArray(size - lockAt - 4), lockAt + 4]);
+  } else {
+    members.push(["data", byteArray(size), 0]);
+  }
+  const valueId = type(str("map_value"), KIND_STRUCT, members.length, size);
+  for (const [name, id, off] of members) words.push(str(name), id, off * 8);
+
+  const typeLen = words.length * 4;
+  const strLen = strings.length;
+  const blob = new Uint8Array(24 + typeLen + strLen);
+  const dv = new DataView(blob.buffer);
+  dv.setUint16(0, BTF_MAGIC, true);
+  dv.setUint8(2, 1); // version
+  dv.setUint8(3, 0); // flags
+  dv.setUint32(4, 24, true); // hdr_len
+  dv.setUint32(8, 0, true); // type_off
+  dv.setUint32(12, typeLen, true);
+  dv.setUint32(16, typeLen, true); // str_off
+  dv.setUint32(20, strLen, true);
+  for (let i = 0; i < words.length; i++) dv.setUint32(24 + i * 4, words[i] >>> 0, true);
+  blob.set(strings, 24 + typeLen);
+  return { blob, keyTypeId: intId, valueTypeId: valueId };
+}
+
+/** Loads a BTF blob with BPF_BTF_LOAD; on failure the error carries the verifier's log. */
+export function loadBtfBlob(blob: Uint8Array, label = "map btf"): FD {
+  try {
+    return new FD(bpf("BTF_LOAD", { btf: blob, btfSize: blob.byteLength }), label);
+  } catch (e) {
+    if (!(e instanceof SyscallError) || e.code === "EPERM") throw e;
+    const log = new Uint8Array(64 * 1024);
+    try {
+      const fd = bpf("BTF_LOAD", {
+        btf: blob,
+        btfSize: blob.byteLength,
+        btfLogBuf: log,
+        btfLogSize: log.byteLength,
+        btfLogLevel: 1,
+      });
+      return new FD(fd, label);
+    } catch (e2) {
+      const end = log.indexOf(0);
+      const text = new TextDecoder().decode(log.subarray(0, end < 0 ? log.length : end)).trim();
+      if (e2 instanceof SyscallError) {
+        throw new SyscallError("bpf", e2.errno, {
+          command: "BPF_BTF_LOAD",
+          hint: `the kernel rejected the BTF for ${label}${text ? `: ${text}` : ""}`,
+          cause: e2,
+        });
+      }
+      throw e2;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * BPF maps: describe one with a {@linkcode MapSpec}, create it with
+ * {@linkcode createMap}, and use the returned {@linkcode BpfMap} (which owns
+ * the descriptor) to look up, update, delete, iterate, batch, freeze, mmap
+ * and pin. Codecs ({@linkcode u32}, {@linkcode u64}, {@linkcode struct}, …)
+ * give typed views with JavaScript values.
+ *
+ * @example
+ * ```ts
+ * import { createMap, u32, u64 } from "./mod.ts";
+ *
+ * using counts = createMap(
+ *   { type: "hash", keySize: 4, valueSize: 8, maxEntries: 1024, name: "counts" },
+ *   { key: u32, value: u64 },
+ * );
+ * counts.set(7, 1n);
+ * for (const [k, v] of counts) console.log(k, v);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export * from "./spec.ts";
+export * from "./errors.ts";
+export * from "./info.ts";
+export * from "./codec.ts";
+export * from "./memory.ts";
+export * from "./typed.ts";
+export * from "./map.ts";

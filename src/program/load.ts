@@ -1,0 +1,347 @@
+/**
+ * BPF_PROG_LOAD: turning a {@linkcode ProgramSpec} into a loaded
+ * {@linkcode Program}, with the verifier log fetched (and grown) when the
+ * load fails, and errors that say what went wrong.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import { BpfCmd, bpfRaw, cString, encodeAttr, type ProgLoadAttr } from "../sys/bpf.ts";
+import { E2BIG, EACCES, EAGAIN, EINVAL, ENOMEM, ENOSPC, EPERM } from "../sys/errno.ts";
+import { type PermissionError, SyscallError } from "../sys/error.ts";
+import { closeRawFd, FD } from "../sys/fd.ts";
+import { kernelVersionCode } from "../sys/uname.ts";
+import {
+  effectiveCapabilities,
+  lockdownMode,
+  memlockCharged,
+  missingCapabilities,
+  requiredCapabilities,
+} from "./_caps.ts";
+import {
+  attachTypeLabel,
+  BTF_ATTACHED_TYPES,
+  DEFAULT_ATTACH_TYPES,
+  programTypeLabel,
+  typeFacts,
+} from "./_tables.ts";
+import { instructionBytes } from "./_instructions.ts";
+import { ProgramRefusedError, VerifierError } from "./errors.ts";
+import { Program } from "./program.ts";
+import { attachTypeNumber, fdOf, type ProgramSpec, programTypeNumber } from "./types.ts";
+
+/** Default initial verifier log buffer: 64 KiB. */
+export const DEFAULT_LOG_SIZE = 64 * 1024;
+/** The kernel's largest log buffer (`UINT_MAX >> 2`, 1 GiB − 1 byte). */
+export const MAX_LOG_SIZE = 0x3fffffff;
+/** The smallest log buffer every kernel accepts. */
+const MIN_LOG_SIZE = 128;
+/** Instruction limit without CAP_BPF (`BPF_MAXINSNS`). */
+export const MAX_INSNS_UNPRIVILEGED = 4096;
+/** Instruction limit with CAP_BPF (`BPF_COMPLEXITY_LIMIT_INSNS`). */
+export const MAX_INSNS = 1_000_000;
+/** The attribute size that includes `log_true_size` (6.4+; older kernels see a zero tail). */
+const ATTR_SIZE_WITH_TRUE_SIZE = 144;
+const LOG_TRUE_SIZE_OFFSET = 140;
+const EAGAIN_RETRIES = 5;
+
+const NAME_CHARS = /^[A-Za-z0-9_.]*$/;
+
+let kernelCode: number | undefined;
+function kernel(): number {
+  return kernelCode ??= kernelVersionCode();
+}
+
+interface Prepared {
+  attr: ProgLoadAttr;
+  type: number;
+  typeName: string;
+  name: string;
+  insnCnt: number;
+  logLevel: number;
+  logSize: number;
+  maxLogSize: number;
+}
+
+function prepare(spec: ProgramSpec): Prepared {
+  const type = programTypeNumber(spec.type);
+  const insns = instructionBytes(spec.instructions, spec.maps);
+  const name = spec.name ?? "";
+  if (!NAME_CHARS.test(name)) {
+    throw new InvalidArgumentError(
+      `program name ${JSON.stringify(name)} has characters the kernel rejects; ` +
+        "use letters, digits, '_' and '.' only",
+    );
+  }
+  if (spec.attachBtfObjFd !== undefined && spec.attachProgFd !== undefined) {
+    throw new InvalidArgumentError(
+      "attachBtfObjFd and attachProgFd share one field of BPF_PROG_LOAD: give only one",
+    );
+  }
+  const logLevel = spec.logLevel ?? 0;
+  if (!Number.isInteger(logLevel) || logLevel < 0 || logLevel > 7) {
+    throw new InvalidArgumentError(`logLevel must be 0..7 (got ${logLevel})`);
+  }
+  const maxLogSize = Math.min(
+    Math.max(spec.maxLogSize ?? MAX_LOG_SIZE, MIN_LOG_SIZE),
+    MAX_LOG_SIZE,
+  );
+  const logSize = Math.min(Math.max(spec.logSize ?? DEFAULT_LOG_SIZE, MIN_LOG_SIZE), maxLogSize);
+  const btf = spec.btf;
+  const funcRec = btf?.funcInfoRecSize ?? 8;
+  const lineRec = btf?.lineInfoRecSize ?? 16;
+  const attr: ProgLoadAttr = {
+    progType: type,
+    insnCnt: insns.byteLength / 8,
+    insns,
+    license: cString(spec.license ?? "GPL"),
+    kernVersion: spec.kernelVersion ?? (type === 2 ? kernel() : 0),
+    progFlags: spec.flags ?? 0,
+    progName: name.slice(0, 15),
+    progIfindex: spec.ifindex ?? 0,
+    expectedAttachType: spec.attachType === undefined ? 0 : attachTypeNumber(spec.attachType),
+    attachBtfId: spec.attachBtfId ?? 0,
+    attachBtfObjFd: spec.attachBtfObjFd !== undefined
+      ? fdOf(spec.attachBtfObjFd)
+      : spec.attachProgFd !== undefined
+      ? fdOf(spec.attachProgFd)
+      : 0,
+  };
+  if (btf) {
+    attr.progBtfFd = fdOf(btf.fd);
+    if (btf.funcInfo && btf.funcInfo.byteLength > 0) {
+      attr.funcInfo = btf.funcInfo;
+      attr.funcInfoRecSize = funcRec;
+      attr.funcInfoCnt = Math.floor(btf.funcInfo.byteLength / funcRec);
+    }
+    if (btf.lineInfo && btf.lineInfo.byteLength > 0) {
+      attr.lineInfo = btf.lineInfo;
+      attr.lineInfoRecSize = lineRec;
+      attr.lineInfoCnt = Math.floor(btf.lineInfo.byteLength / lineRec);
+    }
+  }
+  if (spec.fdArray && spec.fdArray.length > 0) {
+    attr.fdArray = Int32Array.from(spec.fdArray, fdOf);
+  }
+  return {
+    attr,
+    type,
+    typeName: programTypeLabel(type),
+    name,
+    insnCnt: attr.insnCnt,
+    logLevel,
+    logSize,
+    maxLogSize,
+  };
+}
+
+interface Attempt {
+  /** The new fd, or the negated errno. */
+  result: number;
+  /** The log text (empty without a log). */
+  log: string;
+  /** `log_true_size` written back by 6.4+ kernels (0 otherwise). */
+  trueSize: number;
+}
+
+const decoder = new TextDecoder();
+
+function attempt(attr: ProgLoadAttr, logLevel: number, logSize: number): Attempt {
+  const logBuf = logLevel > 0 ? new Uint8Array(logSize) : undefined;
+  const withLog: ProgLoadAttr = logBuf
+    ? { ...attr, logLevel, logSize, logBuf }
+    : { ...attr, logLevel: 0, logSize: 0, logBuf: undefined };
+  const { buf, size, keep } = encodeAttr("PROG_LOAD", withLog);
+  let result = 0;
+  for (let i = 0; i <= EAGAIN_RETRIES; i++) {
+    // EAGAIN: the verifier stops when a signal is pending; try again.
+    result = bpfRaw(BpfCmd.PROG_LOAD, buf, Math.max(size, ATTR_SIZE_WITH_TRUE_SIZE));
+    if (result !== -EAGAIN) break;
+  }
+  keep.length = 0;
+  const trueSize = new DataView(buf.buffer).getUint32(LOG_TRUE_SIZE_OFFSET, true);
+  let log = "";
+  if (logBuf) {
+    const end = logBuf.indexOf(0);
+    log = decoder.decode(logBuf.subarray(0, end < 0 ? logBuf.length : end));
+  }
+  return { result, log, trueSize };
+}
+
+/**
+ * Loads a program into the kernel (BPF_PROG_LOAD) and returns it, owning its
+ * descriptor.
+ *
+ * The first attempt runs without a verifier log (unless `spec.logLevel` asks
+ * for one), like cilium/ebpf; if it fails, the load is repeated with a log
+ * (level 1, or the level asked for) whose buffer grows on ENOSPC — to the size
+ * the kernel reports in `log_true_size` (6.4+) or by doubling — up to
+ * `spec.maxLogSize`.
+ *
+ * Errors:
+ * - {@linkcode VerifierError} (a `SyscallError`): the verifier rejected the
+ *   program; carries `log`, `summary` and `errno`.
+ * - {@linkcode ProgramRefusedError} (a `PermissionError`): EPERM/EACCES
+ *   before verification: a missing capability, or the type blocked by policy.
+ * - `NotSupportedError`: the kernel does not know the program type.
+ * - `SyscallError` E2BIG: too many instructions (4,096 without CAP_BPF,
+ *   1,000,000 with it); other `SyscallError`s with a hint.
+ *
+ * @example
+ * ```ts ignore
+ * // r0 = 0; exit
+ * const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+ * using prog = loadProgram({ type: "socket_filter", instructions: insns, name: "drop_all" });
+ * ```
+ */
+export function loadProgram(spec: ProgramSpec): Program {
+  const p = prepare(spec);
+  let firstErrno = 0;
+  if (p.logLevel === 0) {
+    const first = attempt(p.attr, 0, 0);
+    if (first.result >= 0) return programOf(first.result, p);
+    firstErrno = -first.result;
+  }
+  const level = p.logLevel || 1;
+  let size = p.logSize;
+  for (;;) {
+    const a = attempt(p.attr, level, size);
+    if (a.result >= 0) return programOf(a.result, p, p.logLevel > 0 ? a.log : undefined);
+    const err = -a.result;
+    if (err === ENOSPC && size < p.maxLogSize) {
+      size = Math.min(p.maxLogSize, Math.max(a.trueSize, size * 2));
+      continue;
+    }
+    const truncated = err === ENOSPC;
+    // At the cap the kernel reports ENOSPC instead of the real error; a
+    // log-less attempt knows it.
+    if (truncated && !firstErrno) {
+      const plain = attempt(p.attr, 0, 0);
+      if (plain.result >= 0) return programOf(plain.result, p, a.log);
+      firstErrno = -plain.result;
+    }
+    throw loadError(p, truncated ? firstErrno : err, a.log, truncated);
+  }
+}
+
+function programOf(fd: number, p: Prepared, verifierLog?: string): Program {
+  return new Program(new FD(fd, `program ${p.name || p.typeName}`), {
+    type: p.type,
+    name: p.name.slice(0, 15),
+    verifierLog,
+  });
+}
+
+function loadError(p: Prepared, errno: number, log: string, truncated: boolean): Error {
+  if (log.trim() !== "") {
+    return new VerifierError(errno, log, {
+      programName: p.name || undefined,
+      programType: p.typeName,
+      truncated,
+    });
+  }
+  if (errno === EPERM || errno === EACCES) return refusedError(p, errno);
+  if (errno === E2BIG) {
+    if (p.insnCnt > MAX_INSNS_UNPRIVILEGED) {
+      return new SyscallError("bpf", errno, {
+        command: "BPF_PROG_LOAD",
+        hint: `the program has ${p.insnCnt} instructions; the kernel accepts at most ` +
+          `${MAX_INSNS_UNPRIVILEGED} without CAP_BPF and ${MAX_INSNS} with it: ` +
+          "split it with tail calls or BPF-to-BPF calls, or run with CAP_BPF",
+      });
+    }
+    return new SyscallError("bpf", errno, {
+      command: "BPF_PROG_LOAD",
+      hint: "the kernel does not know an attribute this load sets (a feature newer than " +
+        "the running kernel, e.g. fd_array or log_true_size on an old kernel)",
+    });
+  }
+  if (errno === EINVAL) return invalidError(p);
+  if (errno === ENOMEM && memlockCharged(kernel())) {
+    return new SyscallError("bpf", errno, {
+      command: "BPF_PROG_LOAD",
+      hint: "this kernel (before 5.11) charges programs to RLIMIT_MEMLOCK: raise it " +
+        "(ulimit -l unlimited, or setrlimit with CAP_SYS_RESOURCE)",
+    });
+  }
+  return new SyscallError("bpf", errno, { command: "BPF_PROG_LOAD" });
+}
+
+function refusedError(p: Prepared, errno: number): PermissionError {
+  const need = requiredCapabilities(p.type, kernel());
+  const have = effectiveCapabilities();
+  const missing = have ? missingCapabilities(need, have) : need;
+  const details: string[] = [];
+  if (BTF_ATTACHED_TYPES.has(p.type) && missing.length === 0) {
+    const lockdown = lockdownMode();
+    details.push(
+      "fentry/fexit/fmod_ret, LSM and freplace programs are commonly blocked by kernel " +
+        `lockdown${lockdown ? ` (lockdown=${lockdown} here)` : ""} or a security module`,
+    );
+  }
+  if (memlockCharged(kernel())) {
+    details.push("or RLIMIT_MEMLOCK is too low for this kernel (before 5.11): raise it");
+  }
+  const attach = p.attr.expectedAttachType;
+  return new ProgramRefusedError(errno, p.typeName, need, {
+    missing,
+    attachType: attach || p.attr.attachBtfId ? attachTypeLabel(attach ?? 0) : undefined,
+    detail: details.join("; ") || undefined,
+  });
+}
+
+// EINVAL with an empty log: the kernel rejected the attributes before the
+// verifier ran. Find out whether it knows the program type at all by loading
+// the smallest program of that type.
+function invalidError(p: Prepared): Error {
+  const attach = p.attr.expectedAttachType ?? 0;
+  if (!probeType(p.type, attach)) {
+    const facts = typeFacts(p.type);
+    return new NotSupportedError(
+      /^type /.test(p.typeName)
+        ? `program ${p.typeName}`
+        : `program type ${p.typeName} (${p.type})`,
+      facts ? `Linux ${facts.since}+ built with it` : "a newer kernel",
+      {
+        detail: "the kernel rejected BPF_PROG_LOAD with EINVAL (unknown program type) " +
+          "before verification, even for a trivial program",
+        cause: new SyscallError("bpf", EINVAL, { command: "BPF_PROG_LOAD" }),
+      },
+    );
+  }
+  return new SyscallError("bpf", EINVAL, {
+    command: "BPF_PROG_LOAD",
+    hint: `the kernel rejected the attributes of this ${p.typeName} program before ` +
+      `verification: check attachType (now ${attachTypeLabel(attach)}; cgroup_sock_addr, ` +
+      "cgroup_sockopt, sk_lookup, netfilter, tracing and lsm programs need a matching one), " +
+      "attachBtfId, flags, name and ifindex",
+  });
+}
+
+const TRIVIAL = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+
+// True if the kernel knows program type `type`: a trivial program of it
+// loads, or fails in the verifier (non-empty log) or with another errno.
+function probeType(type: number, expectedAttachType: number): boolean {
+  const candidates = new Set([expectedAttachType, DEFAULT_ATTACH_TYPES[type] ?? 0, 0]);
+  for (const attach of candidates) {
+    const a = attempt(
+      {
+        progType: type,
+        insnCnt: 2,
+        insns: TRIVIAL,
+        license: cString("GPL"),
+        expectedAttachType: attach,
+      },
+      1,
+      4096,
+    );
+    if (a.result >= 0) {
+      closeRawFd(a.result);
+      return true;
+    }
+    if (a.result !== -EINVAL || a.log.trim() !== "") return true;
+  }
+  return false;
+}

@@ -1,0 +1,51 @@
+/**
+ * Accepting "a map" in the APIs that only need its descriptor (ring and
+ * perf buffer readers, links): a `BpfMap`, an `FD`, or a raw descriptor.
+ *
+ * @module
+ */
+
+import { objInfo } from "./obj.ts";
+import { FD } from "./fd.ts";
+
+/** Something that refers to a BPF map: an object with `fd`, an FD, or a raw descriptor number. */
+export type MapRef = number | FD | { readonly fd: FD | number };
+
+/** The raw descriptor number of a {@linkcode MapRef}. */
+export function mapRefFd(map: MapRef): number {
+  if (typeof map === "number") return map;
+  if (map instanceof FD) return map.value;
+  const fd = map.fd;
+  return typeof fd === "number" ? fd : fd.value;
+}
+
+/** The fields of `struct bpf_map_info` that describe a map's shape. */
+export interface MapBasics {
+  /** Map type number. */
+  type: number;
+  /** Map id. */
+  id: number;
+  /** Key size in bytes. */
+  keySize: number;
+  /** Value size in bytes. */
+  valueSize: number;
+  /** Maximum entries (for a ring buffer: its size in bytes). */
+  maxEntries: number;
+  /** Map flags. */
+  flags: number;
+}
+
+/** Reads the shape of the map behind `fd` with BPF_OBJ_GET_INFO_BY_FD. */
+export function mapBasics(fd: number): MapBasics {
+  const info = new Uint8Array(128);
+  objInfo(fd, info);
+  const dv = new DataView(info.buffer);
+  return {
+    type: dv.getUint32(0, true),
+    id: dv.getUint32(4, true),
+    keySize: dv.getUint32(8, true),
+    valueSize: dv.getUint32(12, true),
+    maxEntries: dv.getUint32(16, true),
+    flags: dv.getUint32(20, true),
+  };
+}

@@ -1,0 +1,373 @@
+// Tracing attachments on the real kernel: tracepoint (link and legacy
+// ioctl), raw tracepoint, tp_btf, task iterator, perf event, pinning,
+// link info/update/detach, the kprobe / kprobe_multi / fentry error paths,
+// and a clean detach checked with bpftool.
+
+import assert from "node:assert/strict";
+import {
+  attachIter,
+  attachKprobe,
+  attachKprobeMulti,
+  attachPerfEvent,
+  attachRawTracepoint,
+  attachTracepoint,
+  attachTracing,
+  BpfLink,
+  IterLink,
+  LegacyLink,
+  linkFromId,
+  linkIds,
+  loadPinnedLink,
+  matchKernelFunctions,
+  readIter,
+} from "../src/link/mod.ts";
+import { NotSupportedError } from "../src/errors.ts";
+import { loadProgram } from "../src/program/mod.ts";
+import { loadKernelSpec } from "../src/btf/kernel.ts";
+import { libc } from "../src/sys/mod.ts";
+import { PerfSwConfig, PerfType } from "../src/sys/perf_event.ts";
+import {
+  addImm,
+  bpftoolIds,
+  call,
+  Counter,
+  countingProgram,
+  ensureTracefs,
+  exit,
+  insns,
+  jeqImm,
+  ldImm64,
+  ldxDW,
+  movImm,
+  movReg,
+  run,
+  stxDW,
+} from "./link_fixtures.ts";
+
+await ensureTracefs();
+const PID = Deno.pid;
+
+function getpids(n: number): void {
+  for (let i = 0; i < n; i++) libc().getpid();
+}
+
+Deno.test("attachTracepoint: sys_enter_getpid counts our getpid calls (BPF_LINK_CREATE)", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "tracepoint", name: "tp_getpid" }, { pid: PID });
+  using link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
+  assert.ok(link instanceof BpfLink);
+  getpids(25);
+  assert.equal(counter.value, 25n);
+  const info = link.info();
+  assert.equal(info.typeName, "perf_event");
+  assert.equal(info.progId, prog.id);
+  assert.equal(info.perfEvent?.type, "tracepoint");
+  assert.equal(info.perfEvent?.name, "sys_enter_getpid");
+  link.close();
+  getpids(10);
+  assert.equal(counter.value, 25n, "no counting after close");
+});
+
+Deno.test("attachTracepoint: cookie shows in link info", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
+  using link = attachTracepoint(prog, {
+    group: "syscalls",
+    name: "sys_enter_getpid",
+    cookie: 0x1234n,
+  });
+  assert.equal(link.info().perfEvent?.cookie, 0x1234n);
+  getpids(3);
+  assert.equal(counter.value, 3n);
+});
+
+Deno.test("attachTracepoint: legacy PERF_EVENT_IOC_SET_BPF path", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
+  const link = attachTracepoint(prog, {
+    group: "syscalls",
+    name: "sys_enter_getpid",
+    legacy: true,
+  });
+  assert.ok(link instanceof LegacyLink);
+  assert.equal(link.isBpfLink, false);
+  getpids(7);
+  assert.equal(counter.value, 7n);
+  assert.throws(() => link.pin("/sys/fs/bpf/x"), NotSupportedError);
+  assert.throws(() => link.info(), NotSupportedError);
+  assert.throws(
+    () =>
+      attachTracepoint(prog, {
+        group: "syscalls",
+        name: "sys_enter_getpid",
+        legacy: true,
+        cookie: 1,
+      }),
+    NotSupportedError,
+  );
+  link.close();
+  getpids(5);
+  assert.equal(counter.value, 7n);
+  link.close(); // idempotent
+});
+
+Deno.test("attachTracepoint: bad names and wrong program types are refused", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "tracepoint" });
+  assert.throws(
+    () => attachTracepoint(prog, { group: "../syscalls", name: "x" }),
+    /must not contain '\/', '\.\.'/,
+  );
+  assert.throws(
+    () => attachTracepoint(prog, { group: "syscalls", name: "a/b" }),
+    /must not contain/,
+  );
+  assert.throws(
+    () => attachTracepoint(prog, { group: "syscalls", name: "sys_enter_nonexistent_zz" }),
+    /does not exist/,
+  );
+  using xdp = countingProgram(counter, { type: "xdp" }, { ret: 2 });
+  assert.throws(
+    () => attachTracepoint(xdp, { group: "syscalls", name: "sys_enter_getpid" }),
+    /needs a program of type tracepoint; this one is xdp/,
+  );
+});
+
+Deno.test("attachRawTracepoint: sys_enter counts our getpid calls", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "raw_tracepoint" }, { pid: PID });
+  using link = attachRawTracepoint(prog, { name: "sys_enter" });
+  getpids(20);
+  assert.ok(counter.value >= 20n, `count ${counter.value}`);
+  const info = link.info();
+  assert.equal(info.typeName, "raw_tracepoint");
+  assert.equal(info.rawTracepoint?.name, "sys_enter");
+  link.close();
+  const after = counter.value;
+  getpids(10);
+  assert.equal(counter.value, after);
+  assert.throws(() => attachRawTracepoint(prog, { name: "no_such_tp_zz" }), NotSupportedError);
+});
+
+Deno.test("attachTracing: tp_btf sys_enter, by link and by raw_tracepoint_open", () => {
+  const spec = loadKernelSpec();
+  const btfId = spec.typeIdByName("btf_trace_sys_enter", "typedef");
+  assert.ok(btfId);
+  using counter = new Counter();
+  using prog = countingProgram(counter, {
+    type: "tracing",
+    attachType: "trace_raw_tp",
+    attachBtfId: btfId,
+  }, { pid: PID });
+  // The Program object may not record its attach type: pass it.
+  using link = attachTracing(prog, { attachType: "trace_raw_tp" });
+  getpids(15);
+  assert.ok(counter.value >= 15n);
+  assert.equal(link.kind, "tp_btf");
+  const info = link.info();
+  assert.equal(info.typeName, "raw_tracepoint");
+  assert.equal(info.rawTracepoint?.name, "sys_enter");
+  link.close();
+  counter.reset();
+  // Without an attach type: BPF_RAW_TRACEPOINT_OPEN with no name.
+  using link2 = attachTracing({ fd: prog.fd, type: prog.type });
+  getpids(5);
+  assert.ok(counter.value >= 5n);
+  link2.close();
+});
+
+Deno.test("attachTracing / fentry: this kernel refuses fentry at load (EPERM), before attach", () => {
+  const spec = loadKernelSpec();
+  const btfId = spec.typeIdByName("__do_sys_getpid", "func");
+  assert.ok(btfId);
+  assert.throws(
+    () =>
+      loadProgram({
+        type: "tracing",
+        attachType: "trace_fentry",
+        attachBtfId: btfId,
+        instructions: insns(movImm(0, 0), exit()),
+      }),
+    (e: Error) => /EPERM|not permitted|refused/i.test(e.message),
+  );
+  assert.equal(typeof attachTracing, "function");
+});
+
+Deno.test("attachIter: task iterator output through bpf_seq_printf", async () => {
+  const spec = loadKernelSpec();
+  const btfId = spec.typeIdByName("bpf_iter_task", "func");
+  assert.ok(btfId);
+  // r6 = ctx->meta; r7 = ctx->task; if !task exit; seq_printf(meta->seq, "task\n")
+  const fmt = new TextEncoder().encode("task\n\0\0\0");
+  const fmtWord = new DataView(fmt.buffer).getBigUint64(0, true);
+  const code = insns(
+    ldxDW(6, 1, 0), // r6 = ctx->meta
+    ldxDW(7, 1, 8), // r7 = ctx->task
+    jeqImm(7, 0, 10), // no task: to "r0 = 0"
+    ldImm64(1, fmtWord),
+    stxDW(10, -8, 1), // *(u64 *)(r10 - 8) = "task\n\0\0\0"
+    ldxDW(1, 6, 0), // r1 = meta->seq
+    movReg(2, 10),
+    addImm(2, -8),
+    movImm(3, 6),
+    movImm(4, 0),
+    movImm(5, 0),
+    call(126), // bpf_seq_printf
+    movImm(0, 0),
+    exit(),
+  );
+  using prog = loadProgram({
+    type: "tracing",
+    attachType: "trace_iter",
+    attachBtfId: btfId,
+    instructions: code,
+    name: "iter_task",
+  });
+  using link = attachIter(prog);
+  assert.ok(link instanceof IterLink);
+  const text = readIter(link);
+  const lines = text.split("\n").filter(Boolean);
+  assert.ok(lines.length > 5, `only ${lines.length} tasks`);
+  assert.ok(lines.every((l) => l === "task"));
+  assert.equal(link.info().iter?.targetName, "task");
+  // A second pass, as a stream.
+  using it = link.open();
+  const reader = it.readable.getReader();
+  let streamed = "";
+  for (;;) {
+    const { done, value } = (await reader.read()) as ReadableStreamReadResult<Uint8Array>;
+    if (done) break;
+    streamed += new TextDecoder().decode(value);
+  }
+  assert.ok(streamed.startsWith("task\n"));
+});
+
+Deno.test("attachPerfEvent: a perf_event program on a software clock event", async () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "perf_event" });
+  using link = attachPerfEvent(prog, {
+    attr: {
+      type: PerfType.SOFTWARE,
+      config: PerfSwConfig.CPU_CLOCK,
+      samplePeriod: 100_000, // every 0.1 ms of CPU time
+      flags: ["disabled"],
+    },
+    pid: 0,
+    cpu: -1,
+  });
+  const end = Date.now() + 50;
+  while (Date.now() < end) { /* burn CPU */ }
+  await Promise.resolve();
+  assert.ok(counter.value > 0n, "the sampling program ran");
+  assert.equal(link.info().perfEvent?.type, "event");
+});
+
+Deno.test("link pinning: a pinned tracepoint link survives closing its fd", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf_bpffs_" });
+  await run(["mount", "-t", "bpf", "bpf", dir]);
+  try {
+    using counter = new Counter();
+    using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
+    const link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
+    const id = link.info().id;
+    link.pin(`${dir}/tp`);
+    assert.equal(link.pinnedPath, `${dir}/tp`);
+    link.close();
+    getpids(4);
+    assert.equal(counter.value, 4n, "still attached through the pin");
+    using again = loadPinnedLink(`${dir}/tp`);
+    assert.equal(again.info().id, id);
+    assert.equal(again.kind, "perf_event");
+    using byId = linkFromId(id);
+    assert.equal(byId.info().progId, prog.id);
+    assert.ok([...linkIds()].includes(id));
+    again.unpin();
+    again.close();
+    byId.close();
+    getpids(4);
+    assert.equal(counter.value, 4n, "detached once the pin and fds are gone");
+  } finally {
+    await run(["umount", dir], { allowFail: true });
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("link update and detach: perf_event links refuse both with NotSupportedError", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "tracepoint" });
+  using prog2 = countingProgram(counter, { type: "tracepoint" });
+  using link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
+  assert.throws(() => link.update(prog2), NotSupportedError);
+  assert.throws(() => link.detach(), NotSupportedError);
+});
+
+Deno.test("attachKprobe: no kprobes here → NotSupportedError naming CONFIG_KPROBES", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "kprobe" });
+  for (const retprobe of [false, true]) {
+    assert.throws(
+      () => attachKprobe(prog, { symbol: "__do_sys_getpid", retprobe }),
+      (e: unknown) => {
+        assert.ok(e instanceof NotSupportedError, String(e));
+        assert.equal(e.feature, "kprobes");
+        assert.match(e.message, /CONFIG_KPROBES/);
+        assert.match(e.message, /\/sys\/bus\/event_source\/devices\/kprobe\/type/);
+        assert.match(e.message, /kprobe_events/);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("attachKprobeMulti: EOPNOTSUPP here → NotSupportedError naming CONFIG_FPROBE", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "kprobe", attachType: "trace_kprobe_multi" });
+  for (
+    const opts of [
+      { symbols: ["__do_sys_getpid"] },
+      { pattern: "__do_sys_getpi?" },
+      { symbols: ["__do_sys_getpid"], retprobe: true, cookies: [7n] },
+    ]
+  ) {
+    assert.throws(
+      () => attachKprobeMulti(prog, opts),
+      (e: unknown) => {
+        assert.ok(e instanceof NotSupportedError, String(e));
+        assert.equal(e.feature, "kprobe_multi links");
+        assert.match(e.message, /CONFIG_FPROBE/);
+        assert.match(e.message, /5\.18/);
+        return true;
+      },
+    );
+  }
+  assert.deepEqual(matchKernelFunctions("__do_sys_getpi?"), ["__do_sys_getpid"]);
+  assert.throws(
+    () => attachKprobeMulti(prog, { pattern: "zz_no_such_fn_*" }),
+    /no kernel function/,
+  );
+  assert.throws(() => attachKprobeMulti(prog, {}), /exactly one/);
+});
+
+Deno.test("clean detach: bpftool lists none of our links or programs afterwards", async () => {
+  const before = await bpftoolIds();
+  const ours: { links: number[]; progs: number[] } = { links: [], progs: [] };
+  {
+    using counter = new Counter();
+    using tp = countingProgram(counter, { type: "tracepoint" });
+    using raw = countingProgram(counter, { type: "raw_tracepoint" });
+    using l1 = attachTracepoint(tp, { group: "syscalls", name: "sys_enter_getpid" });
+    using l2 = attachRawTracepoint(raw, { name: "sys_enter" });
+    ours.links.push(l1.info().id, l2.info().id);
+    ours.progs.push(tp.id, raw.id);
+    const during = await bpftoolIds();
+    for (const id of ours.links) {
+      assert.ok(during.links.has(id), `link ${id} listed while attached`);
+    }
+  }
+  const after = await bpftoolIds();
+  for (const id of ours.links) assert.ok(!after.links.has(id), `link ${id} left behind`);
+  for (const id of ours.progs) assert.ok(!after.progs.has(id), `program ${id} left behind`);
+  for (const id of after.links) {
+    assert.ok(before.links.has(id) || !ours.links.includes(id));
+  }
+});

@@ -1,0 +1,79 @@
+// Host-side unit tests of the VM runner's pure parts (no VM is booted):
+//   deno test -A tools/vm/
+
+import assert from "node:assert/strict";
+import { ConsoleLines } from "./console.ts";
+import { renderInit, shellQuote } from "./guest_init.ts";
+import { qemuArgs } from "./qemu.ts";
+import { parseDenoSummary, summaryLine } from "./summary.ts";
+
+Deno.test("parseDenoSummary reads the last ok/FAILED line, with steps and ignored", () => {
+  assert.equal(parseDenoSummary("no summary here"), undefined);
+  assert.deepEqual(parseDenoSummary("\nok | 12 passed | 0 failed (7s)\n"), {
+    passed: 12,
+    failed: 0,
+    ignored: 0,
+  });
+  const out = "ok | 1 passed | 0 failed (1s)\n\nFAILED | 132 passed (29 steps) | 5 failed | " +
+    "3 ignored (2 steps) (10s)\n\nerror: Test failed\n";
+  assert.deepEqual(parseDenoSummary(out), { passed: 132, failed: 5, ignored: 3 });
+  assert.equal(summaryLine({ passed: 9, failed: 0, ignored: 0 }), "9 passed, 0 failed");
+  assert.equal(summaryLine({ passed: 1, failed: 1, ignored: 1 }), "1 passed, 1 failed, 1 skipped");
+});
+
+Deno.test("shellQuote survives sh for awkward strings", async () => {
+  const words = ["plain", "with space", "it's", `"dq" $HOME \`x\` \\`, "", "a\nb"];
+  const script = `printf '%s\\0' ${words.map(shellQuote).join(" ")}`;
+  const out = await new Deno.Command("sh", { args: ["-c", script] }).output();
+  assert.ok(out.success);
+  const got = new TextDecoder().decode(out.stdout).split("\0").slice(0, -1);
+  assert.deepEqual(got, words);
+});
+
+Deno.test("ConsoleLines strips terminal control sequences and CRs, joins split chunks", () => {
+  const lines: string[] = [];
+  const c = new ConsoleLines((l) => lines.push(l));
+  const enc = new TextEncoder();
+  c.push(enc.encode("\x1b[?7l\x1b[2JSeaBIOS\r\nBooting from ROM...\x1bc\x1b[?7lvm: in"));
+  c.push(enc.encode("it started\r\n\x1b[0mok | 1 passed"));
+  c.flush();
+  assert.deepEqual(lines, ["SeaBIOS", "Booting from ROM...", "vm: init started", "ok | 1 passed"]);
+});
+
+Deno.test("renderInit gives a script sh accepts, mounting every share at its host path", async () => {
+  const init = renderInit({
+    bootModules: ["virtio_pci", "9p"],
+    testModules: ["nf_conntrack_netlink"],
+    rootTag: "hostroot",
+    shares: [
+      { tag: "project", path: "/work/my project", writable: false },
+      { tag: "run", path: "/work/my project/.vm/run-1/share", writable: true },
+    ],
+    runDir: "/work/my project/.vm/run-1/share",
+    cwd: "/work/my project",
+    env: { DENOBPF_VM: "1", PATH: "/usr/bin:/bin" },
+    argv: ["/usr/bin/deno", "test", "-A", "it's_test.ts"],
+  });
+  assert.ok(init.startsWith("#!/bin/busybox sh\n"));
+  assert.match(init, /mount -t 9p -o [^ ]*,ro hostroot \/host /);
+  assert.match(init, /,ro project '\/host\/work\/my project'/);
+  assert.match(init, /,rw run '\/host\/work\/my project\/\.vm\/run-1\/share'/);
+  assert.match(init, /poweroff -f\n$/);
+  const out = await new Deno.Command("sh", { args: ["-n", "-c", init], stderr: "piped" }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+});
+
+Deno.test("qemuArgs: TCG, no network, 9p shares with commas escaped", () => {
+  const args = qemuArgs({
+    kernel: "/k",
+    initrd: "/i",
+    timeoutMs: 1,
+    shares: [{ tag: "root", path: "/a,b", readonly: true }],
+  });
+  const s = args.join(" ");
+  assert.match(s, /-accel tcg,thread=multi -cpu max -m 2G -smp 2 -nographic -no-reboot -nic none/);
+  assert.ok(args.includes(
+    "local,path=/a,,b,mount_tag=root,security_model=none," +
+      "multidevs=remap,readonly=on",
+  ));
+});
