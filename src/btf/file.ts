@@ -8,6 +8,8 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
+import { libc } from "../sys/_libc.ts";
+import { openPath } from "../sys/open_path.ts";
 import { parseBtf, type ParseOptions, type Spec } from "./spec.ts";
 
 /** Options of `parseBtfFile`. */
@@ -67,21 +69,16 @@ export function parseBtfFile(path: string, options: ParseFileOptions = {}): Spec
   return parseBtf(readBtfFile(path), options);
 }
 
-// ---- read-only mapping through libc (FFI) ----------------------------------
-
-const LIBC_SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-} as const;
+// ---- read-only mapping through the shared libc binding (FFI) -------------
 
 /** The process-wide mapping of vmlinux BTF (it cannot change while the kernel runs). */
 let vmlinuxMapping: Uint8Array | null | undefined;
 
 /**
- * Maps `path` read-only once per process; `undefined` when that is not
- * possible here (no FFI permission, no libc, or a kernel without mmap
- * support for BTF). The mapping is never unmapped and never written to.
+ * Maps `path` read-only (MAP_PRIVATE: the kernel refuses shared mappings of
+ * BTF) once per process; `undefined` when that is not possible here (no FFI
+ * permission, or a kernel without mmap support for BTF). The mapping is
+ * never unmapped and never written to.
  */
 function mapReadOnly(path: string): Uint8Array | undefined {
   if (vmlinuxMapping !== undefined) return vmlinuxMapping ?? undefined;
@@ -94,20 +91,15 @@ function mapReadOnly(path: string): Uint8Array | undefined {
     return undefined;
   }
   if (size < 24) return undefined;
-  let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+  let fd;
   try {
-    lib = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+    fd = openPath(path);
   } catch {
     return undefined;
   }
-  const c = lib.symbols;
-  const O_RDONLY_CLOEXEC = 0o2000000;
-  const fd = c.open(new TextEncoder().encode(path + "\0"), O_RDONLY_CLOEXEC);
-  if (fd < 0) return undefined;
   const PROT_READ = 1, MAP_PRIVATE = 2;
-  const p = c.mmap(null, BigInt(size), PROT_READ, MAP_PRIVATE, fd, 0n);
-  c.close(fd);
-  lib.close();
+  const p = libc().mmap(null, BigInt(size), PROT_READ, MAP_PRIVATE, fd.value, 0n);
+  fd.close();
   if (p === null || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) return undefined;
   vmlinuxMapping = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, size));
   return vmlinuxMapping;

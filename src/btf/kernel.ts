@@ -23,6 +23,7 @@ import {
 import { loadKallsymsSync } from "../kallsyms/mod.ts";
 import { parseElf } from "../elf/mod.ts";
 import { uname } from "../sys/uname.ts";
+import { parseBtfFile } from "./file.ts";
 import { parseBtf, type Spec } from "./spec.ts";
 import type { Kind } from "./types.ts";
 
@@ -206,6 +207,28 @@ function parseAt(path: string, bytes: Uint8Array, base?: Spec): Spec {
   }
 }
 
+/**
+ * Parses a raw BTF file (mapping vmlinux where the kernel allows it),
+ * `undefined` when (and only when) the file does not exist.
+ */
+function parseFileIfExists(path: string, base?: Spec): Spec | undefined {
+  let spec: Spec;
+  try {
+    spec = parseBtfFile(path, base ? { base } : {});
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    if (e instanceof ParseError) {
+      throw new ParseError("btf", `${path}: ${e.message.replace(/^btf: /, "")}`, {
+        offset: e.offset,
+        cause: e,
+      });
+    }
+    if (e instanceof EbpfError) throw e;
+    throw fileError(path, e);
+  }
+  return spec;
+}
+
 /** The `.BTF` section of an ELF vmlinux, parsed. */
 function specFromElf(path: string, bytes: Uint8Array): Spec | undefined {
   let elf;
@@ -237,9 +260,7 @@ export function loadKernelSpec(options: KernelOptions = {}): Spec {
   const hit = cache.getVmlinux(root);
   if (hit) return hit;
   const sysPath = under(root, "/sys/kernel/btf/vmlinux");
-  let spec: Spec | undefined;
-  const raw = readIfExists(sysPath);
-  if (raw) spec = parseAt(sysPath, raw);
+  let spec = parseFileIfExists(sysPath);
   const tried = [sysPath];
   if (!spec) {
     const release = options.release ?? uname().release;
@@ -288,13 +309,23 @@ export function loadKernelModuleSpec(
   const cache = options.cache ?? defaultBtfCache;
   const hit = cache.getModule(root, module);
   if (hit !== undefined) return hit ?? undefined;
-  const bytes = readIfExists(path);
-  if (!bytes) {
+  let exists = true;
+  try {
+    Deno.lstatSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) exists = false;
+    else throw fileError(path, e);
+  }
+  if (!exists) {
     cache.setModule(root, module, null);
     return undefined;
   }
-  const base = loadKernelSpec(options);
-  const spec = parseAt(path, bytes, base);
+  const spec = parseFileIfExists(path, loadKernelSpec(options));
+  if (!spec) {
+    // Removed between the stat and the read: the module was unloaded.
+    cache.setModule(root, module, null);
+    return undefined;
+  }
   cache.setModule(root, module, spec);
   return spec;
 }
