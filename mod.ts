@@ -15,6 +15,7 @@
 export * from "./src/errors.ts";
 export * from "./src/sys/mod.ts";
 export * from "./src/kallsyms/mod.ts";
+export * from "./src/elf/mod.ts";
 export * from "./src/btf/mod.ts";
 export * from "./src/btf/kernel.ts";
 export * from "./src/asm/mod.ts";

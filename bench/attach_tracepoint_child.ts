@@ -2,11 +2,11 @@
 // the counter map, load the tracepoint program, attach it to
 // syscalls/sys_enter_getpid, call getpid until the first event shows, detach.
 
-import { attachTracepoint } from "../src/link/mod.ts";
-import { loadProgram } from "../src/program/mod.ts";
+import { attachTracepoint } from "../src/link/tracepoint.ts";
+import { loadProgram } from "../src/program/load.ts";
 import { bpf } from "../src/sys/bpf.ts";
 import { FD } from "../src/sys/fd.ts";
-import { libc } from "../src/sys/mod.ts";
+import { libc } from "../src/sys/_libc.ts";
 
 function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
   return [

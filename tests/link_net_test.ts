@@ -220,7 +220,7 @@ Deno.test("attachTc: clsact + direct-action bpf filter over netlink", async () =
 
 Deno.test("attachNetns: sk_lookup and flow_dissector links on a namespace", async () => {
   using counter = new Counter();
-  using prog = countingProgram(counter, { type: "sk_lookup", attachType: "sk_lookup" }, { ret: 1 }); // SK_PASS
+  using prog = countingProgram(counter, { type: "sk_lookup" }, { ret: 1 }); // SK_PASS
   using link = attachNetns(prog, { netns: `/var/run/netns/${NS_B}` });
   await sendAtoB();
   assert.ok(await waitFor(() => counter.value > 0n), "sk_lookup ran on B's UDP lookups");
@@ -235,7 +235,7 @@ Deno.test("attachNetns: sk_lookup and flow_dissector links on a namespace", asyn
 
 Deno.test("attachNetfilter: an ipv4 input hook in namespace B", async () => {
   using counter = new Counter();
-  using prog = countingProgram(counter, { type: "netfilter", attachType: "netfilter" }, { ret: 1 }); // NF_ACCEPT
+  using prog = countingProgram(counter, { type: "netfilter" }, { ret: 1 }); // NF_ACCEPT
   let link: BpfLink;
   try {
     link = inNetns(
@@ -298,6 +298,18 @@ Deno.test("attachCgroup: cgroup_skb egress in a new cgroup (link and PROG_ATTACH
       assert.equal(counter.value, frozen, `legacy=${legacy}: detached`);
     }
     assert.throws(() => attachCgroup(prog, { cgroup: cg }), /give attachType/);
+    // A program loaded with an attach type attaches with it by default.
+    counter.reset();
+    using egress = countingProgram(counter, {
+      type: "cgroup_skb",
+      attachType: "cgroup_inet_egress",
+    }, {
+      ret: 1,
+    });
+    using link = attachCgroup(egress, { cgroup: cg });
+    assert.equal(link.info().cgroup?.attachTypeName, "cgroup_inet_egress");
+    await send();
+    assert.ok(await waitFor(() => counter.value > 0n), "egress counted (default attach type)");
   } finally {
     await Deno.remove(cg).catch(() => {});
   }

@@ -159,8 +159,9 @@ Deno.test("attachTracing: tp_btf sys_enter, by link and by raw_tracepoint_open",
     attachType: "trace_raw_tp",
     attachBtfId: btfId,
   }, { pid: PID });
-  // The Program object may not record its attach type: pass it.
-  using link = attachTracing(prog, { attachType: "trace_raw_tp" });
+  // The program knows its attach type: a tracing link (BPF_LINK_CREATE).
+  assert.equal(prog.attachTypeName, "trace_raw_tp");
+  using link = attachTracing(prog);
   getpids(15);
   assert.ok(counter.value >= 15n);
   assert.equal(link.kind, "tp_btf");

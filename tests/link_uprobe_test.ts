@@ -156,7 +156,8 @@ Deno.test("attachUsdt: through uprobe_multi", async () => {
   const path = await buildTarget("pie");
   using counter = new Counter();
   using prog = countingProgram(counter, { type: "kprobe", attachType: "trace_uprobe_multi" });
-  const { link } = attachUsdt(prog, { path, provider: "denobpf", name: "tick", method: "multi" });
+  // The program was loaded for uprobe_multi: attachUsdt picks it by itself.
+  const { link } = attachUsdt(prog, { path, provider: "denobpf", name: "tick" });
   try {
     const r = await runTarget(path, 5);
     assert.equal(counter.value, 5n);
@@ -164,6 +165,22 @@ Deno.test("attachUsdt: through uprobe_multi", async () => {
     assert.equal(link.info().typeName, "uprobe_multi");
   } finally {
     link.close();
+  }
+  // An explicit method overrides the default: uprobe_multi for a program
+  // given as a bare descriptor (no attach type to go by).
+  counter.reset();
+  const explicit = attachUsdt(prog.fd, {
+    path,
+    provider: "denobpf",
+    name: "tick",
+    method: "multi",
+  });
+  try {
+    await runTarget(path, 2);
+    assert.equal(counter.value, 2n);
+    assert.equal(explicit.link.info().typeName, "uprobe_multi");
+  } finally {
+    explicit.link.close();
   }
 });
 

@@ -3,9 +3,11 @@ import { Assembler } from "../src/asm/assembler.ts";
 import * as asm from "../src/asm/builders.ts";
 import { Helper } from "../src/asm/helpers.ts";
 import { R0, R1, R10, R2 } from "../src/asm/register.ts";
+import { AttachType } from "../src/asm/types.ts";
 import { InvalidArgumentError, NotSupportedError } from "../src/errors.ts";
 import { type BpfMap, createMap } from "../src/map/mod.ts";
 import {
+  AttachTypeRequiredError,
   enableStats,
   loadPinnedProgram,
   loadProgram,
@@ -459,9 +461,87 @@ Deno.test("EINVAL before verification for a known type names the attach type", (
       assert.ok(e instanceof SyscallError && !(e instanceof VerifierError), `got ${e}`);
       assert.equal(e.errno, EINVAL);
       assert.match(e.message, /attachType \(now cgroup_inet_ingress/);
+      assert.match(e.message, /cgroup_sock_addr programs take cgroup_inet4_bind, /);
       return true;
     },
   );
+});
+
+Deno.test("loadProgram applies the default attach type of sk_lookup and netfilter", () => {
+  for (const type of ["sk_lookup", "netfilter"] as const) {
+    using prog = loadProgram({ type, instructions: returns(1), name: `dflt_${type}` });
+    assert.equal(prog.attachType, AttachType[type]);
+    assert.equal(prog.attachTypeName, type);
+    assert.equal(prog.info().attachTypeName, type);
+    // Opened again: the type alone tells the attach type.
+    using byId = programFromId(prog.id);
+    assert.equal(byId.attachType, AttachType[type]);
+    using clone = prog.clone();
+    assert.equal(clone.attachType, AttachType[type]);
+  }
+  // An explicit attach type is kept as given.
+  using egress = loadProgram({
+    type: "cgroup_skb",
+    attachType: "cgroup_inet_egress",
+    instructions: returns(1),
+  });
+  assert.equal(egress.attachType, AttachType.cgroup_inet_egress);
+  assert.equal(egress.attachTypeName, "cgroup_inet_egress");
+  assert.equal(egress.info().attachType, AttachType.cgroup_inet_egress);
+  // Types the kernel fills in itself: nothing sent, the kernel's default recorded.
+  using sock = loadProgram({ type: "cgroup_sock", instructions: returns(1) });
+  assert.equal(sock.attachTypeName, "cgroup_inet_sock_create");
+  using reuse = loadProgram({ type: "sk_reuseport", instructions: returns(0) });
+  assert.equal(reuse.attachTypeName, "sk_reuseport_select");
+  // Types without an attach type, or loaded without one, have none.
+  using filter = loadProgram({ type: "socket_filter", instructions: returns(0) });
+  assert.equal(filter.attachType, undefined);
+  assert.equal(filter.attachTypeName, undefined);
+  assert.equal(filter.info().attachType, undefined);
+  using skb = loadProgram({ type: "cgroup_skb", instructions: returns(1) });
+  assert.equal(skb.attachType, undefined);
+  // LSM defaults to lsm_mac (this kernel refuses LSM programs by policy).
+  try {
+    const lsm = loadProgram({
+      type: "lsm",
+      attachBtfId: vmlinuxBtfId("FUNC", "bpf_lsm_file_open"),
+      instructions: returns(0),
+    });
+    assert.equal(lsm.attachTypeName, "lsm_mac");
+    lsm.close();
+  } catch (e) {
+    assert.ok(e instanceof ProgramRefusedError, `got ${e}`);
+    assert.match(e.message, /attach type lsm_mac/);
+  }
+});
+
+Deno.test("types that need a chosen attach type fail with AttachTypeRequiredError", () => {
+  const cases: [string, string[]][] = [
+    ["cgroup_sock_addr", ["cgroup_inet4_bind", "cgroup_inet4_connect", "cgroup_udp6_recvmsg"]],
+    ["cgroup_sockopt", ["cgroup_getsockopt", "cgroup_setsockopt"]],
+    ["tracing", ["trace_raw_tp", "trace_fentry", "trace_fexit", "modify_return", "trace_iter"]],
+  ];
+  for (const [type, some] of cases) {
+    assert.throws(
+      () => loadProgram({ type, instructions: returns(1) }),
+      (e: unknown) => {
+        assert.ok(e instanceof AttachTypeRequiredError, `${type}: got ${e}`);
+        assert.ok(e instanceof InvalidArgumentError);
+        assert.equal(e.programType, type);
+        for (const name of some) assert.ok(e.choices.includes(name), `${type}: ${name}`);
+        assert.match(e.message, new RegExp(`^${type} programs need an attachType`));
+        assert.match(e.message, new RegExp(some[0]));
+        return true;
+      },
+    );
+  }
+  // A chosen one loads.
+  using prog = loadProgram({
+    type: "cgroup_sockopt",
+    attachType: "cgroup_setsockopt",
+    instructions: returns(1),
+  });
+  assert.equal(prog.attachTypeName, "cgroup_setsockopt");
 });
 
 interface TypeCase {
@@ -515,9 +595,9 @@ const TYPE_CASES: TypeCase[] = [
     type: "lsm",
     spec: () => ({ attachType: "lsm_mac", attachBtfId: vmlinuxBtfId("FUNC", "bpf_lsm_file_open") }),
   },
-  { type: "sk_lookup", spec: () => ({ attachType: "sk_lookup" }), ret: 1 },
+  { type: "sk_lookup", ret: 1 }, // default attach type sk_lookup
   { type: "syscall", spec: () => ({ flags: ProgramFlags.SLEEPABLE }) },
-  { type: "netfilter", spec: () => ({ attachType: "netfilter" }), ret: 1 },
+  { type: "netfilter", ret: 1 }, // default attach type netfilter
 ];
 
 function tryLoad(c: TypeCase): Program | Error {
@@ -623,6 +703,14 @@ Deno.test("pin, open pinned, open by id and from fd, clone, unpin", () => {
       using byId = programFromId(prog.id);
       assert.equal(byId.typeName, "xdp");
       assert.equal(byId.name, "pinned");
+      // The kernel does not report the attach type: unknown unless told.
+      assert.equal(byId.attachType, undefined);
+      using told = programFromId(prog.id, { attachType: "xdp" });
+      assert.equal(told.attachType, AttachType.xdp);
+      assert.equal(told.info().attachTypeName, "xdp");
+      using toldPinned = programFromPinned(path, { attachType: "xdp", readOnly: true });
+      assert.equal(toldPinned.attachTypeName, "xdp");
+      assert.throws(() => programFromId(prog.id, { attachType: "nope" }), InvalidArgumentError);
       const raw = bpf("PROG_GET_FD_BY_ID", { id: prog.id });
       using fromFd = programFromFd(raw);
       assert.equal(fromFd.id, prog.id);

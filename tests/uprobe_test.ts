@@ -85,8 +85,11 @@ Deno.test("readUsdtProbes: the target's denobpf:tick probe, from sys/sdt.h and a
     assert.equal(bytes[Number(p.offset)], 0x90, `${kind}: nop at the probe offset`);
   }
   const path = await buildTarget();
-  assert.equal(findUsdtProbes(path, "denobpf", "tick").length, 1);
-  assert.throws(() => findUsdtProbes(path, "denobpf", "nope"), /it has denobpf:tick/);
+  assert.equal(findUsdtProbes(path, { provider: "denobpf", name: "tick" }).length, 1);
+  assert.throws(
+    () => findUsdtProbes(path, { provider: "denobpf", name: "nope" }),
+    /it has denobpf:tick/,
+  );
 });
 
 Deno.test("parseUsdtArgument: x86-64 forms", () => {

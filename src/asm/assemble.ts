@@ -99,17 +99,19 @@ export function assemble(insns: Instructions, options: AssembleOptions = {}): As
         (insn.opcode === OP_LDDW && insn.src === Pseudo.FUNC);
       if (local) {
         const target = symbols.get(name);
-        if (target === undefined) throw new UnknownLabelError(name, index, [...symbols.keys()]);
+        if (target === undefined) {
+          throw new UnknownLabelError(name, index, { known: [...symbols.keys()] });
+        }
         const distance = target - (slot + 1);
         const long = !insn.isJump || (cls === Class.JMP32 && (insn.opcode & 0xf0) === JmpOp.JA);
         if (long) {
           if (distance < -0x80000000 || distance > 0x7fffffff) {
-            throw new JumpOutOfRangeError(name, index, distance, 32);
+            throw new JumpOutOfRangeError(name, { index, distance, bits: 32 });
           }
           insn.constant = BigInt(distance);
         } else {
           if (distance < -0x8000 || distance > 0x7fff) {
-            throw new JumpOutOfRangeError(name, index, distance, 16);
+            throw new JumpOutOfRangeError(name, { index, distance, bits: 16 });
           }
           insn.offset = distance;
         }

@@ -7,6 +7,12 @@
 
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 
+/** Options of {@linkcode UnknownLabelError}. */
+export interface UnknownLabelErrorOptions {
+  /** The labels that do exist, to suggest a near one. */
+  known?: readonly string[];
+}
+
 /**
  * A jump, call or `lddw` refers to a label no instruction carries. Add the
  * label (`symbol`) to the target instruction, or fix the spelling.
@@ -17,8 +23,10 @@ export class UnknownLabelError extends NotFoundError {
   /** Index (in the instruction list) of the instruction that refers to it. */
   readonly index: number;
   /** Creates the error. */
-  constructor(label: string, index: number, known: readonly string[] = []) {
-    const near = known.filter((k) => k.toLowerCase() === label.toLowerCase() || k.startsWith(label))
+  constructor(label: string, index: number, options: UnknownLabelErrorOptions = {}) {
+    const near = (options.known ?? []).filter((k) =>
+      k.toLowerCase() === label.toLowerCase() || k.startsWith(label)
+    )
       .slice(0, 3);
     super(
       `label ${label}`,
@@ -37,8 +45,9 @@ export class DuplicateLabelError extends InvalidArgumentError {
   readonly label: string;
   /** Indexes of the first and second instruction that carry it. */
   readonly indexes: readonly [number, number];
-  /** Creates the error. */
-  constructor(label: string, first: number, second: number) {
+  /** Creates the error for `label` carried by instructions `indexes[0]` and `indexes[1]`. */
+  constructor(label: string, indexes: readonly [first: number, second: number]) {
+    const [first, second] = indexes;
     super(
       `asm: label "${label}" is on instruction ${first} and again on instruction ${second}; ` +
         "rename one of them",
@@ -46,6 +55,16 @@ export class DuplicateLabelError extends InvalidArgumentError {
     this.label = label;
     this.indexes = [first, second];
   }
+}
+
+/** Where a {@linkcode JumpOutOfRangeError} happened. */
+export interface JumpOutOfRangeErrorOptions {
+  /** Index of the jump instruction. */
+  index: number;
+  /** The offset that did not fit, in instructions. */
+  distance: number;
+  /** The width of the offset field. */
+  bits: 16 | 32;
 }
 
 /**
@@ -61,7 +80,8 @@ export class JumpOutOfRangeError extends InvalidArgumentError {
   /** The offset that did not fit, in instructions. */
   readonly distance: number;
   /** Creates the error. */
-  constructor(label: string, index: number, distance: number, bits: 16 | 32) {
+  constructor(label: string, options: JumpOutOfRangeErrorOptions) {
+    const { index, distance, bits } = options;
     super(
       `asm: jump from instruction ${index} to "${label}" is ${distance} instructions, ` +
         `beyond the signed ${bits}-bit offset field` +

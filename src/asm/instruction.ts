@@ -281,7 +281,7 @@ export function symbolOffsets(insns: Instructions): Map<string, number> {
     const s = insns[i].symbol;
     if (s !== undefined) {
       const prev = index.get(s);
-      if (prev !== undefined) throw new DuplicateLabelError(s, prev, i);
+      if (prev !== undefined) throw new DuplicateLabelError(s, [prev, i]);
       index.set(s, i);
       out.set(s, n);
     }

@@ -45,7 +45,13 @@ export {
 } from "./assemble.ts";
 export { type ByteOrderOptions, decode, encode } from "./encoding.ts";
 export { disassemble, type DisassembleOptions, type DisassemblySymbol } from "./disasm.ts";
-export { DuplicateLabelError, JumpOutOfRangeError, UnknownLabelError } from "./errors.ts";
+export {
+  DuplicateLabelError,
+  JumpOutOfRangeError,
+  type JumpOutOfRangeErrorOptions,
+  UnknownLabelError,
+  type UnknownLabelErrorOptions,
+} from "./errors.ts";
 export {
   formatInstruction,
   type InstructionFields,

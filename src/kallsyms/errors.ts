@@ -16,6 +16,12 @@ export interface AmbiguousCandidate {
   module?: string;
 }
 
+/** Options of {@linkcode AmbiguousSymbolError}. */
+export interface AmbiguousSymbolErrorOptions {
+  /** A message to use instead of the generated one. */
+  message?: string;
+}
+
 /**
  * A symbol name appears at several different addresses (for example a
  * `static` function defined in two translation units, or a vmlinux symbol
@@ -31,9 +37,13 @@ export class AmbiguousSymbolError extends InvalidArgumentError {
   /** Every entry of that name, in file order. */
   readonly candidates: readonly AmbiguousCandidate[];
   /** Creates the error for `symbol` and the entries that carry that name. */
-  constructor(symbol: string, candidates: readonly AmbiguousCandidate[], message?: string) {
+  constructor(
+    symbol: string,
+    candidates: readonly AmbiguousCandidate[],
+    options: AmbiguousSymbolErrorOptions = {},
+  ) {
     super(
-      message ??
+      options.message ??
         `kallsyms: symbol ${symbol} is ambiguous: ${candidates.length} entries at ` +
           candidates.slice(0, 8).map((c) =>
             `0x${c.address.toString(16)}${c.module ? ` [${c.module}]` : ""}`

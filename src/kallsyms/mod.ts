@@ -22,7 +22,12 @@ export {
   type KallsymsSymbol,
   type SymbolizedAddress,
 } from "./kallsyms.ts";
-export { type AmbiguousCandidate, AmbiguousSymbolError, RestrictedAddressError } from "./errors.ts";
+export {
+  type AmbiguousCandidate,
+  AmbiguousSymbolError,
+  type AmbiguousSymbolErrorOptions,
+  RestrictedAddressError,
+} from "./errors.ts";
 export {
   clearKallsymsCache,
   type KallsymsOptions,

@@ -13,7 +13,8 @@ import { FD } from "../sys/fd.ts";
 /**
  * A loaded program as the attach functions take it: a `Program` from
  * src/program (or anything with an `fd`, and optionally its `type` and
- * `attachType`), an {@linkcode FD}, or a raw descriptor number.
+ * `attachType`), an {@linkcode FD}, or a raw descriptor number. The attach
+ * functions use `attachType`, when it is there, as the default attach type.
  */
 export type ProgramLike =
   | number

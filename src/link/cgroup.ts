@@ -41,7 +41,8 @@ export interface CgroupOptions {
   cgroup: string | number | FD;
   /**
    * The attach type, e.g. `"cgroup_inet_ingress"`; default: the program's
-   * own (`attachType`), or the only one its program type has.
+   * own `attachType` (the one `loadProgram` loaded it with), or the only one
+   * its program type has.
    */
   attachType?: AttachTypeLike;
   /** BPF_PROG_ATTACH flags for the legacy path (default ALLOW_MULTI). */
@@ -59,7 +60,7 @@ const DEFAULT_ATTACH: Readonly<Record<number, number>> = {
 
 function cgroupFd(c: string | number | FD): FD {
   if (typeof c === "string") {
-    return openPath(c, OpenFlags.RDONLY | OpenFlags.DIRECTORY, `cgroup ${c}`);
+    return openPath(c, OpenFlags.RDONLY | OpenFlags.DIRECTORY, { label: `cgroup ${c}` });
   }
   return c instanceof FD ? c.dup("cgroup") : dupRawFd(c, "cgroup");
 }
@@ -81,7 +82,7 @@ export function attachCgroup(program: ProgramLike, options: CgroupOptions): BpfL
   if (at === undefined) {
     throw new InvalidArgumentError(
       "attachCgroup: give attachType (e.g. cgroup_inet_ingress or cgroup_inet_egress for " +
-        "cgroup_skb programs)",
+        "cgroup_skb programs), or load the program with it",
     );
   }
   const kind = `cgroup ${attachTypeName(at) ?? at}`;

@@ -45,7 +45,7 @@ export function attachNetns(
   const kind = type === ProgramType.sk_lookup ? "sk_lookup" : "flow_dissector";
   const ns = options.netns;
   const nsFd = typeof ns === "string" || ns === undefined
-    ? openPath(ns ?? "/proc/self/ns/net", 0, `netns ${ns ?? "(self)"}`)
+    ? openPath(ns ?? "/proc/self/ns/net", 0, { label: `netns ${ns ?? "(self)"}` })
     : ns instanceof FD
     ? ns.dup("netns")
     : dupRawFd(ns, "netns");

@@ -26,9 +26,10 @@ import { BpfLink } from "./link.ts";
 export interface TracingOptions {
   /**
    * The attach type the program was loaded with (`"trace_raw_tp"` for tp_btf,
-   * `"trace_fentry"`, `"trace_fexit"`, `"modify_return"`, `"lsm_mac"`); taken
-   * from the program when it says. Without it the link is made with
-   * BPF_RAW_TRACEPOINT_OPEN, which needs no attach type.
+   * `"trace_fentry"`, `"trace_fexit"`, `"modify_return"`, `"lsm_mac"`).
+   * Default: the program's own `attachType` (a `Program` from `loadProgram`
+   * knows it), and `lsm_mac` for LSM programs. Without either the link is
+   * made with BPF_RAW_TRACEPOINT_OPEN, which needs no attach type.
    */
   attachType?: AttachTypeLike;
   /** BPF cookie (fentry/fexit/LSM: Linux 5.19+; tp_btf: 6.10+). */
@@ -129,23 +130,34 @@ export function attachTracing(program: ProgramLike, options: TracingOptions = {}
   });
 }
 
-/** Attaches an LSM program (BPF_LSM_MAC) to the hook it was loaded for. */
-export function attachLsm(
-  program: ProgramLike,
-  options: { cookie?: bigint | number } = {},
-): BpfLink {
+/** Options of {@linkcode attachLsm}. */
+export interface LsmOptions {
+  /** BPF cookie (Linux 5.19+). */
+  cookie?: bigint | number;
+}
+
+/**
+ * Attaches an LSM program to the hook it was loaded for, with the attach
+ * type it was loaded with (default `lsm_mac`).
+ */
+export function attachLsm(program: ProgramLike, options: LsmOptions = {}): BpfLink {
   expectProgramType(program, [ProgramType.lsm], "attachLsm");
-  return attachTracing(program, { attachType: AttachType.lsm_mac, cookie: options.cookie });
+  return attachTracing(program, { cookie: options.cookie });
+}
+
+/** Options of {@linkcode attachFreplace}. */
+export interface FreplaceOptions {
+  /** The program whose function to replace (default: the load-time target). */
+  targetProgram?: ProgramLike;
+  /** BTF id of the function inside `targetProgram`. */
+  targetBtfId?: number;
 }
 
 /**
  * Attaches an ext (freplace) program in place of a function of another BPF
  * program. Without options it replaces the load-time target.
  */
-export function attachFreplace(
-  program: ProgramLike,
-  options: { targetProgram?: ProgramLike; targetBtfId?: number } = {},
-): BpfLink {
+export function attachFreplace(program: ProgramLike, options: FreplaceOptions = {}): BpfLink {
   expectProgramType(program, [ProgramType.ext], "attachFreplace");
   return attachTracing(program, options);
 }

@@ -292,7 +292,7 @@ export interface UsdtAttachment {
 export function attachUsdt(program: ProgramLike, options: UsdtOptions): UsdtAttachment {
   expectProgramType(program, [ProgramType.kprobe], "attachUsdt");
   const path = resolveBinaryPath(options.path, { pid: options.pid });
-  const probes = findUsdtProbes(path, options.provider, options.name);
+  const probes = findUsdtProbes(path, { provider: options.provider, name: options.name });
   const multi = options.method === "multi" ||
     (options.method === undefined &&
       programAttachType(program) === AttachType.trace_uprobe_multi);

@@ -123,6 +123,16 @@ function region(mem: ArrayBuffer, offset: number, length: number): Uint8Array {
   return new Uint8Array(mem, offset, length);
 }
 
+/** The sizes a {@linkcode MapBatchCursor} is made for. */
+export interface MapBatchCursorOptions {
+  /** Key size of the maps the cursor fits. */
+  keySize: number;
+  /** Value buffer size (per element) of the maps the cursor fits. */
+  valueBufferSize: number;
+  /** Elements per batch. */
+  batchSize: number;
+}
+
 /**
  * The position of a batch walk over a map, and (by default) the buffers
  * that receive each batch. Make one with `BpfMap.batchCursor()`; after each
@@ -158,7 +168,8 @@ export class MapBatchCursor {
   _started = false;
 
   /** Creates a cursor for a map of the given key and value-buffer sizes. */
-  constructor(keySize: number, valueBufferSize: number, batchSize: number) {
+  constructor(options: MapBatchCursorOptions) {
+    const { keySize, valueBufferSize, batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize <= 0 || batchSize > 0xffffffff) {
       throw new InvalidArgumentError(`batch size must be a positive integer, got ${batchSize}`);
     }
@@ -699,7 +710,11 @@ export class BpfMap implements Disposable {
   /** A cursor for `lookupBatch`/`lookupAndDeleteBatch`, with room for `batchSize` elements. */
   batchCursor(options: BatchOptions = {}): MapBatchCursor {
     const size = options.batchSize ?? Math.min(256, Math.max(1, this.maxEntries));
-    return new MapBatchCursor(this.keySize, this.valueBufferSize, size);
+    return new MapBatchCursor({
+      keySize: this.keySize,
+      valueBufferSize: this.valueBufferSize,
+      batchSize: size,
+    });
   }
 
   #batchWalk(cmd: number, cursor: MapBatchCursor, buffers?: BatchBuffers): number {
@@ -860,11 +875,11 @@ export class BpfMap implements Disposable {
         n = this.lookupBatch(cursor);
       } catch (e) {
         if (e instanceof SyscallError && e.errno === ENOSPC && cursor.batchSize < 1 << 20) {
-          const bigger = new MapBatchCursor(
-            this.keySize,
-            this.valueBufferSize,
-            cursor.batchSize * 2,
-          );
+          const bigger = new MapBatchCursor({
+            keySize: this.keySize,
+            valueBufferSize: this.valueBufferSize,
+            batchSize: cursor.batchSize * 2,
+          });
           bigger._in.set(cursor._in);
           bigger._started = cursor._started;
           cursor = bigger;

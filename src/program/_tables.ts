@@ -3,7 +3,7 @@
 // (kernel/bpf/syscall.c: is_net_admin_prog_type(), is_perfmon_prog_type()).
 // Keyed by `enum bpf_prog_type` number; names come from src/asm/types.ts.
 
-import { AttachType, attachTypeName, programTypeName } from "../asm/types.ts";
+import { AttachType, attachTypeName, ProgramType, programTypeName } from "../asm/types.ts";
 
 /** How the kernel gates loading a program type (beyond CAP_BPF). */
 export type CapClass = "unprivileged" | "bpf" | "net" | "perfmon" | "net+perfmon";
@@ -58,14 +58,83 @@ export function typeFacts(type: number): TypeFacts | undefined {
 }
 
 /**
- * Program types the kernel rejects (EINVAL, before verification) unless
- * `expected_attach_type` is one of a set: one valid attach type for each.
+ * For probing only: one attach type the kernel accepts for each program type
+ * that is rejected (EINVAL, before verification) without a matching
+ * `expected_attach_type`.
+ */
+export const PROBE_ATTACH_TYPES: Readonly<Record<number, number>> = {
+  [ProgramType.cgroup_sock_addr]: AttachType.cgroup_inet4_connect,
+  [ProgramType.cgroup_sockopt]: AttachType.cgroup_getsockopt,
+  [ProgramType.sk_lookup]: AttachType.sk_lookup,
+  [ProgramType.netfilter]: AttachType.netfilter,
+};
+
+/**
+ * What `loadProgram` sends as `expected_attach_type` when the spec gives
+ * none, as libbpf's section defaults do: the only attach type the kernel
+ * accepts for the type (sk_lookup, netfilter), or the usual one where the
+ * alternative is rare and needs more (LSM: `lsm_mac`; `lsm_cgroup` must be
+ * asked for).
  */
 export const DEFAULT_ATTACH_TYPES: Readonly<Record<number, number>> = {
-  18: AttachType.cgroup_inet4_connect,
-  25: AttachType.cgroup_getsockopt,
-  30: AttachType.sk_lookup,
-  32: AttachType.netfilter,
+  [ProgramType.sk_lookup]: AttachType.sk_lookup,
+  [ProgramType.netfilter]: AttachType.netfilter,
+  [ProgramType.lsm]: AttachType.lsm_mac,
+};
+
+/**
+ * The attach type the kernel itself substitutes for 0 at load
+ * (`bpf_prog_load_fixup_attach_type()`): nothing is sent, but the program
+ * has this attach type.
+ */
+export const KERNEL_DEFAULT_ATTACH_TYPES: Readonly<Record<number, number>> = {
+  [ProgramType.cgroup_sock]: AttachType.cgroup_inet_sock_create,
+  [ProgramType.sk_reuseport]: AttachType.sk_reuseport_select,
+};
+
+/**
+ * Program types that need an explicit attach type, with the choices the
+ * kernel accepts (`bpf_prog_load_check_attach()`, and the verifier for
+ * tracing): no default would be right for most programs.
+ */
+export const ATTACH_TYPE_CHOICES: Readonly<Record<number, readonly number[]>> = {
+  [ProgramType.cgroup_sock_addr]: [
+    AttachType.cgroup_inet4_bind,
+    AttachType.cgroup_inet6_bind,
+    AttachType.cgroup_inet4_connect,
+    AttachType.cgroup_inet6_connect,
+    AttachType.cgroup_unix_connect,
+    AttachType.cgroup_inet4_getpeername,
+    AttachType.cgroup_inet6_getpeername,
+    AttachType.cgroup_unix_getpeername,
+    AttachType.cgroup_inet4_getsockname,
+    AttachType.cgroup_inet6_getsockname,
+    AttachType.cgroup_unix_getsockname,
+    AttachType.cgroup_udp4_sendmsg,
+    AttachType.cgroup_udp6_sendmsg,
+    AttachType.cgroup_unix_sendmsg,
+    AttachType.cgroup_udp4_recvmsg,
+    AttachType.cgroup_udp6_recvmsg,
+    AttachType.cgroup_unix_recvmsg,
+  ],
+  [ProgramType.cgroup_sockopt]: [AttachType.cgroup_getsockopt, AttachType.cgroup_setsockopt],
+  [ProgramType.tracing]: [
+    AttachType.trace_raw_tp,
+    AttachType.trace_fentry,
+    AttachType.trace_fexit,
+    AttachType.modify_return,
+    AttachType.trace_iter,
+  ],
+};
+
+/**
+ * Program types whose attach type is fixed by the type alone, so that it can
+ * be told for a program opened by id, pin or descriptor even though
+ * `struct bpf_prog_info` does not report `expected_attach_type`.
+ */
+export const FIXED_ATTACH_TYPES: Readonly<Record<number, number>> = {
+  [ProgramType.sk_lookup]: AttachType.sk_lookup,
+  [ProgramType.netfilter]: AttachType.netfilter,
 };
 
 /** The name of a program type number (`"xdp"`), or `"type N"` if unknown. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { InvalidArgumentError } from "../errors.ts";
 import { PermissionError, SyscallError } from "../sys/error.ts";
 import { summarizeVerifierLog } from "./verifier_log.ts";
 
@@ -76,6 +77,8 @@ export class VerifierError extends SyscallError {
 
 /** Options for {@linkcode ProgramRefusedError}. */
 export interface ProgramRefusedErrorOptions {
+  /** The capabilities the program type needs. */
+  capabilities: readonly string[];
   /** The capabilities this process lacks (empty if it holds them all). */
   missing: readonly string[];
   /** Extra words for the message. */
@@ -103,12 +106,8 @@ export class ProgramRefusedError extends PermissionError {
   readonly byPolicy: boolean;
 
   /** Creates the error. */
-  constructor(
-    errno: number,
-    programType: string,
-    capabilities: readonly string[],
-    options: ProgramRefusedErrorOptions,
-  ) {
+  constructor(errno: number, programType: string, options: ProgramRefusedErrorOptions) {
+    const capabilities = options.capabilities;
     const byPolicy = options.missing.length === 0;
     const what = `this ${programType} program` +
       (options.attachType ? ` (attach type ${options.attachType})` : "");
@@ -127,5 +126,34 @@ export class ProgramRefusedError extends PermissionError {
     this.programType = programType;
     this.missingCapabilities = options.missing;
     this.byPolicy = byPolicy;
+  }
+}
+
+/**
+ * A program type that needs an `expected_attach_type` was loaded without
+ * one, and no single attach type is right for most programs of the type
+ * (cgroup_sock_addr: which socket call; cgroup_sockopt: get or set;
+ * tracing: tp_btf, fentry, fexit, fmod_ret or iterator). Thrown by
+ * `loadProgram` before the kernel is asked, which would answer EINVAL.
+ * {@linkcode AttachTypeRequiredError.choices} lists the names to pick from.
+ *
+ * @example
+ * ```ts ignore
+ * loadProgram({ type: "cgroup_sock_addr", attachType: "cgroup_inet4_connect", instructions });
+ * ```
+ */
+export class AttachTypeRequiredError extends InvalidArgumentError {
+  /** The program type's name, e.g. `"cgroup_sock_addr"`. */
+  readonly programType: string;
+  /** The attach types the kernel accepts for the program type, by name. */
+  readonly choices: readonly string[];
+  /** Creates the error for a program type and the attach types it accepts. */
+  constructor(programType: string, choices: readonly string[]) {
+    super(
+      `${programType} programs need an attachType (expected_attach_type); ` +
+        `give one of: ${choices.join(", ")}`,
+    );
+    this.programType = programType;
+    this.choices = choices;
   }
 }

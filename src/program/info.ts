@@ -7,7 +7,7 @@
 
 import { addressOf } from "../sys/bpf.ts";
 import { objInfo } from "../sys/obj.ts";
-import { programTypeLabel } from "./_tables.ts";
+import { attachTypeLabel, FIXED_ATTACH_TYPES, programTypeLabel } from "./_tables.ts";
 
 /** What the kernel reports about a loaded program. */
 export interface ProgramInfo {
@@ -15,6 +15,17 @@ export interface ProgramInfo {
   type: number;
   /** The program type's name, e.g. `"xdp"`. */
   typeName: string;
+  /**
+   * The expected attach type the program was loaded with, where it can be
+   * told. `struct bpf_prog_info` has no field for it (through Linux 6.18 at
+   * least), so it is known only for program types that have a single valid
+   * attach type (sk_lookup, netfilter), and, from `Program.info()`, when the
+   * `Program` knows it (it loaded the program, or was told when opened);
+   * otherwise `undefined`.
+   */
+  attachType?: number;
+  /** The name of {@linkcode ProgramInfo.attachType}, e.g. `"sk_lookup"`. */
+  attachTypeName?: string;
   /** The kernel-wide program id. */
   id: number;
   /** The program tag (a hash of the instructions), 16 hex digits as `bpftool` shows it. */
@@ -116,9 +127,12 @@ export function readProgramInfo(fd: number): ProgramInfo {
     mapIds = Array.from(ids.subarray(0, Math.min(nrMaps, dv2.getUint32(O.nrMapIds, true))));
   }
   const type = dv.getUint32(O.type, true);
+  const attachType = FIXED_ATTACH_TYPES[type];
   return {
     type,
     typeName: programTypeLabel(type),
+    attachType,
+    attachTypeName: attachType === undefined ? undefined : attachTypeLabel(attachType),
     id: dv.getUint32(O.id, true),
     tag: hex(bytes.subarray(O.tag, O.tag + 8)),
     name: cstr(bytes.subarray(O.name, O.name + 16)),

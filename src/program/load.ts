@@ -20,16 +20,25 @@ import {
   requiredCapabilities,
 } from "./_caps.ts";
 import {
+  ATTACH_TYPE_CHOICES,
   attachTypeLabel,
   BTF_ATTACHED_TYPES,
   DEFAULT_ATTACH_TYPES,
+  KERNEL_DEFAULT_ATTACH_TYPES,
+  PROBE_ATTACH_TYPES,
   programTypeLabel,
   typeFacts,
 } from "./_tables.ts";
 import { instructionBytes } from "./_instructions.ts";
-import { ProgramRefusedError, VerifierError } from "./errors.ts";
+import { AttachTypeRequiredError, ProgramRefusedError, VerifierError } from "./errors.ts";
 import { Program } from "./program.ts";
-import { attachTypeNumber, fdOf, type ProgramSpec, programTypeNumber } from "./types.ts";
+import {
+  type AttachTypeLike,
+  attachTypeNumber,
+  fdOf,
+  type ProgramSpec,
+  programTypeNumber,
+} from "./types.ts";
 
 /** Default initial verifier log buffer: 64 KiB. */
 export const DEFAULT_LOG_SIZE = 64 * 1024;
@@ -58,14 +67,42 @@ interface Prepared {
   type: number;
   typeName: string;
   name: string;
+  /** The program's attach type: given, defaulted, or the kernel's own default. */
+  attachType?: number;
   insnCnt: number;
   logLevel: number;
   logSize: number;
   maxLogSize: number;
 }
 
+interface ResolvedAttachType {
+  /** What goes into `expected_attach_type`. */
+  send: number;
+  /** The attach type the loaded program has, if it has one. */
+  effective?: number;
+}
+
+// The spec's attach type, or the default for its program type: the one the
+// kernel requires (sk_lookup, netfilter), the usual one (LSM), the one the
+// kernel substitutes itself (cgroup_sock, sk_reuseport), or a typed error
+// for the types where the caller must choose.
+function resolveAttachType(type: number, given: AttachTypeLike | undefined): ResolvedAttachType {
+  if (given !== undefined) {
+    const n = attachTypeNumber(given);
+    return { send: n, effective: n };
+  }
+  const def = DEFAULT_ATTACH_TYPES[type];
+  if (def !== undefined) return { send: def, effective: def };
+  const choices = ATTACH_TYPE_CHOICES[type];
+  if (choices !== undefined) {
+    throw new AttachTypeRequiredError(programTypeLabel(type), choices.map(attachTypeLabel));
+  }
+  return { send: 0, effective: KERNEL_DEFAULT_ATTACH_TYPES[type] };
+}
+
 function prepare(spec: ProgramSpec): Prepared {
   const type = programTypeNumber(spec.type);
+  const attach = resolveAttachType(type, spec.attachType);
   const insns = instructionBytes(spec.instructions, spec.maps);
   const name = spec.name ?? "";
   if (!NAME_CHARS.test(name)) {
@@ -100,7 +137,7 @@ function prepare(spec: ProgramSpec): Prepared {
     progFlags: spec.flags ?? 0,
     progName: name.slice(0, 15),
     progIfindex: spec.ifindex ?? 0,
-    expectedAttachType: spec.attachType === undefined ? 0 : attachTypeNumber(spec.attachType),
+    expectedAttachType: attach.send,
     attachBtfId: spec.attachBtfId ?? 0,
     attachBtfObjFd: spec.attachBtfObjFd !== undefined
       ? fdOf(spec.attachBtfObjFd)
@@ -129,6 +166,7 @@ function prepare(spec: ProgramSpec): Prepared {
     type,
     typeName: programTypeLabel(type),
     name,
+    attachType: attach.effective,
     insnCnt: attr.insnCnt,
     logLevel,
     logSize,
@@ -179,7 +217,18 @@ function attempt(attr: ProgLoadAttr, logLevel: number, logSize: number): Attempt
  * the kernel reports in `log_true_size` (6.4+) or by doubling — up to
  * `spec.maxLogSize`.
  *
+ * Without `spec.attachType`, the expected attach type is the program type's
+ * default, as libbpf's section names give it: `sk_lookup` for sk_lookup,
+ * `netfilter` for netfilter, `lsm_mac` for LSM; cgroup_sock and sk_reuseport
+ * load with none and get the kernel's own default (`cgroup_inet_sock_create`,
+ * `sk_reuseport_select`). cgroup_sock_addr, cgroup_sockopt and tracing
+ * programs must name theirs. The returned program's
+ * {@linkcode Program.attachType} is the one it was loaded with.
+ *
  * Errors:
+ * - {@linkcode AttachTypeRequiredError} (an `InvalidArgumentError`): the
+ *   program type needs an attach type and the spec gives none; its
+ *   `choices` lists the candidates.
  * - {@linkcode VerifierError} (a `SyscallError`): the verifier rejected the
  *   program; carries `log`, `summary` and `errno`.
  * - {@linkcode ProgramRefusedError} (a `PermissionError`): EPERM/EACCES
@@ -229,6 +278,7 @@ function programOf(fd: number, p: Prepared, verifierLog?: string): Program {
   return new Program(new FD(fd, `program ${p.name || p.typeName}`), {
     type: p.type,
     name: p.name.slice(0, 15),
+    attachType: p.attachType,
     verifierLog,
   });
 }
@@ -284,7 +334,8 @@ function refusedError(p: Prepared, errno: number): PermissionError {
     details.push("or RLIMIT_MEMLOCK is too low for this kernel (before 5.11): raise it");
   }
   const attach = p.attr.expectedAttachType;
-  return new ProgramRefusedError(errno, p.typeName, need, {
+  return new ProgramRefusedError(errno, p.typeName, {
+    capabilities: need,
     missing,
     attachType: attach || p.attr.attachBtfId ? attachTypeLabel(attach ?? 0) : undefined,
     detail: details.join("; ") || undefined,
@@ -310,12 +361,17 @@ function invalidError(p: Prepared): Error {
       },
     );
   }
+  const choices = ATTACH_TYPE_CHOICES[p.type] ??
+    (DEFAULT_ATTACH_TYPES[p.type] !== undefined ? [DEFAULT_ATTACH_TYPES[p.type]] : undefined);
+  const accepted = choices
+    ? `; ${p.typeName} programs take ${choices.map(attachTypeLabel).join(", ")}`
+    : "";
   return new SyscallError("bpf", EINVAL, {
     command: "BPF_PROG_LOAD",
     hint: `the kernel rejected the attributes of this ${p.typeName} program before ` +
-      `verification: check attachType (now ${attachTypeLabel(attach)}; cgroup_sock_addr, ` +
-      "cgroup_sockopt, sk_lookup, netfilter, tracing and lsm programs need a matching one), " +
-      "attachBtfId, flags, name and ifindex",
+      `verification: check attachType (now ${attachTypeLabel(attach)}${accepted}; ` +
+      "cgroup_sock_addr, cgroup_sockopt, sk_lookup, netfilter, tracing and lsm programs " +
+      "need a matching one), attachBtfId, flags, name and ifindex",
   });
 }
 
@@ -324,7 +380,7 @@ const TRIVIAL = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 
 // True if the kernel knows program type `type`: a trivial program of it
 // loads, or fails in the verifier (non-empty log) or with another errno.
 function probeType(type: number, expectedAttachType: number): boolean {
-  const candidates = new Set([expectedAttachType, DEFAULT_ATTACH_TYPES[type] ?? 0, 0]);
+  const candidates = new Set([expectedAttachType, PROBE_ATTACH_TYPES[type] ?? 0, 0]);
   for (const attach of candidates) {
     const a = attempt(
       {

@@ -18,7 +18,10 @@ import {
 } from "./info.ts";
 import { testRunAsync, testRunSync } from "./_test_run.ts";
 import type { TestRunOptions, TestRunResult } from "./test_run.ts";
-import { programTypeLabel } from "./_tables.ts";
+import { attachTypeLabel, FIXED_ATTACH_TYPES, programTypeLabel } from "./_tables.ts";
+import { type AttachTypeLike, attachTypeNumber } from "./types.ts";
+
+const STRUCT_OPS = 27;
 
 /** Metadata a {@linkcode Program} is created with. */
 export interface ProgramMeta {
@@ -26,6 +29,8 @@ export interface ProgramMeta {
   type: number;
   /** The program's name ("" if none). */
   name?: string;
+  /** The expected attach type it was loaded with, if known. */
+  attachType?: number;
   /** The verifier log of the load, when one was asked for. */
   verifierLog?: string;
   /** The path the program is pinned at, if known. */
@@ -47,6 +52,28 @@ export class Program implements Disposable {
   readonly type: number;
   /** The program's name ("" if it has none). */
   readonly name: string;
+  /**
+   * The expected attach type (`enum bpf_attach_type`) the program was loaded
+   * with, which the attach functions (`attachTracing`, `attachCgroup`,
+   * `attachUsdt`, …) use when their options do not name one.
+   *
+   * `loadProgram` sets it to the spec's `attachType`, the program type's
+   * default (sk_lookup, netfilter, LSM), or the attach type the kernel
+   * substitutes for none (cgroup_sock: `cgroup_inet_sock_create`,
+   * sk_reuseport: `sk_reuseport_select`); it is `undefined` when the program
+   * was loaded without one (for cgroup_skb that means either direction).
+   *
+   * For a program opened by id, pin or descriptor it comes from the
+   * `attachType` option, else from what `struct bpf_prog_info` tells. The
+   * kernel does not report the expected attach type there (through Linux
+   * 6.18 at least), so without the option it is known only for program types
+   * with a single valid attach type (sk_lookup, netfilter) and is otherwise
+   * `undefined`.
+   *
+   * For struct_ops programs the kernel uses this field for the index of the
+   * struct member the program implements.
+   */
+  readonly attachType?: number;
   /** The verifier log of the load, if the spec asked for one (`logLevel` > 0). */
   readonly verifierLog?: string;
   #pinnedPath?: string;
@@ -57,6 +84,7 @@ export class Program implements Disposable {
     this.fd = fd;
     this.type = meta.type;
     this.name = meta.name ?? "";
+    this.attachType = meta.attachType;
     this.verifierLog = meta.verifierLog;
     this.#pinnedPath = meta.pinnedPath;
   }
@@ -64,6 +92,16 @@ export class Program implements Disposable {
   /** The program type's name, e.g. `"xdp"`. */
   get typeName(): string {
     return programTypeLabel(this.type);
+  }
+
+  /**
+   * The name of {@linkcode Program.attachType}, e.g. `"trace_raw_tp"`;
+   * `undefined` when the attach type is not known, and for struct_ops
+   * programs (whose field is a member index).
+   */
+  get attachTypeName(): string | undefined {
+    if (this.attachType === undefined || this.type === STRUCT_OPS) return undefined;
+    return attachTypeLabel(this.attachType);
   }
 
   /** The kernel-wide program id (read once, then cached). */
@@ -100,10 +138,18 @@ export class Program implements Disposable {
     return testRunSync(this.fd.value, this.type, options);
   }
 
-  /** What the kernel reports about the program (`struct bpf_prog_info`). */
+  /**
+   * What the kernel reports about the program (`struct bpf_prog_info`), with
+   * `attachType` filled in from {@linkcode Program.attachType} when the
+   * kernel's answer cannot tell it.
+   */
   info(): ProgramInfo {
     const info = readProgramInfo(this.fd.value);
     this.#id = info.id;
+    if (info.attachType === undefined && this.attachType !== undefined) {
+      info.attachType = this.attachType;
+      info.attachTypeName = this.attachTypeName;
+    }
     return info;
   }
 
@@ -135,6 +181,7 @@ export class Program implements Disposable {
     return new Program(this.fd.dup(), {
       type: this.type,
       name: this.name,
+      attachType: this.attachType,
       verifierLog: this.verifierLog,
       pinnedPath: this.#pinnedPath,
     });
@@ -157,10 +204,26 @@ export class Program implements Disposable {
   }
 }
 
-function fromFd(fd: FD, pinnedPath?: string): Program {
+/** Options of {@linkcode programFromFd} and {@linkcode programFromId}. */
+export interface OpenProgramOptions {
+  /**
+   * The expected attach type the program was loaded with, for
+   * {@linkcode Program.attachType}: the kernel does not report it, so
+   * without this option it is known only for program types with a single
+   * valid attach type (sk_lookup, netfilter).
+   */
+  attachType?: AttachTypeLike;
+}
+
+function givenAttachType(options: OpenProgramOptions): number | undefined {
+  return options.attachType === undefined ? undefined : attachTypeNumber(options.attachType);
+}
+
+function fromFd(fd: FD, given: number | undefined, pinnedPath?: string): Program {
   try {
     const { type, name } = readProgramType(fd.value);
-    return new Program(fd, { type, name, pinnedPath });
+    const attachType = given ?? FIXED_ATTACH_TYPES[type];
+    return new Program(fd, { type, name, attachType, pinnedPath });
   } catch (e) {
     fd.close();
     throw e;
@@ -180,32 +243,35 @@ function isProgramFd(fd: number): boolean {
  * socket). The returned program takes ownership of `fd` and closes it; if
  * `fd` is not a program, it throws `InvalidArgumentError` and leaves `fd` open.
  */
-export function programFromFd(fd: number): Program {
+export function programFromFd(fd: number, options: OpenProgramOptions = {}): Program {
   if (!Number.isInteger(fd) || fd < 0 || !isProgramFd(fd)) {
     throw new InvalidArgumentError(`file descriptor ${fd} is not a BPF program`);
   }
-  return fromFd(new FD(fd, `program fd ${fd}`));
+  const given = givenAttachType(options);
+  return fromFd(new FD(fd, `program fd ${fd}`), given);
 }
 
 /** Opens the program with kernel id `id` (needs CAP_SYS_ADMIN). */
-export function programFromId(id: number): Program {
-  return fromFd(objFromId("prog", id));
+export function programFromId(id: number, options: OpenProgramOptions = {}): Program {
+  const given = givenAttachType(options);
+  return fromFd(objFromId("prog", id), given);
 }
 
 /** Options for {@linkcode programFromPinned}. */
-export interface PinnedProgramOptions {
+export interface PinnedProgramOptions extends OpenProgramOptions {
   /** Open read-only (BPF_F_RDONLY): enough for info and test runs. */
   readOnly?: boolean;
 }
 
 /** Opens the program pinned at `path` on a bpffs mount. */
 export function programFromPinned(path: string, options: PinnedProgramOptions = {}): Program {
+  const given = givenAttachType(options);
   const fd = objGet(path, { fileFlags: options.readOnly ? 1 << 3 : 0, label: `program ${path}` });
   if (!isProgramFd(fd.value)) {
     fd.close();
     throw new InvalidArgumentError(`${path} is pinned, but is not a BPF program`);
   }
-  return fromFd(fd, path);
+  return fromFd(fd, given, path);
 }
 
 /** Alias of {@linkcode programFromPinned}, named as in cilium/ebpf (`LoadPinnedProgram`). */

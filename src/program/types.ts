@@ -111,7 +111,13 @@ export interface ProgramSpec {
   license?: string;
   /** Up to 15 characters of `[A-Za-z0-9_.]`; longer names are truncated. */
   name?: string;
-  /** `expected_attach_type`: needed by tracing, LSM, cgroup_sock_addr, sk_lookup, netfilter, … */
+  /**
+   * `expected_attach_type`. Required for cgroup_sock_addr, cgroup_sockopt and
+   * tracing programs; sk_lookup, netfilter and LSM (`lsm_mac`) programs get
+   * their default when it is left out (see `loadProgram`). For struct_ops
+   * programs this field is the index of the struct member the program
+   * implements.
+   */
   attachType?: AttachTypeLike;
   /** `kern_version`; for kprobe programs it defaults to the running kernel's version code. */
   kernelVersion?: number;

@@ -1,7 +1,11 @@
 // The one Deno.dlopen of the C library that the whole of denobpf shares.
 // Private to src/sys: everything else goes through the typed wrappers.
 
-const SYMBOLS = {
+/**
+ * The C library functions denobpf binds, as `Deno.dlopen` symbol definitions
+ * (exported from src/sys as `LIBC_SYMBOLS`).
+ */
+export const SYMBOLS = {
   syscall6: {
     name: "syscall",
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
@@ -61,34 +65,69 @@ const SYMBOLS = {
   sched_getcpu: { parameters: [], result: "i32" },
 } as const;
 
-function open(): Deno.DynamicLibrary<typeof SYMBOLS> {
-  const candidates = ["libc.so.6", "libc.so", "/lib/x86_64-linux-gnu/libc.so.6"];
+/** The bound C library functions `libc()` returns (exported from src/sys as `LibcSymbols`). */
+export type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Name = keyof typeof SYMBOLS;
+
+const CANDIDATES = ["libc.so.6", "libc.so", "/lib/x86_64-linux-gnu/libc.so.6"];
+let libPath: string | undefined;
+// Every handle stays open for the life of the process (symbols point into it).
+const handles: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>[] = [];
+
+function permissionError(e: unknown): Error {
+  return new Error(
+    "denobpf needs FFI access to the C library: run deno with --allow-ffi (or -A)",
+    { cause: e },
+  );
+}
+
+// Binding a symbol compiles a call trampoline for it, about 0.1 ms each; a
+// short script uses a handful of the symbols, so each one is bound on first
+// use (one dlopen of the same library per symbol, which the loader shares).
+function bind<K extends Name>(name: K): Symbols[K] {
+  const iface = { [name]: SYMBOLS[name] } as Pick<typeof SYMBOLS, K>;
+  if (libPath !== undefined) {
+    const h = Deno.dlopen(libPath, iface);
+    handles.push(h as unknown as Deno.DynamicLibrary<Deno.ForeignLibraryInterface>);
+    return h.symbols[name] as Symbols[K];
+  }
   let last: unknown;
-  for (const path of candidates) {
+  for (const path of CANDIDATES) {
     try {
-      return Deno.dlopen(path, SYMBOLS);
+      const h = Deno.dlopen(path, iface);
+      handles.push(h as unknown as Deno.DynamicLibrary<Deno.ForeignLibraryInterface>);
+      libPath = path;
+      return h.symbols[name] as Symbols[K];
     } catch (e) {
       last = e;
       if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-        throw new Error(
-          "denobpf needs FFI access to the C library: run deno with --allow-ffi (or -A)",
-          { cause: e },
-        );
+        throw permissionError(e);
       }
     }
   }
-  throw new Error(`denobpf could not open the C library (tried ${candidates.join(", ")})`, {
+  throw new Error(`denobpf could not open the C library (tried ${CANDIDATES.join(", ")})`, {
     cause: last,
   });
 }
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
+const lazy = {} as Symbols;
+for (const name of Object.keys(SYMBOLS) as Name[]) {
+  Object.defineProperty(lazy, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const fn = bind(name);
+      Object.defineProperty(lazy, name, { value: fn, enumerable: true, writable: false });
+      return fn;
+    },
+  });
+}
+
 let errnoView: Deno.UnsafePointerView | undefined;
 
-/** The C library's symbols, opened on first use. */
-export function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  if (lib === undefined) lib = open().symbols;
-  return lib;
+/** The C library's symbols, each bound on first use. */
+export function libc(): Symbols {
+  return lazy;
 }
 
 /**

@@ -72,90 +72,158 @@ export type AttrPointer = Uint8Array | ArrayBufferView | bigint | null | undefin
 /** A 64-bit field: number or bigint. */
 export type U64 = number | bigint;
 
-type Kind = "u32" | "i32" | "u64" | "ptr" | "name" | "u16";
-type Field = readonly [offset: number, kind: Kind];
-type Layout = { readonly size: number; readonly fields: Readonly<Record<string, Field>> };
+/**
+ * How a field of `union bpf_attr` is encoded: an unsigned or signed 32-bit
+ * integer, a u64, a pointer (`__aligned_u64`), a 16-byte object name, or a u16.
+ */
+export type AttrFieldKind = "u32" | "i32" | "u64" | "ptr" | "name" | "u16";
+/** One field of a command's attributes: its byte offset and how it is encoded. */
+export type AttrField = readonly [offset: number, kind: AttrFieldKind];
+/** A command's part of `union bpf_attr`: its size and its fields by (camelCase) name. */
+export interface AttrLayout {
+  /** The size in bytes the command's attributes take. */
+  readonly size: number;
+  /** The fields, by the camelCase names of the attribute interfaces. */
+  readonly fields: Readonly<Record<string, AttrField>>;
+}
 
 /** BPF_MAP_CREATE attributes. */
 export interface MapCreateAttr {
+  /** `map_type`: the map type (`enum bpf_map_type`). */
   mapType: number;
+  /** `key_size`: key size in bytes. */
   keySize: number;
+  /** `value_size`: value size in bytes. */
   valueSize: number;
+  /** `max_entries`: the map's capacity. */
   maxEntries: number;
+  /** `map_flags`: `BPF_F_*` creation flags. */
   mapFlags?: number;
+  /** `inner_map_fd`: a template map for map-in-map types. */
   innerMapFd?: number;
+  /** `numa_node`: the NUMA node (with BPF_F_NUMA_NODE). */
   numaNode?: number;
   /** Up to 15 bytes; longer names are truncated. */
   mapName?: string;
+  /** `map_ifindex`: the device to offload the map to. */
   mapIfindex?: number;
+  /** `btf_fd`: the BTF object describing key and value. */
   btfFd?: number;
+  /** `btf_key_type_id`: the key's BTF type id. */
   btfKeyTypeId?: number;
+  /** `btf_value_type_id`: the value's BTF type id. */
   btfValueTypeId?: number;
+  /** `btf_vmlinux_value_type_id`: struct_ops value type id in vmlinux BTF. */
   btfVmlinuxValueTypeId?: number;
+  /** `map_extra`: type-specific (bloom filter hashes, arena address). */
   mapExtra?: U64;
+  /** `value_type_btf_obj_fd`: the module BTF of a struct_ops value type. */
   valueTypeBtfObjFd?: number;
+  /** `map_token_fd`: a BPF token (6.9+). */
   mapTokenFd?: number;
 }
 
 /** BPF_MAP_{LOOKUP,UPDATE,DELETE}_ELEM, GET_NEXT_KEY, LOOKUP_AND_DELETE_ELEM, FREEZE. */
 export interface MapElemAttr {
+  /** `map_fd`: the map. */
   mapFd: number;
+  /** `key`: the key buffer. */
   key?: AttrPointer;
   /** `value`, or `next_key` for GET_NEXT_KEY (same slot). */
   value?: AttrPointer;
+  /** `flags`: `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`. */
   flags?: U64;
 }
 
 /** BPF_MAP_*_BATCH attributes. `count` is written back. */
 export interface MapBatchAttr {
+  /** `in_batch`: where to resume (the previous `out_batch`), or none to start. */
   inBatch?: AttrPointer;
+  /** `out_batch`: where the kernel writes the resume token. */
   outBatch?: AttrPointer;
+  /** `keys`: the keys buffer (`count` keys). */
   keys?: AttrPointer;
+  /** `values`: the values buffer (`count` values). */
   values?: AttrPointer;
+  /** `count`: elements in the buffers; the kernel writes back how many it handled. */
   count: number;
+  /** `map_fd`: the map. */
   mapFd: number;
+  /** `elem_flags`: per-element flags (`BPF_F_LOCK`, update flags). */
   elemFlags?: U64;
+  /** `flags`: batch flags. */
   flags?: U64;
 }
 
 /** BPF_PROG_LOAD attributes. `logTrueSize` is written back (6.4+). */
 export interface ProgLoadAttr {
+  /** `prog_type`: the program type (`enum bpf_prog_type`). */
   progType: number;
+  /** `insn_cnt`: number of 8-byte instructions. */
   insnCnt: number;
+  /** `insns`: the instructions. */
   insns: AttrPointer;
+  /** `license`: a NUL-terminated license string. */
   license: AttrPointer;
+  /** `log_level`: verifier log level bits. */
   logLevel?: number;
+  /** `log_size`: size of `logBuf`. */
   logSize?: number;
+  /** `log_buf`: the verifier log buffer. */
   logBuf?: AttrPointer;
+  /** `kern_version`: the kernel version code (kprobe programs, old kernels). */
   kernVersion?: number;
+  /** `prog_flags`: `BPF_F_*` load flags. */
   progFlags?: number;
+  /** `prog_name`: up to 15 bytes; longer names are truncated. */
   progName?: string;
+  /** `prog_ifindex`: the device to offload to or bind to. */
   progIfindex?: number;
+  /** `expected_attach_type` (`enum bpf_attach_type`; struct_ops: member index). */
   expectedAttachType?: number;
+  /** `prog_btf_fd`: the program's BTF object. */
   progBtfFd?: number;
+  /** `func_info_rec_size`: size of one func_info record. */
   funcInfoRecSize?: number;
+  /** `func_info`: `struct bpf_func_info` records. */
   funcInfo?: AttrPointer;
+  /** `func_info_cnt`: number of func_info records. */
   funcInfoCnt?: number;
+  /** `line_info_rec_size`: size of one line_info record. */
   lineInfoRecSize?: number;
+  /** `line_info`: `struct bpf_line_info` records. */
   lineInfo?: AttrPointer;
+  /** `line_info_cnt`: number of line_info records. */
   lineInfoCnt?: number;
+  /** `attach_btf_id`: the BTF type id to attach to. */
   attachBtfId?: number;
   /** `attach_prog_fd` or `attach_btf_obj_fd` (same slot). */
   attachBtfObjFd?: number;
+  /** `core_relo_cnt`: number of CO-RE relocation records. */
   coreReloCnt?: number;
+  /** `fd_array`: descriptors referenced by index from the instructions. */
   fdArray?: AttrPointer;
+  /** `core_relos`: `struct bpf_core_relo` records for the kernel to apply. */
   coreRelos?: AttrPointer;
+  /** `core_relo_rec_size`: size of one CO-RE relocation record. */
   coreReloRecSize?: number;
+  /** `log_true_size`: the log size the kernel needed (written back, 6.4+). */
   logTrueSize?: number;
+  /** `prog_token_fd`: a BPF token (6.9+). */
   progTokenFd?: number;
+  /** `fd_array_cnt`: number of entries in `fd_array` (6.14+). */
   fdArrayCnt?: number;
 }
 
 /** BPF_OBJ_PIN / BPF_OBJ_GET attributes. */
 export interface ObjAttr {
+  /** `pathname`: the bpffs path. */
   pathname: string | AttrPointer;
+  /** `bpf_fd`: the object to pin (OBJ_PIN). */
   bpfFd?: number;
+  /** `file_flags`: `BPF_F_RDONLY` / `BPF_F_WRONLY` (OBJ_GET), `BPF_F_PATH_FD`. */
   fileFlags?: number;
+  /** `path_fd`: a directory `pathname` is relative to (with BPF_F_PATH_FD, 6.5+). */
   pathFd?: number;
 }
 
@@ -163,31 +231,51 @@ export interface ObjAttr {
 export interface ProgAttachAttr {
   /** `target_fd` or `target_ifindex`. */
   targetFd: number;
+  /** `attach_bpf_fd`: the program to attach or detach. */
   attachBpfFd?: number;
+  /** `attach_type` (`enum bpf_attach_type`). */
   attachType: number;
+  /** `attach_flags`: `BPF_F_ALLOW_OVERRIDE`, `BPF_F_ALLOW_MULTI`, `BPF_F_REPLACE`, …. */
   attachFlags?: number;
+  /** `replace_bpf_fd`: the program to replace (with BPF_F_REPLACE). */
   replaceBpfFd?: number;
   /** `relative_fd` or `relative_id` (6.6+). */
   relativeFd?: number;
+  /** `expected_revision`: fail unless the attach point is at this revision (6.6+). */
   expectedRevision?: U64;
 }
 
 /** BPF_PROG_TEST_RUN attributes; `retval`, `duration`, sizes out are written back. */
 export interface TestRunAttr {
+  /** `prog_fd`: the program to run. */
   progFd: number;
+  /** `retval`: the program's return value (written back). */
   retval?: number;
+  /** `data_size_in`: size of `dataIn`. */
   dataSizeIn?: number;
+  /** `data_size_out`: size of `dataOut`; written back with the output size. */
   dataSizeOut?: number;
+  /** `data_in`: the input packet or data. */
   dataIn?: AttrPointer;
+  /** `data_out`: the output buffer. */
   dataOut?: AttrPointer;
+  /** `repeat`: number of runs. */
   repeat?: number;
+  /** `duration`: mean run time in ns (written back). */
   duration?: number;
+  /** `ctx_size_in`: size of `ctxIn`. */
   ctxSizeIn?: number;
+  /** `ctx_size_out`: size of `ctxOut`; written back with the output size. */
   ctxSizeOut?: number;
+  /** `ctx_in`: the input context. */
   ctxIn?: AttrPointer;
+  /** `ctx_out`: the output context buffer. */
   ctxOut?: AttrPointer;
+  /** `flags`: `BPF_F_TEST_RUN_ON_CPU`, `BPF_F_TEST_XDP_LIVE_FRAMES`, …. */
   flags?: number;
+  /** `cpu`: the CPU to run on (with BPF_F_TEST_RUN_ON_CPU). */
   cpu?: number;
+  /** `batch_size`: frames per batch (XDP live frames). */
   batchSize?: number;
 }
 
@@ -195,60 +283,95 @@ export interface TestRunAttr {
 export interface GetIdAttr {
   /** `start_id`, `prog_id`, `map_id`, `btf_id` or `link_id` (same slot). */
   id: number;
+  /** `next_id`: the next id (written back by *_GET_NEXT_ID). */
   nextId?: number;
+  /** `open_flags`: `BPF_F_RDONLY` / `BPF_F_WRONLY` (*_GET_FD_BY_ID). */
   openFlags?: number;
 }
 
 /** BPF_OBJ_GET_INFO_BY_FD attributes; `infoLen` is written back. */
 export interface InfoAttr {
+  /** `bpf_fd`: the object. */
   bpfFd: number;
+  /** `info_len`: size of `info`; written back with the size the kernel filled. */
   infoLen: number;
+  /** `info`: the `struct bpf_*_info` buffer. */
   info: AttrPointer;
 }
 
 /** BPF_PROG_QUERY attributes; `attachFlags`, `progCnt`, `revision` are written back. */
 export interface ProgQueryAttr {
+  /** `target_fd` or `target_ifindex`: the attach point. */
   targetFd: number;
+  /** `attach_type` (`enum bpf_attach_type`). */
   attachType: number;
+  /** `query_flags`: `BPF_F_QUERY_EFFECTIVE`. */
   queryFlags?: number;
+  /** `attach_flags` (written back). */
   attachFlags?: number;
+  /** `prog_ids`: buffer for the attached program ids. */
   progIds?: AttrPointer;
+  /** `prog_cnt`: capacity of `progIds`; written back with the count. */
   progCnt?: number;
+  /** `prog_attach_flags`: buffer for each program's attach flags. */
   progAttachFlags?: AttrPointer;
+  /** `link_ids`: buffer for the link ids (6.6+). */
   linkIds?: AttrPointer;
+  /** `link_attach_flags`: buffer for each link's attach flags (6.6+). */
   linkAttachFlags?: AttrPointer;
+  /** `revision`: the attach point's revision (written back, 6.6+). */
   revision?: U64;
 }
 
 /** BPF_RAW_TRACEPOINT_OPEN attributes. */
 export interface RawTracepointAttr {
+  /** `name`: the raw tracepoint's name (none for BTF-attached programs). */
   name: string | AttrPointer;
+  /** `prog_fd`: the program. */
   progFd: number;
+  /** `cookie`: BPF cookie (6.10+). */
   cookie?: U64;
 }
 
 /** BPF_BTF_LOAD attributes; `btfLogTrueSize` is written back. */
 export interface BtfLoadAttr {
+  /** `btf`: the raw BTF blob. */
   btf: AttrPointer;
+  /** `btf_log_buf`: the BTF verifier log buffer. */
   btfLogBuf?: AttrPointer;
+  /** `btf_size`: size of the blob. */
   btfSize: number;
+  /** `btf_log_size`: size of `btfLogBuf`. */
   btfLogSize?: number;
+  /** `btf_log_level`: log level. */
   btfLogLevel?: number;
+  /** `btf_log_true_size`: the log size the kernel needed (written back, 6.4+). */
   btfLogTrueSize?: number;
+  /** `btf_flags`: `BPF_F_TOKEN_FD` (6.9+). */
   btfFlags?: number;
+  /** `btf_token_fd`: a BPF token (6.9+). */
   btfTokenFd?: number;
 }
 
 /** BPF_TASK_FD_QUERY attributes; the output fields are written back. */
 export interface TaskFdQueryAttr {
+  /** `pid`: the process holding the descriptor. */
   pid: number;
+  /** `fd`: the descriptor (a perf event or raw tracepoint) in that process. */
   fd: number;
+  /** `flags`: must be 0. */
   flags?: number;
+  /** `buf_len`: size of `buf`; written back with the name's length. */
   bufLen?: number;
+  /** `buf`: buffer for the tracepoint name, function or file path. */
   buf?: AttrPointer;
+  /** `prog_id`: the attached program's id (written back). */
   progId?: number;
+  /** `fd_type`: `BPF_FD_TYPE_*` (written back). */
   fdType?: number;
+  /** `probe_offset`: kprobe/uprobe offset (written back). */
   probeOffset?: U64;
+  /** `probe_addr`: kprobe address (written back). */
   probeAddr?: U64;
 }
 
@@ -257,113 +380,185 @@ export interface TaskFdQueryAttr {
  * union; its members are named after the link kind.
  */
 export interface LinkCreateAttr {
+  /** `prog_fd` (or `map_fd` for struct_ops links). */
   progFd: number;
   /** `target_fd` or `target_ifindex`. */
   targetFd?: number;
+  /** `attach_type` (`enum bpf_attach_type`). */
   attachType: number;
+  /** `flags`: link flags (e.g. `BPF_F_BEFORE`/`BPF_F_AFTER` for tcx). */
   flags?: number;
+  /** `target_btf_id`: the function to attach to (tracing, freplace). */
   targetBtfId?: number;
+  /** `iter_info`: `union bpf_iter_link_info`. */
   iterInfo?: AttrPointer;
+  /** `iter_info_len`: size of `iterInfo`. */
   iterInfoLen?: number;
+  /** `perf_event.bpf_cookie`: BPF cookie of a perf-event link. */
   perfEventCookie?: U64;
+  /** `kprobe_multi.flags`: `BPF_F_KPROBE_MULTI_RETURN`. */
   kprobeMultiFlags?: number;
+  /** `kprobe_multi.cnt`: number of functions. */
   kprobeMultiCnt?: number;
+  /** `kprobe_multi.syms`: array of symbol-name pointers. */
   kprobeMultiSyms?: AttrPointer;
+  /** `kprobe_multi.addrs`: array of addresses. */
   kprobeMultiAddrs?: AttrPointer;
+  /** `kprobe_multi.cookies`: one BPF cookie per function. */
   kprobeMultiCookies?: AttrPointer;
+  /** `tracing.cookie`: BPF cookie of a tracing link. */
   tracingCookie?: U64;
+  /** `netfilter.pf`: the protocol family (`NFPROTO_*`). */
   netfilterPf?: number;
+  /** `netfilter.hooknum`: the hook (`NF_INET_*`). */
   netfilterHooknum?: number;
+  /** `netfilter.priority`: the hook priority. */
   netfilterPriority?: number;
+  /** `netfilter.flags`: `BPF_F_NETFILTER_IP_DEFRAG`. */
   netfilterFlags?: number;
   /** tcx/netkit `relative_fd` or `relative_id`. */
   tcxRelative?: number;
+  /** tcx/netkit `expected_revision`. */
   tcxExpectedRevision?: U64;
+  /** `uprobe_multi.path`: the binary or library. */
   uprobeMultiPath?: string | AttrPointer;
+  /** `uprobe_multi.offsets`: file offsets of the probes. */
   uprobeMultiOffsets?: AttrPointer;
+  /** `uprobe_multi.ref_ctr_offsets`: reference counter (semaphore) offsets. */
   uprobeMultiRefCtrOffsets?: AttrPointer;
+  /** `uprobe_multi.cookies`: one BPF cookie per location. */
   uprobeMultiCookies?: AttrPointer;
+  /** `uprobe_multi.cnt`: number of locations. */
   uprobeMultiCnt?: number;
+  /** `uprobe_multi.flags`: `BPF_F_UPROBE_MULTI_RETURN`. */
   uprobeMultiFlags?: number;
+  /** `uprobe_multi.pid`: only this process. */
   uprobeMultiPid?: number;
 }
 
 /** BPF_LINK_UPDATE attributes. */
 export interface LinkUpdateAttr {
+  /** `link_fd`: the link. */
   linkFd: number;
+  /** `new_prog_fd`: the program to put in. */
   newProgFd: number;
+  /** `flags`: `BPF_F_REPLACE`. */
   flags?: number;
+  /** `old_prog_fd`: the program expected in the link (with BPF_F_REPLACE). */
   oldProgFd?: number;
 }
 
 /** BPF_LINK_DETACH attributes. */
 export interface LinkDetachAttr {
+  /** `link_fd`: the link. */
   linkFd: number;
 }
 
 /** BPF_ENABLE_STATS attributes. */
 export interface EnableStatsAttr {
+  /** `type`: the statistics (`BPF_STATS_RUN_TIME` = 0). */
   type: number;
 }
 
 /** BPF_ITER_CREATE attributes. */
 export interface IterCreateAttr {
+  /** `link_fd`: the iterator link. */
   linkFd: number;
+  /** `flags`: must be 0. */
   flags?: number;
 }
 
 /** BPF_PROG_BIND_MAP attributes. */
 export interface ProgBindMapAttr {
+  /** `prog_fd`: the program. */
   progFd: number;
+  /** `map_fd`: the map to bind. */
   mapFd: number;
+  /** `flags`: must be 0. */
   flags?: number;
 }
 
 /** Which attribute object each command takes. */
 export interface BpfAttrMap {
+  /** `BPF_MAP_CREATE` attributes. */
   MAP_CREATE: MapCreateAttr;
+  /** `BPF_MAP_LOOKUP_ELEM` attributes. */
   MAP_LOOKUP_ELEM: MapElemAttr;
+  /** `BPF_MAP_UPDATE_ELEM` attributes. */
   MAP_UPDATE_ELEM: MapElemAttr;
+  /** `BPF_MAP_DELETE_ELEM` attributes. */
   MAP_DELETE_ELEM: MapElemAttr;
+  /** `BPF_MAP_GET_NEXT_KEY` attributes. */
   MAP_GET_NEXT_KEY: MapElemAttr;
+  /** `BPF_PROG_LOAD` attributes. */
   PROG_LOAD: ProgLoadAttr;
+  /** `BPF_OBJ_PIN` attributes. */
   OBJ_PIN: ObjAttr;
+  /** `BPF_OBJ_GET` attributes. */
   OBJ_GET: ObjAttr;
+  /** `BPF_PROG_ATTACH` attributes. */
   PROG_ATTACH: ProgAttachAttr;
+  /** `BPF_PROG_DETACH` attributes. */
   PROG_DETACH: ProgAttachAttr;
+  /** `BPF_PROG_TEST_RUN` attributes. */
   PROG_TEST_RUN: TestRunAttr;
+  /** `BPF_PROG_GET_NEXT_ID` attributes. */
   PROG_GET_NEXT_ID: GetIdAttr;
+  /** `BPF_MAP_GET_NEXT_ID` attributes. */
   MAP_GET_NEXT_ID: GetIdAttr;
+  /** `BPF_PROG_GET_FD_BY_ID` attributes. */
   PROG_GET_FD_BY_ID: GetIdAttr;
+  /** `BPF_MAP_GET_FD_BY_ID` attributes. */
   MAP_GET_FD_BY_ID: GetIdAttr;
+  /** `BPF_OBJ_GET_INFO_BY_FD` attributes. */
   OBJ_GET_INFO_BY_FD: InfoAttr;
+  /** `BPF_PROG_QUERY` attributes. */
   PROG_QUERY: ProgQueryAttr;
+  /** `BPF_RAW_TRACEPOINT_OPEN` attributes. */
   RAW_TRACEPOINT_OPEN: RawTracepointAttr;
+  /** `BPF_BTF_LOAD` attributes. */
   BTF_LOAD: BtfLoadAttr;
+  /** `BPF_BTF_GET_FD_BY_ID` attributes. */
   BTF_GET_FD_BY_ID: GetIdAttr;
+  /** `BPF_TASK_FD_QUERY` attributes. */
   TASK_FD_QUERY: TaskFdQueryAttr;
+  /** `BPF_MAP_LOOKUP_AND_DELETE_ELEM` attributes. */
   MAP_LOOKUP_AND_DELETE_ELEM: MapElemAttr;
+  /** `BPF_MAP_FREEZE` attributes. */
   MAP_FREEZE: MapElemAttr;
+  /** `BPF_BTF_GET_NEXT_ID` attributes. */
   BTF_GET_NEXT_ID: GetIdAttr;
+  /** `BPF_MAP_LOOKUP_BATCH` attributes. */
   MAP_LOOKUP_BATCH: MapBatchAttr;
+  /** `BPF_MAP_LOOKUP_AND_DELETE_BATCH` attributes. */
   MAP_LOOKUP_AND_DELETE_BATCH: MapBatchAttr;
+  /** `BPF_MAP_UPDATE_BATCH` attributes. */
   MAP_UPDATE_BATCH: MapBatchAttr;
+  /** `BPF_MAP_DELETE_BATCH` attributes. */
   MAP_DELETE_BATCH: MapBatchAttr;
+  /** `BPF_LINK_CREATE` attributes. */
   LINK_CREATE: LinkCreateAttr;
+  /** `BPF_LINK_UPDATE` attributes. */
   LINK_UPDATE: LinkUpdateAttr;
+  /** `BPF_LINK_GET_FD_BY_ID` attributes. */
   LINK_GET_FD_BY_ID: GetIdAttr;
+  /** `BPF_LINK_GET_NEXT_ID` attributes. */
   LINK_GET_NEXT_ID: GetIdAttr;
+  /** `BPF_ENABLE_STATS` attributes. */
   ENABLE_STATS: EnableStatsAttr;
+  /** `BPF_ITER_CREATE` attributes. */
   ITER_CREATE: IterCreateAttr;
+  /** `BPF_LINK_DETACH` attributes. */
   LINK_DETACH: LinkDetachAttr;
+  /** `BPF_PROG_BIND_MAP` attributes. */
   PROG_BIND_MAP: ProgBindMapAttr;
 }
 
-const ELEM: Layout = {
+const ELEM: AttrLayout = {
   size: 32,
   fields: { mapFd: [0, "u32"], key: [8, "ptr"], value: [16, "ptr"], flags: [24, "u64"] },
 };
-const BATCH: Layout = {
+const BATCH: AttrLayout = {
   size: 56,
   fields: {
     inBatch: [0, "ptr"],
@@ -376,15 +571,15 @@ const BATCH: Layout = {
     flags: [48, "u64"],
   },
 };
-const GET_ID: Layout = {
+const GET_ID: AttrLayout = {
   size: 12,
   fields: { id: [0, "u32"], nextId: [4, "u32"], openFlags: [8, "u32"] },
 };
-const OBJ: Layout = {
+const OBJ: AttrLayout = {
   size: 16,
   fields: { pathname: [0, "ptr"], bpfFd: [8, "u32"], fileFlags: [12, "u32"], pathFd: [16, "i32"] },
 };
-const ATTACH: Layout = {
+const ATTACH: AttrLayout = {
   size: 20,
   fields: {
     targetFd: [0, "u32"],
@@ -398,7 +593,7 @@ const ATTACH: Layout = {
 };
 
 /** The `union bpf_attr` layout of every command: byte offsets and kinds (exported for tests). */
-export const LAYOUTS: { readonly [C in keyof BpfAttrMap]: Layout } = {
+export const LAYOUTS: { readonly [C in keyof BpfAttrMap]: AttrLayout } = {
   MAP_CREATE: {
     size: 72,
     fields: {

@@ -13,7 +13,13 @@ export * from "./fd.ts";
 export * from "./mmap.ts";
 export * from "./perf_event.ts";
 export * from "./uname.ts";
-export { errno, libc, setErrno } from "./_libc.ts";
+export {
+  errno,
+  libc,
+  setErrno,
+  SYMBOLS as LIBC_SYMBOLS,
+  type Symbols as LibcSymbols,
+} from "./_libc.ts";
 export * from "./cpu.ts";
 export * from "./obj.ts";
 export * from "./epoll.ts";

@@ -23,11 +23,22 @@ export const OpenFlags = {
 const SYS_OPENAT = Deno.build.arch === "aarch64" ? 56n : 257n;
 const AT_FDCWD = -100n;
 
+/** Options of {@linkcode openPath}. */
+export interface OpenPathOptions {
+  /** A label for the descriptor and for error messages (default: the path). */
+  label?: string;
+}
+
 /**
  * Opens `path` (close-on-exec is always added) and returns the owned
  * descriptor. Throws {@linkcode SyscallError} (ENOENT, ENOTDIR, …) naming the path.
  */
-export function openPath(path: string, flags: number = OpenFlags.RDONLY, label = path): FD {
+export function openPath(
+  path: string,
+  flags: number = OpenFlags.RDONLY,
+  options: OpenPathOptions = {},
+): FD {
+  const label = options.label ?? path;
   const p = cString(path);
   const r = Number(
     libc().syscall6(

@@ -54,10 +54,15 @@ export const PerfFlag = {
 
 /** The fields of `struct perf_event_attr` denobpf sets. */
 export interface PerfEventAttr {
+  /** `type`: the event kind, a {@linkcode PerfType} value or a PMU's dynamic type. */
   type: number;
+  /** `config`: which event of the kind (e.g. a tracepoint id, a {@linkcode PerfSwConfig}). */
   config?: bigint | number;
+  /** `sample_period` (or `sample_freq` with the freq flag). */
   samplePeriod?: bigint | number;
+  /** `sample_type`: {@linkcode PerfSample} bits. */
   sampleType?: bigint | number;
+  /** `read_format`: `PERF_FORMAT_*` bits. */
   readFormat?: bigint | number;
   /** Flag names from {@linkcode PerfFlag}. */
   flags?: readonly (keyof typeof PerfFlag)[];
@@ -67,6 +72,7 @@ export interface PerfEventAttr {
   config1?: bigint | number;
   /** `config2`: probe offset. */
   config2?: bigint | number;
+  /** `config3`: extension of `config` (6.3+; e.g. uprobe reference counter offset). */
   config3?: bigint | number;
 }
 

@@ -9,10 +9,15 @@ import { SyscallError } from "./error.ts";
 
 /** The fields of `struct utsname`. */
 export interface Utsname {
+  /** The operating system, `"Linux"`. */
   sysname: string;
+  /** The host name. */
   nodename: string;
+  /** The kernel release, e.g. `"6.18.0"`. */
   release: string;
+  /** The kernel build's version string (`#1 SMP PREEMPT_DYNAMIC …`). */
   version: string;
+  /** The machine architecture, e.g. `"x86_64"`. */
   machine: string;
 }
 

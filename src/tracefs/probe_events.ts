@@ -18,6 +18,14 @@ export const DEFAULT_PROBE_GROUP = "denobpf";
 
 const GOOD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Options of {@linkcode ProbeEventError}. */
+export interface ProbeEventErrorOptions {
+  /** Why the write failed (with the kernel's `error_log` line when there is one). */
+  reason: string;
+  /** The error this one wraps. */
+  cause?: unknown;
+}
+
 /** Writing a probe definition to tracefs failed; the message carries the kernel's `error_log` line when there is one. */
 export class ProbeEventError extends EbpfError {
   /** Always `"EPROBEEVENT"`. */
@@ -27,8 +35,10 @@ export class ProbeEventError extends EbpfError {
   /** The file written to (`…/kprobe_events` or `…/uprobe_events`). */
   readonly file: string;
   /** Creates the error. */
-  constructor(file: string, definition: string, message: string, options?: { cause?: unknown }) {
-    super(`${file}: writing ${JSON.stringify(definition)} failed: ${message}`, options);
+  constructor(file: string, definition: string, options: ProbeEventErrorOptions) {
+    super(`${file}: writing ${JSON.stringify(definition)} failed: ${options.reason}`, {
+      cause: options.cause,
+    });
     this.file = file;
     this.definition = definition;
   }
@@ -109,7 +119,8 @@ function writeDefinition(kind: ProbeKind, tracefs: string, line: string): void {
       : e instanceof Deno.errors.Busy
       ? "the event is in use (EBUSY)"
       : String((e as Error).message ?? e);
-    throw new ProbeEventError(file, line, log ? `${what}; kernel error_log: ${log}` : what, {
+    throw new ProbeEventError(file, line, {
+      reason: log ? `${what}; kernel error_log: ${log}` : what,
       cause: e,
     });
   } finally {

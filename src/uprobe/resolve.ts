@@ -152,12 +152,24 @@ export function findElfSymbol(elf: ElfFile, name: string): ElfSymbol | undefined
   return undefined;
 }
 
+/** Options of {@linkcode addressToFileOffset}. */
+export interface FileOffsetOptions {
+  /** What the address is, for the error message (default `"address 0x…"`). */
+  what?: string;
+}
+
 /**
  * The file offset of `address` (a virtual address from the file's own
  * symbols or notes). For relocatable files (which have no segments) the
- * address is returned as is.
+ * address is returned as is. Throws `NotFoundError` when no PT_LOAD segment
+ * holds the address.
  */
-export function addressToFileOffset(elf: ElfFile, address: bigint, what: string): bigint {
+export function addressToFileOffset(
+  elf: ElfFile,
+  address: bigint,
+  options: FileOffsetOptions = {},
+): bigint {
+  const what = options.what ?? `address 0x${address.toString(16)}`;
   if (elf.header.type === ElfType.REL) return address;
   const off = elf.addressToOffset(address);
   if (off === undefined) {
@@ -196,7 +208,7 @@ export function symbolOffset(file: string | ElfFile, symbol: string): SymbolLoca
     );
   }
   return {
-    offset: addressToFileOffset(elf, sym.value, `symbol ${symbol} in ${label}`),
+    offset: addressToFileOffset(elf, sym.value, { what: `symbol ${symbol} in ${label}` }),
     address: sym.value,
     size: sym.size,
   };

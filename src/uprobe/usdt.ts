@@ -269,12 +269,12 @@ export function readUsdtProbes(file: string | ElfFile): UsdtProbe[] {
       provider,
       name,
       address,
-      offset: addressToFileOffset(elf, address, `USDT ${provider}:${name} in ${label}`),
+      offset: addressToFileOffset(elf, address, { what: `USDT ${provider}:${name} in ${label}` }),
       base,
       semaphore,
-      semaphoreOffset: semaphore === 0n
-        ? 0n
-        : addressToFileOffset(elf, semaphore, `semaphore of USDT ${provider}:${name} in ${label}`),
+      semaphoreOffset: semaphore === 0n ? 0n : addressToFileOffset(elf, semaphore, {
+        what: `semaphore of USDT ${provider}:${name} in ${label}`,
+      }),
       argumentSpec,
       arguments: args,
     });
@@ -282,16 +282,29 @@ export function readUsdtProbes(file: string | ElfFile): UsdtProbe[] {
   return out;
 }
 
+/** Which USDT probe {@linkcode findUsdtProbes} looks for. */
+export interface UsdtProbeQuery {
+  /** The probe's provider, e.g. `"libc"`. */
+  provider: string;
+  /** The probe's name, e.g. `"setjmp"`. */
+  name: string;
+}
+
 /**
  * The locations of USDT probe `provider:name` in a file (a probe may appear
  * at several places, e.g. after inlining). Throws InvalidArgumentError when
  * there is none, listing the probes the file has.
+ *
+ * @example
+ * ```ts ignore
+ * const probes = findUsdtProbes("/usr/lib/x86_64-linux-gnu/libc.so.6", {
+ *   provider: "libc",
+ *   name: "setjmp",
+ * });
+ * ```
  */
-export function findUsdtProbes(
-  file: string | ElfFile,
-  provider: string,
-  name: string,
-): UsdtProbe[] {
+export function findUsdtProbes(file: string | ElfFile, probe: UsdtProbeQuery): UsdtProbe[] {
+  const { provider, name } = probe;
   const all = readUsdtProbes(file);
   const hits = all.filter((p) => p.provider === provider && p.name === name);
   if (hits.length === 0) {

@@ -150,6 +150,8 @@ async function main(opts: Options): Promise<Outcome> {
         HOME: "/tmp",
         DENO_DIR,
         DENOBPF_VM: "1",
+        // The guest has no /boot: tests read the kernel's config from the cache.
+        DENOBPF_VM_KCONFIG: `${kernel.root}/boot/config-${kernel.kver}`,
         NO_COLOR: "1",
         DENO_NO_UPDATE_CHECK: "1",
       },
