@@ -266,3 +266,22 @@ Deno.test("a module BTF file that cannot be read for permission is reported (as 
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.match(text, /KernelFileError: .*nf_conntrack_netlink: permission denied/, text);
 });
+
+Deno.test("the module BTF cache follows the file: a module unloaded or loaded later is seen", async () => {
+  const base = loadKernelSpec();
+  await using f = await fixture(() => {});
+  const cache = new BtfCache();
+  const o = { root: f.root, cache };
+  assert.equal(loadKernelModuleSpec(MODULE, o), undefined);
+  await Deno.writeFile(`${f.root}/sys/kernel/btf/${MODULE}`, moduleBtf(base));
+  const spec = loadKernelModuleSpec(MODULE, o);
+  assert.ok(spec, "module loaded: its BTF appears");
+  assert.equal(loadKernelModuleSpec(MODULE, o), spec, "cached while the file stays");
+  assert.equal(resolveKernelTypes("ctnetlink_fill_info", o).moduleSpec, spec);
+  await Deno.remove(`${f.root}/sys/kernel/btf/${MODULE}`);
+  assert.equal(loadKernelModuleSpec(MODULE, o), undefined, "module unloaded: BTF gone");
+  const kt = resolveKernelTypes("ctnetlink_fill_info", o);
+  assert.equal(kt.moduleSpec, undefined);
+  assert.ok(kt.missingModuleBtf);
+  assert.deepEqual(kernelModuleSpecs(o).names, []);
+});

@@ -307,8 +307,6 @@ export function loadKernelModuleSpec(
   if (module === "vmlinux") return loadKernelSpec(options);
   const root = normRoot(options.root);
   const cache = options.cache ?? defaultBtfCache;
-  const hit = cache.getModule(root, module);
-  if (hit !== undefined) return hit ?? undefined;
   let exists = true;
   try {
     Deno.lstatSync(path);
@@ -316,6 +314,10 @@ export function loadKernelModuleSpec(
     if (e instanceof Deno.errors.NotFound) exists = false;
     else throw fileError(path, e);
   }
+  // The cache holds a module's BTF while its file stays (or stays away):
+  // a module loaded or unloaded since then is seen at once.
+  const hit = cache.getModule(root, module);
+  if (hit !== undefined && (hit !== null) === exists) return hit ?? undefined;
   if (!exists) {
     cache.setModule(root, module, null);
     return undefined;

@@ -121,6 +121,11 @@ export function attachTracing(program: ProgramLike, options: TracingOptions = {}
     throw new NotSupportedError(
       `${kind} attachment`,
       "CONFIG_BPF_JIT and a trampoline-capable architecture",
+      {
+        detail: "the kernel could not build a BPF trampoline for the target: " +
+          "on x86-64 before Linux 6.6 a function with more than 6 arguments cannot be traced " +
+          "(use a kprobe), and some functions (notrace, inlined) never can",
+      },
     );
   }
   throw linkCreateError(err, {
