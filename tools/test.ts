@@ -1,6 +1,13 @@
 // Runs the whole test suite with `deno test` and ends with the plain summary
 // line CI reads: `N passed, N failed` (Deno's own summary is printed above it).
 // Extra arguments are passed to `deno test` (e.g. a file or --filter).
+// It first installs what the tests need, if missing (tools/setup.ts).
+
+import { setup } from "./setup.ts";
+
+if (Deno.env.get("DENOBPF_SKIP_SETUP") !== "1" && !(await setup())) {
+  console.error("setup: something the tests need is missing; some tests will fail (see above)");
+}
 
 const args = Deno.args.length ? Deno.args : ["--ignore=tests/vm", "tests/"];
 const cmd = new Deno.Command(Deno.execPath(), {
