@@ -7,6 +7,7 @@ const ALL = [
   "btf_dump",
   "map_ops",
   "program_load",
+  "collection_load",
   "ringbuf",
   "perfbuf",
   "attach_tracepoint",

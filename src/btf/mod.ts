@@ -73,3 +73,41 @@ export {
   dumpRawChunks,
 } from "./dump.ts";
 export { parseBtfFile, type ParseFileOptions, readBtfFile } from "./file.ts";
+export {
+  type ApplyCoreOptions,
+  applyCoreRelocations,
+  CORE_POISON_HELPER,
+  type CoreCandidate,
+  coreKindLabel,
+  CoreRelocationError,
+  CoreRelocationKind,
+  type CoreRelocationKindName,
+  type CoreRelocationResult,
+  CoreTargets,
+  type CoreTargetsOptions,
+  coreTypesAreCompatible,
+  coreTypesMatch,
+  essentialName,
+  ownTypeIdsByName,
+  prefetchTypeNames,
+  resolveCoreRelocation,
+} from "./core.ts";
+export {
+  type BtfExt,
+  CORE_RELO_SIZE,
+  type CoreRelocationRecord,
+  FUNC_INFO_SIZE,
+  type FuncInfoRecord,
+  LINE_INFO_SIZE,
+  type LineInfoRecord,
+  marshalFuncInfos,
+  marshalLineInfos,
+  parseBtfExt,
+} from "./ext.ts";
+export {
+  ALL_BTF_FEATURES,
+  type BtfFeatures,
+  type MarshalBtfOptions,
+  type MarshalledBtf,
+  marshalProgramBtf,
+} from "./marshal.ts";

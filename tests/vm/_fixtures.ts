@@ -6,6 +6,7 @@ import {
   asm,
   type BpfMap,
   createMap,
+  defaultBtfCache,
   type FD,
   loadProgram,
   objFromId,
@@ -70,16 +71,20 @@ export function exists(path: string): boolean {
 /**
  * Runs `fn` while a tmpfs over /sys/kernel/btf holds only a copy of vmlinux,
  * as on a kernel older than 5.11 or built without module BTF; restores the
- * real directory afterwards.
+ * real directory afterwards. The process-wide BTF cache is cleared on both
+ * changes, as its documentation asks after modules come or go (it would
+ * otherwise keep serving module BTF parsed before).
  */
 export async function withModuleBtfHidden<T>(fn: () => T | Promise<T>): Promise<T> {
   const vmlinux = Deno.readFileSync(`${BTF_DIR}/vmlinux`);
   await run("mount", ["-t", "tmpfs", "-o", "size=64m", "denobpf-btf", BTF_DIR]);
+  defaultBtfCache.clear();
   try {
     Deno.writeFileSync(`${BTF_DIR}/vmlinux`, vmlinux);
     return await fn();
   } finally {
     await run("umount", [BTF_DIR]);
+    defaultBtfCache.clear();
   }
 }
 
@@ -133,10 +138,6 @@ export class Slots implements Disposable {
     const v = this.map.lookup(key);
     if (!v) throw new Error(`slot ${index} missing`);
     return new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
-  }
-  /** The u64 at `index` as a signed number. */
-  getSigned(index = 0): bigint {
-    return BigInt.asIntN(64, this.get(index));
   }
   close(): void {
     this.map.close();

@@ -8,7 +8,9 @@
 // tree is shared read-only at its own path and `.vm/cache/deno` is the
 // DENO_DIR, filled here by `deno check` before booting (the guest has no
 // network). The guest loads nf_conntrack_netlink, runs
-// `deno test -A --no-check --cached-only` with DENOBPF_VM=1 and powers off.
+// `deno test -A --no-check --cached-only` with DENOBPF_VM=1 (and
+// DENOBPF_VM_KCONFIG naming the guest kernel's build config, which the
+// guest's chroot has no /boot copy of) and powers off.
 //
 // The last line printed is `N passed, N failed` for the tests run in the
 // guest, and the exit code is the guest `deno test`'s. When QEMU cannot run

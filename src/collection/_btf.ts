@@ -1,0 +1,144 @@
+// Kernel-side BTF for the collection loader: BPF_BTF_LOAD with the log on
+// failure, probes for the BTF kinds a kernel accepts (only run when the
+// object's BTF is rejected), and the kernel's own BTF objects by name
+// (module BTF descriptors for fentry targets, module kfuncs and ksyms).
+// Layouts from linux/bpf.h (struct bpf_btf_info) and linux/btf.h.
+
+import { addressOf, bpf, bpfTry } from "../sys/bpf.ts";
+import { SyscallError } from "../sys/error.ts";
+import { closeRawFd, FD } from "../sys/fd.ts";
+import { objFromId, objIds, objInfo } from "../sys/obj.ts";
+import type { BtfFeatures } from "../btf/marshal.ts";
+
+const decoder = new TextDecoder();
+
+/** Loads raw BTF; on failure the error's hint carries the kernel's BTF log. */
+export function loadBtf(blob: Uint8Array, label: string): FD {
+  const r = bpfTry("BTF_LOAD", { btf: blob, btfSize: blob.byteLength });
+  if (r >= 0) return new FD(r, label);
+  const log = new Uint8Array(256 * 1024);
+  try {
+    const fd = bpf("BTF_LOAD", {
+      btf: blob,
+      btfSize: blob.byteLength,
+      btfLogBuf: log,
+      btfLogSize: log.byteLength,
+      btfLogLevel: 1,
+    });
+    return new FD(fd, label);
+  } catch (e) {
+    if (!(e instanceof SyscallError)) throw e;
+    const end = log.indexOf(0);
+    const text = decoder.decode(log.subarray(0, end < 0 ? log.length : end)).trim();
+    const lines = text.split("\n");
+    throw new SyscallError("bpf", e.errno, {
+      command: "BPF_BTF_LOAD",
+      hint: `the kernel rejected ${label}` +
+        (text ? `: ${lines.slice(-3).join(" | ")}` : ""),
+      cause: e,
+    });
+  }
+}
+
+// ---- feature probes ---------------------------------------------------------
+
+function blob(types: number[], strings: string): Uint8Array {
+  const s = new TextEncoder().encode(strings);
+  const out = new Uint8Array(24 + types.length * 4 + s.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, 0xeb9f, true);
+  out[2] = 1;
+  dv.setUint32(4, 24, true);
+  dv.setUint32(12, types.length * 4, true);
+  dv.setUint32(16, types.length * 4, true);
+  dv.setUint32(20, s.length, true);
+  for (let i = 0; i < types.length; i++) dv.setUint32(24 + i * 4, types[i] >>> 0, true);
+  out.set(s, 24 + types.length * 4);
+  return out;
+}
+
+const info = (kind: number, vlen = 0, kflag = false) =>
+  ((kflag ? 0x80000000 : 0) | (kind << 24) | vlen) >>> 0;
+
+function accepts(b: Uint8Array): boolean {
+  const r = bpfTry("BTF_LOAD", { btf: b, btfSize: b.byteLength });
+  if (r >= 0) {
+    closeRawFd(r);
+    return true;
+  }
+  return false;
+}
+
+let cached: BtfFeatures | undefined;
+
+/** Which BTF kinds the running kernel accepts (probed once, with tiny blobs). */
+export function probeBtfFeatures(): BtfFeatures {
+  if (cached) return cached;
+  // Strings: "\0int\0x\0f\0.d\0v\0tag\0e\0"
+  const S = "\0int\0x\0f\0.d\0v\0tag\0e\0";
+  const o = (n: string) => S.indexOf(`\0${n}\0`) + 1;
+  const INT = [o("int"), info(1), 4, (1 << 24) | 32]; // [1] int
+  cached = {
+    // [2] func_proto (void)(int x); [3] func f
+    func: accepts(blob([...INT, 0, info(13, 1), 0, o("x"), 1, o("f"), info(12), 2], S)),
+    funcGlobal: accepts(
+      blob([...INT, 0, info(13, 1), 0, o("x"), 1, o("f"), info(12, 1), 2], S),
+    ),
+    // [2] var v int; [3] datasec .d {v}
+    datasec: accepts(
+      blob([...INT, o("v"), info(14), 1, 0, o(".d"), info(15, 1), 4, 2, 0, 4], S),
+    ),
+    // [2] float
+    float: accepts(blob([...INT, o("f"), info(16), 4], S)),
+    // [2] struct x { int x; }; [3] decl_tag "tag" on it
+    declTag: accepts(
+      blob([...INT, o("x"), info(4, 1), 4, o("x"), 1, 0, o("tag"), info(17), 2, 0xffffffff], S),
+    ),
+    // [2] type_tag "tag" → int; [3] ptr → [2]
+    typeTag: accepts(blob([...INT, o("tag"), info(18), 1, 0, info(2), 2], S)),
+    // [2] enum64 e { x = 1 }
+    enum64: accepts(blob([...INT, o("e"), info(19, 1), 8, o("x"), 1, 0], S)),
+  };
+  return cached;
+}
+
+// ---- kernel BTF objects -----------------------------------------------------
+
+/** Size of `struct bpf_btf_info`. */
+const BTF_INFO_SIZE = 32;
+
+/**
+ * Opens the kernel's BTF object named `name` (`"vmlinux"` or a module) by
+ * walking the BTF ids (BPF_BTF_GET_NEXT_ID, BPF_OBJ_GET_INFO_BY_FD);
+ * `undefined` when no loaded BTF object has that name.
+ */
+export function openKernelBtf(name: string): FD | undefined {
+  const nameBuf = new Uint8Array(64);
+  for (const id of objIds("btf")) {
+    let fd: FD;
+    try {
+      fd = objFromId("btf", id);
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === "ENOENT") continue; // unloaded meanwhile
+      throw e;
+    }
+    const buf = new Uint8Array(BTF_INFO_SIZE);
+    const dv = new DataView(buf.buffer);
+    nameBuf.fill(0);
+    const keep = nameBuf;
+    dv.setBigUint64(16, addressOf(keep), true);
+    dv.setUint32(24, nameBuf.length, true);
+    try {
+      objInfo(fd.value, buf);
+    } catch {
+      fd.close();
+      continue;
+    }
+    const kernel = dv.getUint32(28, true) !== 0;
+    const end = nameBuf.indexOf(0);
+    const n = decoder.decode(nameBuf.subarray(0, end < 0 ? nameBuf.length : end));
+    if (kernel && n === name) return fd;
+    fd.close();
+  }
+  return undefined;
+}

@@ -1,0 +1,556 @@
+/**
+ * `loadCollection`: creating the maps of a {@linkcode CollectionSpec},
+ * writing their initial contents (global data, `.kconfig`, map-in-map and
+ * program-array entries), loading the object's BTF, relocating every
+ * program for the running kernel and loading it, as libbpf's
+ * `bpf_object__load` does.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { CoreRelocationKind, type CoreRelocationResult, essentialName } from "../btf/core.ts";
+import { marshalProgramBtf } from "../btf/marshal.ts";
+import { marshalFuncInfos, marshalLineInfos } from "../btf/ext.ts";
+import { HOST_LITTLE_ENDIAN } from "../btf/spec.ts";
+import { createMap } from "../map/map.ts";
+import type { BpfMap } from "../map/map.ts";
+import type { MapMemory } from "../map/memory.ts";
+import type { MapSpec } from "../map/spec.ts";
+import { MapType, mapTypeNumber } from "../map/types.ts";
+import { loadProgram } from "../program/load.ts";
+import type { Program } from "../program/program.ts";
+import type { ProgramSpec } from "../program/types.ts";
+import { SyscallError } from "../sys/error.ts";
+import type { FD } from "../sys/fd.ts";
+import { loadBtf, probeBtfFeatures } from "./_btf.ts";
+import { KernelEnv } from "./_kernel.ts";
+import { Collection } from "./collection.ts";
+import { fillKconfig } from "./kconfig.ts";
+import { checkNativeByteOrder, loadCollectionSpec } from "./reader.ts";
+import {
+  explainLoadError,
+  kernelTypesSpec,
+  relocate,
+  type RelocatedProgram,
+  type RelocateOptions,
+} from "./relocate.ts";
+import type { CollectionMapSpec, CollectionProgramSpec, CollectionSpec } from "./types.ts";
+import { Variable, type VariableAccess } from "./variables.ts";
+import {
+  type KernelStructOps,
+  resolveStructOps,
+  structOpsMembers,
+  structOpsValue,
+} from "./struct_ops.ts";
+
+/** Options of {@linkcode loadCollection}. */
+export interface CollectionOptions extends RelocateOptions {
+  /** Use these maps instead of creating the ones of the same name (they are not closed by the collection). */
+  replaceMaps?: Readonly<Record<string, BpfMap>>;
+  /**
+   * bpffs directory for maps with `pinning: "by_name"` (LIBBPF_PIN_BY_NAME):
+   * a compatible map pinned there is reused, otherwise the new map is pinned.
+   * Default `/sys/fs/bpf`, as libbpf.
+   */
+  pinPath?: string;
+  /** Verifier log level for every program (see `LogLevel`); 0 asks for a log only on failure. */
+  logLevel?: number;
+  /** Initial verifier log buffer size. */
+  logSize?: number;
+  /** Values for `.kconfig` externs that override the kernel config (`{ CONFIG_HZ: "1000" }`). */
+  kconfig?: Readonly<Record<string, string>>;
+  /** Load without BTF (no func/line info, no map BTF), e.g. to compare with an old loader. */
+  noBtf?: boolean;
+}
+
+const ZERO_KEY = new Uint8Array(4);
+
+function u32Key(k: number | Uint8Array): Uint8Array {
+  if (k instanceof Uint8Array) return k;
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, k, HOST_LITTLE_ENDIAN);
+  return b;
+}
+
+/** Map types whose BPF_MAP_CREATE rejects BTF key/value types. */
+const NO_BTF_TYPES = new Set<number>([
+  MapType.prog_array,
+  MapType.perf_event_array,
+  MapType.cgroup_array,
+  MapType.array_of_maps,
+  MapType.hash_of_maps,
+  MapType.devmap,
+  MapType.devmap_hash,
+  MapType.sockmap,
+  MapType.sockhash,
+  MapType.cpumap,
+  MapType.xskmap,
+  MapType.reuseport_sockarray,
+  MapType.stack_trace,
+  MapType.ringbuf,
+  MapType.user_ringbuf,
+  MapType.queue,
+  MapType.stack,
+  MapType.bloom_filter,
+]);
+
+function toMapSpec(s: CollectionMapSpec, btfFd: FD | undefined, name = true): MapSpec {
+  const type = mapTypeNumber(s.type);
+  const spec: MapSpec = {
+    type,
+    keySize: s.keySize || undefined,
+    valueSize: s.valueSize || undefined,
+    maxEntries: s.maxEntries || undefined,
+    flags: s.flags,
+    name: name ? s.name.slice(0, 15) : undefined,
+    numaNode: s.numaNode,
+    mapExtra: s.mapExtra,
+    ifindex: s.ifindex,
+    pinning: s.pinning,
+  };
+  if (type === MapType.ringbuf || type === MapType.user_ringbuf || type === MapType.arena) {
+    spec.keySize = undefined;
+    spec.valueSize = undefined;
+  }
+  if (s.innerMap) spec.innerMap = toMapSpec(s.innerMap, btfFd, false);
+  if (s.btf && btfFd && !NO_BTF_TYPES.has(type) && (s.btf.keyTypeId || s.btf.valueTypeId)) {
+    spec.btf = { ...s.btf, btfFd };
+  } else if (s.btf?.vmlinuxValueTypeId) spec.btf = { ...s.btf };
+  return spec;
+}
+
+function isCompatible(m: BpfMap, s: CollectionMapSpec): string | undefined {
+  const diffs: string[] = [];
+  const type = mapTypeNumber(s.type);
+  if (m.type !== type) diffs.push(`type ${m.typeName}`);
+  if (s.keySize && m.keySize !== s.keySize) diffs.push(`key size ${m.keySize} ≠ ${s.keySize}`);
+  if (s.valueSize && m.valueSize !== s.valueSize) {
+    diffs.push(`value size ${m.valueSize} ≠ ${s.valueSize}`);
+  }
+  if (s.maxEntries && m.maxEntries !== s.maxEntries) {
+    diffs.push(`max entries ${m.maxEntries} ≠ ${s.maxEntries}`);
+  }
+  return diffs.length ? diffs.join(", ") : undefined;
+}
+
+function pinExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads an object's maps and programs into the kernel and returns them as
+ * a {@linkcode Collection}. `spec` is a {@linkcode CollectionSpec} from
+ * `loadCollectionSpec` (possibly edited), or directly a path or the bytes
+ * of an object file.
+ *
+ * Order of work (as libbpf): the object's BTF is loaded (sanitised for the
+ * kernel when it rejects newer kinds), maps are created and filled
+ * (`.rodata` and `.kconfig` frozen), programs are relocated (CO-RE,
+ * externs, attach targets, map descriptors) and loaded, then program
+ * arrays are filled. On failure everything created so far is released.
+ *
+ * Errors: `VerifierError` (with the log) when the verifier rejects a
+ * program; `CoreRelocationError` when it rejects one because a poisoned
+ * CO-RE relocation was reached; `MissingModuleBtfError` when that
+ * relocation (or an fentry target) needs a type of a kernel module whose
+ * BTF file is missing; `NotFoundError` for missing externs; the map and
+ * program errors of `createMap` and `loadProgram` otherwise.
+ *
+ * @example
+ * ```ts ignore
+ * using coll = await loadCollection("testdata/bpf/basic_bpfel.o", { pinPath: "/sys/fs/bpf" });
+ * coll.programs.sock_count.testRunSync({ data: new Uint8Array(64) });
+ * ```
+ */
+export async function loadCollection(
+  spec: CollectionSpec | string | URL | Uint8Array,
+  options: CollectionOptions = {},
+): Promise<Collection> {
+  const s = typeof spec === "string" || spec instanceof URL || spec instanceof Uint8Array
+    ? loadCollectionSpec(spec)
+    : spec;
+  checkNativeByteOrder(s);
+  const env = new KernelEnv({
+    root: options.root,
+    kernelTypes: kernelTypesSpec(options.kernelTypes),
+  });
+  const maps: Record<string, BpfMap> = {};
+  const programs: Record<string, Program> = {};
+  const borrowed = new Set<BpfMap>();
+  const memories: MapMemory[] = [];
+  const warnings: string[] = [];
+  const newPins: BpfMap[] = [];
+  let btfFd: FD | undefined;
+  const cleanup = () => {
+    for (const mem of memories) mem.close();
+    for (const p of Object.values(programs)) p.close();
+    for (const m of newPins) {
+      try {
+        m.unpin();
+      } catch { /* best effort */ }
+    }
+    for (const m of Object.values(maps)) if (!borrowed.has(m)) m.close();
+    btfFd?.close();
+  };
+  try {
+    // .kconfig values (read before anything is created), into a fresh buffer:
+    // the spec keeps its zeros, so that every load reads the kernel anew.
+    const kconfigMap = s.maps[".kconfig"];
+    let kconfigData: Uint8Array | undefined;
+    if (kconfigMap?.origin === "kconfig" && s.types) {
+      kconfigData = new Uint8Array(kconfigMap.valueSize);
+      await fillKconfig(kconfigData, Object.values(s.externs), s.types, {
+        root: options.root,
+        overrides: options.kconfig,
+      });
+    }
+    // BTF.
+    if (s.btfBytes && !options.noBtf) btfFd = loadObjectBtf(s, warnings);
+    // Every kernel type name the maps and programs will need, in one pass.
+    prefetchNames(s, env);
+    // Maps.
+    const pinPath = options.pinPath ?? "/sys/fs/bpf";
+    const structOps = new Map<string, KernelStructOps>();
+    const structOpsAttach = new Map<
+      string,
+      { attachBtfId: number; attachType: number; module?: string }
+    >();
+    for (const [name, ms] of Object.entries(s.maps)) {
+      const replacement = options.replaceMaps?.[name];
+      if (replacement) {
+        const diff = isCompatible(replacement, ms);
+        if (diff) {
+          throw new InvalidArgumentError(
+            `replacement for map ${name} does not match its spec: ${diff}`,
+          );
+        }
+        maps[name] = replacement;
+        borrowed.add(replacement);
+        continue;
+      }
+      if (ms.origin === "struct_ops" && ms.structOps) {
+        const k = resolveStructOps(env, ms);
+        structOps.set(name, k);
+        for (const [prog, index] of structOpsMembers(k, ms.structOps, name)) {
+          structOpsAttach.set(prog, { attachBtfId: k.typeId, attachType: index, module: k.module });
+        }
+        maps[name] = createMap({
+          type: MapType.struct_ops,
+          keySize: 4,
+          valueSize: k.valueSize,
+          maxEntries: 1,
+          flags: ms.flags,
+          name: ms.name.slice(0, 15),
+          btf: {
+            btfFd,
+            vmlinuxValueTypeId: k.valueTypeId,
+            valueTypeBtfObjFd: k.module ? env.moduleBtfFd(k.module) : undefined,
+          },
+        });
+        continue;
+      }
+      maps[name] = createCollectionMap(ms, btfFd, pinPath, newPins);
+    }
+    // Contents: data, then maps of maps.
+    for (const [name, ms] of Object.entries(s.maps)) {
+      if (borrowed.has(maps[name])) continue;
+      const m = maps[name];
+      for (const c of ms.contents ?? []) {
+        if (typeof c.value !== "string") {
+          if (ms.origin === "data" && !ms.freeze && c.value.every((b) => b === 0)) continue;
+          const value = ms.origin === "kconfig" && kconfigData ? kconfigData : c.value;
+          m.update(u32Key(c.key), value);
+        } else if (isMapOfMaps(ms)) {
+          const inner = maps[c.value];
+          if (!inner) throw new NotFoundError(`map ${c.value}`, `map ${name}: no map ${c.value}`);
+          m.update(u32Key(c.key), inner);
+        }
+      }
+      if (ms.freeze) m.freeze();
+    }
+    // Programs.
+    const core: Record<string, CoreRelocationResult[]> = {};
+    for (const [name, ps] of Object.entries(s.programs)) {
+      if (ps.autoload === false) continue;
+      const so = structOpsAttach.get(name);
+      if ((ps.type === "struct_ops" || ps.type === 27) && !so) {
+        warnings.push(`struct_ops program ${name} is in no .struct_ops variable: not loaded`);
+        continue;
+      }
+      const r = relocate(ps, {
+        env,
+        spec: s,
+        mapFd: (n) => {
+          const m = maps[n];
+          if (!m) {
+            throw new NotFoundError(
+              `map ${n}`,
+              `program ${name} refers to map ${n}, which is not in the spec`,
+            );
+          }
+          return m.fd;
+        },
+        moduleFd: (mod) => env.moduleBtfFd(mod).value,
+      });
+      core[name] = r.core;
+      if (so) {
+        r.attachBtfId = so.attachBtfId;
+        r.attachBtfModule = so.module;
+      }
+      programs[name] = loadOne(ps, r, s, btfFd, env, options, so?.attachType);
+    }
+    // Program arrays.
+    for (const [name, ms] of Object.entries(s.maps)) {
+      if (borrowed.has(maps[name]) || isMapOfMaps(ms)) continue;
+      for (const c of ms.contents ?? []) {
+        if (typeof c.value !== "string") continue;
+        const p = programs[c.value];
+        if (!p) continue; // not loaded (autoload false)
+        const v = new Uint8Array(4);
+        new DataView(v.buffer).setUint32(0, p.fd.value, HOST_LITTLE_ENDIAN);
+        maps[name].update(u32Key(c.key), v);
+      }
+    }
+    const variables = makeVariables(s, maps, memories);
+    const structOpsValues: Record<string, Uint8Array> = {};
+    for (const [name, k] of structOps) {
+      structOpsValues[name] = structOpsValue(k, s.maps[name].structOps!, s.types!, (p) => {
+        const prog = programs[p];
+        if (!prog) {
+          throw new NotFoundError(`program ${p}`, `struct_ops map ${name} needs program ${p}`);
+        }
+        return prog.fd.value;
+      });
+    }
+    env.close();
+    return new Collection({
+      maps,
+      programs,
+      variables,
+      core,
+      borrowed,
+      memories,
+      btf: btfFd,
+      warnings,
+      structOps: structOpsValues,
+    });
+  } catch (e) {
+    env.close();
+    cleanup();
+    throw e;
+  }
+}
+
+function prefetchNames(s: CollectionSpec, env: KernelEnv): void {
+  const coreNames = new Set<string>();
+  const kernelNames = new Set<string>();
+  for (const p of Object.values(s.programs)) {
+    if (p.autoload === false) continue;
+    for (const r of p.coreRelos) {
+      if (r.kind === CoreRelocationKind.TYPE_ID_LOCAL || !s.types) continue;
+      coreNames.add(s.types.typeById(r.typeId).name);
+    }
+    const t = p.attachTo;
+    if (t && p.btfAttach && p.btfAttach !== "ext") {
+      kernelNames.add(
+        p.btfAttach === "raw_tp"
+          ? `btf_trace_${t}`
+          : p.btfAttach === "lsm"
+          ? `bpf_lsm_${t}`
+          : p.btfAttach === "iter"
+          ? `bpf_iter_${t}`
+          : t,
+      );
+    }
+  }
+  for (const e of Object.values(s.externs)) if (e.kind !== "kconfig") kernelNames.add(e.name);
+  for (const m of Object.values(s.maps)) {
+    if (!m.structOps) continue;
+    const n = essentialName(m.structOps.typeName);
+    kernelNames.add(n);
+    kernelNames.add(`bpf_struct_ops_${n}`);
+  }
+  if (coreNames.size === 0 && kernelNames.size === 0) return;
+  env.prefetch(coreNames, kernelNames);
+}
+
+function isMapOfMaps(ms: CollectionMapSpec): boolean {
+  const t = mapTypeNumber(ms.type);
+  return t === MapType.array_of_maps || t === MapType.hash_of_maps;
+}
+
+function loadObjectBtf(s: CollectionSpec, warnings: string[]): FD | undefined {
+  const kconfigOffsets: Record<string, number> = {};
+  for (const e of Object.values(s.externs)) {
+    if (e.kind === "kconfig" && e.offset !== undefined) kconfigOffsets[e.name] = e.offset;
+  }
+  const base = {
+    sectionSizes: s.layout.sectionSizes,
+    symbolOffsets: s.layout.symbolOffsets,
+    kconfig: s.maps[".kconfig"]
+      ? { size: s.maps[".kconfig"].valueSize, offsets: kconfigOffsets }
+      : undefined,
+  };
+  try {
+    return loadBtf(marshalProgramBtf(s.btfBytes!, base).bytes, "the object's BTF");
+  } catch (first) {
+    if (!(first instanceof SyscallError)) throw first;
+    // Maybe the kernel lacks some BTF kinds: replace them and retry.
+    const features = probeBtfFeatures();
+    try {
+      return loadBtf(
+        marshalProgramBtf(s.btfBytes!, { ...base, features }).bytes,
+        "the object's BTF",
+      );
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      warnings.push(`loading without BTF: ${e.message}`);
+      return undefined;
+    }
+  }
+}
+
+function createCollectionMap(
+  ms: CollectionMapSpec,
+  btfFd: FD | undefined,
+  pinPath: string,
+  newPins: BpfMap[],
+): BpfMap {
+  const spec = toMapSpec(ms, btfFd);
+  if (spec.type === MapType.perf_event_array && !ms.maxEntries) spec.maxEntries = undefined;
+  const pinned = spec.pinning === "by_name" &&
+    pinExists(`${pinPath.replace(/\/+$/, "")}/${spec.name}`);
+  let m: BpfMap;
+  try {
+    m = createMap(spec, { pinPath });
+  } catch (e) {
+    // Some kernels reject BTF for some map types: retry without, as libbpf does.
+    if (!(e instanceof SyscallError) || !spec.btf?.btfFd) throw e;
+    m = createMap({ ...spec, btf: undefined }, { pinPath });
+  }
+  if (spec.pinning === "by_name" && !pinned) newPins.push(m);
+  return m;
+}
+
+function loadOne(
+  ps: CollectionProgramSpec,
+  r: RelocatedProgram,
+  s: CollectionSpec,
+  btfFd: FD | undefined,
+  env: KernelEnv,
+  options: CollectionOptions,
+  structOpsMember?: number,
+): Program {
+  const spec: ProgramSpec = {
+    type: ps.type,
+    instructions: r.instructions,
+    name: ps.name.slice(0, 15),
+    license: ps.license || undefined,
+    attachType: structOpsMember ?? ps.attachType,
+    kernelVersion: ps.kernelVersion,
+    flags: ps.flags,
+    attachBtfId: r.attachBtfId ?? ps.attachBtfId,
+    ifindex: ps.ifindex,
+    logLevel: options.logLevel ?? ps.logLevel,
+    logSize: options.logSize ?? ps.logSize,
+    maxLogSize: ps.maxLogSize,
+  };
+  if (ps.type === "unspec" || ps.type === 0) {
+    throw new InvalidArgumentError(
+      `program ${ps.name}: section ${ps.sectionName} names no known program type; set ` +
+        `spec.programs.${ps.name}.type (and attachType) before loading`,
+    );
+  }
+  if (r.attachBtfModule) spec.attachBtfObjFd = env.moduleBtfFd(r.attachBtfModule);
+  else if (ps.attachBtfObjFd !== undefined) spec.attachBtfObjFd = ps.attachBtfObjFd;
+  if (ps.attachProgFd !== undefined) spec.attachProgFd = ps.attachProgFd;
+  if (ps.btfAttach === "ext" && ps.attachProgFd === undefined) {
+    throw new InvalidArgumentError(
+      `program ${ps.name} (freplace) needs attachProgFd and attachBtfId: set them on its spec`,
+    );
+  }
+  if (btfFd && s.types) {
+    spec.btf = {
+      fd: btfFd,
+      funcInfo: ps.funcInfos.length ? marshalFuncInfos(ps.funcInfos) : undefined,
+      lineInfo: ps.lineInfos.length ? marshalLineInfos(ps.lineInfos) : undefined,
+    };
+  }
+  if (r.fdArrayModules.length > 0) {
+    spec.fdArray = [0, ...r.fdArrayModules.map((m) => env.moduleBtfFd(m))];
+  }
+  try {
+    return loadProgram(spec);
+  } catch (e) {
+    throw explainLoadError(e, ps, r);
+  }
+}
+
+function makeVariables(
+  s: CollectionSpec,
+  maps: Record<string, BpfMap>,
+  memories: MapMemory[],
+): Record<string, Variable> {
+  const out: Record<string, Variable> = {};
+  const access = new Map<string, { access: VariableAccess; readOnly: boolean }>();
+  const accessFor = (mapName: string) => {
+    let a = access.get(mapName);
+    if (a) return a;
+    const m = maps[mapName];
+    const ms = s.maps[mapName];
+    if (!m || !ms) return undefined;
+    const readOnly = ms.freeze === true;
+    let acc: VariableAccess;
+    if (m.flags & 0x400 /* BPF_F_MMAPABLE */) {
+      const mem = m.mmap({ readOnly });
+      memories.push(mem);
+      const value = () => mem.value(0);
+      acc = {
+        read: (off, size) => value().slice(off, off + size),
+        write: (off, bytes) => value().set(bytes, off),
+      };
+    } else {
+      acc = {
+        read: (off, size) =>
+          (m.lookup(ZERO_KEY) ?? new Uint8Array(m.valueSize)).slice(off, off + size),
+        write: (off, bytes) => {
+          const v = m.lookup(ZERO_KEY) ?? new Uint8Array(m.valueSize);
+          v.set(bytes, off);
+          m.update(ZERO_KEY, v);
+        },
+      };
+    }
+    a = { access: acc, readOnly };
+    access.set(mapName, a);
+    return a;
+  };
+  for (const [key, v] of Object.entries(s.variables)) {
+    const a = accessFor(v.mapName);
+    if (!a) continue;
+    out[key] = new Variable(v, a.access, { btf: s.types, readOnly: a.readOnly });
+  }
+  for (const e of Object.values(s.externs)) {
+    if (e.kind !== "kconfig" || Object.hasOwn(out, e.name)) continue;
+    const a = accessFor(".kconfig");
+    if (!a) continue;
+    const v = s.types?.typeById(e.typeId);
+    out[e.name] = new Variable(
+      {
+        name: e.name,
+        mapName: ".kconfig",
+        offset: e.offset!,
+        size: e.size!,
+        typeId: v?.kind === "var" ? v.type : undefined,
+      },
+      a.access,
+      { btf: s.types, readOnly: true },
+    );
+  }
+  return out;
+}
