@@ -10,6 +10,7 @@ import {
   resolveKernelTypes,
 } from "../src/btf/kernel.ts";
 import { BtfBuilder } from "../src/btf/encode.ts";
+import { AmbiguousSymbolError } from "../src/kallsyms/mod.ts";
 import type { Spec } from "../src/btf/spec.ts";
 import {
   InvalidArgumentError,
@@ -46,6 +47,10 @@ const KALLSYMS = [
   "ffffffffc0a01400 t ctnetlink_dump_table\t[nf_conntrack_netlink]",
   "ffffffffc0b00000 t nf_ct_only\t[nf_conntrack]",
   "ffffffffc0c00000 t bpf_prog_6deef7357e7b4530_x\t[bpf]",
+  "ffffffffc0d00000 t in_two_modules\t[mod_a]",
+  "ffffffffc0e00000 t in_two_modules\t[mod_b]",
+  "ffffffffc0f00000 t in_module_and_bpf\t[bpf]",
+  "ffffffffc0f00100 t in_module_and_bpf\t[mod_c]",
   "",
 ].join("\n");
 
@@ -187,6 +192,8 @@ Deno.test("kernelModuleOf: vmlinux, module, absent, and the [bpf] pseudo-module"
   assert.equal(kernelModuleOf("ctnetlink_fill_info", o), MODULE);
   assert.equal(kernelModuleOf("nf_ct_only", o), "nf_conntrack");
   assert.throws(() => kernelModuleOf("no_such_function", o), NotFoundError);
+  assert.throws(() => kernelModuleOf("in_two_modules", o), AmbiguousSymbolError);
+  assert.equal(kernelModuleOf("in_module_and_bpf", o), "mod_c", "[bpf] is not a module");
   assert.throws(() => kernelModuleOf("", o), InvalidArgumentError);
   const kt = resolveKernelTypes("bpf_prog_6deef7357e7b4530_x", { ...o, cache: new BtfCache() });
   assert.equal(kt.missingModuleBtf, undefined, "[bpf] is not a kernel module");

@@ -358,7 +358,9 @@ export function kernelModuleOf(symbol: string, options: KernelOptions = {}): str
   }
   if (owners.includes(undefined)) return undefined;
   const real = owners.filter((m) => !isPseudoModule(m!));
-  return ksyms.module(symbol) === undefined ? undefined : (real[0] ?? owners[0]);
+  if (real.length === 1) return real[0];
+  if (real.length > 1) ksyms.module(symbol); // throws AmbiguousSymbolError naming every owner
+  return owners[0]; // only pseudo-modules ([bpf], [__builtin__ftrace]) have it
 }
 
 /**
