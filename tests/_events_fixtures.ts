@@ -3,18 +3,10 @@
 // length of the test packet less its 14-byte Ethernet header, so each run
 // emits a record we can predict).
 
+import * as asm from "../src/asm/builders.ts";
+import { R0, R1, R10, R2, R3, R4, R5, R6 } from "../src/asm/register.ts";
 import { bpf, FD } from "../src/sys/mod.ts";
-import { call, exit, ldMapFd, ldxW, movImm, movReg, program, stxDW } from "./program_fixtures.ts";
-
-function raw(code: number, dst: number, src: number, off: number, imm: number): Uint8Array {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  b[0] = code;
-  b[1] = ((src & 0xf) << 4) | (dst & 0xf);
-  dv.setInt16(2, off, true);
-  dv.setInt32(4, imm, true);
-  return b;
-}
+import { program } from "./program_fixtures.ts";
 
 /** The constant in the second word of every record. */
 export const MARK = 0xabcdef;
@@ -48,39 +40,39 @@ function load(insns: Uint8Array): FD {
 /** A socket filter that writes `{ u64 skb->len, u64 MARK }` to a ring buffer (bpf_ringbuf_output). */
 export function ringbufWriter(mapFd: number, flags = 0): FD {
   return load(program(
-    movReg(6, 1),
-    ldxW(0, 6, 0),
-    stxDW(10, -16, 0),
-    movImm(1, MARK),
-    stxDW(10, -8, 1),
-    ldMapFd(1, mapFd),
-    movReg(2, 10),
-    raw(0x07, 2, 0, 0, -16),
-    movImm(3, 16),
-    movImm(4, flags),
-    call(130), // bpf_ringbuf_output
-    movImm(0, 0),
-    exit(),
+    asm.mov64(R6, R1),
+    asm.ldxw(R0, R6, 0),
+    asm.stxdw(R10, -16, R0),
+    asm.mov64(R1, MARK),
+    asm.stxdw(R10, -8, R1),
+    asm.loadMapPtr(R1, mapFd),
+    asm.mov64(R2, R10),
+    asm.add64(R2, -16),
+    asm.mov64(R3, 16),
+    asm.mov64(R4, flags),
+    asm.call("ringbuf_output"),
+    asm.mov64(R0, 0),
+    asm.exit(),
   ));
 }
 
 /** A socket filter that writes `{ u64 skb->len, u64 MARK }` with bpf_perf_event_output on the current CPU. */
 export function perfWriter(mapFd: number): FD {
   return load(program(
-    movReg(6, 1),
-    ldxW(0, 6, 0),
-    stxDW(10, -16, 0),
-    movImm(1, MARK),
-    stxDW(10, -8, 1),
-    movReg(1, 6),
-    ldMapFd(2, mapFd),
-    raw(0xb4, 3, 0, 0, -1), // w3 = 0xffffffff: BPF_F_CURRENT_CPU
-    movReg(4, 10),
-    raw(0x07, 4, 0, 0, -16),
-    movImm(5, 16),
-    call(25), // bpf_perf_event_output
-    movImm(0, 0),
-    exit(),
+    asm.mov64(R6, R1),
+    asm.ldxw(R0, R6, 0),
+    asm.stxdw(R10, -16, R0),
+    asm.mov64(R1, MARK),
+    asm.stxdw(R10, -8, R1),
+    asm.mov64(R1, R6),
+    asm.loadMapPtr(R2, mapFd),
+    asm.mov32(R3, -1), // w3 = 0xffffffff: BPF_F_CURRENT_CPU
+    asm.mov64(R4, R10),
+    asm.add64(R4, -16),
+    asm.mov64(R5, 16),
+    asm.call("perf_event_output"),
+    asm.mov64(R0, 0),
+    asm.exit(),
   ));
 }
 

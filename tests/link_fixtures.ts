@@ -1,54 +1,13 @@
-// Fixtures for the link tests: a few hand-encoded eBPF instructions
-// (`struct bpf_insn` of linux/bpf.h), an array map of one u64 counter made
-// with raw BPF_MAP_CREATE, and programs that count their runs into it.
+// Fixtures for the link tests: an array map of one u64 counter made with
+// raw BPF_MAP_CREATE, and programs (src/asm) that count their runs into it.
 
+import * as asm from "../src/asm/builders.ts";
+import { R0, R1, R10, R2 } from "../src/asm/register.ts";
 import { bpf } from "../src/sys/bpf.ts";
 import { FD } from "../src/sys/fd.ts";
 import { loadProgram } from "../src/program/mod.ts";
 import type { Program, ProgramSpec } from "../src/program/mod.ts";
-
-function raw(code: number, dst: number, src: number, off: number, imm: number): Uint8Array {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  b[0] = code;
-  b[1] = ((src & 0xf) << 4) | (dst & 0xf);
-  dv.setInt16(2, off, true);
-  dv.setInt32(4, imm, true);
-  return b;
-}
-
-/** Concatenates instructions. */
-export function insns(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-export const movImm = (d: number, imm: number) => raw(0xb7, d, 0, 0, imm);
-export const movReg = (d: number, s: number) => raw(0xbf, d, s, 0, 0);
-export const addImm = (d: number, imm: number) => raw(0x07, d, 0, 0, imm);
-export const rshImm = (d: number, imm: number) => raw(0x77, d, 0, 0, imm);
-export const stW = (d: number, off: number, imm: number) => raw(0x62, d, 0, off, imm);
-export const stDW = (d: number, off: number, imm: number) => raw(0x7a, d, 0, off, imm);
-export const ldxDW = (d: number, s: number, off: number) => raw(0x79, d, s, off, 0);
-export const ldxW = (d: number, s: number, off: number) => raw(0x61, d, s, off, 0);
-export const stxDW = (d: number, off: number, s: number) => raw(0x7b, d, s, off, 0);
-export const atomicAddDW = (d: number, off: number, s: number) => raw(0xdb, d, s, off, 0);
-export const jeqImm = (d: number, imm: number, off: number) => raw(0x15, d, 0, off, imm);
-export const jneImm = (d: number, imm: number, off: number) => raw(0x55, d, 0, off, imm);
-export const call = (id: number) => raw(0x85, 0, 0, 0, id);
-export const exit = () => raw(0x95, 0, 0, 0, 0);
-export const ldMapFd = (d: number, fd: number) => insns(raw(0x18, d, 1, 0, fd), raw(0, 0, 0, 0, 0));
-/** dst = 64-bit immediate (lddw). */
-export const ldImm64 = (d: number, v: bigint) =>
-  insns(
-    raw(0x18, d, 0, 0, Number(BigInt.asIntN(32, v))),
-    raw(0, 0, 0, 0, Number(BigInt.asIntN(32, v >> 32n))),
-  );
+import { program } from "./program_fixtures.ts";
 
 /** An array map with one u64 counter. */
 export class Counter implements Disposable {
@@ -88,22 +47,22 @@ export class Counter implements Disposable {
  */
 export function countingInsns(mapFd: number, ret = 0, pid?: number): Uint8Array {
   const filter = pid === undefined ? [] : [
-    call(14), // bpf_get_current_pid_tgid
-    rshImm(0, 32),
-    jneImm(0, pid, 9), // to the final "r0 = ret"
+    asm.call("get_current_pid_tgid"),
+    asm.rsh64(R0, 32),
+    asm.jne(R0, pid, "out"),
   ];
-  return insns(
+  return program(
     ...filter,
-    stW(10, -4, 0),
-    movReg(2, 10),
-    addImm(2, -4),
-    ldMapFd(1, mapFd),
-    call(1), // bpf_map_lookup_elem
-    jeqImm(0, 0, 2),
-    movImm(1, 1),
-    atomicAddDW(0, 0, 1),
-    movImm(0, ret),
-    exit(),
+    asm.stw(R10, -4, 0),
+    asm.mov64(R2, R10),
+    asm.add64(R2, -4),
+    asm.loadMapPtr(R1, mapFd),
+    asm.call("map_lookup_elem"),
+    asm.jeq(R0, 0, "out"),
+    asm.mov64(R1, 1),
+    asm.atomicAdd64(R0, 0, R1),
+    asm.mov64(R0, ret).withSymbol("out"),
+    asm.exit(),
   );
 }
 

@@ -26,23 +26,10 @@ import { loadProgram } from "../src/program/mod.ts";
 import { loadKernelSpec } from "../src/btf/kernel.ts";
 import { libc } from "../src/sys/mod.ts";
 import { PerfSwConfig, PerfType } from "../src/sys/perf_event.ts";
-import {
-  addImm,
-  bpftoolIds,
-  call,
-  Counter,
-  countingProgram,
-  ensureTracefs,
-  exit,
-  insns,
-  jeqImm,
-  ldImm64,
-  ldxDW,
-  movImm,
-  movReg,
-  run,
-  stxDW,
-} from "./link_fixtures.ts";
+import * as asm from "../src/asm/builders.ts";
+import { R0, R1, R10, R2, R3, R4, R5, R6, R7 } from "../src/asm/register.ts";
+import { bpftoolIds, Counter, countingProgram, ensureTracefs, run } from "./link_fixtures.ts";
+import { program } from "./program_fixtures.ts";
 
 await ensureTracefs();
 const PID = Deno.pid;
@@ -187,7 +174,7 @@ Deno.test("attachTracing / fentry: this kernel refuses fentry at load (EPERM), b
         type: "tracing",
         attachType: "trace_fentry",
         attachBtfId: btfId,
-        instructions: insns(movImm(0, 0), exit()),
+        instructions: program(asm.mov64(R0, 0), asm.exit()),
       }),
     (e: Error) => /EPERM|not permitted|refused/i.test(e.message),
   );
@@ -201,21 +188,21 @@ Deno.test("attachIter: task iterator output through bpf_seq_printf", async () =>
   // r6 = ctx->meta; r7 = ctx->task; if !task exit; seq_printf(meta->seq, "task\n")
   const fmt = new TextEncoder().encode("task\n\0\0\0");
   const fmtWord = new DataView(fmt.buffer).getBigUint64(0, true);
-  const code = insns(
-    ldxDW(6, 1, 0), // r6 = ctx->meta
-    ldxDW(7, 1, 8), // r7 = ctx->task
-    jeqImm(7, 0, 10), // no task: to "r0 = 0"
-    ldImm64(1, fmtWord),
-    stxDW(10, -8, 1), // *(u64 *)(r10 - 8) = "task\n\0\0\0"
-    ldxDW(1, 6, 0), // r1 = meta->seq
-    movReg(2, 10),
-    addImm(2, -8),
-    movImm(3, 6),
-    movImm(4, 0),
-    movImm(5, 0),
-    call(126), // bpf_seq_printf
-    movImm(0, 0),
-    exit(),
+  const code = program(
+    asm.ldxdw(R6, R1, 0), // r6 = ctx->meta
+    asm.ldxdw(R7, R1, 8), // r7 = ctx->task
+    asm.jeq(R7, 0, "out"), // no task
+    asm.lddw(R1, fmtWord),
+    asm.stxdw(R10, -8, R1), // *(u64 *)(r10 - 8) = "task\n\0\0\0"
+    asm.ldxdw(R1, R6, 0), // r1 = meta->seq
+    asm.mov64(R2, R10),
+    asm.add64(R2, -8),
+    asm.mov64(R3, 6),
+    asm.mov64(R4, 0),
+    asm.mov64(R5, 0),
+    asm.call("seq_printf"),
+    asm.mov64(R0, 0).withSymbol("out"),
+    asm.exit(),
   );
   using prog = loadProgram({
     type: "tracing",

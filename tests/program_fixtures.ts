@@ -1,72 +1,23 @@
-// Fixtures for the program tests and examples: a tiny eBPF instruction
-// encoder (until src/asm exists) and a packet builder. Instruction
-// encoding: `struct bpf_insn` of linux/bpf.h (code, dst:4 |
-// src:4, off:s16, imm:s32, little-endian host).
+// Fixtures for the program tests: program bytes from src/asm instructions
+// (the tests load raw bytecode, as a user with a compiled program would),
+// and a packet builder.
 
-/** One encoded instruction (8 bytes; 16 for lddw). */
-export type Insn = Uint8Array;
+import { assemble } from "../src/asm/assemble.ts";
+import * as asm from "../src/asm/builders.ts";
+import type { Instruction } from "../src/asm/instruction.ts";
+import { R0 } from "../src/asm/register.ts";
 
-function raw(code: number, dst: number, src: number, off: number, imm: number): Insn {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  b[0] = code;
-  b[1] = ((src & 0xf) << 4) | (dst & 0xf);
-  dv.setInt16(2, off, true);
-  dv.setInt32(4, imm, true);
-  return b;
+/**
+ * Encodes instructions into raw program bytes; jumps go to labels
+ * (`withSymbol`) or a given number of slots.
+ */
+export function program(...insns: Instruction[]): Uint8Array {
+  return assemble(insns).bytes;
 }
-
-/** Concatenates instructions into program bytes. */
-export function program(...insns: Insn[]): Uint8Array {
-  const out = new Uint8Array(insns.reduce((n, i) => n + i.length, 0));
-  let o = 0;
-  for (const i of insns) {
-    out.set(i, o);
-    o += i.length;
-  }
-  return out;
-}
-
-/** dst = imm (64-bit mov). */
-export const movImm = (dst: number, imm: number): Insn => raw(0xb7, dst, 0, 0, imm);
-/** dst = src (64-bit mov). */
-export const movReg = (dst: number, src: number): Insn => raw(0xbf, dst, src, 0, 0);
-/** dst += imm. */
-export const addImm = (dst: number, imm: number): Insn => raw(0x07, dst, 0, 0, imm);
-/** dst += src. */
-export const addReg = (dst: number, src: number): Insn => raw(0x0f, dst, src, 0, 0);
-/** dst -= imm. */
-export const subImm = (dst: number, imm: number): Insn => raw(0x17, dst, 0, 0, imm);
-/** dst = *(u32 *)(src + off). */
-export const ldxW = (dst: number, src: number, off: number): Insn => raw(0x61, dst, src, off, 0);
-/** dst = *(u8 *)(src + off). */
-export const ldxB = (dst: number, src: number, off: number): Insn => raw(0x71, dst, src, off, 0);
-/** dst = *(u64 *)(src + off). */
-export const ldxDW = (dst: number, src: number, off: number): Insn => raw(0x79, dst, src, off, 0);
-/** *(u32 *)(dst + off) = imm. */
-export const stW = (dst: number, off: number, imm: number): Insn => raw(0x62, dst, 0, off, imm);
-/** *(u8 *)(dst + off) = imm. */
-export const stB = (dst: number, off: number, imm: number): Insn => raw(0x72, dst, 0, off, imm);
-/** *(u64 *)(dst + off) = src. */
-export const stxDW = (dst: number, off: number, src: number): Insn => raw(0x7b, dst, src, off, 0);
-/** lock *(u64 *)(dst + off) += src. */
-export const atomicAddDW = (dst: number, off: number, src: number): Insn =>
-  raw(0xdb, dst, src, off, 0);
-/** if dst == imm goto +off. */
-export const jeqImm = (dst: number, imm: number, off: number): Insn => raw(0x15, dst, 0, off, imm);
-/** if dst > src goto +off (unsigned). */
-export const jgtReg = (dst: number, src: number, off: number): Insn => raw(0x2d, dst, src, off, 0);
-/** call helper #id. */
-export const call = (id: number): Insn => raw(0x85, 0, 0, 0, id);
-/** exit. */
-export const exit = (): Insn => raw(0x95, 0, 0, 0, 0);
-/** dst = map (lddw with BPF_PSEUDO_MAP_FD), two slots. */
-export const ldMapFd = (dst: number, fd: number): Insn =>
-  program(raw(0x18, dst, 1, 0, fd), raw(0, 0, 0, 0, 0));
 
 /** `r0 = value; exit`. */
 export function returns(value: number): Uint8Array {
-  return program(movImm(0, value), exit());
+  return program(asm.mov64(R0, value), asm.exit());
 }
 
 /**

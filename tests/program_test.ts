@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Assembler } from "../src/asm/assembler.ts";
 import * as asm from "../src/asm/builders.ts";
 import { Helper } from "../src/asm/helpers.ts";
-import { R0, R1, R10, R2 } from "../src/asm/register.ts";
+import { R0, R1, R10, R2, R3, R4, R6 } from "../src/asm/register.ts";
 import { AttachType } from "../src/asm/types.ts";
 import { InvalidArgumentError, NotSupportedError } from "../src/errors.ts";
 import { type BpfMap, createMap } from "../src/map/mod.ts";
@@ -34,33 +34,13 @@ import {
   PermissionError,
   SyscallError,
 } from "../src/sys/mod.ts";
-import {
-  addImm,
-  atomicAddDW,
-  buildPacket,
-  call,
-  exit,
-  jeqImm,
-  jgtReg,
-  ldMapFd,
-  ldxB,
-  ldxDW,
-  ldxW,
-  movImm,
-  movReg,
-  program,
-  returns,
-  stB,
-  stW,
-  stxDW,
-  subImm,
-} from "./program_fixtures.ts";
+import { buildPacket, program, returns } from "./program_fixtures.ts";
 
 const XDP_DROP = 1;
 const XDP_PASS = 2;
 
 // r0 = skb->len (struct __sk_buff.len at offset 0); r0 -= ETH_HLEN; exit
-const LEN_MINUS_ETH = program(ldxW(0, 1, 0), subImm(0, 14), exit());
+const LEN_MINUS_ETH = program(asm.ldxw(R0, R1, 0), asm.sub64(R0, 14), asm.exit());
 
 function arrayMap(entries = 2): BpfMap {
   return createMap({ type: "array", keySize: 4, valueSize: 8, maxEntries: entries });
@@ -133,7 +113,10 @@ Deno.test("skb->len - 14 on a 64-byte packet: 50 at L2 (sched_cls), 36 in a sock
 
 Deno.test("test run passes a context in and out (__sk_buff.mark)", () => {
   // r0 = skb->mark (offset 8); exit
-  using prog = loadProgram({ type: "socket_filter", instructions: program(ldxW(0, 1, 8), exit()) });
+  using prog = loadProgram({
+    type: "socket_filter",
+    instructions: program(asm.ldxw(R0, R1, 8), asm.exit()),
+  });
   const ctx = new Uint8Array(192);
   new DataView(ctx.buffer).setUint32(8, 0x1234, true);
   const r = prog.testRunSync({ data: buildPacket(), context: ctx });
@@ -179,16 +162,16 @@ Deno.test("an XDP program that rewrites a byte: the output data shows it", async
   // r2 = ctx->data; r3 = ctx->data_end; if r2 + 1 > r3 drop;
   // data[0] = 0xaa; return XDP_PASS
   const insns = program(
-    ldxW(2, 1, 0),
-    ldxW(3, 1, 4),
-    movReg(4, 2),
-    addImm(4, 1),
-    jgtReg(4, 3, 3),
-    stB(2, 0, 0xaa),
-    movImm(0, XDP_PASS),
-    exit(),
-    movImm(0, XDP_DROP),
-    exit(),
+    asm.ldxw(R2, R1, 0),
+    asm.ldxw(R3, R1, 4),
+    asm.mov64(R4, R2),
+    asm.add64(R4, 1),
+    asm.jgt(R4, R3, 3),
+    asm.stb(R2, 0, 0xaa),
+    asm.mov64(R0, XDP_PASS),
+    asm.exit(),
+    asm.mov64(R0, XDP_DROP),
+    asm.exit(),
   );
   using prog = loadProgram({ type: "xdp", instructions: insns, name: "rewrite" });
   const packet = buildPacket();
@@ -204,38 +187,38 @@ Deno.test("two programs share one map: one counts, the other reads and copies", 
   using map = arrayMap(2);
   // key 0: lookup, then lock *value += 1
   const incr = program(
-    stW(10, -4, 0),
-    movReg(2, 10),
-    addImm(2, -4),
-    ldMapFd(1, map.fd),
-    call(Helper.map_lookup_elem),
-    jeqImm(0, 0, 2),
-    movImm(1, 1),
-    atomicAddDW(0, 0, 1),
-    movImm(0, 0),
-    exit(),
+    asm.stw(R10, -4, 0),
+    asm.mov64(R2, R10),
+    asm.add64(R2, -4),
+    asm.loadMapPtr(R1, map.fd),
+    asm.call(Helper.map_lookup_elem),
+    asm.jeq(R0, 0, 2),
+    asm.mov64(R1, 1),
+    asm.atomicAdd64(R0, 0, R1),
+    asm.mov64(R0, 0),
+    asm.exit(),
   );
   // value = map[0]; map_update_elem(map, &1, &value, BPF_ANY); return value
   const read = program(
-    stW(10, -4, 0),
-    movReg(2, 10),
-    addImm(2, -4),
-    ldMapFd(1, map.fd),
-    call(Helper.map_lookup_elem),
-    movImm(6, 0),
-    jeqImm(0, 0, 1),
-    ldxDW(6, 0, 0),
-    stxDW(10, -16, 6),
-    stW(10, -4, 1),
-    ldMapFd(1, map.fd),
-    movReg(2, 10),
-    addImm(2, -4),
-    movReg(3, 10),
-    addImm(3, -16),
-    movImm(4, 0),
-    call(Helper.map_update_elem),
-    movReg(0, 6),
-    exit(),
+    asm.stw(R10, -4, 0),
+    asm.mov64(R2, R10),
+    asm.add64(R2, -4),
+    asm.loadMapPtr(R1, map.fd),
+    asm.call(Helper.map_lookup_elem),
+    asm.mov64(R6, 0),
+    asm.jeq(R0, 0, 1),
+    asm.ldxdw(R6, R0, 0),
+    asm.stxdw(R10, -16, R6),
+    asm.stw(R10, -4, 1),
+    asm.loadMapPtr(R1, map.fd),
+    asm.mov64(R2, R10),
+    asm.add64(R2, -4),
+    asm.mov64(R3, R10),
+    asm.add64(R3, -16),
+    asm.mov64(R4, 0),
+    asm.call(Helper.map_update_elem),
+    asm.mov64(R0, R6),
+    asm.exit(),
   );
   using counter = loadProgram({ type: "socket_filter", instructions: incr, name: "count" });
   using reader = loadProgram({ type: "socket_filter", instructions: read, name: "read" });
@@ -255,7 +238,7 @@ Deno.test("two programs share one map: one counts, the other reads and copies", 
 
 Deno.test("the verifier rejects a program reading uninitialised R0: VerifierError", () => {
   try {
-    loadProgram({ type: "socket_filter", instructions: program(exit()), name: "bad" });
+    loadProgram({ type: "socket_filter", instructions: program(asm.exit()), name: "bad" });
     assert.fail("loaded");
   } catch (e) {
     assert.ok(e instanceof VerifierError, `got ${e}`);
@@ -279,7 +262,7 @@ Deno.test("the verifier rejects an out-of-bounds context read and a packet read"
     () =>
       loadProgram({
         type: "socket_filter",
-        instructions: program(ldxW(0, 1, 4000), exit()),
+        instructions: program(asm.ldxw(R0, R1, 4000), asm.exit()),
       }),
     (e: unknown) => {
       assert.ok(e instanceof VerifierError);
@@ -293,7 +276,12 @@ Deno.test("the verifier rejects an out-of-bounds context read and a packet read"
     () =>
       loadProgram({
         type: "xdp",
-        instructions: program(movImm(0, 2), ldxW(2, 1, 0), ldxB(3, 2, 0), exit()),
+        instructions: program(
+          asm.mov64(R0, 2),
+          asm.ldxw(R2, R1, 0),
+          asm.ldxb(R3, R2, 0),
+          asm.exit(),
+        ),
         logLevel: LogLevel.VERBOSE,
       }),
     (e: unknown) => {
@@ -325,10 +313,10 @@ Deno.test("summarizeVerifierLog picks the reason and the statistics line", () =>
 // r2 = 0; 300 × "r2 += 1"; [r0 = 0]; exit — a log of several kilobytes (a line
 // per instruction); without "r0 = 0" the verifier rejects it at the very end.
 function longProgram(valid: boolean): Uint8Array {
-  const body = Array.from({ length: 300 }, () => addImm(2, 1));
+  const body = Array.from({ length: 300 }, () => asm.add64(R2, 1));
   return valid
-    ? program(movImm(2, 0), ...body, movImm(0, 0), exit())
-    : program(movImm(2, 0), ...body, exit());
+    ? program(asm.mov64(R2, 0), ...body, asm.mov64(R0, 0), asm.exit())
+    : program(asm.mov64(R2, 0), ...body, asm.exit());
 }
 
 Deno.test("the verifier log grows from a tiny buffer on ENOSPC (valid program, log asked for)", () => {
@@ -846,7 +834,7 @@ Deno.test("test run with only a context, on a chosen CPU (raw_tracepoint)", asyn
   // r0 = first tracepoint argument (ctx->args[0])
   using prog = loadProgram({
     type: "raw_tracepoint",
-    instructions: program(ldxDW(0, 1, 0), exit()),
+    instructions: program(asm.ldxdw(R0, R1, 0), asm.exit()),
   });
   const args = new Uint8Array(new BigUint64Array([42n, 7n]).buffer);
   const r = await prog.testRun({ context: args, flags: TestRunFlags.RUN_ON_CPU, cpu: 0 });
@@ -878,7 +866,7 @@ Deno.test("a syscall program's context comes back written, the caller's buffer u
   using prog = loadProgram({
     type: "syscall",
     flags: ProgramFlags.SLEEPABLE,
-    instructions: program(stW(1, 0, 99), movImm(0, 0), exit()),
+    instructions: program(asm.stw(R1, 0, 99), asm.mov64(R0, 0), asm.exit()),
   });
   const ctx = new Uint8Array(8);
   const r = prog.testRunSync({ context: ctx });
