@@ -6,7 +6,8 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
-import { BTF_HEADER_SIZE, BTF_MAGIC, HOST_LITTLE_ENDIAN, Spec } from "./spec.ts";
+import { btfBlob } from "./_blob.ts";
+import { HOST_LITTLE_ENDIAN, Spec } from "./spec.ts";
 import { BTF_KIND_NUMBERS, type BtfType, type TypeDesc } from "./types.ts";
 
 /** Options of `BtfBuilder`. */
@@ -272,27 +273,9 @@ export class BtfBuilder {
 
   /** The raw BTF of the types added so far. */
   encode(options: EncodeOutputOptions = {}): Uint8Array {
-    const le = options.littleEndian ?? HOST_LITTLE_ENDIAN;
-    const typeLen = this.#nw * 4;
-    const strLen = this.#ns;
-    const out = new Uint8Array(BTF_HEADER_SIZE + typeLen + strLen);
-    const dv = new DataView(out.buffer);
-    dv.setUint16(0, BTF_MAGIC, le);
-    out[2] = 1; // version
-    out[3] = 0; // flags
-    dv.setUint32(4, BTF_HEADER_SIZE, le);
-    dv.setUint32(8, 0, le); // type_off
-    dv.setUint32(12, typeLen, le);
-    dv.setUint32(16, typeLen, le); // str_off
-    dv.setUint32(20, strLen, le);
-    const words = this.#words.subarray(0, this.#nw);
-    if (le === HOST_LITTLE_ENDIAN) {
-      out.set(new Uint8Array(words.buffer, 0, typeLen), BTF_HEADER_SIZE);
-    } else {
-      for (let i = 0; i < words.length; i++) dv.setUint32(BTF_HEADER_SIZE + i * 4, words[i], le);
-    }
-    out.set(this.#strs.subarray(0, strLen), BTF_HEADER_SIZE + typeLen);
-    return out;
+    return btfBlob(this.#words.subarray(0, this.#nw), this.#strs.subarray(0, this.#ns), {
+      littleEndian: options.littleEndian ?? HOST_LITTLE_ENDIAN,
+    });
   }
 
   #head(name: number, kind: number, vlen: number, kflag: boolean, sizeOrType: number): void {

@@ -6,6 +6,7 @@
 //   [2] struct bpf_spin_lock { int val; }
 //   [3] struct val { int cnt; struct bpf_spin_lock l; }
 
+import { btfBlob } from "../btf/_blob.ts";
 import { bpfTry } from "../sys/mod.ts";
 import { counted } from "./_raw.ts";
 
@@ -47,21 +48,7 @@ export function storageProbeBtf(): Uint8Array {
     2,
     32,
   ];
-  const strBytes = new TextEncoder().encode(strings);
-  const typeLen = types.length * 4;
-  const out = new Uint8Array(24 + typeLen + strBytes.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, 0xeb9f, true);
-  out[2] = 1; // version
-  out[3] = 0; // flags
-  dv.setUint32(4, 24, true); // hdr_len
-  dv.setUint32(8, 0, true); // type_off
-  dv.setUint32(12, typeLen, true);
-  dv.setUint32(16, typeLen, true); // str_off
-  dv.setUint32(20, strBytes.length, true);
-  types.forEach((w, i) => dv.setUint32(24 + i * 4, w >>> 0, true));
-  out.set(strBytes, 24 + typeLen);
-  return out;
+  return btfBlob(types, new TextEncoder().encode(strings));
 }
 
 /** Loads the blob; returns the BTF fd (closed by the caller) or -errno. */

@@ -3,11 +3,11 @@
 // size. Private to src/map; the full BTF module lives in src/btf.
 // Layout facts from the kernel's Documentation/bpf/btf.rst and linux/btf.h.
 
+import { btfBlob } from "../btf/_blob.ts";
 import { bpf } from "../sys/bpf.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
 
-const BTF_MAGIC = 0xeb9f;
 const KIND_INT = 1;
 const KIND_ARRAY = 3;
 const KIND_STRUCT = 4;
@@ -79,20 +79,7 @@ export function buildMapBtf(layout: MapBtfLayout): MapBtfBlob {
   const valueId = type(str("map_value"), KIND_STRUCT, members.length, size);
   for (const [name, id, off] of members) words.push(str(name), id, off * 8);
 
-  const typeLen = words.length * 4;
-  const strLen = strings.length;
-  const blob = new Uint8Array(24 + typeLen + strLen);
-  const dv = new DataView(blob.buffer);
-  dv.setUint16(0, BTF_MAGIC, true);
-  dv.setUint8(2, 1); // version
-  dv.setUint8(3, 0); // flags
-  dv.setUint32(4, 24, true); // hdr_len
-  dv.setUint32(8, 0, true); // type_off
-  dv.setUint32(12, typeLen, true);
-  dv.setUint32(16, typeLen, true); // str_off
-  dv.setUint32(20, strLen, true);
-  for (let i = 0; i < words.length; i++) dv.setUint32(24 + i * 4, words[i] >>> 0, true);
-  blob.set(strings, 24 + typeLen);
+  const blob = btfBlob(words, new Uint8Array(strings));
   return { blob, keyTypeId: intId, valueTypeId: valueId };
 }
 
