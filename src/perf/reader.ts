@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { bpf } from "../sys/bpf.ts";
 import { Poller } from "../sys/epoll.ts";
+import { pollRecords } from "../sys/_poll_records.ts";
 import { FD } from "../sys/fd.ts";
 import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
 import { Mapping, pageSize, Prot } from "../sys/mmap.ts";
@@ -255,20 +256,12 @@ export class PerfReader implements AsyncIterable<PerfRecord>, Disposable {
   }
 
   /** Records as an async iterator (sample data copied); ends when `signal` aborts or on close. */
-  async *records(options: { signal?: AbortSignal } = {}): AsyncGenerator<PerfRecord> {
-    const batch: PerfRecord[] = [];
-    for (;;) {
-      if (this.#closed || options.signal?.aborted) return;
+  records(options: { signal?: AbortSignal } = {}): AsyncGenerator<PerfRecord> {
+    const drain = (batch: PerfRecord[]) =>
       this.consume((r) => {
         batch.push(r.data ? { ...r, data: r.data.slice() } : r);
       }, 4096);
-      if (batch.length) {
-        for (const r of batch) yield r;
-        batch.length = 0;
-        continue;
-      }
-      await this.#poller.waitAsync(-1, options.signal);
-    }
+    return pollRecords(this.#poller, drain, { closed: () => this.#closed, signal: options.signal });
   }
 
   /** Same as {@linkcode records} without options. */

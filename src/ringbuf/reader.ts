@@ -3,6 +3,7 @@ import { FD } from "../sys/fd.ts";
 import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
 import { Mapping, pageSize, Prot } from "../sys/mmap.ts";
 import { Poller } from "../sys/epoll.ts";
+import { pollRecords } from "../sys/_poll_records.ts";
 
 /** `BPF_MAP_TYPE_RINGBUF`. */
 const RINGBUF = 27;
@@ -184,20 +185,12 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
   }
 
   /** Records as an async iterator (copies); ends when `signal` aborts or the reader closes. */
-  async *records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
-    const batch: Uint8Array[] = [];
-    for (;;) {
-      if (this.#closed || options.signal?.aborted) return;
+  records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+    const drain = (batch: Uint8Array[]) =>
       this.consume((r) => {
         batch.push(r.slice());
       }, 4096);
-      if (batch.length) {
-        for (const r of batch) yield r;
-        batch.length = 0;
-        continue;
-      }
-      await this.#poller.waitAsync(-1, options.signal);
-    }
+    return pollRecords(this.#poller, drain, { closed: () => this.#closed, signal: options.signal });
   }
 
   /** Same as {@linkcode records} without options. */

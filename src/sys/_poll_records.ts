@@ -1,0 +1,35 @@
+// The async iteration the ring buffer and perf buffer readers share: drain
+// what is pending into a batch (copied by the caller), yield it, and wait on
+// the reader's Poller (on a worker thread) when nothing was pending.
+
+import type { Poller } from "./epoll.ts";
+
+/** Options of {@link pollRecords}. */
+export interface PollRecordsOptions {
+  /** True once the reader is closed: the iteration ends. */
+  closed: () => boolean;
+  /** Ends the iteration (and a pending wait) when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Yields what `drain` pushes into the batch (up to the reader's own limit
+ * per call), waiting on `poller` whenever a drain finds nothing.
+ */
+export async function* pollRecords<T>(
+  poller: Poller,
+  drain: (batch: T[]) => void,
+  options: PollRecordsOptions,
+): AsyncGenerator<T> {
+  const batch: T[] = [];
+  for (;;) {
+    if (options.closed() || options.signal?.aborted) return;
+    drain(batch);
+    if (batch.length) {
+      for (const r of batch) yield r;
+      batch.length = 0;
+      continue;
+    }
+    await poller.waitAsync(-1, options.signal);
+  }
+}
