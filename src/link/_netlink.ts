@@ -1,6 +1,7 @@
-// A minimal rtnetlink client over a raw AF_NETLINK socket (socket, bind,
+// A minimal netlink client over a raw AF_NETLINK socket (socket, bind,
 // sendto, recv through the C library): request/ack with attributes, enough
-// for XDP on a link (RTM_SETLINK) and tc clsact qdiscs and bpf filters.
+// for XDP on a link (RTM_SETLINK) and tc clsact qdiscs and bpf filters over
+// rtnetlink (the VM tests also talk to ctnetlink with it).
 // Numbers from linux/netlink.h, linux/rtnetlink.h, linux/if_link.h,
 // linux/pkt_sched.h, linux/pkt_cls.h.
 
@@ -11,7 +12,7 @@ import { FD } from "../sys/fd.ts";
 export const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
-const NETLINK_ROUTE = 0;
+export const NETLINK_ROUTE = 0;
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_ACK = 0x4;
@@ -99,14 +100,22 @@ export function parseAttrs(b: Uint8Array): Map<number, Uint8Array> {
 
 let seqCounter = Math.floor(Math.random() * 1e6);
 
-/** A route netlink socket in the calling thread's network namespace. */
-export class RtNetlink implements Disposable {
+/** Options of {@link NetlinkSocket}. */
+export interface NetlinkSocketOptions {
+  /** The netlink family (`NETLINK_ROUTE`, the default, or another). */
+  protocol?: number;
+  /** What the descriptor is called in errors and leak reports. */
+  label?: string;
+}
+
+/** A netlink socket (route netlink by default) in the calling thread's network namespace. */
+export class NetlinkSocket implements Disposable {
   readonly fd: FD;
 
-  constructor() {
-    const r = libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  constructor(options: NetlinkSocketOptions = {}) {
+    const r = libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, options.protocol ?? NETLINK_ROUTE);
     if (r < 0) throw new SyscallError("socket", errno(), { command: "AF_NETLINK" });
-    this.fd = new FD(r, "rtnetlink socket");
+    this.fd = new FD(r, options.label ?? "rtnetlink socket");
     const sa = new Uint8Array(12);
     new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
     if (libc().bind(this.fd.value, sa, 12) < 0) {
@@ -119,7 +128,7 @@ export class RtNetlink implements Disposable {
   }
 
   /**
-   * Sends a request (`header` is the family header, e.g. ifinfomsg or tcmsg)
+   * Sends a request (`header` is the family header, e.g. ifinfomsg, tcmsg or nfgenmsg)
    * and collects replies up to the ACK. Throws a SyscallError carrying the
    * netlink errno (and the kernel's extended ack message, if any).
    */
@@ -203,7 +212,7 @@ export class RtNetlink implements Disposable {
 }
 
 /** Runs `fn` with a fresh rtnetlink socket. */
-export function withNetlink<T>(fn: (nl: RtNetlink) => T): T {
-  using nl = new RtNetlink();
+export function withNetlink<T>(fn: (nl: NetlinkSocket) => T): T {
+  using nl = new NetlinkSocket();
   return fn(nl);
 }

@@ -19,6 +19,7 @@ import {
 } from "./_common.ts";
 import {
   type Attr,
+  NetlinkSocket,
   nla,
   NLM_F_CREATE,
   NLM_F_ECHO,
@@ -27,7 +28,6 @@ import {
   RTM_DELTFILTER,
   RTM_NEWQDISC,
   RTM_NEWTFILTER,
-  RtNetlink,
   withNetlink,
 } from "./_netlink.ts";
 import { LegacyLink } from "./link.ts";
@@ -171,7 +171,7 @@ export function attachTc(program: ProgramLike, options: TcOptions): TcLink {
   ];
   // The socket stays open with the filter: it belongs to this network
   // namespace, so the detach reaches the same device from any thread later.
-  const nl = new RtNetlink();
+  const nl = new NetlinkSocket();
   let replies;
   try {
     replies = nl.request(

@@ -20,7 +20,7 @@ import {
   programFd,
   type ProgramLike,
 } from "./_common.ts";
-import { type Attr, nla, RTM_SETLINK, RtNetlink } from "./_netlink.ts";
+import { type Attr, NetlinkSocket, nla, RTM_SETLINK } from "./_netlink.ts";
 import { BpfLink, LegacyLink } from "./link.ts";
 
 /** `XDP_FLAGS_*` of linux/if_link.h. */
@@ -66,7 +66,7 @@ function ifinfomsg(ifindex: number): Uint8Array {
 }
 
 function setXdp(
-  nl: RtNetlink,
+  nl: NetlinkSocket,
   ifindex: number,
   fd: number,
   flags: number,
@@ -134,7 +134,7 @@ export function attachXdp(program: ProgramLike, options: XdpOptions): BpfLink | 
   const flags = modeFlag | (options.replace ? 0 : XdpFlags.UPDATE_IF_NOEXIST);
   // The socket stays open with the attachment: it belongs to this network
   // namespace, so the detach reaches the same device from any thread later.
-  const nl = new RtNetlink();
+  const nl = new NetlinkSocket();
   const progCopy = dupRawFd(prog, "xdp program");
   try {
     setXdp(nl, ifindex, progCopy.value, flags);

@@ -1,6 +1,6 @@
 // A minimal ctnetlink client for the guest tests: create, get, dump and flush
-// conntrack entries over a NETLINK_NETFILTER socket (socket, bind, sendto,
-// recv through the C library). A dump (IPCTNL_MSG_CT_GET with NLM_F_DUMP)
+// conntrack entries over a NETLINK_NETFILTER socket (the library's netlink
+// helper, src/link/_netlink.ts). A dump (IPCTNL_MSG_CT_GET with NLM_F_DUMP)
 // makes the kernel call nf_conntrack_netlink's ctnetlink_fill_info once per
 // entry, and every IPCTNL_MSG_CT_GET goes through ctnetlink_get_conntrack:
 // that is how the tests make the module's functions run.
@@ -9,22 +9,18 @@
 // linux/netfilter/nfnetlink_conntrack.h. Conntrack attributes are in
 // network byte order (big endian); netlink headers are in host order.
 
-import { errno, FD, libc, SyscallError } from "../../mod.ts";
+import {
+  type Attr,
+  NetlinkSocket,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  parseAttrs,
+} from "../../src/link/_netlink.ts";
 
 const AF_INET = 2;
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_NETFILTER = 12;
 
-const NLM_F_REQUEST = 0x1;
-const NLM_F_ACK = 0x4;
 const NLM_F_DUMP = 0x300; // NLM_F_ROOT | NLM_F_MATCH
-const NLM_F_EXCL = 0x200;
-const NLM_F_CREATE = 0x400;
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NLA_F_NESTED = 0x8000;
 
 const NFNL_SUBSYS_CTNETLINK = 1;
 const IPCTNL_MSG_CT_NEW = 0;
@@ -49,10 +45,6 @@ const CTA_TIMESTAMP_START = 1;
 /** IPPROTO_UDP. */
 export const IPPROTO_UDP = 17;
 
-type Attr = [type: number, value: Uint8Array | Attr[]];
-
-const align4 = (n: number) => (n + 3) & ~3;
-
 function be(bytes: number, v: bigint | number): Uint8Array {
   const b = new Uint8Array(bytes);
   let x = BigInt(v);
@@ -75,38 +67,6 @@ function ipv4(addr: string): Uint8Array {
     throw new Error(`not an IPv4 address: ${addr}`);
   }
   return new Uint8Array(parts);
-}
-
-function encodeAttrs(attrs: Attr[]): Uint8Array {
-  const parts = attrs.map(([type, value]) => {
-    const nested = Array.isArray(value);
-    const payload = nested ? encodeAttrs(value) : value;
-    const b = new Uint8Array(align4(4 + payload.length));
-    const dv = new DataView(b.buffer);
-    dv.setUint16(0, 4 + payload.length, true);
-    dv.setUint16(2, type | (nested ? NLA_F_NESTED : 0), true);
-    b.set(payload, 4);
-    return b;
-  });
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function parseAttrs(b: Uint8Array): Map<number, Uint8Array> {
-  const out = new Map<number, Uint8Array>();
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let o = 0; o + 4 <= b.length;) {
-    const len = dv.getUint16(o, true);
-    if (len < 4 || o + len > b.length) break;
-    out.set(dv.getUint16(o + 2, true) & ~NLA_F_NESTED, b.subarray(o + 4, o + len));
-    o += align4(len);
-  }
-  return out;
 }
 
 /** A UDP flow over IPv4: the original direction; the reply is its mirror. */
@@ -138,70 +98,16 @@ function tuple(src: string, dst: string, sport: number, dport: number): Attr[] {
   ];
 }
 
-let seqCounter = 1000;
-
 /** A NETLINK_NETFILTER socket talking to ctnetlink (nf_conntrack_netlink). */
 export class Ctnetlink implements Disposable {
-  readonly fd: FD;
-
-  constructor() {
-    const r = libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-    if (r < 0) throw new SyscallError("socket", errno(), { command: "NETLINK_NETFILTER" });
-    this.fd = new FD(r, "ctnetlink socket");
-    const sa = new Uint8Array(12);
-    new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-    if (libc().bind(this.fd.value, sa, 12) < 0) {
-      const e = errno();
-      this.fd.close();
-      throw new SyscallError("bind", e, { command: "NETLINK_NETFILTER" });
-    }
-  }
+  readonly #nl = new NetlinkSocket({ protocol: NETLINK_NETFILTER, label: "ctnetlink socket" });
 
   /** Sends one request and returns the replies' payloads (after nfgenmsg) up to ACK/DONE. */
   #request(msgType: number, flags: number, attrs: Attr[], what: string): Uint8Array[] {
-    const body = encodeAttrs(attrs);
-    const len = 16 + 4 + body.length;
-    const msg = new Uint8Array(len);
-    const dv = new DataView(msg.buffer);
-    const seq = ++seqCounter;
-    dv.setUint32(0, len, true);
-    dv.setUint16(4, (NFNL_SUBSYS_CTNETLINK << 8) | msgType, true);
-    dv.setUint16(6, flags | NLM_F_REQUEST | NLM_F_ACK, true);
-    dv.setUint32(8, seq, true);
-    msg[16] = AF_INET; // struct nfgenmsg: family, version (NFNETLINK_V0), res_id (be16)
-    msg.set(body, 20);
-    const dest = new Uint8Array(12);
-    new DataView(dest.buffer).setUint16(0, AF_NETLINK, true);
-    if (Number(libc().sendto(this.fd.value, msg, BigInt(len), 0, dest, 12)) < 0) {
-      throw new SyscallError("sendto", errno(), { command: what });
-    }
-    const replies: Uint8Array[] = [];
-    const buf = new Uint8Array(1 << 16);
-    for (;;) {
-      const n = Number(libc().recv(this.fd.value, buf, BigInt(buf.length), 0));
-      if (n < 0) {
-        const e = errno();
-        if (e === 4 /* EINTR */) continue;
-        throw new SyscallError("recv", e, { command: what });
-      }
-      const rdv = new DataView(buf.buffer, 0, n);
-      for (let o = 0; o + 16 <= n;) {
-        const mlen = rdv.getUint32(o, true);
-        if (mlen < 16 || o + mlen > n) break;
-        const type = rdv.getUint16(o + 4, true);
-        const mseq = rdv.getUint32(o + 8, true);
-        const payload = buf.slice(o + 16, o + mlen);
-        o += align4(mlen);
-        if (mseq !== seq) continue;
-        if (type === NLMSG_ERROR) {
-          const err = new DataView(payload.buffer).getInt32(0, true);
-          if (err === 0) return replies;
-          throw new SyscallError("netlink", -err, { command: what });
-        }
-        if (type === NLMSG_DONE) return replies;
-        replies.push(payload.subarray(4));
-      }
-    }
+    // struct nfgenmsg: family, version (NFNETLINK_V0), res_id (be16)
+    const nfgenmsg = new Uint8Array([AF_INET, 0, 0, 0]);
+    const type = (NFNL_SUBSYS_CTNETLINK << 8) | msgType;
+    return this.#nl.request(type, flags, nfgenmsg, attrs, what).map((m) => m.payload.subarray(4));
   }
 
   /** Creates a UDP entry for `flow` (IPCTNL_MSG_CT_NEW with NLM_F_CREATE | NLM_F_EXCL). */
@@ -243,7 +149,7 @@ export class Ctnetlink implements Disposable {
   }
 
   close(): void {
-    this.fd.close();
+    this.#nl.close();
   }
 
   [Symbol.dispose](): void {
