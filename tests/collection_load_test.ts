@@ -16,24 +16,11 @@ import { VerifierError } from "../src/program/errors.ts";
 import { openFdCount } from "../src/sys/fd.ts";
 import { parseBtf } from "../src/btf/spec.ts";
 import { InvalidArgumentError, NotFoundError } from "../src/errors.ts";
+import { mountBpffs } from "./_helpers.ts";
 
 const dir = new URL("../testdata/bpf/", import.meta.url);
 const obj = (name: string, arch = "bpfel") => new URL(`${name}_${arch}.o`, dir);
 const packet = new Uint8Array(64);
-
-/** A private bpffs mount for pinning, removed afterwards. */
-async function bpffs(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "denobpf-coll-bpffs-" });
-  const mount = new Deno.Command("mount", { args: ["-t", "bpf", "bpf", path] }).outputSync();
-  assert(mount.success, new TextDecoder().decode(mount.stderr));
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      new Deno.Command("umount", { args: [path] }).outputSync();
-      await Deno.remove(path, { recursive: true });
-    },
-  };
-}
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const readU32 = (b: Uint8Array | undefined) =>
@@ -42,7 +29,7 @@ const readU64 = (b: Uint8Array | undefined, off = 0) =>
   b && new DataView(b.buffer, b.byteOffset).getBigUint64(off, true);
 
 Deno.test("basic.o loads; programs run with maps, global data and subprograms", async () => {
-  await using fs = await bpffs();
+  await using fs = await mountBpffs("denobpf-coll-bpffs-");
   using coll = await loadCollection(obj("basic"), { pinPath: fs.path });
   assert(coll instanceof Collection);
   assert.deepEqual(Object.keys(coll.programs).sort(), [
@@ -97,7 +84,7 @@ Deno.test("basic.o loads; programs run with maps, global data and subprograms", 
 });
 
 Deno.test("variables: set before load (constants reach the verifier), read and write after", async () => {
-  await using fs = await bpffs();
+  await using fs = await mountBpffs("denobpf-coll-bpffs-");
   const spec = loadCollectionSpec(obj("basic"));
   spec.variables.rodata_limit.set(100);
   spec.variables.data_counter.set(1000);
@@ -120,7 +107,7 @@ Deno.test("variables: set before load (constants reach the verifier), read and w
 });
 
 Deno.test("pinning by name reuses a compatible pinned map and rejects an incompatible one", async () => {
-  await using fs = await bpffs();
+  await using fs = await mountBpffs("denobpf-coll-bpffs-");
   {
     using a = await loadCollection(obj("basic"), { pinPath: fs.path });
     a.maps.denobpf_pinned.update(u32(1), u32(11));
@@ -155,7 +142,7 @@ Deno.test("pinning by name reuses a compatible pinned map and rejects an incompa
 });
 
 Deno.test("replaceMaps: the program uses the given map, which the collection does not close", async () => {
-  await using fs = await bpffs();
+  await using fs = await mountBpffs("denobpf-coll-bpffs-");
   using mine = createMap({ type: "hash", keySize: 4, valueSize: 8, maxEntries: 128, name: "mine" });
   {
     using coll = await loadCollection(obj("basic"), {
@@ -175,7 +162,7 @@ Deno.test("replaceMaps: the program uses the given map, which the collection doe
 });
 
 Deno.test("assign hands programs and maps over; close releases every descriptor", async () => {
-  await using fs = await bpffs();
+  await using fs = await mountBpffs("denobpf-coll-bpffs-");
   const before = openFdCount();
   const coll = await loadCollection(obj("basic"), { pinPath: fs.path });
   assert(openFdCount() > before + 20);
@@ -274,7 +261,7 @@ Deno.test("noBtf loads without BTF; sections.o loads every kind this kernel know
 });
 
 Deno.test("copyCollectionSpec: independent copies load with their own settings", async () => {
-  await using fs = await bpffs();
+  await using fs = await mountBpffs("denobpf-coll-bpffs-");
   const base = loadCollectionSpec(obj("basic"));
   const copy = copyCollectionSpec(base);
   copy.variables.rodata_limit.set(100);

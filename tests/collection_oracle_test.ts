@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { loadCollection, loadCollectionSpec, relocateProgram } from "../src/collection/mod.ts";
+import { mountBpffs } from "./_helpers.ts";
 
 const dir = new URL("../testdata/bpf/", import.meta.url);
 const obj = (name: string) => new URL(`${name}_bpfel.o`, dir).pathname;
@@ -60,18 +61,7 @@ async function libbpfXlated(object: string, programs: string[]): Promise<Map<str
 
 for (const name of ["basic", "core", "externs", "many", "sections", "struct_ops"]) {
   Deno.test(`oracle: ${name}.o loads to the same kernel instructions as with libbpf`, async () => {
-    await using fs = await (async () => {
-      const path = await Deno.makeTempDir({ prefix: "denobpf-oracle-pins-" });
-      const m = new Deno.Command("mount", { args: ["-t", "bpf", "bpf", path] }).outputSync();
-      assert(m.success);
-      return {
-        path,
-        async [Symbol.asyncDispose]() {
-          new Deno.Command("umount", { args: [path] }).outputSync();
-          await Deno.remove(path, { recursive: true });
-        },
-      };
-    })();
+    await using fs = await mountBpffs("denobpf-oracle-pins-");
     using coll = await loadCollection(obj(name), { pinPath: fs.path });
     const names = Object.keys(coll.programs);
     const theirs = await libbpfXlated(obj(name), names);

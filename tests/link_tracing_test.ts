@@ -28,7 +28,8 @@ import { libc } from "../src/sys/mod.ts";
 import { PerfSwConfig, PerfType } from "../src/sys/perf_event.ts";
 import * as asm from "../src/asm/builders.ts";
 import { R0, R1, R10, R2, R3, R4, R5, R6, R7 } from "../src/asm/register.ts";
-import { bpftoolIds, Counter, countingProgram, ensureTracefs, run } from "./link_fixtures.ts";
+import { bpftoolIds, Counter, countingProgram, ensureTracefs } from "./link_fixtures.ts";
+import { mountBpffs } from "./_helpers.ts";
 import { program } from "./program_fixtures.ts";
 
 await ensureTracefs();
@@ -251,33 +252,27 @@ Deno.test("attachPerfEvent: a perf_event program on a software clock event", asy
 });
 
 Deno.test("link pinning: a pinned tracepoint link survives closing its fd", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "denobpf_bpffs_" });
-  await run(["mount", "-t", "bpf", "bpf", dir]);
-  try {
-    using counter = new Counter();
-    using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
-    const link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
-    const id = link.info().id;
-    link.pin(`${dir}/tp`);
-    assert.equal(link.pinnedPath, `${dir}/tp`);
-    link.close();
-    getpids(4);
-    assert.equal(counter.value, 4n, "still attached through the pin");
-    using again = loadPinnedLink(`${dir}/tp`);
-    assert.equal(again.info().id, id);
-    assert.equal(again.kind, "perf_event");
-    using byId = linkFromId(id);
-    assert.equal(byId.info().progId, prog.id);
-    assert.ok([...linkIds()].includes(id));
-    again.unpin();
-    again.close();
-    byId.close();
-    getpids(4);
-    assert.equal(counter.value, 4n, "detached once the pin and fds are gone");
-  } finally {
-    await run(["umount", dir], { allowFail: true });
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  await using fs = await mountBpffs();
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
+  const link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
+  const id = link.info().id;
+  link.pin(`${fs.path}/tp`);
+  assert.equal(link.pinnedPath, `${fs.path}/tp`);
+  link.close();
+  getpids(4);
+  assert.equal(counter.value, 4n, "still attached through the pin");
+  using again = loadPinnedLink(`${fs.path}/tp`);
+  assert.equal(again.info().id, id);
+  assert.equal(again.kind, "perf_event");
+  using byId = linkFromId(id);
+  assert.equal(byId.info().progId, prog.id);
+  assert.ok([...linkIds()].includes(id));
+  again.unpin();
+  again.close();
+  byId.close();
+  getpids(4);
+  assert.equal(counter.value, 4n, "detached once the pin and fds are gone");
 });
 
 Deno.test("link update and detach: perf_event links refuse both with NotSupportedError", () => {

@@ -1,23 +1,5 @@
-// Helpers for the map tests: a private bpffs mount, and a minimal scan of
-// vmlinux BTF for a struct's id and size (the BTF module is separate; the
+// Helpers for the map tests: a minimal scan of vmlinux BTF for a struct's id and size (the BTF module is separate; the
 // map tests do not depend on it). BTF layout from the kernel's btf.rst.
-
-/** Mounts a private bpffs on a fresh temp dir; `close()` unmounts and removes it. */
-export async function mountBpffs(): Promise<{ path: string; close(): Promise<void> }> {
-  const path = await Deno.makeTempDir({ prefix: "denobpf_map_bpffs_" });
-  const out = await new Deno.Command("mount", { args: ["-t", "bpf", "bpf", path] }).output();
-  if (!out.success) {
-    await Deno.remove(path);
-    throw new Error(`mount -t bpf failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return {
-    path,
-    async close() {
-      await new Deno.Command("umount", { args: [path] }).output();
-      await Deno.remove(path, { recursive: true });
-    },
-  };
-}
 
 // Bytes that follow `struct btf_type` (12 bytes) for each kind.
 function extra(kind: number, vlen: number): number {

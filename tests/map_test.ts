@@ -29,7 +29,8 @@ import { FD, openFdCount } from "../src/sys/fd.ts";
 import { bpf, cString } from "../src/sys/bpf.ts";
 import { libc } from "../src/sys/mod.ts";
 import { kernelVersionCode } from "../src/sys/uname.ts";
-import { findVmlinuxStruct, mountBpffs } from "./map_helpers.ts";
+import { mountBpffs } from "./_helpers.ts";
+import { findVmlinuxStruct } from "./map_helpers.ts";
 
 const KERNEL = kernelVersionCode();
 const version = (s: string) => {
@@ -652,7 +653,7 @@ Deno.test("mapFromId, mapFromFd and clone open the same map", () => {
 });
 
 Deno.test("pin/unpin on a private bpffs; loadPinnedMap sees the same contents", async () => {
-  const fs = await mountBpffs();
+  const fs = await mountBpffs("denobpf_map_bpffs_");
   try {
     const path = `${fs.path}/counts`;
     using m = createMap({ type: "hash", keySize: 4, valueSize: 8, maxEntries: 16, name: "counts" });

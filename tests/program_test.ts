@@ -34,6 +34,7 @@ import {
   PermissionError,
   SyscallError,
 } from "../src/sys/mod.ts";
+import { mountBpffs } from "./_helpers.ts";
 import { buildPacket, program, returns } from "./program_fixtures.ts";
 
 const XDP_DROP = 1;
@@ -668,60 +669,54 @@ Deno.test("info(): name, type, tag as bpftool shows it, sizes, map ids, run stat
   }
 });
 
-Deno.test("pin, open pinned, open by id and from fd, clone, unpin", () => {
-  const dir = Deno.makeTempDirSync({ prefix: "denobpf-prog-" });
-  sh("mount", "-t", "bpf", "bpf", dir);
-  try {
-    using prog = loadProgram({ type: "xdp", instructions: returns(XDP_PASS), name: "pinned" });
-    const path = `${dir}/prog`;
-    prog.pin(path);
-    assert.equal(prog.pinnedPath, path);
-    assert.ok(Deno.statSync(path).isFile);
-    {
-      using again = programFromPinned(path);
-      assert.equal(again.id, prog.id);
-      assert.equal(again.type, 6);
-      assert.equal(again.name, "pinned");
-      assert.equal(again.pinnedPath, path);
-      assert.equal(again.testRunSync({ data: buildPacket() }).retval, XDP_PASS);
-      using alias = loadPinnedProgram(path, { readOnly: true });
-      assert.equal(alias.id, prog.id);
-    }
-    {
-      using byId = programFromId(prog.id);
-      assert.equal(byId.typeName, "xdp");
-      assert.equal(byId.name, "pinned");
-      // The kernel does not report the attach type: unknown unless told.
-      assert.equal(byId.attachType, undefined);
-      using told = programFromId(prog.id, { attachType: "xdp" });
-      assert.equal(told.attachType, AttachType.xdp);
-      assert.equal(told.info().attachTypeName, "xdp");
-      using toldPinned = programFromPinned(path, { attachType: "xdp", readOnly: true });
-      assert.equal(toldPinned.attachTypeName, "xdp");
-      assert.throws(() => programFromId(prog.id, { attachType: "nope" }), InvalidArgumentError);
-      const raw = bpf("PROG_GET_FD_BY_ID", { id: prog.id });
-      using fromFd = programFromFd(raw);
-      assert.equal(fromFd.id, prog.id);
-      using clone = prog.clone();
-      assert.notEqual(clone.fd.value, prog.fd.value);
-      assert.equal(clone.id, prog.id);
-    }
-    assert.equal(prog.testRunSync({ data: buildPacket() }).retval, XDP_PASS, "still open");
-    prog.unpin();
-    assert.equal(prog.pinnedPath, undefined);
-    assert.throws(() => Deno.statSync(path), Deno.errors.NotFound);
-    assert.throws(() => programFromPinned(path), SyscallError);
+Deno.test("pin, open pinned, open by id and from fd, clone, unpin", async () => {
+  await using fs = await mountBpffs("denobpf-prog-");
+  using prog = loadProgram({ type: "xdp", instructions: returns(XDP_PASS), name: "pinned" });
+  const path = `${fs.path}/prog`;
+  prog.pin(path);
+  assert.equal(prog.pinnedPath, path);
+  assert.ok(Deno.statSync(path).isFile);
+  {
+    using again = programFromPinned(path);
+    assert.equal(again.id, prog.id);
+    assert.equal(again.type, 6);
+    assert.equal(again.name, "pinned");
+    assert.equal(again.pinnedPath, path);
+    assert.equal(again.testRunSync({ data: buildPacket() }).retval, XDP_PASS);
+    using alias = loadPinnedProgram(path, { readOnly: true });
+    assert.equal(alias.id, prog.id);
+  }
+  {
+    using byId = programFromId(prog.id);
+    assert.equal(byId.typeName, "xdp");
+    assert.equal(byId.name, "pinned");
+    // The kernel does not report the attach type: unknown unless told.
+    assert.equal(byId.attachType, undefined);
+    using told = programFromId(prog.id, { attachType: "xdp" });
+    assert.equal(told.attachType, AttachType.xdp);
+    assert.equal(told.info().attachTypeName, "xdp");
+    using toldPinned = programFromPinned(path, { attachType: "xdp", readOnly: true });
+    assert.equal(toldPinned.attachTypeName, "xdp");
+    assert.throws(() => programFromId(prog.id, { attachType: "nope" }), InvalidArgumentError);
+    const raw = bpf("PROG_GET_FD_BY_ID", { id: prog.id });
+    using fromFd = programFromFd(raw);
+    assert.equal(fromFd.id, prog.id);
+    using clone = prog.clone();
+    assert.notEqual(clone.fd.value, prog.fd.value);
+    assert.equal(clone.id, prog.id);
+  }
+  assert.equal(prog.testRunSync({ data: buildPacket() }).retval, XDP_PASS, "still open");
+  prog.unpin();
+  assert.equal(prog.pinnedPath, undefined);
+  assert.throws(() => Deno.statSync(path), Deno.errors.NotFound);
+  assert.throws(() => programFromPinned(path), SyscallError);
 
-    using map = arrayMap(1);
-    const mapFd = bpf("MAP_GET_FD_BY_ID", { id: map.info().id });
-    try {
-      assert.throws(() => programFromFd(mapFd), InvalidArgumentError);
-    } finally {
-      closeRawFd(mapFd);
-    }
+  using map = arrayMap(1);
+  const mapFd = bpf("MAP_GET_FD_BY_ID", { id: map.info().id });
+  try {
+    assert.throws(() => programFromFd(mapFd), InvalidArgumentError);
   } finally {
-    sh("umount", dir);
-    Deno.removeSync(dir);
+    closeRawFd(mapFd);
   }
 });
 
