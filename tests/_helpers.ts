@@ -1,4 +1,5 @@
-// Helpers shared by the test files: a private bpffs mount for pinning.
+// Helpers shared by the test files: a private bpffs mount for pinning, and
+// byte concatenation.
 
 /** A bpffs mounted on a fresh temporary directory. */
 export interface TempBpffs extends AsyncDisposable {
@@ -21,4 +22,15 @@ export async function mountBpffs(prefix = "denobpf_bpffs_"): Promise<TempBpffs> 
     await Deno.remove(path, { recursive: true });
   };
   return { path, close, [Symbol.asyncDispose]: close };
+}
+
+/** The bytes of `parts`, one after the other. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

@@ -15,32 +15,16 @@ import {
 } from "../src/btf/mod.ts";
 import {
   allKinds,
+  bpftoolRaw,
   haveBpftool,
   haveVmlinux,
   oddValuesBlob,
   splitOnAllKinds,
   VMLINUX,
 } from "./btf_helpers.ts";
+import { concat } from "./_helpers.ts";
 
 const TESTDATA = new URL("../testdata/btf/", import.meta.url);
-
-/** Runs bpftool's raw dump of `file` (on `base`, when given). */
-function bpftoolRaw(file: string, base?: string): Uint8Array {
-  const args = [
-    "btf",
-    "dump",
-    "file",
-    file,
-    ...(base ? ["--base-btf", base] : []),
-    "format",
-    "raw",
-  ];
-  const out = new Deno.Command("bpftool", { args, stdout: "piped", stderr: "piped" }).outputSync();
-  if (!out.success) {
-    throw new Error(`bpftool ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return out.stdout;
-}
 
 /** Asserts byte equality, reporting the first differing line. */
 function assertSameDump(ours: Uint8Array, theirs: Uint8Array, label: string): void {
@@ -60,17 +44,6 @@ function assertSameDump(ours: Uint8Array, theirs: Uint8Array, label: string): vo
   assert.fail(`${label}: outputs differ in bytes but not in lines`);
 }
 
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const parts = [...chunks];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 function tmpFile(bytes: Uint8Array): string {
   const path = Deno.makeTempFileSync({ prefix: "btf_dump_", suffix: ".btf" });
   Deno.writeFileSync(path, bytes);
@@ -81,7 +54,7 @@ function tmpFile(bytes: Uint8Array): string {
 function check(label: string, bytes: Uint8Array, golden?: string, base?: [Spec, string]): void {
   const spec = parseBtf(bytes, base ? { base: base[0] } : undefined);
   const ours = dumpRawBytes(spec);
-  assertSameDump(concat(dumpRawChunks(spec, { chunkSize: 1024 })), ours, `${label} (chunks)`);
+  assertSameDump(concat(...dumpRawChunks(spec, { chunkSize: 1024 })), ours, `${label} (chunks)`);
   assert.equal([...dumpRaw(spec)].join("\n") + "\n", new TextDecoder().decode(ours));
   if (golden !== undefined) {
     const want = Deno.readFileSync(new URL(golden, TESTDATA));

@@ -1,6 +1,6 @@
 // Shared fixtures for the BTF tests: a list of types covering every kind,
-// a raw blob builder for malformed input, and the "exercise everything"
-// routine the property tests run on whatever parses.
+// a raw blob builder for malformed input, bpftool's raw dump, and the
+// "exercise everything" routine the property tests run on whatever parses.
 
 import { InvalidArgumentError, ParseError } from "../src/errors.ts";
 import {
@@ -35,6 +35,24 @@ export const haveBpftool: boolean = (() => {
     return false;
   }
 })();
+
+/** Runs bpftool's raw dump of `file` (on `base`, when given). */
+export function bpftoolRaw(file: string, base?: string): Uint8Array {
+  const args = [
+    "btf",
+    "dump",
+    "file",
+    file,
+    ...(base ? ["--base-btf", base] : []),
+    "format",
+    "raw",
+  ];
+  const out = new Deno.Command("bpftool", { args, stdout: "piped", stderr: "piped" }).outputSync();
+  if (!out.success) {
+    throw new Error(`bpftool ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return out.stdout;
+}
 
 /** Types 1..N covering every kind and the odd corners of each. */
 export function allKinds(): TypeDesc[] {

@@ -18,6 +18,7 @@ import {
   SymbolType,
   SymbolVisibility,
 } from "../src/elf/mod.ts";
+import { concat } from "./_helpers.ts";
 
 function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   assert.deepStrictEqual(actual, expected, msg);
@@ -546,16 +547,6 @@ function sym64(name: number, info: number, shndx: number, value: bigint, size: b
   dv.setBigUint64(8, value, true);
   dv.setBigUint64(16, size, true);
   return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function note(name: string, type: number, desc: Uint8Array, align: number): Uint8Array {

@@ -4,25 +4,14 @@
 // the .raw.txt files are `bpftool btf dump file … format raw` of the blobs.
 
 import { encodeBtf, parseBtf } from "../../src/btf/mod.ts";
-import { allKinds, oddValuesBlob, splitOnAllKinds } from "../../tests/btf_helpers.ts";
+import {
+  allKinds,
+  bpftoolRaw as bpftool,
+  oddValuesBlob,
+  splitOnAllKinds,
+} from "../../tests/btf_helpers.ts";
 
 const dir = new URL(".", import.meta.url);
-
-function bpftool(file: string, base?: string): Uint8Array {
-  const args = [
-    "btf",
-    "dump",
-    "file",
-    file,
-    ...(base ? ["--base-btf", base] : []),
-    "format",
-    "raw",
-  ];
-  const out = new Deno.Command("bpftool", { args, stdout: "piped", stderr: "inherit" })
-    .outputSync();
-  if (!out.success) throw new Error(`bpftool ${args.join(" ")} failed`);
-  return out.stdout;
-}
 
 function write(name: string, bytes: Uint8Array): string {
   const url = new URL(name, dir);
