@@ -37,14 +37,19 @@ function load(insns: Uint8Array): FD {
   }
 }
 
+/** r6 = ctx; the record `{ u64 skb->len, u64 MARK }` at r10 - 16. */
+const recordOnStack = [
+  asm.mov64(R6, R1),
+  asm.ldxw(R0, R6, 0),
+  asm.stxdw(R10, -16, R0),
+  asm.mov64(R1, MARK),
+  asm.stxdw(R10, -8, R1),
+];
+
 /** A socket filter that writes `{ u64 skb->len, u64 MARK }` to a ring buffer (bpf_ringbuf_output). */
 export function ringbufWriter(mapFd: number, flags = 0): FD {
   return load(program(
-    asm.mov64(R6, R1),
-    asm.ldxw(R0, R6, 0),
-    asm.stxdw(R10, -16, R0),
-    asm.mov64(R1, MARK),
-    asm.stxdw(R10, -8, R1),
+    ...recordOnStack,
     asm.loadMapPtr(R1, mapFd),
     asm.mov64(R2, R10),
     asm.add64(R2, -16),
@@ -59,11 +64,7 @@ export function ringbufWriter(mapFd: number, flags = 0): FD {
 /** A socket filter that writes `{ u64 skb->len, u64 MARK }` with bpf_perf_event_output on the current CPU. */
 export function perfWriter(mapFd: number): FD {
   return load(program(
-    asm.mov64(R6, R1),
-    asm.ldxw(R0, R6, 0),
-    asm.stxdw(R10, -16, R0),
-    asm.mov64(R1, MARK),
-    asm.stxdw(R10, -8, R1),
+    ...recordOnStack,
     asm.mov64(R1, R6),
     asm.loadMapPtr(R2, mapFd),
     asm.mov32(R3, -1), // w3 = 0xffffffff: BPF_F_CURRENT_CPU

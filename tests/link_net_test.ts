@@ -180,20 +180,11 @@ Deno.test("attachTc: clsact + direct-action bpf filter over netlink", async () =
   using prog = countingProgram(counter, { type: "sched_cls", name: "dbpf_tc" }, { ret: 0 });
   const link = inNetns(NS_B, () => attachTc(prog, { interface: "dbpfvb", direction: "ingress" }));
   assert.ok(link instanceof TcLink);
+  const tcFilters = () =>
+    run(["ip", "netns", "exec", NS_B, "tc", "filter", "show", "dev", "dbpfvb", "ingress"]);
   try {
     assert.ok(link.handle > 0 && link.priority > 0);
-    const shown = await run([
-      "ip",
-      "netns",
-      "exec",
-      NS_B,
-      "tc",
-      "filter",
-      "show",
-      "dev",
-      "dbpfvb",
-      "ingress",
-    ]);
+    const shown = await tcFilters();
     assert.match(shown, /bpf/);
     assert.match(shown, /dbpf_tc/);
     assert.match(shown, /direct-action/);
@@ -202,18 +193,7 @@ Deno.test("attachTc: clsact + direct-action bpf filter over netlink", async () =
   } finally {
     link.close();
   }
-  const after = await run([
-    "ip",
-    "netns",
-    "exec",
-    NS_B,
-    "tc",
-    "filter",
-    "show",
-    "dev",
-    "dbpfvb",
-    "ingress",
-  ]);
+  const after = await tcFilters();
   assert.doesNotMatch(after, /dbpf_tc/);
   assert.ok(inNetns(NS_B, () => destroyClsact({ interface: "dbpfvb" })));
 });
