@@ -852,6 +852,29 @@ function scanTypeNames(
 }
 
 /**
+ * Records name lookups made elsewhere (`parseBtfFindingNames`): `ids` maps
+ * names to the ids of `spec`'s own types of that name, in id order.
+ *
+ * @internal
+ */
+export function seedTypeNames(spec: Spec, ids: ReadonlyMap<string, number[]>): void {
+  const cache = nameCache(spec);
+  for (const [name, list] of ids) if (!cache.has(name)) cache.set(name, list);
+}
+
+/**
+ * The names {@linkcode CoreTargets.prefetch} looks up for these local type names.
+ *
+ * @internal
+ */
+export function coreLookupNames(names: Iterable<string>): Set<string> {
+  const set = new Set<string>();
+  for (const n of names) set.add(essentialName(n));
+  set.add(LONG_NAMES[0]); // for the pointer size
+  return set;
+}
+
+/**
  * The ids of `spec`'s own types (not its base's) named `name`, of `kind`
  * when given, in id order; cached per spec, and fetched in one batch by
  * {@linkcode prefetchTypeNames}.
@@ -928,9 +951,7 @@ export class CoreTargets {
 
   /** Looks up the essential names of these local types in one pass over the base BTF. */
   prefetch(names: Iterable<string>): void {
-    const set = new Set<string>();
-    for (const n of names) set.add(essentialName(n));
-    set.add(LONG_NAMES[0]); // for the pointer size
+    const set = coreLookupNames(names);
     for (let s: Spec | undefined = this.base; s; s = s.base) prefetchTypeNames(s, set);
   }
 

@@ -127,6 +127,12 @@ export function rawSpec(spec: Spec): RawSpec {
   return rawOf(spec);
 }
 
+/**
+ * Names that the next `Spec` constructor collects while it walks the type
+ * records (see {@linkcode parseBtfFindingNames}).
+ */
+let namesToFind: NameQuery | undefined;
+
 /** Number of linear name scans before a hash index of names is built. */
 const LINEAR_LOOKUPS = 8;
 
@@ -224,7 +230,11 @@ export class Spec implements Iterable<BtfType> {
       words = new Uint32Array(nWords);
       for (let i = 0; i < nWords; i++) words[i] = dv.getUint32(typeSecStart + i * 4, le);
     }
-    const offsets = indexTypes(words, typeSecStart);
+    const query = namesToFind;
+    namesToFind = undefined;
+    const offsets = query !== undefined && base === undefined
+      ? indexTypesFindingNames(words, typeSecStart, strs, query)
+      : indexTypes(words, typeSecStart);
 
     this.base = base;
     this.littleEndian = le;
@@ -811,6 +821,137 @@ export function parseBtf(bytes: Uint8Array, options?: ParseOptions): Spec {
 }
 
 /**
+ * Parses BTF like {@linkcode parseBtf} and, in the same walk over the type
+ * records, finds the ids of the types named `names` (of any kind, in id
+ * order; names that are not there map to `[]`). For big BTF such as
+ * vmlinux this costs about as much as the parse alone, where a separate
+ * name lookup would walk the types a second time. Split BTF (`options.base`)
+ * is parsed as usual and its names are looked up by a scan afterwards.
+ *
+ * @internal
+ * @throws {ParseError} when the blob is malformed.
+ */
+export function parseBtfFindingNames(
+  bytes: Uint8Array,
+  names: readonly string[],
+  options?: ParseOptions,
+): { spec: Spec; ids: Map<string, number[]> } {
+  const query: NameQuery = {
+    names: names.map((n) => utf8Encoder.encode(n)),
+    hits: names.map(() => []),
+    done: false,
+  };
+  namesToFind = query;
+  let spec: Spec;
+  try {
+    spec = new Spec(bytes, options);
+  } finally {
+    namesToFind = undefined;
+  }
+  const ids = new Map<string, number[]>();
+  for (let i = 0; i < names.length; i++) {
+    if (query.done) ids.set(names[i], query.hits[i]);
+    else ids.set(names[i], names[i] === "" ? [] : spec.typeIdsByName(names[i]));
+  }
+  return { spec, ids };
+}
+
+/** Names looked for during the index walk, and the ids found for each. */
+interface NameQuery {
+  /** The names, UTF-8. */
+  names: Uint8Array[];
+  /** Ids of the types named `names[i]`, ascending. */
+  hits: number[][];
+  /** Set once the walk has filled `hits`. */
+  done: boolean;
+}
+
+/**
+ * `indexTypes` that also collects the ids of the types whose name is one of
+ * `query.names` (types of a blob without a base: ids start at 1).
+ *
+ * One table probe on a name's first two bytes picks the few wanted names
+ * to compare. This walk runs once per process on vmlinux (126k types),
+ * mostly before V8 has optimised it, so its body stays small and touches
+ * only typed arrays: no property loads or calls on the rare paths, which
+ * would have no type feedback yet and throw the optimised loop back to
+ * the interpreter when first taken.
+ */
+function indexTypesFindingNames(
+  words: Uint32Array,
+  secStart: number,
+  strs: Uint8Array,
+  query: NameQuery,
+): Uint32Array {
+  const names = query.names;
+  // The wanted names back to back, and where each starts and how long it is.
+  let total = 0;
+  for (const q of names) total += q.length;
+  const flat = new Uint8Array(total);
+  const starts = new Int32Array(names.length);
+  const lens = new Int32Array(names.length);
+  // For the first two bytes of a wanted name (the second may be its NUL):
+  // 1 + the index of the first such name, chained through `sameStart`.
+  const prefix = new Uint16Array(65536);
+  const sameStart = new Int32Array(names.length).fill(-1);
+  total = 0;
+  for (let k = names.length - 1; k >= 0; k--) {
+    const q = names[k];
+    starts[k] = total;
+    lens[k] = q.length;
+    flat.set(q, total);
+    total += q.length;
+    if (q.length === 0 || q[0] === 0) continue;
+    const key = q[0] | ((q.length > 1 ? q[1] : 0) << 8);
+    sameStart[k] = prefix[key] - 1;
+    prefix[key] = k + 1;
+  }
+  const n = words.length;
+  const offsets = new Uint32Array(Math.floor(n / 3) + 1);
+  let hitIds = new Int32Array(64);
+  let hitNames = new Int32Array(64);
+  let hits = 0;
+  const extra = EXTRA;
+  let count = 0;
+  let pos = 0;
+  while (pos < n) {
+    // Past the end `info` reads undefined: kind 0, invalid, caught below.
+    const info = words[pos + 1];
+    const e = extra[(info >>> 24) & 0x1f];
+    const next = pos + 3 + (e & 0xff) + (e >>> 8) * (info & 0xffff);
+    if (e < 0 || next > n) badRecord(words, pos, count, secStart);
+    // Out-of-range offsets read undefined, which `|` and `<<` turn into 0;
+    // a name starting with NUL (offset 0: the empty name) is never wanted.
+    const off = words[pos];
+    for (let k = prefix[strs[off] | (strs[off + 1] << 8)] - 1; k >= 0; k = sameStart[k]) {
+      const len = lens[k];
+      if (strs[off + len] !== 0) continue;
+      const st = starts[k];
+      let j = 2;
+      while (j < len && strs[off + j] === flat[st + j]) j++;
+      if (j < len) continue;
+      if (hits === hitIds.length) {
+        hitIds = growInt32(hitIds);
+        hitNames = growInt32(hitNames);
+      }
+      hitIds[hits] = count + 1;
+      hitNames[hits++] = k;
+    }
+    offsets[count++] = pos;
+    pos = next;
+  }
+  for (let h = 0; h < hits; h++) query.hits[hitNames[h]].push(hitIds[h]);
+  query.done = true;
+  return offsets.subarray(0, count);
+}
+
+function growInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/**
  * Walks the type section and returns the word offset of every record.
  *
  * @internal
@@ -825,24 +966,30 @@ export function indexTypes(words: Uint32Array, secStart: number): Uint32Array {
   let count = 0;
   let pos = 0;
   while (pos < n) {
-    if (n - pos < 3) {
-      fail(`truncated type record: ${(n - pos) * 4} of 12 bytes`, secStart + pos * 4);
-    }
+    // Past the end `info` reads undefined: kind 0, invalid, caught below.
     const info = words[pos + 1];
-    const kind = (info >>> 24) & 0x1f;
-    const e = extra[kind];
-    if (e < 0) fail(`type ${count + 1}: unknown kind ${kind}`, secStart + pos * 4 + 4);
+    const e = extra[(info >>> 24) & 0x1f];
     const next = pos + 3 + (e & 0xff) + (e >>> 8) * (info & 0xffff);
-    if (next > n) {
-      fail(
-        `${BTF_KIND_NAMES[kind]} record with vlen ${info & 0xffff} overruns the type section`,
-        secStart + pos * 4,
-      );
-    }
+    if (e < 0 || next > n) badRecord(words, pos, count, secStart);
     offsets[count++] = pos;
     pos = next;
   }
   return offsets.subarray(0, count);
+}
+
+/** Throws the ParseError for the malformed type record at word `pos`. */
+function badRecord(words: Uint32Array, pos: number, count: number, secStart: number): never {
+  const n = words.length;
+  if (n - pos < 3) {
+    fail(`truncated type record: ${(n - pos) * 4} of 12 bytes`, secStart + pos * 4);
+  }
+  const info = words[pos + 1];
+  const kind = (info >>> 24) & 0x1f;
+  if (EXTRA[kind] < 0) fail(`type ${count + 1}: unknown kind ${kind}`, secStart + pos * 4 + 4);
+  fail(
+    `${BTF_KIND_NAMES[kind]} record with vlen ${info & 0xffff} overruns the type section`,
+    secStart + pos * 4,
+  );
 }
 
 /**

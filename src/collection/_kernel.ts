@@ -13,8 +13,14 @@ import {
   MissingModuleBtfError,
   resolveKernelTypes,
 } from "../btf/kernel.ts";
-import { parseBtfFile } from "../btf/file.ts";
-import { CoreTargets, ownTypeIdsByName, prefetchTypeNames } from "../btf/core.ts";
+import { parseBtfFile, parseBtfFileFindingNames } from "../btf/file.ts";
+import {
+  coreLookupNames,
+  CoreTargets,
+  ownTypeIdsByName,
+  prefetchTypeNames,
+  seedTypeNames,
+} from "../btf/core.ts";
 import type { Spec } from "../btf/spec.ts";
 import type { Kind } from "../btf/types.ts";
 import { type Kallsyms, loadKallsymsSync } from "../kallsyms/mod.ts";
@@ -42,13 +48,19 @@ export class KernelEnv {
   }
 
   /** The running kernel's vmlinux BTF (under root). */
-  vmlinux(): Spec {
+  vmlinux(names?: readonly string[]): Spec {
     const root = this.root ?? "/";
     if (!defaultBtfCache.getVmlinux(root)) {
       // Map /sys/kernel/btf/vmlinux where the kernel allows it (cheaper than
       // reading 5 MB); loadKernelSpec reports any failure and does the fallbacks.
+      // Names wanted right away are found in the same walk as the parse.
+      const path = `${kernelBtfDir({ root })}/vmlinux`;
       try {
-        defaultBtfCache.setVmlinux(root, parseBtfFile(`${kernelBtfDir({ root })}/vmlinux`));
+        if (names && names.length > 0) {
+          const { spec, ids } = parseBtfFileFindingNames(path, names);
+          seedTypeNames(spec, ids);
+          defaultBtfCache.setVmlinux(root, spec);
+        } else defaultBtfCache.setVmlinux(root, parseBtfFile(path));
       } catch {
         // handled below
       }
@@ -121,6 +133,10 @@ export class KernelEnv {
   prefetch(coreTypeNames: Iterable<string>, kernelNames: Iterable<string>): void {
     const core = [...coreTypeNames];
     const kernel = [...kernelNames];
+    // One walk over vmlinux for every name, when it is parsed here.
+    const all = new Set(kernel);
+    if (core.length > 0 && !this.kernelTypes) { for (const n of coreLookupNames(core)) all.add(n); }
+    if (all.size > 0) this.vmlinux([...all]);
     if (core.length > 0) this.core().prefetch(core);
     if (kernel.length > 0) prefetchTypeNames(this.vmlinux(), kernel);
   }
