@@ -29,3 +29,4 @@ export * from "./src/uprobe/mod.ts";
 export * from "./src/ringbuf/mod.ts";
 export * from "./src/perf/mod.ts";
 export * from "./src/features/mod.ts";
+export * from "./src/probe/mod.ts";

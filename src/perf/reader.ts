@@ -2,7 +2,8 @@ import { InvalidArgumentError } from "../errors.ts";
 import { bpf } from "../sys/bpf.ts";
 import { Poller } from "../sys/epoll.ts";
 import { pollRecords } from "../sys/_poll_records.ts";
-import { FD } from "../sys/fd.ts";
+import type { FD } from "../sys/fd.ts";
+import { dupRawFd } from "../sys/fd_dup.ts";
 import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
 import { Mapping, pageSize, Prot } from "../sys/mmap.ts";
 import { onlineCpus, possibleCpuCount } from "../sys/cpu.ts";
@@ -100,7 +101,7 @@ export class PerfReader implements AsyncIterable<PerfRecord>, Disposable {
     pages = 2 ** Math.ceil(Math.log2(pages));
     const cpus = options.cpus ?? onlineCpus();
     const maxCpu = Math.min(shape.maxEntries, possibleCpuCount());
-    this.#mapFd = new FD(raw, "perf event array").dup("perf reader map");
+    this.#mapFd = dupRawFd(raw, "perf reader map");
     this.#poller = new Poller(Math.max(8, cpus.length));
     try {
       for (const cpu of cpus) {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "../errors.ts";
-import { FD } from "../sys/fd.ts";
+import type { FD } from "../sys/fd.ts";
+import { dupRawFd } from "../sys/fd_dup.ts";
 import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
 import { Mapping, pageSize, Prot } from "../sys/mmap.ts";
 import { Poller } from "../sys/epoll.ts";
@@ -69,7 +70,7 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
     }
     this.size = size;
     this.#mask = size - 1;
-    this.#fd = new FD(raw, "ringbuf").dup("ringbuf reader");
+    this.#fd = dupRawFd(raw, "ringbuf reader");
     const page = pageSize();
     let consumer: Mapping | undefined;
     try {

@@ -1,0 +1,99 @@
+/**
+ * Scripted probes: small TypeScript programs that trace the kernel the way
+ * bpftrace one-liners do. Pick a probe point, optionally filter, and
+ * aggregate or stream events; the BPF program is generated with the
+ * assembler (no C compiler), and the handle owns every descriptor.
+ *
+ * ```ts ignore
+ * import { probe, tracepoint, uprobe } from "@denobpf/ebpf/probe";
+ *
+ * // @[comm] = count()
+ * await using calls = await probe(tracepoint("raw_syscalls:sys_enter")).count({ by: "comm" });
+ * await calls.runFor(2);
+ * calls.print({ top: 5 });
+ *
+ * // /args.ret >= 0/ { @ = hist(args.ret) }
+ * await using sizes = await probe(tracepoint("syscalls:sys_exit_read"), { where: "args.ret >= 0" })
+ *   .hist("args.ret");
+ *
+ * // printf("%s %s\n", comm, str(args.filename))
+ * await using opens = await probe(tracepoint<{ filename: string }>("syscalls:sys_enter_openat"))
+ *   .emit({ fields: ["pid", "comm", "args.filename"] });
+ * for await (const ev of opens.events()) console.log(ev.pid, ev.comm, ev.filename);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type AggregateOptions,
+  AggregateProbe,
+  type EmitOptions,
+  EventProbe,
+  type EventsOptions,
+  type LinearHistogramOptions,
+  type PrintOptions,
+  probe,
+  ProbeBuilder,
+  ProbeHandle,
+  type ProbeOptions,
+  type RunOptions,
+} from "./probe.ts";
+export {
+  type ArgsOf,
+  kprobe,
+  type KprobePoint,
+  kretprobe,
+  type PointBase,
+  type PointKind,
+  type ProbePoint,
+  profile,
+  type ProfilePoint,
+  rawTracepoint,
+  type RawTracepointPoint,
+  tpBtf,
+  tracepoint,
+  type TracepointPoint,
+  uprobe,
+  type UprobePoint,
+  type UprobePointOptions,
+  uretprobe,
+  usdt,
+  type UsdtPoint,
+} from "./points.ts";
+export { type CompareOp, parseFilter, type Predicate, toPredicate } from "./filter.ts";
+export {
+  closeMatches,
+  type FieldKind,
+  parseTracepointFormat,
+  readTracepointFormat,
+  type TracepointField,
+  type TracepointFormat,
+} from "./format.ts";
+export {
+  type AggregationFormatOptions,
+  formatAggregation,
+  formatHistogram,
+  formatKey,
+  type Histogram,
+  type HistogramBucket,
+} from "./output.ts";
+export { ProbeCompileError, ProbeNotFoundError } from "./errors.ts";
+export type {
+  AggregationKind,
+  AnyArgs,
+  ArgAt,
+  ArgPath,
+  ArgValue,
+  Builtin,
+  EmitFields,
+  EventOf,
+  Expr,
+  FieldName,
+  IntBuiltin,
+  KeyOf,
+  KeySpec,
+  PathDepth,
+  StrBuiltin,
+  ValueOf,
+} from "./types.ts";
