@@ -240,18 +240,23 @@ export type HelperName = keyof typeof Helper;
 /** One past the highest helper number this table knows (`__BPF_FUNC_MAX_ID`). */
 export const HELPER_MAX_ID = 212;
 
-const NAMES: readonly string[] = (() => {
-  const names: string[] = [];
-  for (const [name, id] of Object.entries(Helper)) names[id] = name;
+/** Helper names by number, built on first use (not at import). */
+let names: readonly string[] | undefined;
+function helperNames(): readonly string[] {
+  if (names === undefined) {
+    const out: string[] = [];
+    for (const [name, id] of Object.entries(Helper)) out[id] = name;
+    names = out;
+  }
   return names;
-})();
+}
 
 /**
  * The name of helper `id` (without the `bpf_` prefix), or `undefined` for a
  * number this table does not know.
  */
 export function helperName(id: number): HelperName | undefined {
-  return NAMES[id] as HelperName | undefined;
+  return helperNames()[id] as HelperName | undefined;
 }
 
 /**

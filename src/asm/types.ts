@@ -25,6 +25,11 @@ function namesOf(table: Readonly<Record<string, number>>): string[] {
   return names;
 }
 
+// The number-to-name tables are built on first use, not at import.
+let programTypeNames: readonly string[] | undefined;
+let attachTypeNames: readonly string[] | undefined;
+let linkTypeNames: readonly string[] | undefined;
+
 /**
  * Program types (`enum bpf_prog_type`), keyed by bpftool's names.
  */
@@ -67,11 +72,9 @@ export const ProgramType = {
 /** A name of {@link ProgramType}. */
 export type ProgramTypeName = keyof typeof ProgramType;
 
-const PROGRAMTYPE_NAMES: readonly string[] = namesOf(ProgramType);
-
 /** The bpftool name of a program type number, or `undefined` if unknown. */
 export function programTypeName(value: number): ProgramTypeName | undefined {
-  return PROGRAMTYPE_NAMES[value] as ProgramTypeName | undefined;
+  return (programTypeNames ??= namesOf(ProgramType))[value] as ProgramTypeName | undefined;
 }
 
 /**
@@ -141,11 +144,9 @@ export const AttachType = {
 /** A name of {@link AttachType}. */
 export type AttachTypeName = keyof typeof AttachType;
 
-const ATTACHTYPE_NAMES: readonly string[] = namesOf(AttachType);
-
 /** The libbpf name of an attach type number, or `undefined` if unknown. */
 export function attachTypeName(value: number): AttachTypeName | undefined {
-  return ATTACHTYPE_NAMES[value] as AttachTypeName | undefined;
+  return (attachTypeNames ??= namesOf(AttachType))[value] as AttachTypeName | undefined;
 }
 
 // Map types live with the maps: src/map/types.ts (MapType, mapTypeName).
@@ -174,9 +175,7 @@ export const LinkType = {
 /** A name of {@link LinkType}. */
 export type LinkTypeName = keyof typeof LinkType;
 
-const LINKTYPE_NAMES: readonly string[] = namesOf(LinkType);
-
 /** The bpftool name of a link type number, or `undefined` if unknown. */
 export function linkTypeName(value: number): LinkTypeName | undefined {
-  return LINKTYPE_NAMES[value] as LinkTypeName | undefined;
+  return (linkTypeNames ??= namesOf(LinkType))[value] as LinkTypeName | undefined;
 }

@@ -58,12 +58,19 @@ export const MapType = {
 /** A map type name, e.g. `"hash"` or `"ringbuf"`. */
 export type MapTypeName = Exclude<keyof typeof MapType, "unspec">;
 
-const NAMES: string[] = [];
-for (const [name, n] of Object.entries(MapType)) NAMES[n] = name;
+/** Map type names by number, built on first use (not at import). */
+let names: string[] | undefined;
+function mapTypeNames(): string[] {
+  if (names === undefined) {
+    names = [];
+    for (const [name, n] of Object.entries(MapType)) names[n] = name;
+  }
+  return names;
+}
 
 /** The name of map type number `type`, or `"type <n>"` for numbers this table does not know. */
 export function mapTypeName(type: number): string {
-  return NAMES[type] ?? `type ${type}`;
+  return mapTypeNames()[type] ?? `type ${type}`;
 }
 
 /**
@@ -80,7 +87,7 @@ export function mapTypeNumber(type: MapTypeName | number): number {
   const n = (MapType as Record<string, number>)[type];
   if (n === undefined || n === 0) {
     throw new InvalidArgumentError(
-      `unknown map type ${JSON.stringify(type)}; use one of: ${NAMES.slice(1).join(", ")}`,
+      `unknown map type ${JSON.stringify(type)}; use one of: ${mapTypeNames().slice(1).join(", ")}`,
     );
   }
   return n;

@@ -157,8 +157,9 @@ function buildIndex(table: Readonly<Record<string, number>>): Map<string, number
   return index;
 }
 
-const PROG_INDEX = buildIndex(ProgramType);
-const ATTACH_INDEX = buildIndex(AttachType);
+// Built on first use of a name: most programs give their types as numbers.
+let progIndex: Map<string, number> | undefined;
+let attachIndex: Map<string, number> | undefined;
 
 function checkNumber(n: number, what: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
@@ -170,7 +171,9 @@ function checkNumber(n: number, what: string): number {
 /** The `enum bpf_prog_type` number of a program type name or number. */
 export function programTypeNumber(type: ProgramTypeLike): number {
   if (typeof type === "number") return checkNumber(type, "program type");
-  const n = PROG_INDEX.get(normalize(type.replace(/^bpf_prog_type_/i, "")));
+  const n = (progIndex ??= buildIndex(ProgramType)).get(
+    normalize(type.replace(/^bpf_prog_type_/i, "")),
+  );
   if (n === undefined) {
     throw new InvalidArgumentError(
       `unknown program type ${JSON.stringify(type)}; known types: ${
@@ -184,7 +187,7 @@ export function programTypeNumber(type: ProgramTypeLike): number {
 /** The `enum bpf_attach_type` number of an attach type name or number. */
 export function attachTypeNumber(type: AttachTypeLike): number {
   if (typeof type === "number") return checkNumber(type, "attach type");
-  const n = ATTACH_INDEX.get(normalize(type.replace(/^bpf_/i, "")));
+  const n = (attachIndex ??= buildIndex(AttachType)).get(normalize(type.replace(/^bpf_/i, "")));
   if (n === undefined) {
     throw new InvalidArgumentError(
       `unknown attach type ${JSON.stringify(type)}; known types: ${

@@ -55,12 +55,15 @@ export const BpfCmd = {
 /** A bpf(2) command name, e.g. `"MAP_CREATE"`. */
 export type BpfCmdName = keyof typeof BpfCmd;
 
-const CMD_NAMES: string[] = [];
-for (const [k, v] of Object.entries(BpfCmd)) CMD_NAMES[v] = `BPF_${k}`;
+let cmdNames: string[] | undefined;
 
 /** The UAPI name of a command number, e.g. `"BPF_MAP_CREATE"`. */
 export function bpfCmdName(cmd: number): string {
-  return CMD_NAMES[cmd] ?? `BPF_CMD_${cmd}`;
+  if (cmdNames === undefined) {
+    cmdNames = [];
+    for (const [k, v] of Object.entries(BpfCmd)) cmdNames[v] = `BPF_${k}`;
+  }
+  return cmdNames[cmd] ?? `BPF_CMD_${cmd}`;
 }
 
 /**
@@ -916,9 +919,13 @@ const OUTPUTS: Partial<Record<keyof BpfAttrMap, readonly string[]>> = {
 /** The bpf(2) syscall number on this architecture. */
 export const SYS_BPF: number = Deno.build.arch === "aarch64" ? 280 : 321;
 const SYS_BPF_BIG = BigInt(SYS_BPF);
-// Commands and attribute sizes as bigints, made once: converting on every
-// call allocates, which shows on the hot paths (map lookups).
-const SMALL_BIG: readonly bigint[] = Array.from({ length: 257 }, (_, i) => BigInt(i));
+// Commands and attribute sizes as bigints, each made once, on first use:
+// converting on every call allocates, which shows on the hot paths (map
+// lookups). Sized up front so that the array keeps fast elements.
+const SMALL_BIG: (bigint | undefined)[] = new Array(257);
+function smallBig(n: number): bigint {
+  return SMALL_BIG[n] ?? (n >= 0 && n <= 256 ? (SMALL_BIG[n] = BigInt(n)) : BigInt(n));
+}
 
 /**
  * The raw bpf(2) call on an already encoded attribute buffer. Returns the
@@ -928,9 +935,9 @@ const SMALL_BIG: readonly bigint[] = Array.from({ length: 257 }, (_, i) => BigIn
 export function bpfRaw(cmd: number, attr: Uint8Array, size: number = attr.byteLength): number {
   const r = libc().syscallBufInt(
     SYS_BPF_BIG,
-    SMALL_BIG[cmd] ?? BigInt(cmd),
+    smallBig(cmd),
     attr,
-    SMALL_BIG[size] ?? BigInt(size),
+    smallBig(size),
   );
   return r < 0 ? -errno() : r;
 }

@@ -82,23 +82,31 @@ const TABLE: ReadonlyArray<readonly [string, number, string]> = [
   ["ENOTSUPP", 524, "Operation is not supported (kernel-internal ENOTSUPP)"],
 ];
 
-const BY_NUMBER = new Map<number, readonly [string, string]>(
-  TABLE.map(([name, no, text]) => [no, [name, text]]),
-);
+/** Table rows by errno number, built on first use (not at import). */
+let byNumber: Map<number, readonly [string, number, string]> | undefined;
+function row(errno: number): readonly [string, number, string] | undefined {
+  if (byNumber === undefined) {
+    byNumber = new Map();
+    for (const r of TABLE) byNumber.set(r[1], r);
+  }
+  return byNumber.get(errno);
+}
 
 /** Errno numbers by name, e.g. `Errno.ENOENT === 2`. */
-export const Errno: Readonly<Record<string, number>> = Object.freeze(
-  Object.fromEntries(TABLE.map(([name, no]) => [name, no])),
-);
+export const Errno: Readonly<Record<string, number>> = (() => {
+  const out: Record<string, number> = {};
+  for (const r of TABLE) out[r[0]] = r[1];
+  return Object.freeze(out);
+})();
 
 /** The symbolic name of an errno number, e.g. `"ENOENT"`, or `"E<n>"` for unknown numbers. */
 export function errnoName(errno: number): string {
-  return BY_NUMBER.get(errno)?.[0] ?? `E${errno}`;
+  return row(errno)?.[0] ?? `E${errno}`;
 }
 
 /** The C library's description of an errno number, e.g. `"No such file or directory"`. */
 export function errnoText(errno: number): string {
-  return BY_NUMBER.get(errno)?.[1] ?? `Unknown error ${errno}`;
+  return row(errno)?.[2] ?? `Unknown error ${errno}`;
 }
 
 /** The errno numbers the bpf(2) syscall and its helpers commonly return. */

@@ -6,7 +6,7 @@
  */
 
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { type TracefsOptions, tracefsPath } from "./mount.ts";
+import { TRACEFS_PATHS, type TracefsOptions, tracefsPath } from "./mount.ts";
 
 const FORBIDDEN = /[\/\s\0]/;
 
@@ -43,6 +43,19 @@ export function eventDir(group: string, name: string, options: TracefsOptions = 
  * `NotFoundError` when the event does not exist.
  */
 export function tracepointId(group: string, name: string, options: TracefsOptions = {}): number {
+  if (options.tracefs === undefined && (options.root ?? "/") === "/") {
+    // Tracefs at its usual place answers without a look at the mount table.
+    checkEventComponent(group, "group");
+    checkEventComponent(name, "name");
+    const dir = `${TRACEFS_PATHS[0]}/events/${group}/${name}`;
+    let text: string | undefined;
+    try {
+      text = Deno.readTextFileSync(`${dir}/id`);
+    } catch {
+      // Not there (or not mounted there): the general path below finds out.
+    }
+    if (text !== undefined) return parseEventId(dir, text);
+  }
   const dir = eventDir(group, name, options);
   let text: string;
   try {
@@ -58,6 +71,10 @@ export function tracepointId(group: string, name: string, options: TracefsOption
     }
     throw e;
   }
+  return parseEventId(dir, text);
+}
+
+function parseEventId(dir: string, text: string): number {
   const id = Number(text.trim());
   if (!Number.isInteger(id) || id < 0) {
     throw new InvalidArgumentError(`${dir}/id holds ${JSON.stringify(text)}, not an event id`);
