@@ -3,7 +3,7 @@
 # both byte orders (clang 14+, libbpf-dev for <bpf/bpf_helpers.h>). The
 # objects are committed so that the tests need no compiler.
 #
-#   deno task testdata:build     (or: sh testdata/bpf/build.sh)
+#   deno task build:testdata     (or: sh testdata/bpf/build.sh)
 set -eu
 cd "$(dirname "$0")"
 CLANG=${CLANG:-clang}
