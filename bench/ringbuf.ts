@@ -6,106 +6,19 @@
 //
 //   deno run -A bench/ringbuf.ts [seconds=1] [rounds=3]
 
-import { createMap } from "../src/map/mod.ts";
+import { Assembler, R0, R1, R10, R2, R3, R4 } from "../src/asm/mod.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
-import { bpf, FD, ioctl, objPin, perfEventOpen, PerfIoctl, PerfType } from "../src/sys/mod.ts";
-import { compileC, median, privateBpffs, ratio } from "./_util.ts";
+import { bpf, FD } from "../src/sys/mod.ts";
+import { type Consumer, eventBench, rate } from "./_events.ts";
+import { median, ratio } from "./_util.ts";
 
 const secs = Number(Deno.args[0] ?? 1);
 const rounds = Number(Deno.args[1] ?? 3);
-const tmp = await Deno.makeTempDir({ prefix: "denobpf-bench-" });
-const here = new URL(".", import.meta.url).pathname;
-const consumerBin = await compileC([`${here}ringbuf_consumer.c`], `${tmp}/consumer`, ["-lbpf"]);
-const producerBin = await compileC([`${here}getpid_loop.c`], `${tmp}/producer`);
-await using fs = await privateBpffs();
 
-const tracefs = "/sys/kernel/tracing";
-try {
-  Deno.statSync(`${tracefs}/events`);
-} catch {
-  await new Deno.Command("mount", { args: ["-t", "tracefs", "tracefs", tracefs] }).output();
-}
-const tpId = Number(Deno.readTextFileSync(`${tracefs}/events/syscalls/sys_enter_getpid/id`));
-
-function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  b[0] = code;
-  b[1] = (src << 4) | dst;
-  dv.setInt16(2, off, true);
-  dv.setInt32(4, imm, true);
-  return [...b];
-}
-
-function loadProducer(mapFd: number, flags: number): FD {
-  const insns = new Uint8Array([
-    ...insn(0xb7, 1, 0, 0, 0xabcdef),
-    ...insn(0x7b, 10, 1, -8, 0),
-    ...insn(0x7b, 10, 1, -16, 0),
-    ...insn(0x18, 1, 1, 0, mapFd),
-    ...insn(0, 0, 0, 0, 0),
-    ...insn(0xbf, 2, 10, 0, 0),
-    ...insn(0x07, 2, 0, 0, -16),
-    ...insn(0xb7, 3, 0, 0, 16),
-    ...insn(0xb7, 4, 0, 0, flags),
-    ...insn(0x85, 0, 0, 0, 130),
-    ...insn(0xb7, 0, 0, 0, 0),
-    ...insn(0x95, 0, 0, 0, 0),
-  ]);
-  return new FD(
-    bpf("PROG_LOAD", {
-      progType: 5,
-      insnCnt: insns.length / 8,
-      insns,
-      license: new TextEncoder().encode("GPL\0"),
-    }),
-  );
-}
-
-interface Round {
-  consumed: number;
-  seconds: number;
-  produced: number;
-}
-
-async function round(
-  flags: number,
-  consume: (
-    path: string,
-    start: () => Promise<void>,
-  ) => Promise<{ consumed: number; seconds: number }>,
-): Promise<Round> {
-  using map = createMap({ type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 1 << 22 });
-  using prog = loadProducer(map.fd, flags);
-  const pin = `${fs.path}/rb${Math.random().toString(36).slice(2)}`;
-  objPin(map.fd, pin);
-  const producer = new Deno.Command(producerBin, {
-    args: [String(secs)],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  using ev = perfEventOpen(
-    { type: PerfType.TRACEPOINT, config: tpId, samplePeriod: 1, wakeup: 1 },
-    {
-      pid: producer.pid,
-      cpu: -1,
-    },
-  );
-  ioctl(ev.value, PerfIoctl.SET_BPF, prog.value);
-  ioctl(ev.value, PerfIoctl.ENABLE);
-  const w = producer.stdin.getWriter();
-  const r = await consume(pin, () => w.write(new Uint8Array([1])));
-  await w.close();
-  const out = await producer.output();
-  Deno.removeSync(pin);
-  return { ...r, produced: Number(new TextDecoder().decode(out.stdout).trim()) };
-}
-
-function denoConsumer(mode: "consume" | "poll") {
-  return async (path: string, start: () => Promise<void>) => {
-    using reader = ringBufReader(
-      { fd: new FD(bpf("OBJ_GET", { pathname: path })) } as never,
-    );
+function denoConsumer(mode: "consume" | "poll"): Consumer {
+  return async (path, start) => {
+    using mapFd = new FD(bpf("OBJ_GET", { pathname: path }));
+    using reader = ringBufReader(mapFd);
     let n = 0;
     const cb = () => {
       n++;
@@ -123,32 +36,6 @@ function denoConsumer(mode: "consume" | "poll") {
   };
 }
 
-function cConsumer(mode: "consume" | "poll") {
-  return async (path: string, start: () => Promise<void>) => {
-    const child = new Deno.Command(consumerBin, {
-      args: [path, String(secs), mode === "poll" ? "1" : "0"],
-      stdout: "piped",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    let text = "";
-    while (!text.includes("ready")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    await start();
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    await child.status;
-    const [n, s] = text.split("\n")[1].trim().split(" ").map(Number);
-    return { consumed: n, seconds: s };
-  };
-}
-
-const rate = (r: Round) => r.consumed / r.seconds;
 console.log(`ring buffer, 16-byte records, ${secs}s per round, ${rounds} rounds (median)`);
 console.log("| mode | denobpf rec/s | libbpf rec/s | denobpf / libbpf |");
 console.log("|---|---|---|---|");
@@ -158,11 +45,26 @@ for (
     ["busy consume, BPF_RB_NO_WAKEUP", 1, "consume"],
   ] as const
 ) {
+  await using bench = await eventBench({
+    seconds: secs,
+    consumerSource: "ringbuf_consumer.c",
+    map: { type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 1 << 22 },
+    // bpf_ringbuf_output(&events, &{0xabcdef, 0xabcdef}, 16, flags)
+    producer: (map) =>
+      new Assembler()
+        .mov64(R1, 0xabcdef).stxdw(R10, -8, R1).stxdw(R10, -16, R1)
+        .loadMapPtr(R1, map)
+        .mov64(R2, R10).add64(R2, -16)
+        .mov64(R3, 16)
+        .mov64(R4, flags)
+        .call("ringbuf_output")
+        .mov64(R0, 0).exit(),
+  });
   const d: number[] = [];
   const c: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    d.push(rate(await round(flags, denoConsumer(mode))));
-    c.push(rate(await round(flags, cConsumer(mode))));
+    d.push(rate(await bench.round(denoConsumer(mode))));
+    c.push(rate(await bench.round(bench.cConsumer([mode === "poll" ? "1" : "0"]))));
   }
   const md = median(d);
   const mc = median(c);
@@ -170,4 +72,3 @@ for (
     `| ${label} | ${(md / 1e3).toFixed(0)}k | ${(mc / 1e3).toFixed(0)}k | ${ratio(md, mc)} |`,
   );
 }
-await Deno.remove(tmp, { recursive: true });
