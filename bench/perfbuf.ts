@@ -7,7 +7,7 @@
 //
 //   deno run -A bench/perfbuf.ts [seconds=1] [rounds=3]
 
-import { Assembler, R0, R1, R10, R2, R3, R4, R5 } from "../src/asm/mod.ts";
+import { Assembler, R0, R10, R2, R3, R4, R5 } from "../src/asm/mod.ts";
 import { perfReader } from "../src/perf/mod.ts";
 import { bpf, FD, possibleCpuCount } from "../src/sys/mod.ts";
 import { type Consumer, eventBench, rate } from "./_events.ts";
