@@ -13,6 +13,7 @@ import { LinkType, linkTypeName } from "../asm/types.ts";
 import { bpf, bpfError, bpfTry } from "../sys/bpf.ts";
 import { EINVAL, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { FD } from "../sys/fd.ts";
+import { SyscallError } from "../sys/error.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { type LinkInfo, readLinkInfo } from "./info.ts";
 import { programFd, type ProgramLike } from "./_common.ts";
@@ -328,14 +329,14 @@ export class LegacyLink extends Link {
   }
 }
 
-function kindOf(fd: FD): string {
-  const t = readLinkInfo(fd.value).type;
+function kindOf(fd: number): string {
+  const t = readLinkInfo(fd).type;
   return linkTypeName(t) ?? `link type ${t}`;
 }
 
 function wrap(fd: FD, pinnedPath?: string): BpfLink {
   try {
-    return new BpfLink(fd, kindOf(fd), { pinnedPath });
+    return new BpfLink(fd, kindOf(fd.value), { pinnedPath });
   } catch (e) {
     fd.close();
     throw e;
@@ -360,12 +361,28 @@ export function loadPinnedLink(path: string): BpfLink {
   return wrap(fd, path);
 }
 
-/** Wraps a link descriptor obtained elsewhere; the returned link owns it. */
+/**
+ * Wraps a link descriptor obtained elsewhere (inherited, received over a
+ * socket), as cilium/ebpf's `NewLinkFromFD` does: the returned link takes
+ * ownership of `fd` and closes it, so the caller must not close or reuse it.
+ * If `fd` is not a BPF link, it throws `InvalidArgumentError` and leaves `fd`
+ * open. To keep a descriptor of your own, wrap a copy (`dup(2)`) instead.
+ */
 export function linkFromFd(fd: number): BpfLink {
   if (!Number.isInteger(fd) || fd < 0 || !isLinkFd(fd)) {
     throw new InvalidArgumentError(`file descriptor ${fd} is not a BPF link`);
   }
-  return wrap(new FD(fd, `link fd ${fd}`));
+  let kind: string;
+  try {
+    // Read before wrapping: a failure must leave the caller's descriptor open.
+    kind = kindOf(fd);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === EINVAL) {
+      throw new InvalidArgumentError(`file descriptor ${fd} is not a BPF link`, { cause: e });
+    }
+    throw e;
+  }
+  return new BpfLink(new FD(fd, `link fd ${fd}`), kind);
 }
 
 function isLinkFd(fd: number): boolean {

@@ -17,7 +17,6 @@ import { possibleCpuCount } from "../sys/cpu.ts";
 import { EBUSY, ENOENT, ENOSPC, EPERM } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
-import { dupRawFd } from "../sys/fd_dup.ts";
 import { pageSize } from "../sys/mmap.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
@@ -1216,30 +1215,42 @@ function openFlags(options: OpenMapOptions): number {
     (options.writeOnly ? MapCreateFlag.WRONLY : 0);
 }
 
+/**
+ * Reads the info of the map behind the raw descriptor `fd`, checking first
+ * that it is a map. Throws `InvalidArgumentError` for other descriptors;
+ * never closes `fd`.
+ */
+function readOwnMapInfo(fd: number, label: string): MapInfo {
+  // OBJ_GET_INFO_BY_FD answers for programs, links and BTF too: make sure
+  // this is a map before reading its info as struct bpf_map_info.
+  let kind = "";
+  try {
+    kind = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    // No /proc: trust the caller.
+    kind = "anon_inode:bpf-map";
+  }
+  if (kind !== "anon_inode:bpf-map") {
+    throw new InvalidArgumentError(
+      `${label} is not a BPF map (the descriptor is ${kind || "unknown"})`,
+    );
+  }
+  try {
+    return readMapInfo(fd);
+  } catch (e) {
+    if (e instanceof SyscallError && e.code === "EINVAL") {
+      throw new InvalidArgumentError(`${label} is not a BPF map descriptor`, { cause: e });
+    }
+    throw e;
+  }
+}
+
 function fromFd(fd: FD): BpfMap {
   let info: MapInfo;
   try {
-    // OBJ_GET_INFO_BY_FD answers for programs, links and BTF too: make sure
-    // this is a map before reading its info as struct bpf_map_info.
-    let kind = "";
-    try {
-      kind = Deno.readLinkSync(`/proc/self/fd/${fd.value}`);
-    } catch {
-      // No /proc: trust the caller.
-      kind = "anon_inode:bpf-map";
-    }
-    if (kind !== "anon_inode:bpf-map") {
-      throw new InvalidArgumentError(
-        `${fd.label} is not a BPF map (the descriptor is ${kind || "unknown"})`,
-      );
-    }
-    info = readMapInfo(fd.value);
+    info = readOwnMapInfo(fd.value, fd.label);
   } catch (e) {
     fd.close();
-    if (e instanceof InvalidArgumentError) throw e;
-    if (e instanceof SyscallError && e.code === "EINVAL") {
-      throw new InvalidArgumentError(`${fd.label} is not a BPF map descriptor`, { cause: e });
-    }
     throw e;
   }
   return new BpfMap(fd, info);
@@ -1259,9 +1270,18 @@ export function mapFromId(id: number, options: OpenMapOptions = {}): BpfMap {
 }
 
 /**
- * Wraps a map descriptor owned elsewhere: the descriptor is duplicated, so
- * the returned map and the caller close theirs independently.
+ * Wraps a map descriptor obtained elsewhere (inherited, received over a
+ * socket), as cilium/ebpf's `NewMapFromFD` does: the returned map takes
+ * ownership of `fd` and closes it, so the caller must not close or reuse it.
+ * If `fd` is not a BPF map, it throws `InvalidArgumentError` and leaves `fd`
+ * open. To keep a descriptor of your own, wrap a copy (`dup(2)`) instead,
+ * or use {@linkcode BpfMap.clone} on an existing map.
  */
 export function mapFromFd(fd: number): BpfMap {
-  return fromFd(dupRawFd(fd, "map"));
+  if (!Number.isInteger(fd) || fd < 0) {
+    throw new InvalidArgumentError(`file descriptor ${fd} is not a BPF map`);
+  }
+  const label = `map fd ${fd}`;
+  const info = readOwnMapInfo(fd, label);
+  return new BpfMap(new FD(fd, label), info);
 }

@@ -8,6 +8,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { FD } from "../sys/fd.ts";
+import { SyscallError } from "../sys/error.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import {
   type ProgramInfo,
@@ -240,15 +241,29 @@ function isProgramFd(fd: number): boolean {
 
 /**
  * Wraps a program descriptor obtained elsewhere (inherited, received over a
- * socket). The returned program takes ownership of `fd` and closes it; if
- * `fd` is not a program, it throws `InvalidArgumentError` and leaves `fd` open.
+ * socket), as cilium/ebpf's `NewProgramFromFD` does: the returned program
+ * takes ownership of `fd` and closes it, so the caller must not close or
+ * reuse it. If `fd` is not a BPF program, it throws `InvalidArgumentError`
+ * and leaves `fd` open. To keep a descriptor of your own, wrap a copy
+ * (`dup(2)`) instead, or use {@linkcode Program.clone} on an existing program.
  */
 export function programFromFd(fd: number, options: OpenProgramOptions = {}): Program {
   if (!Number.isInteger(fd) || fd < 0 || !isProgramFd(fd)) {
     throw new InvalidArgumentError(`file descriptor ${fd} is not a BPF program`);
   }
   const given = givenAttachType(options);
-  return fromFd(new FD(fd, `program fd ${fd}`), given);
+  let read: { type: number; name: string };
+  try {
+    // Read before wrapping: a failure must leave the caller's descriptor open.
+    read = readProgramType(fd);
+  } catch (e) {
+    if (e instanceof SyscallError && e.code === "EINVAL") {
+      throw new InvalidArgumentError(`file descriptor ${fd} is not a BPF program`, { cause: e });
+    }
+    throw e;
+  }
+  const attachType = given ?? FIXED_ATTACH_TYPES[read.type];
+  return new Program(new FD(fd, `program fd ${fd}`), { ...read, attachType });
 }
 
 /** Opens the program with kernel id `id` (needs CAP_SYS_ADMIN). */
