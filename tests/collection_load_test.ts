@@ -304,3 +304,20 @@ Deno.test("struct_ops: programs load against the kernel struct; the map value is
   assert(value.subarray(0, dataOff).every((b) => b === 0));
   assert.throws(() => coll.structOpsValue("nope"), NotFoundError);
 });
+
+Deno.test("legacy maps section: a map of maps made from inner_map_idx holds maps of that shape", async () => {
+  using coll = await loadCollection(obj("legacy_in_map"));
+  const { inner_tpl, inner_hash_tpl, outer_arr, outer_hash } = coll.maps;
+  const run = () => coll.programs.legacy_in_map.testRunSync({ data: packet }).retval;
+  assert.equal(run(), 0xff, "empty outer map");
+  inner_tpl.update(u32(0), u32(41));
+  outer_arr.update(u32(0), u32(inner_tpl.fd));
+  assert.equal(run(), 41);
+  outer_hash.update(u32(0), u32(inner_hash_tpl.fd));
+  assert.equal(run(), 42);
+  using inner = outer_arr.lookupInnerMap(u32(0))!;
+  assert.equal(inner.info().id, inner_tpl.info().id);
+  // The kernel checks each inner map against the template's shape.
+  assert.throws(() => outer_arr.update(u32(1), u32(inner_hash_tpl.fd)));
+  assert.throws(() => outer_hash.update(u32(1), u32(inner_tpl.fd)));
+});

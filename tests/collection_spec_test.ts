@@ -28,6 +28,7 @@ const OBJECTS = [
   "externs",
   "ksyms_typed",
   "legacy",
+  "legacy_in_map",
   "many",
   "module_target",
   "sections",
@@ -376,6 +377,51 @@ Deno.test("legacy maps section", () => {
     spec.programs.legacy_prog.references.map((r) => r.kind === "map" && r.map),
     ["legacy_array", "legacy_hash"],
   );
+});
+
+Deno.test("legacy maps section: inner_map_idx gives a map of maps its inner shape", () => {
+  for (const arch of ["bpfel", "bpfeb"]) {
+    const { maps } = loadCollectionSpec(obj("legacy_in_map", arch));
+    assert.deepEqual(Object.keys(maps), ["inner_tpl", "outer_arr", "inner_hash_tpl", "outer_hash"]);
+    assert.deepEqual(maps.outer_arr.innerMap, {
+      name: "outer_arr.inner",
+      type: "array",
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 1,
+      flags: 0,
+      origin: "legacy",
+      section: "maps",
+    }, arch);
+    assert.deepEqual(
+      [maps.outer_hash.type, maps.outer_hash.innerMap?.type, maps.outer_hash.innerMap?.valueSize],
+      ["hash_of_maps", "hash", 8],
+    );
+    assert.equal(maps.inner_tpl.innerMap, undefined, "only maps of maps read inner_map_idx");
+    assert.equal(maps.inner_hash_tpl.innerMap, undefined);
+  }
+  // A bad index is a ParseError naming the map and the field.
+  const bytes = Deno.readFileSync(obj("legacy_in_map"));
+  const sec = parseElf(bytes).sectionHeader("maps")!;
+  const withIdx = (map: number, idx: number) => {
+    const b = bytes.slice();
+    new DataView(b.buffer).setUint32(sec.offset + map * 28 + 20, idx, true);
+    return b;
+  };
+  for (
+    const [map, idx, re] of [
+      [1, 9, /outer_arr: inner_map_idx 9 is past the 4 maps/],
+      [1, 1, /outer_arr: inner_map_idx 1 names the map itself/],
+      [3, 1, /outer_hash: inner_map_idx 1 names outer_arr, itself a map of maps/],
+    ] as const
+  ) {
+    assert.throws(() => loadCollectionSpec(withIdx(map, idx)), (e: unknown) => {
+      assert.ok(e instanceof ParseError, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  assert.equal(loadCollectionSpec(withIdx(3, 0)).maps.outer_hash.innerMap?.type, "array");
 });
 
 Deno.test("externs: .kconfig layout and .ksyms kinds", () => {

@@ -372,6 +372,19 @@ class Reader {
     }
   }
 
+  /**
+   * The legacy `maps` section: one definition per symbol, all the same size,
+   * read with the layout of the kernel's old samples/bpf `struct bpf_map_def`:
+   * `type, key_size, value_size, max_entries, map_flags` (the 20 bytes
+   * libbpf's own, now removed, `struct bpf_map_def` had), then
+   * `inner_map_idx` and `numa_node`. `inner_map_idx` is read for
+   * array_of_maps / hash_of_maps only: the index (in section order) of the
+   * map whose shape the inner maps take; it becomes the outer map's
+   * `innerMap`, as the template BTF `.maps` definitions give with
+   * `__array(values, …)`. libbpf never read it (it refused non-zero bytes
+   * past `map_flags`). iproute2's `struct bpf_elf_map` is another layout
+   * (`id, pinning, inner_id, inner_idx` after `flags`) and is not read.
+   */
   readLegacyMaps(): void {
     const sec = this.elf.sectionHeader("maps");
     if (!sec || sec.size === 0) return;
@@ -388,6 +401,7 @@ class Reader {
     }
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const byOffset = new Map<number, string>();
+    const innerIdx: [CollectionMapSpec, number][] = [];
     for (const s of syms) {
       const o = Number(s.value);
       if (o + 20 > data.length) this.fail(`legacy map ${s.name} lies outside its section`);
@@ -405,9 +419,32 @@ class Reader {
         section: "maps",
       };
       if (defSize >= 28 && (spec.flags & MapCreateFlag.NUMA_NODE)) spec.numaNode = u(6);
+      if (defSize >= 24 && isMapInMap(spec.type)) innerIdx.push([spec, u(5)]);
       if (Object.hasOwn(this.maps, s.name)) this.fail(`two maps named ${s.name}`);
       this.maps[s.name] = spec;
       byOffset.set(o, s.name);
+    }
+    for (const [spec, idx] of innerIdx) {
+      const what = `legacy map ${spec.name}: inner_map_idx ${idx}`;
+      if (idx >= syms.length) {
+        this.fail(`${what} is past the ${syms.length} maps of section maps`);
+      }
+      const inner = this.maps[syms[idx].name];
+      if (inner === spec) this.fail(`${what} names the map itself`);
+      if (isMapInMap(inner.type)) {
+        this.fail(`${what} names ${inner.name}, itself a map of maps (one level only)`);
+      }
+      spec.innerMap = {
+        name: `${spec.name}.inner`,
+        type: inner.type,
+        keySize: inner.keySize,
+        valueSize: inner.valueSize,
+        maxEntries: inner.maxEntries,
+        flags: inner.flags,
+        origin: "legacy",
+        section: "maps",
+      };
+      if (inner.numaNode !== undefined) spec.innerMap.numaNode = inner.numaNode;
     }
     this.mapSections.set(sec.index, byOffset);
   }
@@ -924,4 +961,8 @@ export function checkNativeByteOrder(spec: CollectionSpec): void {
       } (or -target bpf)`,
     );
   }
+}
+
+function isMapInMap(type: MapTypeName | number): boolean {
+  return type === "array_of_maps" || type === "hash_of_maps";
 }

@@ -63,7 +63,11 @@ export interface CollectionMapSpec extends MapSpec {
   maxEntries: number;
   /** BPF_MAP_CREATE flags. */
   flags: number;
-  /** For map-in-map types: the inner maps' shape. */
+  /**
+   * For map-in-map types: the inner maps' shape, from `__array(values, …)`
+   * in `.maps`, or from `inner_map_idx` (the index of another definition)
+   * in the legacy `maps` section.
+   */
   innerMap?: CollectionMapSpec;
   /** Entries written after creation (and before programs load). */
   contents?: MapContent[];
