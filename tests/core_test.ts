@@ -636,3 +636,44 @@ Deno.test("property: field offsets follow members through random layouts", () =>
     { numRuns: 200 },
   );
 });
+
+Deno.test("candidates: target types with a flavour of their own match by essential name", () => {
+  const build = (names: string[]) => {
+    const b = new BtfBuilder();
+    const int = b.add({
+      kind: "int",
+      name: "int",
+      size: 4,
+      encoding: "signed",
+      bitOffset: 0,
+      bits: 32,
+    });
+    for (const name of names) {
+      b.add({
+        kind: "struct",
+        name,
+        size: 4,
+        members: [{ name: "a", type: int, bitOffset: 0, bitfieldSize: 0 }],
+      });
+    }
+    return parseBtf(b.encode());
+  };
+  const local = build(["foo"]);
+  const localFoo = local.typeByName("foo", "struct")!;
+  // Only a flavoured target: found, as libbpf finds it.
+  const flavoured = build(["foo___v2", "foobar", "foo__x"]);
+  const c1 = new CoreTargets(flavoured).candidates(localFoo);
+  assert.deepEqual(c1.map((c) => c.spec.typeById(c.id).name), ["foo___v2"]);
+  // A plain name wins: flavoured targets are not added beside it.
+  const both = build(["foo___v2", "foo"]);
+  const c2 = new CoreTargets(both).candidates(localFoo);
+  assert.deepEqual(c2.map((c) => c.spec.typeById(c.id).name), ["foo"]);
+  // A local flavour looks up the same essential name.
+  const localV3 = build(["foo___v3"]).typeByName("foo___v3", "struct")!;
+  assert.deepEqual(
+    new CoreTargets(flavoured).candidates(localV3).map((c) => c.spec.typeById(c.id).name),
+    ["foo___v2"],
+  );
+  // Nothing at all: no candidate.
+  assert.deepEqual(new CoreTargets(build(["bar"])).candidates(localFoo), []);
+});

@@ -874,6 +874,45 @@ export function coreLookupNames(names: Iterable<string>): Set<string> {
   return set;
 }
 
+const FLAVOURED = new WeakMap<Spec, Map<string, number[]>>();
+
+/**
+ * The ids of `spec`'s own types whose name is `name` plus a flavour
+ * (`name___anything`), in id order: target-side flavours, which libbpf
+ * matches by essential name too. One pass over the type records; cached.
+ */
+export function ownFlavouredTypeIds(spec: Spec, name: string): number[] {
+  let cache = FLAVOURED.get(spec);
+  if (!cache) FLAVOURED.set(spec, cache = new Map());
+  const hit = cache.get(name);
+  if (hit) return hit;
+  const ids: number[] = [];
+  const prefix = utf8.encode(`${name}___`);
+  const r = rawSpec(spec);
+  const { words, offsets, strs, strBase } = r;
+  for (let i = 0; i < r.typeCount; i++) {
+    const off = words[offsets[i]];
+    if (off === 0) continue;
+    if (off < strBase) {
+      let text: string;
+      try {
+        text = spec.stringAt(off);
+      } catch {
+        continue;
+      }
+      if (text.startsWith(`${name}___`)) ids.push(r.firstTypeId + i);
+      continue;
+    }
+    const rel = off - strBase;
+    if (rel + prefix.length > strs.length || strs[rel] !== prefix[0]) continue;
+    let j = 1;
+    while (j < prefix.length && strs[rel + j] === prefix[j]) j++;
+    if (j === prefix.length) ids.push(r.firstTypeId + i);
+  }
+  cache.set(name, ids);
+  return ids;
+}
+
 /**
  * The ids of `spec`'s own types (not its base's) named `name`, of `kind`
  * when given, in id order; cached per spec, and fetched in one batch by
@@ -964,16 +1003,24 @@ export class CoreTargets {
     c = [];
     const kinds: Kind[] = isAnyEnum(local) ? ["enum", "enum64"] : [local.kind];
     const base = this.base;
-    const add = (spec: Spec, source: string, ownOnly: boolean) => {
+    const add = (spec: Spec, source: string, ownOnly: boolean, flavoured: boolean) => {
       for (let s: Spec | undefined = spec; s; s = ownOnly ? undefined : s.base) {
-        for (const id of ownTypeIdsByName(s, name)) {
+        const ids = flavoured ? ownFlavouredTypeIds(s, name) : ownTypeIdsByName(s, name);
+        for (const id of ids) {
           if (kinds.includes(s.kindOf(id))) c!.push({ spec, id, source });
         }
       }
     };
-    add(base, this.#label, false);
+    // Exact essential names first; target types with a flavour of their own
+    // (`name___x`) only when none has the plain name, so the common path
+    // costs no extra pass over the BTF.
+    add(base, this.#label, false, false);
+    if (c.length === 0) add(base, this.#label, false, true);
     // Modules: their own types only (their base is vmlinux, searched already).
-    if (c.length === 0) { for (const [module, spec] of this.modules()) add(spec, module, true); }
+    for (const flavoured of [false, true]) {
+      if (c.length > 0) break;
+      for (const [module, spec] of this.modules()) add(spec, module, true, flavoured);
+    }
     c.sort((a, b) => a.id - b.id);
     this.#cache.set(key, c);
     return c;
