@@ -193,17 +193,20 @@ function vmlinuxCandidates(release: string): string[] {
   ];
 }
 
-function parseAt(path: string, bytes: Uint8Array, base?: Spec): Spec {
+/** Runs `parse`, prefixing the message of a ParseError it throws with `path`. */
+function atPath<T>(path: string, parse: () => T): T {
   try {
-    return parseBtf(bytes, base ? { base } : undefined);
+    return parse();
   } catch (e) {
-    if (e instanceof ParseError) {
-      throw new ParseError("btf", `${path}: ${e.message.replace(/^btf: /, "")}`, {
-        offset: e.offset,
-        cause: e,
-      });
-    }
-    throw e;
+    if (!(e instanceof ParseError)) throw e;
+    // The original message is "<format>: <detail>[ (at offset N)]"; the new
+    // error adds the format and the offset back itself.
+    let detail = e.message.startsWith(`${e.format}: `)
+      ? e.message.slice(e.format.length + 2)
+      : e.message;
+    const at = ` (at offset ${e.offset})`;
+    if (e.offset !== undefined && detail.endsWith(at)) detail = detail.slice(0, -at.length);
+    throw new ParseError(e.format, `${path}: ${detail}`, { offset: e.offset, cause: e });
   }
 }
 
@@ -212,36 +215,19 @@ function parseAt(path: string, bytes: Uint8Array, base?: Spec): Spec {
  * `undefined` when (and only when) the file does not exist.
  */
 function parseFileIfExists(path: string, base?: Spec): Spec | undefined {
-  let spec: Spec;
   try {
-    spec = parseBtfFile(path, base ? { base } : {});
+    return atPath(path, () => parseBtfFile(path, base ? { base } : {}));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
-    if (e instanceof ParseError) {
-      throw new ParseError("btf", `${path}: ${e.message.replace(/^btf: /, "")}`, {
-        offset: e.offset,
-        cause: e,
-      });
-    }
     if (e instanceof EbpfError) throw e;
     throw fileError(path, e);
   }
-  return spec;
 }
 
 /** The `.BTF` section of an ELF vmlinux, parsed. */
 function specFromElf(path: string, bytes: Uint8Array): Spec | undefined {
-  let elf;
-  try {
-    elf = parseElf(bytes);
-  } catch (e) {
-    if (e instanceof ParseError) {
-      throw new ParseError("elf", `${path}: ${e.message.replace(/^elf: /, "")}`, { cause: e });
-    }
-    throw e;
-  }
-  const btf = elf.section(".BTF");
-  return btf ? parseAt(`${path} (.BTF)`, btf) : undefined;
+  const btf = atPath(path, () => parseElf(bytes)).section(".BTF");
+  return btf ? atPath(`${path} (.BTF)`, () => parseBtf(btf)) : undefined;
 }
 
 /**
