@@ -321,3 +321,34 @@ Deno.test("legacy maps section: a map of maps made from inner_map_idx holds maps
   assert.throws(() => outer_arr.update(u32(1), u32(inner_hash_tpl.fd)));
   assert.throws(() => outer_hash.update(u32(1), u32(inner_tpl.fd)));
 });
+
+Deno.test("parallel loads: any parallelism gives the same programs in spec order; a failure releases all", async () => {
+  const spec = loadCollectionSpec(obj("many"));
+  const names = Object.keys(spec.programs);
+  const before = openFdCount();
+  for (const parallel of [1, 3, 24]) {
+    using coll = await loadCollection(spec, { parallel });
+    assert.deepEqual(Object.keys(coll.programs), names);
+    for (const n of names) assert.equal(coll.programs[n].name, n.slice(0, 15));
+  }
+  assert.equal(openFdCount(), before);
+  await assert.rejects(loadCollection(spec, { parallel: 0 }), InvalidArgumentError);
+  // Two programs the verifier rejects (`exit` with r0 unset), among loads
+  // in flight: the error is the first one's, and nothing is left open.
+  const bad = copyCollectionSpec(spec);
+  const exitOnly = new Uint8Array([0x95, 0, 0, 0, 0, 0, 0, 0]);
+  for (const n of [names[5], names[9]]) {
+    bad.programs[n].instructions = exitOnly;
+    bad.programs[n].funcInfos = [];
+    bad.programs[n].lineInfos = [];
+    bad.programs[n].coreRelos = [];
+    bad.programs[n].references = [];
+  }
+  for (const parallel of [1, 4]) {
+    const err = await loadCollection(bad, { parallel }).then(() => assert.fail("loaded"), (e) => e);
+    assert(err instanceof VerifierError, String(err));
+    assert.equal(err.programName, names[5].slice(0, 15));
+    assert.match(err.log, /R0 !read_ok/);
+    assert.equal(openFdCount(), before);
+  }
+});

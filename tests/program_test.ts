@@ -11,6 +11,7 @@ import {
   enableStats,
   loadPinnedProgram,
   loadProgram,
+  loadProgramAsync,
   LogLevel,
   Program,
   ProgramFlags,
@@ -873,4 +874,43 @@ Deno.test("a syscall program's context comes back written, the caller's buffer u
 
 Deno.test("enableStats with an unknown statistics type → NotSupportedError", () => {
   assert.throws(() => enableStats(99), NotSupportedError);
+});
+
+Deno.test("loadProgramAsync: parallel loads on worker threads; failures are loadProgram's errors", async () => {
+  const before = openFdCount();
+  const progs = await Promise.all(
+    Array.from(
+      { length: 8 },
+      (_, i) =>
+        loadProgramAsync({ type: "socket_filter", instructions: returns(i), name: `par_${i}` }),
+    ),
+  );
+  progs.forEach((p, i) => {
+    assert.equal(p.name, `par_${i}`);
+    assert.equal(p.testRunSync({ data: new Uint8Array(64) }).retval, i);
+  });
+  for (const p of progs) p.close();
+  // A verifier rejection: the same typed error, log and all.
+  const err = await loadProgramAsync({
+    type: "socket_filter",
+    instructions: program(asm.exit()),
+    name: "bad_async",
+  }).then(() => assert.fail("loaded"), (e) => e);
+  assert.ok(err instanceof VerifierError, String(err));
+  assert.equal(err.errno, EACCES);
+  assert.match(err.log, /R0 !read_ok/);
+  assert.equal(err.programName, "bad_async");
+  // A bad spec rejects (no throw before the promise).
+  const p = loadProgramAsync({ type: "socket_filter", instructions: returns(0), name: "bad name" });
+  await assert.rejects(p, InvalidArgumentError);
+  // A log asked for on success comes back too.
+  using logged = await loadProgramAsync({
+    type: "socket_filter",
+    instructions: returns(1),
+    name: "logged",
+    logLevel: LogLevel.STATS,
+  });
+  assert.match(logged.verifierLog ?? "", /processed \d+ insns/);
+  logged.close();
+  assert.equal(openFdCount(), before);
 });

@@ -18,7 +18,7 @@ import type { BpfMap } from "../map/map.ts";
 import type { MapMemory } from "../map/memory.ts";
 import type { MapSpec } from "../map/spec.ts";
 import { MapType, mapTypeNumber } from "../map/types.ts";
-import { loadProgram } from "../program/load.ts";
+import { loadProgramAsync } from "../program/load.ts";
 import type { Program } from "../program/program.ts";
 import type { ProgramSpec } from "../program/types.ts";
 import { SyscallError } from "../sys/error.ts";
@@ -62,6 +62,68 @@ export interface CollectionOptions extends RelocateOptions {
   kconfig?: Readonly<Record<string, string>>;
   /** Load without BTF (no func/line info, no map BTF), e.g. to compare with an old loader. */
   noBtf?: boolean;
+  /**
+   * How many program loads are in flight at once, each verified on a
+   * worker thread while the next programs are relocated. Default: twice the
+   * number of CPUs, 4 to 16; 1 loads them one at a time, in order, as
+   * libbpf does.
+   */
+  parallel?: number;
+}
+
+/**
+ * Program loads in flight, at most `limit` at once; their programs and
+ * failures are gathered in the order the loads were started.
+ */
+class ParallelLoads {
+  #limit: number;
+  #running = new Set<Promise<void>>();
+  #names: string[] = [];
+  #programs: (Program | undefined)[] = [];
+  #failures: { error: unknown }[] = [];
+
+  constructor(parallel: number | undefined) {
+    // Twice the CPUs (4 to 16): a load also waits on the thread hand-over.
+    const n = parallel ?? Math.min(16, Math.max(4, 2 * (navigator.hardwareConcurrency || 1)));
+    if (!Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`parallel must be a positive integer (got ${parallel})`);
+    }
+    this.#limit = n;
+  }
+
+  /** Starts a load, after waiting for a free slot; stops starting after a failure. */
+  async add(
+    name: string,
+    load: () => Promise<Program>,
+    explain: (e: unknown) => unknown,
+  ): Promise<void> {
+    while (this.#running.size >= this.#limit) await Promise.race(this.#running);
+    this.throwFirstFailure();
+    const i = this.#names.push(name) - 1;
+    const task = load().then(
+      (p) => {
+        this.#programs[i] = p;
+      },
+      (e) => {
+        this.#failures[i] = { error: explain(e) };
+      },
+    ).finally(() => this.#running.delete(task));
+    this.#running.add(task);
+  }
+
+  /** Waits for every load started and puts the programs into `out`, in order. */
+  async settle(out: Record<string, Program>): Promise<void> {
+    await Promise.all(this.#running);
+    this.#names.forEach((name, i) => {
+      const p = this.#programs[i];
+      if (p) out[name] = p;
+    });
+  }
+
+  /** Throws the failure of the earliest load that failed, if any. */
+  throwFirstFailure(): void {
+    for (const f of this.#failures) if (f) throw f.error;
+  }
 }
 
 const ZERO_KEY = new Uint8Array(4);
@@ -274,37 +336,47 @@ export async function loadCollection(
       }
       if (ms.freeze) m.freeze();
     }
-    // Programs.
+    // Programs: relocated here, one after the other, and verified on worker
+    // threads, several at a time (the kernel verifies in parallel), while
+    // the next ones are relocated.
     const core: Record<string, CoreRelocationResult[]> = {};
-    for (const [name, ps] of Object.entries(s.programs)) {
-      if (ps.autoload === false) continue;
-      const so = structOpsAttach.get(name);
-      if ((ps.type === "struct_ops" || ps.type === 27) && !so) {
-        warnings.push(`struct_ops program ${name} is in no .struct_ops variable: not loaded`);
-        continue;
+    const loads = new ParallelLoads(options.parallel);
+    try {
+      for (const [name, ps] of Object.entries(s.programs)) {
+        if (ps.autoload === false) continue;
+        const so = structOpsAttach.get(name);
+        if ((ps.type === "struct_ops" || ps.type === 27) && !so) {
+          warnings.push(`struct_ops program ${name} is in no .struct_ops variable: not loaded`);
+          continue;
+        }
+        const r = relocate(ps, {
+          env,
+          spec: s,
+          mapFd: (n) => {
+            const m = maps[n];
+            if (!m) {
+              throw new NotFoundError(
+                `map ${n}`,
+                `program ${name} refers to map ${n}, which is not in the spec`,
+              );
+            }
+            return m.fd;
+          },
+          moduleFd: (mod) => env.moduleBtfFd(mod).value,
+        });
+        core[name] = r.core;
+        if (so) {
+          r.attachBtfId = so.attachBtfId;
+          r.attachBtfModule = so.module;
+        }
+        const spec = programSpecOf(ps, r, s, btfFd, env, options, so?.attachType);
+        await loads.add(name, () => loadProgramAsync(spec), (e) => explainLoadError(e, ps, r));
       }
-      const r = relocate(ps, {
-        env,
-        spec: s,
-        mapFd: (n) => {
-          const m = maps[n];
-          if (!m) {
-            throw new NotFoundError(
-              `map ${n}`,
-              `program ${name} refers to map ${n}, which is not in the spec`,
-            );
-          }
-          return m.fd;
-        },
-        moduleFd: (mod) => env.moduleBtfFd(mod).value,
-      });
-      core[name] = r.core;
-      if (so) {
-        r.attachBtfId = so.attachBtfId;
-        r.attachBtfModule = so.module;
-      }
-      programs[name] = loadOne(ps, r, s, btfFd, env, options, so?.attachType);
+    } finally {
+      // Every load started ends before anything is returned or cleaned up.
+      await loads.settle(programs);
     }
+    loads.throwFirstFailure();
     // Program arrays.
     for (const [name, ms] of Object.entries(s.maps)) {
       if (borrowed.has(maps[name]) || isMapOfMaps(ms)) continue;
@@ -438,7 +510,8 @@ function createCollectionMap(
   return m;
 }
 
-function loadOne(
+/** The load attributes of a relocated program of the collection. */
+function programSpecOf(
   ps: CollectionProgramSpec,
   r: RelocatedProgram,
   s: CollectionSpec,
@@ -446,7 +519,7 @@ function loadOne(
   env: KernelEnv,
   options: CollectionOptions,
   structOpsMember?: number,
-): Program {
+): ProgramSpec {
   const spec: ProgramSpec = {
     type: ps.type,
     instructions: r.instructions,
@@ -485,11 +558,7 @@ function loadOne(
   if (r.fdArrayModules.length > 0) {
     spec.fdArray = [0, ...r.fdArrayModules.map((m) => env.moduleBtfFd(m))];
   }
-  try {
-    return loadProgram(spec);
-  } catch (e) {
-    throw explainLoadError(e, ps, r);
-  }
+  return spec;
 }
 
 function makeVariables(

@@ -8,6 +8,7 @@
 
 import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { BpfCmd, bpfRaw, cString, encodeAttr, type ProgLoadAttr } from "../sys/bpf.ts";
+import { bpfRawAsync } from "../sys/bpf_async.ts";
 import { E2BIG, EACCES, EAGAIN, EINVAL, ENOMEM, ENOSPC, EPERM } from "../sys/errno.ts";
 import { type PermissionError, SyscallError } from "../sys/error.ts";
 import { closeRawFd, FD } from "../sys/fd.ts";
@@ -245,7 +246,55 @@ function attempt(attr: ProgLoadAttr, logLevel: number, logSize: number): Attempt
  * ```
  */
 export function loadProgram(spec: ProgramSpec): Program {
+  return loadPrepared(prepare(spec));
+}
+
+/**
+ * Loads a program like {@linkcode loadProgram}, with the verification on a
+ * worker thread: the event loop keeps running while the verifier works
+ * (which can take seconds for big programs), and several loads started
+ * together verify in parallel on a machine with several CPUs.
+ * `loadCollection` loads an object's programs this way.
+ *
+ * When the load fails, it is repeated on the calling thread to fetch the
+ * verifier log and the errno (which stay on the worker thread), so the
+ * promise rejects with the errors of {@linkcode loadProgram}.
+ *
+ * @example
+ * ```ts ignore
+ * const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+ * const [a, b] = await Promise.all([
+ *   loadProgramAsync({ type: "xdp", instructions: insns, name: "a" }),
+ *   loadProgramAsync({ type: "xdp", instructions: insns, name: "b" }),
+ * ]);
+ * ```
+ */
+export async function loadProgramAsync(spec: ProgramSpec): Promise<Program> {
   const p = prepare(spec);
+  const logBuf = p.logLevel > 0 ? new Uint8Array(p.logSize) : undefined;
+  const attr: ProgLoadAttr = logBuf
+    ? { ...p.attr, logLevel: p.logLevel, logSize: p.logSize, logBuf }
+    : { ...p.attr, logLevel: 0, logSize: 0, logBuf: undefined };
+  const { buf, size, keep } = encodeAttr("PROG_LOAD", attr);
+  // `buf` and what `keep` holds (instructions, license, log) must live
+  // until the call returns: `keep` is used after the await.
+  keep.push(buf);
+  const fd = await bpfRawAsync(BpfCmd.PROG_LOAD, buf, Math.max(size, ATTR_SIZE_WITH_TRUE_SIZE));
+  keep.length = 0;
+  if (fd >= 0) {
+    let log: string | undefined;
+    if (logBuf) {
+      const end = logBuf.indexOf(0);
+      log = decoder.decode(logBuf.subarray(0, end < 0 ? logBuf.length : end));
+    }
+    return programOf(fd, p, log);
+  }
+  // Failed (or interrupted: EAGAIN): the errno is the worker's, so load
+  // again here, with a log if it fails again.
+  return loadPrepared(p);
+}
+
+function loadPrepared(p: Prepared): Program {
   let firstErrno = 0;
   if (p.logLevel === 0) {
     const first = attempt(p.attr, 0, 0);
