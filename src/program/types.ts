@@ -171,6 +171,8 @@ function checkNumber(n: number, what: string): number {
 /** The `enum bpf_prog_type` number of a program type name or number. */
 export function programTypeNumber(type: ProgramTypeLike): number {
   if (typeof type === "number") return checkNumber(type, "program type");
+  // The exact name (the usual case) needs no index.
+  if (Object.hasOwn(ProgramType, type)) return ProgramType[type as keyof typeof ProgramType];
   const n = (progIndex ??= buildIndex(ProgramType)).get(
     normalize(type.replace(/^bpf_prog_type_/i, "")),
   );
@@ -187,6 +189,7 @@ export function programTypeNumber(type: ProgramTypeLike): number {
 /** The `enum bpf_attach_type` number of an attach type name or number. */
 export function attachTypeNumber(type: AttachTypeLike): number {
   if (typeof type === "number") return checkNumber(type, "attach type");
+  if (Object.hasOwn(AttachType, type)) return AttachType[type as keyof typeof AttachType];
   const n = (attachIndex ??= buildIndex(AttachType)).get(normalize(type.replace(/^bpf_/i, "")));
   if (n === undefined) {
     throw new InvalidArgumentError(
