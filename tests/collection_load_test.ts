@@ -12,7 +12,10 @@ import {
   loadCollectionSpec,
 } from "../src/collection/mod.ts";
 import { createMap, loadPinnedMap } from "../src/map/mod.ts";
-import { VerifierError } from "../src/program/errors.ts";
+import { ProgramRefusedError, VerifierError } from "../src/program/errors.ts";
+import { loadProgram } from "../src/program/load.ts";
+import { loadedBtfInfo, loadedBtfSpec } from "../src/btf/loaded.ts";
+import { objFromId } from "../src/sys/obj.ts";
 import { openFdCount } from "../src/sys/fd.ts";
 import { parseBtf } from "../src/btf/spec.ts";
 import { InvalidArgumentError, NotFoundError } from "../src/errors.ts";
@@ -351,4 +354,65 @@ Deno.test("parallel loads: any parallelism gives the same programs in spec order
     assert.match(err.log, /R0 !read_ok/);
     assert.equal(openFdCount(), before);
   }
+});
+
+Deno.test("freplace: the target function is found by its section name in the target program's BTF", async () => {
+  const before = openFdCount();
+  const spec = loadCollectionSpec(obj("freplace"));
+  assert.equal(spec.programs.xdp_drop_all.btfAttach, "ext");
+  assert.equal(spec.programs.xdp_drop_all.attachTo, "xdp_verdict");
+  // The target first, alone.
+  spec.programs.xdp_drop_all.autoload = false;
+  using target = await loadCollection(spec);
+  const xdp = target.programs.xdp_target;
+  assert.equal(xdp.testRunSync({ data: packet }).retval, 2); // XDP_PASS from xdp_verdict
+  // Its BTF, read back from the kernel, has the global function.
+  const info = xdp.info();
+  assert.ok(info.btfId > 0);
+  const btf = loadedBtfSpec(info.btfId);
+  assert.equal(btf.typeByName("xdp_verdict", "func")?.kind, "func");
+  {
+    using fd = objFromId("btf", info.btfId);
+    const bi = loadedBtfInfo(fd);
+    assert.equal(bi.id, info.btfId);
+    assert.equal(bi.kernel, false);
+  }
+  assert.throws(() => loadedBtfSpec(0), InvalidArgumentError);
+  // The replacement: no target set → says which field to set.
+  const ext = copyCollectionSpec(loadCollectionSpec(obj("freplace")));
+  ext.programs.xdp_target.autoload = false;
+  await assert.rejects(loadCollection(ext), /set spec\.programs\.xdp_drop_all\.attachProgFd/);
+  // With the target: resolved, then refused by this kernel's policy (as
+  // fentry), a typed permission error; elsewhere it loads (tests/vm).
+  ext.programs.xdp_drop_all.attachProgFd = xdp;
+  const refused = await loadCollection(ext).then((c) => c, (e) => e);
+  if (refused instanceof ProgramRefusedError) {
+    assert.match(refused.message, /ext program/);
+  } else {
+    assert.ok(!(refused instanceof Error), String(refused));
+    refused.close();
+  }
+  // A function the target does not have, and a target without BTF.
+  const wrong = copyCollectionSpec(ext);
+  wrong.programs.xdp_drop_all.attachTo = "nope";
+  await assert.rejects(
+    loadCollection(wrong),
+    (e) =>
+      e instanceof NotFoundError && /has no such function \(it has: .*xdp_verdict/.test(e.message),
+  );
+  {
+    using bare = loadProgram({
+      type: "xdp",
+      instructions: new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]),
+      name: "bare",
+    });
+    const noBtf = copyCollectionSpec(ext);
+    noBtf.programs.xdp_drop_all.attachProgFd = bare;
+    await assert.rejects(
+      loadCollection(noBtf),
+      (e) => e instanceof NotFoundError && /loaded without BTF/.test(e.message),
+    );
+  }
+  target.close();
+  assert.equal(openFdCount(), before);
 });

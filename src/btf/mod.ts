@@ -73,6 +73,7 @@ export {
   dumpRawChunks,
 } from "./dump.ts";
 export { parseBtfFile, type ParseFileOptions, readBtfFile } from "./file.ts";
+export { loadedBtfBytes, type LoadedBtfInfo, loadedBtfInfo, loadedBtfSpec } from "./loaded.ts";
 export {
   type ApplyCoreOptions,
   applyCoreRelocations,

@@ -20,7 +20,9 @@ import type { MapSpec } from "../map/spec.ts";
 import { MapType, mapTypeNumber } from "../map/types.ts";
 import { loadProgramAsync } from "../program/load.ts";
 import type { Program } from "../program/program.ts";
-import type { ProgramSpec } from "../program/types.ts";
+import { type FdLike, fdOf, type ProgramSpec } from "../program/types.ts";
+import { readProgramInfo } from "../program/info.ts";
+import { loadedBtfSpec } from "../btf/loaded.ts";
 import { SyscallError } from "../sys/error.ts";
 import type { FD } from "../sys/fd.ts";
 import { loadBtf, probeBtfFeatures } from "./_btf.ts";
@@ -510,6 +512,39 @@ function createCollectionMap(
   return m;
 }
 
+/**
+ * The BTF id of the function a freplace program replaces: the function its
+ * section names (`freplace/decide`), in the BTF of the target program, as
+ * libbpf's `bpf_program__set_attach_target` finds it.
+ */
+function freplaceTargetId(ps: CollectionProgramSpec, target: FdLike): number {
+  const name = ps.attachTo;
+  if (!name) {
+    throw new InvalidArgumentError(
+      `program ${ps.name} (freplace): its section names no function; set attachBtfId`,
+    );
+  }
+  const info = readProgramInfo(fdOf(target));
+  const what = `program ${ps.name} (freplace) replaces ${name} in program ` +
+    `${info.name || `id ${info.id}`}`;
+  if (!info.btfId) {
+    throw new NotFoundError(
+      `BTF of program ${info.name || info.id}`,
+      `${what}, which was loaded without BTF: load it from an object built with clang -g`,
+    );
+  }
+  const btf = loadedBtfSpec(info.btfId);
+  const ids = btf.typeIdsByName(name, "func");
+  if (ids.length === 0) {
+    const funcs = [...btf.types()].filter((t) => t.kind === "func").map((t) => t.name);
+    throw new NotFoundError(
+      `function ${name}`,
+      `${what}, whose BTF has no such function (it has: ${funcs.join(", ") || "none"})`,
+    );
+  }
+  return ids[0];
+}
+
 /** The load attributes of a relocated program of the collection. */
 function programSpecOf(
   ps: CollectionProgramSpec,
@@ -543,10 +578,15 @@ function programSpecOf(
   if (r.attachBtfModule) spec.attachBtfObjFd = env.moduleBtfFd(r.attachBtfModule);
   else if (ps.attachBtfObjFd !== undefined) spec.attachBtfObjFd = ps.attachBtfObjFd;
   if (ps.attachProgFd !== undefined) spec.attachProgFd = ps.attachProgFd;
-  if (ps.btfAttach === "ext" && ps.attachProgFd === undefined) {
-    throw new InvalidArgumentError(
-      `program ${ps.name} (freplace) needs attachProgFd and attachBtfId: set them on its spec`,
-    );
+  if (ps.btfAttach === "ext") {
+    if (ps.attachProgFd === undefined) {
+      throw new InvalidArgumentError(
+        `program ${ps.name} (freplace) replaces a function of a loaded program: set ` +
+          `spec.programs.${ps.name}.attachProgFd to that program before loading` +
+          (ps.attachTo ? ` (the function, ${ps.attachTo}, comes from the section name)` : ""),
+      );
+    }
+    spec.attachBtfId ??= freplaceTargetId(ps, ps.attachProgFd);
   }
   if (btfFd && s.types) {
     spec.btf = {

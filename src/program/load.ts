@@ -386,7 +386,7 @@ function refusedError(p: Prepared, errno: number): PermissionError {
   return new ProgramRefusedError(errno, p.typeName, {
     capabilities: need,
     missing,
-    attachType: attach || p.attr.attachBtfId ? attachTypeLabel(attach ?? 0) : undefined,
+    attachType: attach ? attachTypeLabel(attach) : undefined,
     detail: details.join("; ") || undefined,
   });
 }

@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import {
   asm,
+  attachFreplace,
   attachKprobe,
   attachKprobeMulti,
   attachLsm,
@@ -25,6 +26,8 @@ import {
   KPROBE_MULTI_REQUIREMENT,
   LegacyLink,
   libc,
+  loadCollection,
+  loadCollectionSpec,
   loadKernelModuleSpec,
   loadKernelSpec,
   loadProgram,
@@ -457,3 +460,28 @@ vmTest("no denobpf kprobe events are left behind", () => {
   assert.ok(exists(`${TRACEFS}/kprobe_events`));
   assert.deepEqual(kprobeEventLines().filter((l) => l.includes("denobpf")), []);
 });
+
+vmTest(
+  "freplace from a clang object: the target function found by name, replaced while linked",
+  async () => {
+    const object = new URL("../../testdata/bpf/freplace_bpfel.o", import.meta.url);
+    const spec = loadCollectionSpec(object);
+    spec.programs.xdp_drop_all.autoload = false;
+    using target = await loadCollection(spec);
+    const xdp = target.programs.xdp_target;
+    const verdict = () => xdp.testRunSync({ data: new Uint8Array(64) }).retval;
+    assert.equal(verdict(), 2); // XDP_PASS, from xdp_verdict
+    const ext = loadCollectionSpec(object);
+    ext.programs.xdp_target.autoload = false;
+    ext.programs.xdp_drop_all.attachProgFd = xdp;
+    using replacement = await loadCollection(ext);
+    const link = attachFreplace(replacement.programs.xdp_drop_all);
+    try {
+      assert.equal(link.kind, "freplace");
+      assert.equal(verdict(), 1); // XDP_DROP, from the replacement
+    } finally {
+      link.close();
+    }
+    assert.equal(verdict(), 2);
+  },
+);
