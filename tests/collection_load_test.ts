@@ -416,3 +416,26 @@ Deno.test("freplace: the target function is found by its section name in the tar
   target.close();
   assert.equal(openFdCount(), before);
 });
+
+Deno.test("iproute2 (tc) object: pinned maps reused by the next load, inner map put in its slot", async () => {
+  await using fs = await mountBpffs("denobpf-coll-ip2-");
+  const run = (c: Collection) => c.programs.tc_count.testRunSync({ data: packet }).retval;
+  {
+    using coll = await loadCollection(obj("iproute2"), { pinPath: fs.path });
+    const { counters, map_inner, map_outer } = coll.maps;
+    // map_inner sits at map_outer[0]: the program reads its value.
+    using slot = map_outer.lookupInnerMap(u32(0))!;
+    assert.equal(slot.info().id, map_inner.info().id);
+    assert.equal(run(coll), 0);
+    map_inner.update(u32(0), u32(7));
+    assert.equal(run(coll), 7);
+    assert.equal(readU64(counters.lookup(u32(0))), 2n);
+    const pinned = [...Deno.readDirSync(fs.path)].map((e) => e.name);
+    assert.ok(pinned.includes("counters") && pinned.includes("map_outer"), String(pinned));
+    assert.ok(!pinned.includes("map_inner"));
+  }
+  // A second load (as a second tc filter would) shares the pinned maps.
+  using again = await loadCollection(obj("iproute2"), { pinPath: fs.path });
+  assert.equal(run(again), 7);
+  assert.equal(readU64(again.maps.counters.lookup(u32(0))), 3n);
+});

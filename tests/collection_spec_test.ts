@@ -424,6 +424,44 @@ Deno.test("legacy maps section: inner_map_idx gives a map of maps its inner shap
   assert.equal(loadCollectionSpec(withIdx(3, 0)).maps.outer_hash.innerMap?.type, "array");
 });
 
+Deno.test("iproute2 maps (struct bpf_elf_map): pinning, inner_id template, inner_idx slots", () => {
+  for (const arch of ["bpfel", "bpfeb"]) {
+    const { maps } = loadCollectionSpec(obj("iproute2", arch));
+    assert.equal(maps.counters.pinning, "by_name", arch);
+    assert.equal(maps.map_inner.pinning, undefined);
+    assert.deepEqual(
+      [maps.map_outer.type, maps.map_outer.innerMap?.type, maps.map_outer.innerMap?.valueSize],
+      ["array_of_maps", "array", 4],
+    );
+    assert.deepEqual(maps.map_outer.contents, [{ key: 0, value: "map_inner" }]);
+    assert.equal(maps.counters.contents, undefined);
+  }
+  // Field by field (36 bytes a map): pinning at 24, inner_id at 28.
+  const bytes = Deno.readFileSync(obj("iproute2"));
+  const sec = parseElf(bytes).sectionHeader("maps")!;
+  const patched = (map: number, off: number, v: number) => {
+    const b = bytes.slice();
+    new DataView(b.buffer).setUint32(sec.offset + map * 36 + off, v, true);
+    return b;
+  };
+  for (
+    const [map, off, v, re] of [
+      [0, 24, 3, /counters: pinning 3 is a custom pinning/],
+      [2, 28, 7, /map_outer: no map has id 7/],
+      [2, 28, 0, /map_outer: a map of maps needs inner_id/],
+    ] as const
+  ) {
+    assert.throws(() => loadCollectionSpec(patched(map, off, v)), (e: unknown) => {
+      assert.ok(e instanceof ParseError, String(e));
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  // PIN_OBJECT_NS pins by name too; inner_idx -1 keeps a map out of the outer one.
+  assert.equal(loadCollectionSpec(patched(1, 24, 1)).maps.map_inner.pinning, "by_name");
+  assert.equal(loadCollectionSpec(patched(1, 32, 0xffffffff)).maps.map_outer.contents, undefined);
+});
+
 Deno.test("externs: .kconfig layout and .ksyms kinds", () => {
   const spec = loadCollectionSpec(obj("externs"));
   const e = spec.externs;

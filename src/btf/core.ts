@@ -668,6 +668,12 @@ interface FieldValue {
 
 class Poison extends Error {}
 
+/** `bitOff` in bytes; a field that is not a bitfield starts on a byte (else the BTF is bad). */
+function byteAligned(bitOff: number, what: string): number {
+  if (bitOff % 8 !== 0) throw new SpecError(`${what} is at bit offset ${bitOff}, not on a byte`);
+  return bitOff / 8;
+}
+
 function calcField(kind: number, spec: CoreSpec | undefined, bigEndian: boolean): FieldValue {
   if (kind === CoreRelocationKind.FIELD_EXISTS) {
     return { value: spec ? 1n : 0n, size: 0, typeId: 0, validate: true };
@@ -680,7 +686,12 @@ function calcField(kind: number, spec: CoreSpec | undefined, bigEndian: boolean)
     const sz = sizeOf(btf, acc.typeId);
     if (sz < 0) throw new SpecError(`array element [${acc.typeId}] has no size`);
     if (kind === CoreRelocationKind.FIELD_BYTE_OFFSET) {
-      return { value: BigInt(spec.bitOffset / 8), size: sz, typeId: acc.typeId, validate: true };
+      return {
+        value: BigInt(byteAligned(spec.bitOffset, "array element")),
+        size: sz,
+        typeId: acc.typeId,
+        validate: true,
+      };
     }
     if (kind === CoreRelocationKind.FIELD_BYTE_SIZE) {
       return { value: BigInt(sz), size: 0, typeId: 0, validate: true };
@@ -710,7 +721,7 @@ function calcField(kind: number, spec: CoreSpec | undefined, bigEndian: boolean)
   } else {
     byteSz = sizeOf(btf, fieldType);
     if (byteSz < 0) throw new SpecError(`field ${acc.name} has no size`);
-    byteOff = bitOff / 8;
+    byteOff = byteAligned(bitOff, `field ${acc.name}`);
     bitSz = byteSz * 8;
   }
   let value: bigint;

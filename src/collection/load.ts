@@ -250,6 +250,7 @@ export async function loadCollection(
   const memories: MapMemory[] = [];
   const warnings: string[] = [];
   const newPins: BpfMap[] = [];
+  const reused = new Set<BpfMap>();
   let btfFd: FD | undefined;
   const cleanup = () => {
     for (const mem of memories) mem.close();
@@ -319,11 +320,12 @@ export async function loadCollection(
         });
         continue;
       }
-      maps[name] = createCollectionMap(ms, btfFd, pinPath, newPins);
+      maps[name] = createCollectionMap(ms, btfFd, pinPath, newPins, reused);
     }
-    // Contents: data, then maps of maps.
+    // Contents: data, then maps of maps. A pinned map that is reused keeps
+    // what it holds (as in libbpf): other loaders may be using it.
     for (const [name, ms] of Object.entries(s.maps)) {
-      if (borrowed.has(maps[name])) continue;
+      if (borrowed.has(maps[name]) || reused.has(maps[name])) continue;
       const m = maps[name];
       for (const c of ms.contents ?? []) {
         if (typeof c.value !== "string") {
@@ -495,6 +497,7 @@ function createCollectionMap(
   btfFd: FD | undefined,
   pinPath: string,
   newPins: BpfMap[],
+  reused: Set<BpfMap>,
 ): BpfMap {
   const spec = toMapSpec(ms, btfFd);
   if (spec.type === MapType.perf_event_array && !ms.maxEntries) spec.maxEntries = undefined;
@@ -508,7 +511,10 @@ function createCollectionMap(
     if (!(e instanceof SyscallError) || !spec.btf?.btfFd) throw e;
     m = createMap({ ...spec, btf: undefined }, { pinPath });
   }
-  if (spec.pinning === "by_name" && !pinned) newPins.push(m);
+  if (spec.pinning === "by_name") {
+    if (pinned) reused.add(m);
+    else newPins.push(m);
+  }
   return m;
 }
 

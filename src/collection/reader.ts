@@ -110,6 +110,40 @@ export function loadCollectionSpec(
   return new Reader(elf, object).read();
 }
 
+/** The inner-map template of the legacy map of maps `outer`: the shape of `inner`. */
+function legacyInnerTemplate(outer: string, inner: CollectionMapSpec): CollectionMapSpec {
+  const t: CollectionMapSpec = {
+    name: `${outer}.inner`,
+    type: inner.type,
+    keySize: inner.keySize,
+    valueSize: inner.valueSize,
+    maxEntries: inner.maxEntries,
+    flags: inner.flags,
+    origin: "legacy",
+    section: "maps",
+  };
+  if (inner.numaNode !== undefined) t.numaNode = inner.numaNode;
+  return t;
+}
+
+/**
+ * The largest global data section read (`.bss` takes no room in the file):
+ * above any kernel's KMALLOC_MAX_SIZE, which bounds an array map's value.
+ */
+const MAX_DATA_SECTION = 64 * 1024 * 1024;
+
+/** The size of iproute2's `struct bpf_elf_map` (include/bpf_elf.h). */
+const IPROUTE2_MAP_DEF_SIZE = 36;
+
+/** The iproute2-only fields of a `struct bpf_elf_map`. */
+interface Iproute2MapDef {
+  spec: CollectionMapSpec;
+  id: number;
+  pinning: number;
+  innerId: number;
+  innerIdx: number;
+}
+
 class Reader {
   readonly elf: ElfFile;
   readonly object: string;
@@ -402,6 +436,7 @@ class Reader {
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const byOffset = new Map<number, string>();
     const innerIdx: [CollectionMapSpec, number][] = [];
+    const iproute2: Iproute2MapDef[] = [];
     for (const s of syms) {
       const o = Number(s.value);
       if (o + 20 > data.length) this.fail(`legacy map ${s.name} lies outside its section`);
@@ -418,12 +453,17 @@ class Reader {
         origin: "legacy",
         section: "maps",
       };
-      if (defSize >= 28 && (spec.flags & MapCreateFlag.NUMA_NODE)) spec.numaNode = u(6);
-      if (defSize >= 24 && isMapInMap(spec.type)) innerIdx.push([spec, u(5)]);
+      if (defSize === IPROUTE2_MAP_DEF_SIZE) {
+        iproute2.push({ spec, id: u(5), pinning: u(6), innerId: u(7), innerIdx: u(8) });
+      } else {
+        if (defSize >= 28 && (spec.flags & MapCreateFlag.NUMA_NODE)) spec.numaNode = u(6);
+        if (defSize >= 24 && isMapInMap(spec.type)) innerIdx.push([spec, u(5)]);
+      }
       if (Object.hasOwn(this.maps, s.name)) this.fail(`two maps named ${s.name}`);
       this.maps[s.name] = spec;
       byOffset.set(o, s.name);
     }
+    this.linkIproute2Maps(iproute2);
     for (const [spec, idx] of innerIdx) {
       const what = `legacy map ${spec.name}: inner_map_idx ${idx}`;
       if (idx >= syms.length) {
@@ -434,19 +474,43 @@ class Reader {
       if (isMapInMap(inner.type)) {
         this.fail(`${what} names ${inner.name}, itself a map of maps (one level only)`);
       }
-      spec.innerMap = {
-        name: `${spec.name}.inner`,
-        type: inner.type,
-        keySize: inner.keySize,
-        valueSize: inner.valueSize,
-        maxEntries: inner.maxEntries,
-        flags: inner.flags,
-        origin: "legacy",
-        section: "maps",
-      };
-      if (inner.numaNode !== undefined) spec.innerMap.numaNode = inner.numaNode;
+      spec.innerMap = legacyInnerTemplate(spec.name, inner);
     }
     this.mapSections.set(sec.index, byOffset);
+  }
+
+  /**
+   * iproute2's `struct bpf_elf_map` (tc objects): `pinning` PIN_GLOBAL_NS
+   * and PIN_OBJECT_NS pin by name (under `pinPath`: tc's own directory is
+   * /sys/fs/bpf/tc/globals); a map of maps takes as inner template the map
+   * whose `id` is its `inner_id`, and gets, at slot `inner_idx`, every map
+   * with that `id` (and no `inner_id` of its own) whose `inner_idx` is set.
+   */
+  linkIproute2Maps(defs: Iproute2MapDef[]): void {
+    for (const d of defs) {
+      const what = `iproute2 map ${d.spec.name}`;
+      if (d.pinning === 1 || d.pinning === 2) d.spec.pinning = "by_name";
+      else if (d.pinning !== 0) {
+        this.fail(
+          `${what}: pinning ${d.pinning} is a custom pinning of iproute2's bpf_pinning ` +
+            "file, which denobpf does not read (use PIN_GLOBAL_NS)",
+        );
+      }
+    }
+    for (const outer of defs) {
+      if (!isMapInMap(outer.spec.type)) continue;
+      const what = `iproute2 map ${outer.spec.name}`;
+      if (outer.innerId === 0) this.fail(`${what}: a map of maps needs inner_id`);
+      const members = defs.filter((d) => d.id === outer.innerId && d !== outer);
+      if (members.length === 0) this.fail(`${what}: no map has id ${outer.innerId} (inner_id)`);
+      const t = members[0].spec;
+      if (isMapInMap(t.type)) this.fail(`${what}: inner_id names ${t.name}, itself a map of maps`);
+      outer.spec.innerMap = legacyInnerTemplate(outer.spec.name, t);
+      for (const m of members) {
+        if (m.innerId !== 0 || m.innerIdx === 0xffffffff) continue;
+        (outer.spec.contents ??= []).push({ key: m.innerIdx, value: m.spec.name });
+      }
+    }
   }
 
   readDataSections(): void {
@@ -454,6 +518,12 @@ class Reader {
       if (!DATA_SECTION.test(sec.name) || !(sec.flags & SHF_ALLOC) || sec.size === 0) continue;
       if (sec.flags & SHF_EXECINSTR) continue;
       const readOnly = sec.name.startsWith(".rodata");
+      if (sec.size > MAX_DATA_SECTION) {
+        this.fail(
+          `section ${sec.name}: ${sec.size} bytes of global data; an array map's value ` +
+            `holds at most ${MAX_DATA_SECTION} (the kernel's KMALLOC_MAX_SIZE is smaller still)`,
+        );
+      }
       const data = new Uint8Array(sec.size);
       if (sec.type !== SectionType.NOBITS) data.set(this.elf.sectionData(sec));
       const ds = this.datasec(sec.name);
@@ -556,6 +626,9 @@ class Reader {
           size: it.size,
         };
         off += it.size;
+      }
+      if (!Number.isSafeInteger(off) || off > MAX_DATA_SECTION) {
+        this.fail(`.kconfig: its externs take ${off} bytes, more than a map value holds`);
       }
       if (items.length > 0) {
         this.maps[".kconfig"] = {
@@ -662,6 +735,12 @@ class Reader {
           this.fail(`function ${s.name} starts outside section ${sec.name}`);
         }
         if (len === 0) len = count - start;
+        if (!Number.isInteger(len) || start + len > count) {
+          this.fail(
+            `function ${s.name}: ${s.size} bytes from offset ${s.value} overrun section ` +
+              `${sec.name} (${sec.size} bytes)`,
+          );
+        }
         funcs.push({ name: s.name, sec, start, len, global: s.bind !== SymbolBinding.LOCAL });
       }
       if (funcs.length === 0) {
