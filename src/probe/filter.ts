@@ -104,6 +104,9 @@ function prevChar(text: string, i: number): string {
   return "";
 }
 
+/** How deep parentheses and negations may nest. */
+const MAX_NESTING = 256;
+
 /**
  * Parses a filter expression into a {@linkcode Predicate}. Throws
  * `ProbeCompileError` (an InvalidArgumentError) with the column of the
@@ -133,17 +136,22 @@ export function parseFilter(text: string): Predicate {
     }
     return args.length === 1 ? args[0] : { op: "&&", args };
   };
+  let depth = 0;
   const unary = (): Predicate => {
-    if (isOp("!")) {
-      p++;
-      return { op: "!", arg: unary() };
-    }
-    if (isOp("(")) {
-      p++;
-      const inner = or();
-      if (!isOp(")")) fail("missing )");
-      p++;
-      return inner;
+    if (isOp("!") || isOp("(")) {
+      if (++depth > MAX_NESTING) fail(`more than ${MAX_NESTING} nested ( or !`);
+      let r: Predicate;
+      if (isOp("!")) {
+        p++;
+        r = { op: "!", arg: unary() };
+      } else {
+        p++;
+        r = or();
+        if (!isOp(")")) fail("missing )");
+        p++;
+      }
+      depth--;
+      return r;
     }
     return compare();
   };
@@ -151,7 +159,7 @@ export function parseFilter(text: string): Predicate {
     const left = peek();
     if (!left || left.t !== "id") {
       return fail(
-        `expected a field or builtin, found ${left ? JSON.stringify(left.v) : "the end"}`,
+        `expected a field or builtin, found ${left ? JSON.stringify(String(left.v)) : "the end"}`,
       );
     }
     p++;

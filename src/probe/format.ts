@@ -220,6 +220,9 @@ function classify(
   };
 }
 
+/** Larger than any trace record (they live in the ring buffer's pages). */
+const MAX_RECORD = 65536;
+
 /** Parses the text of a tracepoint `format` file. Throws `ParseError` when it has no fields. */
 export function parseTracepointFormat(text: string): TracepointFormat {
   let name = "";
@@ -232,7 +235,17 @@ export function parseTracepointFormat(text: string): TracepointFormat {
     else if (t.startsWith("field:")) {
       const m = /^field:(.*);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);/.exec(t);
       if (!m) continue;
-      const f = classify(m[1], Number(m[2]), Number(m[3]), m[4] === "1");
+      const offset = Number(m[2]);
+      const size = Number(m[3]);
+      // A trace record fits in a page of the ring buffer: anything larger is not a format file.
+      if (offset + size > MAX_RECORD) {
+        throw new ParseError(
+          "tracepoint format",
+          `field ${JSON.stringify(m[1].trim())}: offset ${m[2]} and size ${m[3]} ` +
+            `are past the largest trace record (${MAX_RECORD} bytes)`,
+        );
+      }
+      const f = classify(m[1], offset, size, m[4] === "1");
       if (f) fields.push(f);
     }
   }
