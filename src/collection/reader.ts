@@ -132,6 +132,9 @@ function legacyInnerTemplate(outer: string, inner: CollectionMapSpec): Collectio
  */
 const MAX_DATA_SECTION = 64 * 1024 * 1024;
 
+/** Sections whose relocations the loader never uses. */
+const UNUSED_RELOCATED = /^(\.debug_|\.BTF($|\.ext$)|\.eh_frame$)/;
+
 /** The size of iproute2's `struct bpf_elf_map` (include/bpf_elf.h). */
 const IPROUTE2_MAP_DEF_SIZE = 36;
 
@@ -178,6 +181,9 @@ class Reader {
     const elf = this.elf;
     for (const rs of elf.relocationSections()) {
       if (rs.info === 0 || rs.info >= elf.sections.length) continue;
+      // DWARF and .BTF.ext relocations (nine in ten of a clang object's)
+      // matter to linkers, not to loading: skipped, as libbpf does.
+      if (UNUSED_RELOCATED.test(elf.sections[rs.info].name)) continue;
       const list = this.relocsBySection.get(rs.info) ?? [];
       list.push(...elf.relocations(rs));
       this.relocsBySection.set(rs.info, list);
