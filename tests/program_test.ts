@@ -824,6 +824,15 @@ Deno.test("instructions from src/asm: an Assembler, an instruction array, named 
       return true;
     },
   );
+  // An array of anything but asm instructions, or an empty one.
+  assert.throws(
+    () => loadProgram({ type: "xdp", instructions: [{ opcode: 0x95 }] as never }),
+    /an array must hold instructions made by src\/asm/,
+  );
+  assert.throws(
+    () => loadProgram({ type: "xdp", instructions: [] }),
+    /non-empty multiple of 8 bytes/,
+  );
 });
 
 Deno.test("test run with only a context, on a chosen CPU (raw_tracepoint)", async () => {

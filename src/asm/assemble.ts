@@ -8,7 +8,7 @@
 
 import { JumpOutOfRangeError, UnknownLabelError } from "./errors.ts";
 import { type ByteOrderOptions, encode } from "./encoding.ts";
-import { type Instruction, type Instructions, symbolOffsets } from "./instruction.ts";
+import { Instruction, type Instructions, symbolOffsets } from "./instruction.ts";
 import { Class, JmpOp, OP_LDDW, Pseudo } from "./opcode.ts";
 
 /** What kind of thing an unresolved reference names. */
@@ -124,3 +124,5 @@ export function assemble(insns: Instructions, options: AssembleOptions = {}): As
   }
   return { instructions: out, bytes: encode(out, options), references, symbols };
 }
+
+Instruction.assembleList = (insns) => assemble(insns);

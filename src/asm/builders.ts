@@ -28,6 +28,9 @@
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { helperId } from "./helpers.ts";
 import { Instruction } from "./instruction.ts";
+// Instructions made here can be handed to loadProgram as an array: that
+// needs the assembler loaded (it sets Instruction.assembleList).
+import "./assemble.ts";
 import {
   AluOp,
   AtomicOp,

@@ -86,6 +86,19 @@ function normalizeConstant(opcode: number, c: bigint | number | undefined): bigi
  * `constant`, resolved offsets); the builders in `asm` create them.
  */
 export class Instruction implements InstructionFields {
+  /**
+   * Assembles a list of instructions (labels resolved, encoded little
+   * endian): set by `assemble.ts` when it loads, so that the program loader
+   * can take instruction arrays without loading the assembler itself (every
+   * way of making instructions loads it).
+   *
+   * @internal
+   */
+  static assembleList?: (insns: Instructions) => {
+    bytes: Uint8Array;
+    references: readonly { name: string; kind: string; index: number; slot: number }[];
+  };
+
   /** The opcode byte: class, plus op/source or mode/size. */
   opcode: number;
   /** Destination register number. */

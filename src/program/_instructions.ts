@@ -2,8 +2,8 @@
 // instructions, an Assembler) into bytecode, patching the fds of maps that
 // assembler instructions name (`loadMapPtr(R1, "counters")`).
 
-import { assemble, type UnresolvedReference } from "../asm/assemble.ts";
-import type { Instructions } from "../asm/instruction.ts";
+import type { UnresolvedReference } from "../asm/assemble.ts";
+import type { Instruction, Instructions } from "../asm/instruction.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { type FdLike, fdOf, type ProgramInstructions } from "./types.ts";
 
@@ -17,7 +17,22 @@ export function instructionBytes(
   if (insns instanceof Uint8Array) {
     bytes = insns;
   } else if (Array.isArray(insns)) {
-    ({ bytes, references } = assemble(insns as Instructions));
+    // Instructions carry their assembler (see Instruction.assembleList):
+    // loading programs from bytes never loads src/asm's assembler.
+    const list = insns as Instructions;
+    const assembleList = list.length === 0
+      ? () => ({ bytes: new Uint8Array(0), references: [] })
+      : (list[0]?.constructor as typeof Instruction | undefined)?.assembleList;
+    if (assembleList === undefined) {
+      throw new InvalidArgumentError(
+        "program instructions: an array must hold instructions made by src/asm " +
+          "(asm.mov64(…), …; import them from the asm module)",
+      );
+    }
+    ({ bytes, references } = assembleList(list) as {
+      bytes: Uint8Array;
+      references: UnresolvedReference[];
+    });
   } else if (insns && typeof (insns as { assemble?: unknown }).assemble === "function") {
     ({ bytes, references } =
       (insns as { assemble(): { bytes: Uint8Array; references: UnresolvedReference[] } })
