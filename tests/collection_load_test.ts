@@ -354,6 +354,23 @@ Deno.test("parallel loads: any parallelism gives the same programs in spec order
     assert.match(err.log, /R0 !read_ok/);
     assert.equal(openFdCount(), before);
   }
+  // A later program that cannot even be relocated (a map the spec lacks):
+  // the earlier verifier failure is still the one reported.
+  const worse = copyCollectionSpec(bad);
+  worse.programs[names[12]].references = [{ kind: "map", insn: 0, map: "no_such_map" }];
+  for (const parallel of [1, 4]) {
+    const err = await loadCollection(worse, { parallel }).then(
+      () => assert.fail("loaded"),
+      (e) => e,
+    );
+    assert(err instanceof VerifierError, String(err));
+    assert.equal(err.programName, names[5].slice(0, 15));
+    assert.equal(openFdCount(), before);
+  }
+  delete worse.programs[names[5]];
+  delete worse.programs[names[9]];
+  await assert.rejects(loadCollection(worse), /no_such_map/);
+  assert.equal(openFdCount(), before);
 });
 
 Deno.test("freplace: the target function is found by its section name in the target program's BTF", async () => {

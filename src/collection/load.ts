@@ -93,14 +93,17 @@ class ParallelLoads {
     this.#limit = n;
   }
 
-  /** Starts a load, after waiting for a free slot; stops starting after a failure. */
+  /**
+   * Starts a load, after waiting for a free slot. False, and nothing
+   * started, once a load has failed.
+   */
   async add(
     name: string,
     load: () => Promise<Program>,
     explain: (e: unknown) => unknown,
-  ): Promise<void> {
+  ): Promise<boolean> {
     while (this.#running.size >= this.#limit) await Promise.race(this.#running);
-    this.throwFirstFailure();
+    if (this.#failures.some((f) => f !== undefined)) return false;
     const i = this.#names.push(name) - 1;
     const task = load().then(
       (p) => {
@@ -111,6 +114,7 @@ class ParallelLoads {
       },
     ).finally(() => this.#running.delete(task));
     this.#running.add(task);
+    return true;
   }
 
   /** Waits for every load started and puts the programs into `out`, in order. */
@@ -374,12 +378,23 @@ export async function loadCollection(
           r.attachBtfModule = so.module;
         }
         const spec = programSpecOf(ps, r, s, btfFd, env, options, so?.attachType);
-        await loads.add(name, () => loadProgramAsync(spec), (e) => explainLoadError(e, ps, r));
+        // After a failure no more loads start.
+        if (
+          !await loads.add(name, () => loadProgramAsync(spec), (e) => explainLoadError(e, ps, r))
+        ) {
+          break;
+        }
       }
-    } finally {
-      // Every load started ends before anything is returned or cleaned up.
+    } catch (e) {
+      // A program that failed to relocate: a load started before it that
+      // fails is the earlier failure, as a one-at-a-time loader would report.
       await loads.settle(programs);
+      loads.throwFirstFailure();
+      throw e;
     }
+    // Every load started ends before anything is returned or cleaned up;
+    // the failure reported is that of the earliest program that failed.
+    await loads.settle(programs);
     loads.throwFirstFailure();
     // Program arrays.
     for (const [name, ms] of Object.entries(s.maps)) {
