@@ -226,6 +226,7 @@ Deno.test("wrong key/value sizes are InvalidArgumentErrors without a syscall", (
     ["has", () => fake.has(new Uint8Array(0))],
     ["pop", () => fake.pop()],
     ["lookupPerCpu", () => fake.lookupPerCpu(u32(1))],
+    ["entriesPerCpu", () => fake.entriesPerCpu()],
     ["updateBatch", () => fake.updateBatch(new Uint8Array(6), new Uint8Array(8))],
     ["updateBatch values", () => fake.updateBatch(new Uint8Array(8), new Uint8Array(8))],
     ["deleteBatch", () => fake.deleteBatch(new Uint8Array(3))],
@@ -528,6 +529,13 @@ for (const type of ["percpu_array", "percpu_hash", "lru_percpu_hash"] as const) 
       InvalidArgumentError,
     );
     if (type !== "percpu_array") assert.equal(m.lookupPerCpu(u32(7)), undefined);
+    // Iteration with every CPU's value.
+    const walked = new Map(
+      [...m.entriesPerCpu()].map(([k, v]) => [readU32(k), v.map(readU32)] as const),
+    );
+    assert.deepEqual(walked.get(1), vals.map(readU32));
+    assert.deepEqual(walked.get(2), [5, ...new Array(cpus - 1).fill(0)]);
+    if (type !== "percpu_array") assert.equal(walked.size, 2);
     // Batch with per-CPU values.
     const all = m.batchLookupAll();
     const one = all.find(([k]) => readU32(k) === 1)!;

@@ -606,7 +606,20 @@ export class BpfMap implements Disposable {
   }
 
   /** Every key and its value (fresh copies); the same rules as `keys()`. */
-  *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
+  entries(): IterableIterator<[Uint8Array, Uint8Array]> {
+    return this.#walk((key) => this.lookup(key));
+  }
+
+  /**
+   * Per-CPU maps: every key and its value on each possible CPU (fresh
+   * copies, as `lookupPerCpu`); the same rules as `keys()`.
+   */
+  entriesPerCpu(): IterableIterator<[Uint8Array, Uint8Array[]]> {
+    this.#checkPerCpu();
+    return this.#walk((key) => this.lookupPerCpu(key));
+  }
+
+  *#walk<T>(read: (key: Uint8Array) => T | undefined): IterableIterator<[Uint8Array, T]> {
     const bound = this.#bound();
     let steps = 0;
     let cur = this.nextKey();
@@ -617,7 +630,7 @@ export class BpfMap implements Disposable {
           maxEntries: this.maxEntries,
         });
       }
-      const value = this.lookup(cur);
+      const value = read(cur);
       // A key deleted between nextKey and lookup is skipped; the next
       // nextKey from it restarts at the first key.
       if (value !== undefined) yield [cur, value];
