@@ -19,7 +19,7 @@
  */
 
 import { ParseError } from "../errors.ts";
-import { BTF_HEADER_SIZE, BTF_MAGIC, HOST_LITTLE_ENDIAN } from "./spec.ts";
+import { BTF_HEADER_SIZE, BTF_MAGIC, extraWordsOf, HOST_LITTLE_ENDIAN } from "./spec.ts";
 
 /** The BTF kinds a kernel may lack (all true on Linux 6.0+). */
 export interface BtfFeatures {
@@ -87,29 +87,6 @@ const K_INT = 1,
   K_TYPE_TAG = 18,
   K_ENUM64 = 19;
 
-function extraWords(kind: number, vlen: number): number {
-  switch (kind) {
-    case K_INT:
-    case K_VAR:
-    case K_DECL_TAG:
-      return 1;
-    case K_ARRAY:
-      return 3;
-    case K_STRUCT:
-    case K_UNION:
-    case K_DATASEC:
-    case K_ENUM64:
-      return 3 * vlen;
-    case K_ENUM:
-    case K_FUNC_PROTO:
-      return 2 * vlen;
-    case 0:
-      return -1;
-    default:
-      return kind > K_ENUM64 ? -1 : 0;
-  }
-}
-
 function info(kind: number, vlen: number, kflag = false): number {
   return ((kflag ? 0x80000000 : 0) | (kind << 24) | (vlen & 0xffff)) >>> 0;
 }
@@ -151,7 +128,7 @@ export function marshalProgramBtf(raw: Uint8Array, options: MarshalBtfOptions = 
   for (let p = 0; p < nw;) {
     if (p + 3 > nw) throw new ParseError("btf", "truncated type record");
     const inf = w[p + 1];
-    const e = extraWords((inf >>> 24) & 0x1f, inf & 0xffff);
+    const e = extraWordsOf((inf >>> 24) & 0x1f, inf & 0xffff);
     if (e < 0) throw new ParseError("btf", `unknown kind ${(inf >>> 24) & 0x1f}`);
     at.push(p);
     p += 3 + e;
@@ -252,7 +229,7 @@ export function marshalProgramBtf(raw: Uint8Array, options: MarshalBtfOptions = 
     const kind = (inf >>> 24) & 0x1f;
     const vlen = inf & 0xffff;
     const kflag = inf >>> 31 === 1;
-    const rec = Array.from(w.subarray(p, p + 3 + extraWords(kind, vlen)));
+    const rec = Array.from(w.subarray(p, p + 3 + extraWordsOf(kind, vlen)));
     switch (kind) {
       case K_FUNC: {
         let linkage = vlen === 2 ? 1 : vlen; // extern → global

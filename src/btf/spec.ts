@@ -67,6 +67,17 @@ const EXTRA = (() => {
   return t;
 })();
 
+/**
+ * Words of extra data after a type record's 3-word header, for a record of
+ * `kind` with `vlen` items; -1 for an unknown kind.
+ *
+ * @internal
+ */
+export function extraWordsOf(kind: number, vlen: number): number {
+  const e = EXTRA[kind & 0x1f];
+  return e < 0 ? -1 : (e & 0xff) + (e >>> 8) * vlen;
+}
+
 /** Whether this machine is little-endian. */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
