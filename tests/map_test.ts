@@ -20,7 +20,8 @@ import {
   mapTypeNumber,
   resolveMapSpec,
 } from "../src/map/mod.ts";
-import { buildMapBtf, loadBtfBlob } from "../src/map/_btf.ts";
+import { buildMapBtf } from "../src/map/_btf.ts";
+import { loadBtfObject } from "../src/btf/_load.ts";
 import { mapCreateError } from "../src/map/_errors.ts";
 import { possibleCpuCount } from "../src/sys/cpu.ts";
 import { EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM } from "../src/sys/errno.ts";
@@ -205,7 +206,7 @@ Deno.test("resolveMapSpec: per-type defaults", () => {
 Deno.test("wrong key/value sizes are InvalidArgumentErrors without a syscall", () => {
   // A BpfMap over a descriptor that is not a map: any syscall on it fails
   // with a SyscallError, so an InvalidArgumentError proves none was made.
-  const fd = loadBtfBlob(buildMapBtf({ valueSize: 8 }).blob);
+  const fd = loadBtfObject(buildMapBtf({ valueSize: 8 }).blob, "map btf");
   using fake = new BpfMap(fd, {
     type: MapType.hash,
     keySize: 4,
@@ -307,7 +308,7 @@ Deno.test("update flags: noexist on an existing key is EEXIST, exist on a missin
 
 Deno.test('update flags: "lock" on a value with a struct bpf_spin_lock (BTF)', () => {
   const made = buildMapBtf({ valueSize: 16, spinLockOffset: 0 });
-  using btf = loadBtfBlob(made.blob);
+  using btf = loadBtfObject(made.blob, "map btf");
   using m = createMap({
     type: "hash",
     keySize: 4,
@@ -655,7 +656,7 @@ Deno.test("mapFromId, mapFromFd and clone open the same map", () => {
   assert.equal(readU64(ro.lookup(u32(1))!), 5n);
   assert.throws(() => ro.update(u32(1), u64(1)), MapReadOnlyError);
   // Descriptors of other objects are refused.
-  using btf = loadBtfBlob(buildMapBtf({ valueSize: 4 }).blob);
+  using btf = loadBtfObject(buildMapBtf({ valueSize: 4 }).blob, "map btf");
   assert.throws(() => mapFromFd(btf.value), InvalidArgumentError);
   assert.throws(() => mapFromId(0x7ffffff0), (e: unknown) => {
     return e instanceof SyscallError && e.errno === ENOENT;

@@ -1,44 +1,14 @@
-// Kernel-side BTF for the collection loader: BPF_BTF_LOAD with the log on
-// failure, probes for the BTF kinds a kernel accepts (only run when the
-// object's BTF is rejected), and the kernel's own BTF objects by name
-// (module BTF descriptors for fentry targets, module kfuncs and ksyms).
-// Layouts from linux/bpf.h (struct bpf_btf_info) and linux/btf.h.
+// Kernel-side BTF for the collection loader: probes for the BTF kinds a
+// kernel accepts (only run when the object's BTF is rejected), and the
+// kernel's own BTF objects by name (module BTF descriptors for fentry
+// targets, module kfuncs and ksyms). Layouts from linux/btf.h.
 
-import { addressOf, bpf, bpfTry } from "../sys/bpf.ts";
+import { bpfTry } from "../sys/bpf.ts";
 import { SyscallError } from "../sys/error.ts";
-import { closeRawFd, FD } from "../sys/fd.ts";
-import { objFromId, objIds, objInfo } from "../sys/obj.ts";
+import { closeRawFd, type FD } from "../sys/fd.ts";
+import { objFromId, objIds } from "../sys/obj.ts";
+import { type LoadedBtfInfo, loadedBtfInfo } from "../btf/loaded.ts";
 import type { BtfFeatures } from "../btf/marshal.ts";
-
-const decoder = new TextDecoder();
-
-/** Loads raw BTF; on failure the error's hint carries the kernel's BTF log. */
-export function loadBtf(blob: Uint8Array, label: string): FD {
-  const r = bpfTry("BTF_LOAD", { btf: blob, btfSize: blob.byteLength });
-  if (r >= 0) return new FD(r, label);
-  const log = new Uint8Array(256 * 1024);
-  try {
-    const fd = bpf("BTF_LOAD", {
-      btf: blob,
-      btfSize: blob.byteLength,
-      btfLogBuf: log,
-      btfLogSize: log.byteLength,
-      btfLogLevel: 1,
-    });
-    return new FD(fd, label);
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
-    const end = log.indexOf(0);
-    const text = decoder.decode(log.subarray(0, end < 0 ? log.length : end)).trim();
-    const lines = text.split("\n");
-    throw new SyscallError("bpf", e.errno, {
-      command: "BPF_BTF_LOAD",
-      hint: `the kernel rejected ${label}` +
-        (text ? `: ${lines.slice(-3).join(" | ")}` : ""),
-      cause: e,
-    });
-  }
-}
 
 // ---- feature probes ---------------------------------------------------------
 
@@ -104,16 +74,12 @@ export function probeBtfFeatures(): BtfFeatures {
 
 // ---- kernel BTF objects -----------------------------------------------------
 
-/** Size of `struct bpf_btf_info`. */
-const BTF_INFO_SIZE = 32;
-
 /**
  * Opens the kernel's BTF object named `name` (`"vmlinux"` or a module) by
  * walking the BTF ids (BPF_BTF_GET_NEXT_ID, BPF_OBJ_GET_INFO_BY_FD);
  * `undefined` when no loaded BTF object has that name.
  */
 export function openKernelBtf(name: string): FD | undefined {
-  const nameBuf = new Uint8Array(64);
   for (const id of objIds("btf")) {
     let fd: FD;
     try {
@@ -122,22 +88,14 @@ export function openKernelBtf(name: string): FD | undefined {
       if (e instanceof SyscallError && e.code === "ENOENT") continue; // unloaded meanwhile
       throw e;
     }
-    const buf = new Uint8Array(BTF_INFO_SIZE);
-    const dv = new DataView(buf.buffer);
-    nameBuf.fill(0);
-    const keep = nameBuf;
-    dv.setBigUint64(16, addressOf(keep), true);
-    dv.setUint32(24, nameBuf.length, true);
+    let info: LoadedBtfInfo;
     try {
-      objInfo(fd.value, buf);
+      info = loadedBtfInfo(fd);
     } catch {
       fd.close();
       continue;
     }
-    const kernel = dv.getUint32(28, true) !== 0;
-    const end = nameBuf.indexOf(0);
-    const n = decoder.decode(nameBuf.subarray(0, end < 0 ? nameBuf.length : end));
-    if (kernel && n === name) return fd;
+    if (info.kernel && info.name === name) return fd;
     fd.close();
   }
   return undefined;

@@ -25,7 +25,8 @@ import { readProgramInfo } from "../program/info.ts";
 import { loadedBtfSpec } from "../btf/loaded.ts";
 import { SyscallError } from "../sys/error.ts";
 import type { FD } from "../sys/fd.ts";
-import { loadBtf, probeBtfFeatures } from "./_btf.ts";
+import { probeBtfFeatures } from "./_btf.ts";
+import { loadBtfObject } from "../btf/_load.ts";
 import { KernelEnv } from "./_kernel.ts";
 import { Collection } from "./collection.ts";
 import { fillKconfig } from "./kconfig.ts";
@@ -489,13 +490,13 @@ function loadObjectBtf(s: CollectionSpec, warnings: string[]): FD | undefined {
       : undefined,
   };
   try {
-    return loadBtf(marshalProgramBtf(s.btfBytes!, base).bytes, "the object's BTF");
+    return loadBtfObject(marshalProgramBtf(s.btfBytes!, base).bytes, "the object's BTF");
   } catch (first) {
     if (!(first instanceof SyscallError)) throw first;
     // Maybe the kernel lacks some BTF kinds: replace them and retry.
     const features = probeBtfFeatures();
     try {
-      return loadBtf(
+      return loadBtfObject(
         marshalProgramBtf(s.btfBytes!, { ...base, features }).bytes,
         "the object's BTF",
       );

@@ -4,9 +4,6 @@
 // Layout facts from the kernel's Documentation/bpf/btf.rst and linux/btf.h.
 
 import { btfBlob } from "../btf/_blob.ts";
-import { bpf } from "../sys/bpf.ts";
-import { SyscallError } from "../sys/error.ts";
-import { FD } from "../sys/fd.ts";
 
 const KIND_INT = 1;
 const KIND_ARRAY = 3;
@@ -81,35 +78,4 @@ export function buildMapBtf(layout: MapBtfLayout): MapBtfBlob {
 
   const blob = btfBlob(words, new Uint8Array(strings));
   return { blob, keyTypeId: intId, valueTypeId: valueId };
-}
-
-/** Loads a BTF blob with BPF_BTF_LOAD; on failure the error carries the verifier's log. */
-export function loadBtfBlob(blob: Uint8Array, label = "map btf"): FD {
-  try {
-    return new FD(bpf("BTF_LOAD", { btf: blob, btfSize: blob.byteLength }), label);
-  } catch (e) {
-    if (!(e instanceof SyscallError) || e.code === "EPERM") throw e;
-    const log = new Uint8Array(64 * 1024);
-    try {
-      const fd = bpf("BTF_LOAD", {
-        btf: blob,
-        btfSize: blob.byteLength,
-        btfLogBuf: log,
-        btfLogSize: log.byteLength,
-        btfLogLevel: 1,
-      });
-      return new FD(fd, label);
-    } catch (e2) {
-      const end = log.indexOf(0);
-      const text = new TextDecoder().decode(log.subarray(0, end < 0 ? log.length : end)).trim();
-      if (e2 instanceof SyscallError) {
-        throw new SyscallError("bpf", e2.errno, {
-          command: "BPF_BTF_LOAD",
-          hint: `the kernel rejected the BTF for ${label}${text ? `: ${text}` : ""}`,
-          cause: e2,
-        });
-      }
-      throw e2;
-    }
-  }
 }

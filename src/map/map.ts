@@ -20,7 +20,8 @@ import { FD } from "../sys/fd.ts";
 import { pageSize } from "../sys/mmap.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
-import { buildMapBtf, loadBtfBlob } from "./_btf.ts";
+import { buildMapBtf } from "./_btf.ts";
+import { loadBtfObject } from "../btf/_load.ts";
 import { copyBytes, copyOut } from "./_copy.ts";
 import { batchError, elemError, type ElemOp, mapCreateError } from "./_errors.ts";
 import type { Codec } from "./codec.ts";
@@ -1073,7 +1074,7 @@ function createResolved(r: ResolvedMapSpec): BpfMap {
       // and no key/value type ids; any loaded BTF object does.
       if (btf?.btfFd !== undefined) attr.btfFd = fdRefValue(btf.btfFd);
       else {
-        const fd = loadBtfBlob(buildMapBtf({ valueSize: 4 }).blob, "BTF for struct_ops map");
+        const fd = loadBtfObject(buildMapBtf({ valueSize: 4 }).blob, "BTF for struct_ops map");
         cleanup.push(fd);
         attr.btfFd = fd.value;
       }
@@ -1084,7 +1085,7 @@ function createResolved(r: ResolvedMapSpec): BpfMap {
     } else if (isLocalStorageMapType(r.type)) {
       // Local storage maps need BTF key and value types: make a tiny BTF.
       const made = buildMapBtf({ valueSize: r.valueSize });
-      const fd = loadBtfBlob(made.blob, `BTF for ${r.typeName} map`);
+      const fd = loadBtfObject(made.blob, `BTF for ${r.typeName} map`);
       cleanup.push(fd);
       attr.btfFd = fd.value;
       attr.btfKeyTypeId = made.keyTypeId;
