@@ -17,7 +17,7 @@ import { createMap } from "../map/map.ts";
 import type { BpfMap } from "../map/map.ts";
 import type { MapMemory } from "../map/memory.ts";
 import type { MapSpec } from "../map/spec.ts";
-import { MapType, mapTypeNumber } from "../map/types.ts";
+import { isMapInMapType, MapType, mapTypeNumber } from "../map/types.ts";
 import { loadProgramAsync } from "../program/load.ts";
 import type { Program } from "../program/program.ts";
 import { type FdLike, fdOf, type ProgramSpec } from "../program/types.ts";
@@ -337,7 +337,7 @@ export async function loadCollection(
           if (ms.origin === "data" && !ms.freeze && c.value.every((b) => b === 0)) continue;
           const value = ms.origin === "kconfig" && kconfigData ? kconfigData : c.value;
           m.update(u32Key(c.key), value);
-        } else if (isMapOfMaps(ms)) {
+        } else if (isMapInMapType(mapTypeNumber(ms.type))) {
           const inner = maps[c.value];
           if (!inner) throw new NotFoundError(`map ${c.value}`, `map ${name}: no map ${c.value}`);
           m.update(u32Key(c.key), inner);
@@ -399,7 +399,7 @@ export async function loadCollection(
     loads.throwFirstFailure();
     // Program arrays.
     for (const [name, ms] of Object.entries(s.maps)) {
-      if (borrowed.has(maps[name]) || isMapOfMaps(ms)) continue;
+      if (borrowed.has(maps[name]) || isMapInMapType(mapTypeNumber(ms.type))) continue;
       for (const c of ms.contents ?? []) {
         if (typeof c.value !== "string") continue;
         const p = programs[c.value];
@@ -470,11 +470,6 @@ function prefetchNames(s: CollectionSpec, env: KernelEnv): void {
   }
   if (coreNames.size === 0 && kernelNames.size === 0) return;
   env.prefetch(coreNames, kernelNames);
-}
-
-function isMapOfMaps(ms: CollectionMapSpec): boolean {
-  const t = mapTypeNumber(ms.type);
-  return t === MapType.array_of_maps || t === MapType.hash_of_maps;
 }
 
 function loadObjectBtf(s: CollectionSpec, warnings: string[]): FD | undefined {

@@ -31,7 +31,13 @@ import {
   type LineInfoRecord,
   parseBtfExt,
 } from "../btf/ext.ts";
-import { MapCreateFlag, type MapTypeName, mapTypeName } from "../map/types.ts";
+import {
+  isMapInMapType,
+  MapCreateFlag,
+  type MapTypeName,
+  mapTypeName,
+  mapTypeNumber,
+} from "../map/types.ts";
 import { Insns, OP_CALL, OP_LDDW, PSEUDO_CALL, PSEUDO_FUNC, swapInsnsToLittle } from "./_insn.ts";
 import { sectionInfo } from "./sections.ts";
 import type {
@@ -463,7 +469,7 @@ class Reader {
         iproute2.push({ spec, id: u(5), pinning: u(6), innerId: u(7), innerIdx: u(8) });
       } else {
         if (defSize >= 28 && (spec.flags & MapCreateFlag.NUMA_NODE)) spec.numaNode = u(6);
-        if (defSize >= 24 && isMapInMap(spec.type)) innerIdx.push([spec, u(5)]);
+        if (defSize >= 24 && isMapInMapType(mapTypeNumber(spec.type))) innerIdx.push([spec, u(5)]);
       }
       if (Object.hasOwn(this.maps, s.name)) this.fail(`two maps named ${s.name}`);
       this.maps[s.name] = spec;
@@ -477,7 +483,7 @@ class Reader {
       }
       const inner = this.maps[syms[idx].name];
       if (inner === spec) this.fail(`${what} names the map itself`);
-      if (isMapInMap(inner.type)) {
+      if (isMapInMapType(mapTypeNumber(inner.type))) {
         this.fail(`${what} names ${inner.name}, itself a map of maps (one level only)`);
       }
       spec.innerMap = legacyInnerTemplate(spec.name, inner);
@@ -504,13 +510,15 @@ class Reader {
       }
     }
     for (const outer of defs) {
-      if (!isMapInMap(outer.spec.type)) continue;
+      if (!isMapInMapType(mapTypeNumber(outer.spec.type))) continue;
       const what = `iproute2 map ${outer.spec.name}`;
       if (outer.innerId === 0) this.fail(`${what}: a map of maps needs inner_id`);
       const members = defs.filter((d) => d.id === outer.innerId && d !== outer);
       if (members.length === 0) this.fail(`${what}: no map has id ${outer.innerId} (inner_id)`);
       const t = members[0].spec;
-      if (isMapInMap(t.type)) this.fail(`${what}: inner_id names ${t.name}, itself a map of maps`);
+      if (isMapInMapType(mapTypeNumber(t.type))) {
+        this.fail(`${what}: inner_id names ${t.name}, itself a map of maps`);
+      }
       outer.spec.innerMap = legacyInnerTemplate(outer.spec.name, t);
       for (const m of members) {
         if (m.innerId !== 0 || m.innerIdx === 0xffffffff) continue;
@@ -1046,8 +1054,4 @@ export function checkNativeByteOrder(spec: CollectionSpec): void {
       } (or -target bpf)`,
     );
   }
-}
-
-function isMapInMap(type: MapTypeName | number): boolean {
-  return type === "array_of_maps" || type === "hash_of_maps";
 }
