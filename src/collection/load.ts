@@ -74,6 +74,13 @@ export interface CollectionOptions extends RelocateOptions {
   parallel?: number;
 }
 
+/** A load started by {@linkcode ParallelLoads}: its program once loaded, or its failure. */
+interface LoadSlot {
+  name: string;
+  program?: Program;
+  failure?: { error: unknown };
+}
+
 /**
  * Program loads in flight, at most `limit` at once; their programs and
  * failures are gathered in the order the loads were started.
@@ -81,9 +88,9 @@ export interface CollectionOptions extends RelocateOptions {
 class ParallelLoads {
   #limit: number;
   #running = new Set<Promise<void>>();
-  #names: string[] = [];
-  #programs: (Program | undefined)[] = [];
-  #failures: { error: unknown }[] = [];
+  /** One per load started, in order. */
+  #slots: LoadSlot[] = [];
+  #failed = false;
 
   constructor(parallel: number | undefined) {
     // Twice the CPUs (4 to 16): a load also waits on the thread hand-over.
@@ -104,14 +111,16 @@ class ParallelLoads {
     explain: (e: unknown) => unknown,
   ): Promise<boolean> {
     while (this.#running.size >= this.#limit) await Promise.race(this.#running);
-    if (this.#failures.some((f) => f !== undefined)) return false;
-    const i = this.#names.push(name) - 1;
+    if (this.#failed) return false;
+    const slot: LoadSlot = { name };
+    this.#slots.push(slot);
     const task = load().then(
       (p) => {
-        this.#programs[i] = p;
+        slot.program = p;
       },
       (e) => {
-        this.#failures[i] = { error: explain(e) };
+        slot.failure = { error: explain(e) };
+        this.#failed = true;
       },
     ).finally(() => this.#running.delete(task));
     this.#running.add(task);
@@ -121,20 +130,18 @@ class ParallelLoads {
   /** Waits for every load started and puts the programs into `out`, in order. */
   async settle(out: Record<string, Program>): Promise<void> {
     await Promise.all(this.#running);
-    this.#names.forEach((name, i) => {
-      const p = this.#programs[i];
-      if (p) out[name] = p;
-    });
+    for (const { name, program } of this.#slots) if (program) out[name] = program;
   }
 
   /** Throws the failure of the earliest load that failed, if any. */
   throwFirstFailure(): void {
-    for (const f of this.#failures) if (f) throw f.error;
+    for (const { failure } of this.#slots) if (failure) throw failure.error;
   }
 }
 
 const ZERO_KEY = new Uint8Array(4);
 
+/** A u32 in host order (a key, or a descriptor as a map value); bytes pass through. */
 function u32Key(k: number | Uint8Array): Uint8Array {
   if (k instanceof Uint8Array) return k;
   const b = new Uint8Array(4);
@@ -404,9 +411,7 @@ export async function loadCollection(
         if (typeof c.value !== "string") continue;
         const p = programs[c.value];
         if (!p) continue; // not loaded (autoload false)
-        const v = new Uint8Array(4);
-        new DataView(v.buffer).setUint32(0, p.fd.value, HOST_LITTLE_ENDIAN);
-        maps[name].update(u32Key(c.key), v);
+        maps[name].update(u32Key(c.key), u32Key(p.fd.value));
       }
     }
     const variables = makeVariables(s, maps, memories);
