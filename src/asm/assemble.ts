@@ -125,4 +125,4 @@ export function assemble(insns: Instructions, options: AssembleOptions = {}): As
   return { instructions: out, bytes: encode(out, options), references, symbols };
 }
 
-Instruction.assembleList = (insns) => assemble(insns);
+Instruction.assembleList = assemble;

@@ -6,6 +6,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { DuplicateLabelError } from "./errors.ts";
+import type { AssembleResult } from "./assemble.ts";
 import { formatInstruction, type InstructionFields } from "./format.ts";
 import { AluOp, Class, JmpOp, Mode, OP_LDDW, Pseudo } from "./opcode.ts";
 import type { Register } from "./register.ts";
@@ -94,10 +95,7 @@ export class Instruction implements InstructionFields {
    *
    * @internal
    */
-  static assembleList?: (insns: Instructions) => {
-    bytes: Uint8Array;
-    references: readonly { name: string; kind: string; index: number; slot: number }[];
-  };
+  static assembleList?: (insns: Instructions) => AssembleResult;
 
   /** The opcode byte: class, plus op/source or mode/size. */
   opcode: number;

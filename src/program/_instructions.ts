@@ -20,19 +20,17 @@ export function instructionBytes(
     // Instructions carry their assembler (see Instruction.assembleList):
     // loading programs from bytes never loads src/asm's assembler.
     const list = insns as Instructions;
-    const assembleList = list.length === 0
-      ? () => ({ bytes: new Uint8Array(0), references: [] })
-      : (list[0]?.constructor as typeof Instruction | undefined)?.assembleList;
-    if (assembleList === undefined) {
-      throw new InvalidArgumentError(
-        "program instructions: an array must hold instructions made by src/asm " +
-          "(asm.mov64(…), …; import them from the asm module)",
-      );
+    if (list.length === 0) bytes = new Uint8Array(0);
+    else {
+      const assembleList = (list[0]?.constructor as typeof Instruction | undefined)?.assembleList;
+      if (assembleList === undefined) {
+        throw new InvalidArgumentError(
+          "program instructions: an array must hold instructions made by src/asm " +
+            "(asm.mov64(…), …; import them from the asm module)",
+        );
+      }
+      ({ bytes, references } = assembleList(list));
     }
-    ({ bytes, references } = assembleList(list) as {
-      bytes: Uint8Array;
-      references: UnresolvedReference[];
-    });
   } else if (insns && typeof (insns as { assemble?: unknown }).assemble === "function") {
     ({ bytes, references } =
       (insns as { assemble(): { bytes: Uint8Array; references: UnresolvedReference[] } })
