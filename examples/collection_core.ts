@@ -15,8 +15,8 @@
  * @module
  */
 
-import { loadCollection, loadCollectionSpec } from "../src/collection/mod.ts";
-import { attachRawTracepoint } from "../src/link/mod.ts";
+import { loadCollection, loadCollectionSpec } from "@denobpf/ebpf/collection";
+import { attachRawTracepoint } from "@denobpf/ebpf/link";
 
 const spec = loadCollectionSpec(new URL("../testdata/bpf/core_bpfel.o", import.meta.url));
 await using coll = await loadCollection(spec);

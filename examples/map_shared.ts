@@ -9,11 +9,10 @@
  * @module
  */
 
-// TODO: import from "../src/asm/mod.ts" once the asm module has its entry.
-import { Assembler } from "../src/asm/assembler.ts";
-import { R0, R1, R10, R2 } from "../src/asm/register.ts";
-import { createMap } from "../src/map/mod.ts";
-import { loadProgram } from "../src/program/mod.ts";
+import { Assembler } from "@denobpf/ebpf/asm";
+import { R0, R1, R10, R2 } from "@denobpf/ebpf/asm";
+import { createMap } from "@denobpf/ebpf/map";
+import { loadProgram } from "@denobpf/ebpf/program";
 
 using counters = createMap({
   type: "array",

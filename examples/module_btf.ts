@@ -17,7 +17,7 @@ import {
   NotFoundError,
   resolveKernelTypes,
   uname,
-} from "../mod.ts";
+} from "@denobpf/ebpf";
 
 const args = [...Deno.args];
 let root: string | undefined;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { probe, uprobe } from "../src/probe/mod.ts";
+import { probe, uprobe } from "@denobpf/ebpf/probe";
 
 /** Counts libc getpid calls by process while calling it `n` times; returns our count. */
 export async function countGetpid(n = 1000): Promise<number> {

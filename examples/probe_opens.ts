@@ -10,7 +10,7 @@
  * @module
  */
 
-import { probe, tracepoint } from "../src/probe/mod.ts";
+import { probe, tracepoint } from "@denobpf/ebpf/probe";
 
 /** The fields of `sys_enter_openat` this script reads. */
 type OpenatArgs = { filename: string; flags: number };

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Histogram, probe, tracepoint } from "../src/probe/mod.ts";
+import { type Histogram, probe, tracepoint } from "@denobpf/ebpf/probe";
 
 /** Reads' sizes for `seconds`: the histogram of successful reads. */
 export async function readSizes(seconds = 2): Promise<Histogram | undefined> {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { probe, tracepoint } from "../src/probe/mod.ts";
+import { probe, tracepoint } from "@denobpf/ebpf/probe";
 
 /** Counts system calls by process name for `seconds`; returns the counts. */
 export async function syscallCounts(seconds = 2, top = 10): Promise<Map<string, number>> {

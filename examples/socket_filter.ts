@@ -8,10 +8,9 @@
  * @module
  */
 
-// TODO: import from "../src/asm/mod.ts" once the asm module has its entry.
-import { Assembler } from "../src/asm/assembler.ts";
-import { R0, R1, R6 } from "../src/asm/register.ts";
-import { loadProgram } from "../src/program/mod.ts";
+import { Assembler } from "@denobpf/ebpf/asm";
+import { R0, R1, R6 } from "@denobpf/ebpf/asm";
+import { loadProgram } from "@denobpf/ebpf/program";
 
 // A socket filter sees the packet from the IP header on; it returns how many
 // bytes to keep (0 drops the packet). The legacy packet loads (ldabs*) read

@@ -9,10 +9,10 @@
  * @module
  */
 
-import { Assembler, R0, R1, R10, R2, R3, R4 } from "../src/asm/mod.ts";
-import { attachRawTracepoint } from "../src/link/mod.ts";
-import { createMap } from "../src/map/mod.ts";
-import { loadProgram } from "../src/program/mod.ts";
+import { Assembler, R0, R1, R10, R2, R3, R4 } from "@denobpf/ebpf/asm";
+import { attachRawTracepoint } from "@denobpf/ebpf/link";
+import { createMap } from "@denobpf/ebpf/map";
+import { loadProgram } from "@denobpf/ebpf/program";
 
 /** Runs the probe for `seconds`, printing the top `top` process names each second. */
 export async function countSyscalls(seconds = 3, top = 8): Promise<Map<string, bigint>> {
