@@ -21,6 +21,11 @@ const NEEDS: [check: string, pkg: string][] = [
   ["/usr/include/bpf/libbpf.h", "libbpf-dev"],
   ["/usr/include/x86_64-linux-gnu/sys/sdt.h", "systemtap-sdt-dev"],
   ["/usr/include/stdio.h", "libc6-dev"],
+  // cilium/ebpf's loader and CO-RE test objects, with the Go tests that state what each must do.
+  [
+    "/usr/share/gocode/src/github.com/cilium/ebpf/testdata/loader-el.elf",
+    "golang-github-cilium-ebpf-dev",
+  ],
 ];
 
 function have(check: string): boolean {
