@@ -89,3 +89,50 @@ export class ParseError extends EbpfError {
     this.offset = options?.offset;
   }
 }
+
+/**
+ * A file could not be read, written or removed for a reason other than its
+ * absence: it is a directory, a FIFO or a device instead of a regular file,
+ * it is larger than the reader accepts, a path component is not a
+ * directory, or an I/O error. `path` names the file; `code` is the errno
+ * name (`"EISDIR"`, `"ENOTDIR"`, `"EIO"`, …) or `"ENOTREGULAR"` (a FIFO,
+ * socket or device), `"ETOOLARGE"` (over the size cap) or `"ENOTCAPABLE"`
+ * (Deno's permission and `--allow-ffi` are both missing).
+ */
+export class FileError extends EbpfError {
+  /** The errno name or one of the codes listed above. */
+  override readonly code: string;
+  /** The file concerned. */
+  readonly path: string;
+  /** The errno number, when a system call failed. */
+  readonly errno?: number;
+  /** Creates the error; `message` is the whole message (it should name the path). */
+  constructor(
+    path: string,
+    code: string,
+    message: string,
+    options?: ErrorOptions & { errno?: number },
+  ) {
+    super(message, options);
+    this.code = code;
+    this.path = path;
+    this.errno = options?.errno;
+  }
+}
+
+/**
+ * A file or directory does not exist (ENOENT). A {@linkcode NotFoundError}
+ * whose `what` and `path` are the path; callers that treat a missing file as
+ * "absent" test for this class.
+ */
+export class FileNotFoundError extends NotFoundError {
+  /** The path that does not exist. */
+  readonly path: string;
+  /** Always 2 (ENOENT). */
+  readonly errno = 2;
+  /** Creates the error; the default message is `<path> does not exist`. */
+  constructor(path: string, message?: string, options?: ErrorOptions) {
+    super(path, message ?? `${path} does not exist`, options);
+    this.path = path;
+  }
+}

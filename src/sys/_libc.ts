@@ -63,6 +63,8 @@ export const SYMBOLS = {
   setns: { parameters: ["i32", "i32"], result: "i32" },
   unshare: { parameters: ["i32"], result: "i32" },
   sched_getcpu: { parameters: [], result: "i32" },
+  /** realpath(path, resolved[PATH_MAX]): src/sys/file.ts without --allow-read. */
+  realpath: { parameters: ["buffer", "buffer"], result: "pointer" },
 } as const;
 
 /** The bound C library functions `libc()` returns (exported from src/sys as `LibcSymbols`). */

@@ -25,3 +25,4 @@ export * from "./obj.ts";
 export * from "./epoll.ts";
 export * from "./map_ref.ts";
 export * from "./open_path.ts";
+export * from "./file.ts";

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { FileError, FileNotFoundError, NotFoundError } from "../src/errors.ts";
+import { fileInfo, readFile, readTextFile } from "../src/sys/file.ts";
+
+/** A fixture directory: a small file, a FIFO, a 4 GiB sparse file, a symlink, a subdirectory. */
+async function fixture(): Promise<{ dir: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf_file_" });
+  await Deno.writeTextFile(`${dir}/small`, "hello");
+  const mk = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+  assert.ok(mk.success, "mkfifo");
+  const tr = await new Deno.Command("truncate", { args: ["-s", "4G", `${dir}/sparse`] }).output();
+  assert.ok(tr.success, "truncate");
+  await Deno.symlink(`${dir}/small`, `${dir}/link`);
+  await Deno.mkdir(`${dir}/sub`);
+  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/** One case's result as tests/_file_cases.ts prints it. */
+interface Outcome {
+  ok?: unknown;
+  error?: string;
+  code?: string;
+  path?: string;
+  message: string;
+}
+
+async function runCases(flags: string[], dir: string): Promise<Record<string, Outcome>> {
+  const script = new URL("./_file_cases.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, "--no-prompt", script, dir],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return JSON.parse(text);
+}
+
+function checkCases(r: Record<string, Outcome>, dir: string, mode: string) {
+  const m = `(${mode})`;
+  for (const k of ["devZero", "devUrandom"]) {
+    assert.equal(r[k].error, "FileError", `${k} ${m}`);
+    assert.equal(r[k].code, "ENOTREGULAR", `${k} ${m}`);
+    assert.match(r[k].message, /\/dev\/(zero|urandom) is a character device, not a regular file/);
+  }
+  assert.match(r.devUrandom.message, /^BTF file \/dev\/urandom/);
+  for (const k of ["fifo", "fifoHead", "writeFifo"]) {
+    assert.equal(r[k].code, "ENOTREGULAR", `${k} ${m}`);
+    assert.match(r[k].message, /FIFO/, `${k} ${m}`);
+    assert.equal(r[k].path, `${dir}/fifo`);
+  }
+  assert.equal(r.sparse.code, "ETOOLARGE", m);
+  assert.match(r.sparse.message, /sparse is 4\.0 GiB, over the 256\.0 MiB/);
+  assert.equal(r.directory.code, "EISDIR", m);
+  assert.match(r.directory.message, /is a directory/);
+  assert.equal(r.missing.error, "FileNotFoundError", m);
+  assert.equal(r.missing.path, `${dir}/missing`);
+  assert.match(r.missing.message, /missing does not exist/);
+  assert.equal(r.underFile.code, "ENOTDIR", m);
+  assert.deepEqual(r.small, { ok: "hello" }, m);
+  assert.deepEqual(r.head, { ok: [104, 101, 108] }, m);
+  assert.deepEqual(r.procStatus, { ok: true }, m);
+  assert.deepEqual(r.kallsyms, { ok: true }, m);
+  assert.equal(r.procCap.code, "ETOOLARGE", m);
+  assert.match(r.procCap.message, /\/proc\/self\/maps is larger than the 16 bytes/);
+  assert.deepEqual(r.sysfs, { ok: true }, m);
+  assert.deepEqual(r.btfSize, { ok: true }, m);
+  assert.deepEqual(r.info, { ok: { kind: "file", size: 5, mode: 0o644, inoOk: true } }, m);
+  assert.deepEqual(r.infoKinds, { ok: ["directory", "fifo", "char-device", "file"] }, m);
+  assert.deepEqual(r.infoLink, { ok: "symlink" }, m);
+  assert.deepEqual(r.exists, { ok: [true, false] }, m);
+  assert.deepEqual(r.readDir, { ok: ["fifo", "link", "small", "sparse", "sub"] }, m);
+  assert.equal(r.readDirMissing.error, "FileNotFoundError", m);
+  assert.equal(r.readDirFile.code, "ENOTDIR", m);
+  assert.deepEqual(r.readLink, { ok: `${dir}/small` }, m);
+  assert.deepEqual(r.realPath, { ok: true }, m);
+  assert.deepEqual(r.write, { ok: ["one\ntwo\n", "three\n"] }, m);
+  assert.equal(r.writeMissing.error, "FileNotFoundError", m);
+  assert.deepEqual(r.remove, { ok: false }, m);
+  assert.equal(r.removeMissing.error, "FileNotFoundError", m);
+  assert.equal(r.removeDir.code, "EISDIR", m);
+  assert.deepEqual(r.async, { ok: 5 }, m);
+  assert.equal(r.asyncDevZero.code, "ENOTREGULAR", m);
+}
+
+Deno.test("file: with Deno's permissions (-A), devices, FIFOs, huge and missing files are refused by name", async () => {
+  await using f = await fixture();
+  checkCases(await runCases(["-A"], f.dir), f.dir, "-A");
+});
+
+Deno.test("file: with only --allow-ffi, the C library way gives the same results and errors", async () => {
+  await using f = await fixture();
+  const ffi = await runCases(["--allow-ffi"], f.dir);
+  checkCases(ffi, f.dir, "--allow-ffi");
+  assert.deepEqual(ffi, await runCases(["-A"], f.dir), "both ways agree, messages included");
+});
+
+Deno.test("file: a missing file is a FileNotFoundError, which is a NotFoundError", () => {
+  assert.throws(() => readFile("/nonexistent/denobpf"), (e: unknown) => {
+    assert.ok(e instanceof FileNotFoundError);
+    assert.ok(e instanceof NotFoundError);
+    assert.equal(e.path, "/nonexistent/denobpf");
+    return true;
+  });
+});
+
+Deno.test("file: without --allow-ffi nor --allow-read, the error names the flags", async () => {
+  const lib = new URL("../src/sys/file.ts", import.meta.url).href;
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `import { readFile } from "${lib}";
+       try { readFile("/proc/self/status"); } catch (e) { console.log(e.name, e.code, e.message); }`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.match(text, /^FileError ENOTCAPABLE .*\/proc\/self\/status needs .*--allow-ffi/, text);
+  } finally {
+    await Deno.remove(script);
+  }
+});
+
+Deno.test("file: a kernel pseudo-file of stat size 4096 or 0 is read to its end", () => {
+  assert.equal(fileInfo("/proc/self/status").size, 0);
+  assert.match(readTextFile("/proc/self/status"), /\nPid:\s+\d+/);
+});
+
+Deno.test("file: maxBytes refuses a regular file before reading it", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeFile(path, new Uint8Array(100));
+    assert.equal(readFile(path, { maxBytes: 100 }).length, 100);
+    assert.throws(() => readFile(path, { maxBytes: 99, what: "ELF object" }), (e: unknown) => {
+      assert.ok(e instanceof FileError);
+      assert.equal(e.code, "ETOOLARGE");
+      assert.match(e.message, /^ELF object .* is 100 bytes, over the 99 bytes this reader accepts/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(path);
+  }
+});
