@@ -26,6 +26,7 @@ import { loadedBtfSpec } from "../btf/loaded.ts";
 import { SyscallError } from "../sys/error.ts";
 import type { FD } from "../sys/fd.ts";
 import { probeBtfFeatures } from "./_btf.ts";
+import { OP_CALL } from "./_insn.ts";
 import { loadBtfObject } from "../btf/_load.ts";
 import { KernelEnv } from "./_kernel.ts";
 import { Collection } from "./collection.ts";
@@ -365,6 +366,7 @@ export async function loadCollection(
           warnings.push(`struct_ops program ${name} is in no .struct_ops variable: not loaded`);
           continue;
         }
+        refuseUnresolvedSymbol(name, ps);
         const r = relocate(ps, {
           env,
           spec: s,
@@ -442,6 +444,25 @@ export async function loadCollection(
     cleanup();
     throw e;
   }
+}
+
+/**
+ * Refuses a program that still refers to a symbol its object does not
+ * define (inline asm's `r0 = MY_CONST ll`, a call to a function only
+ * declared), naming the symbol and how to resolve it.
+ */
+function refuseUnresolvedSymbol(name: string, ps: CollectionProgramSpec): void {
+  const ref = ps.references.find((r) => r.kind === "symbol");
+  if (ref?.kind !== "symbol") return;
+  const call = ps.instructions[ref.insn * 8] === OP_CALL;
+  throw new NotFoundError(
+    `symbol ${ref.symbol}`,
+    `program ${name}: instruction ${ref.insn} ${call ? "calls" : "refers to"} ${ref.symbol}, ` +
+      `which the object does not define${call ? " (a function only declared)" : ""}: ` +
+      `resolve it (write its value into instruction ${ref.insn} and remove the reference from ` +
+      `spec.programs.${name}.references), declare it __kconfig or __ksym (built with -g), ` +
+      `or set spec.programs.${name}.autoload = false to load the other programs`,
+  );
 }
 
 function prefetchNames(s: CollectionSpec, env: KernelEnv): void {

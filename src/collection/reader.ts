@@ -9,7 +9,7 @@
  * @module
  */
 
-import { InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
+import { InvalidArgumentError, ParseError } from "../errors.ts";
 import {
   BpfRelocationType,
   type ElfFile,
@@ -98,8 +98,12 @@ const DATA_SECTION = /^\.(data|rodata|bss)(\..*)?$/;
  * spec.variables.rodata_limit.set(100);
  * ```
  *
+ * A symbol the object does not define (inline asm's `r0 = MY_CONST ll`, a
+ * call to a function only declared) does not stop the reading: the
+ * instruction keeps a `{ kind: "symbol" }` reference in its program's
+ * `references`, and only that program fails at load until it is resolved.
+ *
  * @throws {ParseError} when the file is not a BPF object or is malformed.
- * @throws {NotFoundError} when a relocation refers to something the object lacks.
  */
 export function loadCollectionSpec(
   source: string | URL | Uint8Array,
@@ -599,14 +603,8 @@ class Reader {
     for (const s of this.symbols) {
       if (s.sectionIndex === SectionIndex.UNDEF && s.name !== "") undef.set(s.name, s);
     }
-    if (!btf) {
-      if (undef.size > 0) {
-        this.fail(
-          `extern ${[...undef.keys()][0]} needs BTF to be resolved (compile with -g)`,
-        );
-      }
-      return;
-    }
+    // Without BTF, undefined symbols are references left to the user.
+    if (!btf) return;
     const kconfig = this.datasec(".kconfig");
     if (kconfig) {
       const items: { name: string; typeId: number; size: number; align: number; weak: boolean }[] =
@@ -811,14 +809,11 @@ class Reader {
             }
             if (sym.sectionIndex === SectionIndex.UNDEF) {
               const ext = this.externs[sym.name];
-              if (!ext || ext.kind !== "kfunc") {
-                throw new NotFoundError(
-                  `function ${sym.name}`,
-                  `${this.object}: ${where(f, i)} calls ${sym.name}, which is neither defined ` +
-                    "nor declared as a kfunc (extern ... __ksym)",
-                );
-              }
-              references.push({ kind: "ksym", insn: base + i, extern: sym.name });
+              // A function only declared: the program keeps the reference
+              // (and fails at load unless it is resolved); others load.
+              if (ext?.kind === "kfunc") {
+                references.push({ kind: "ksym", insn: base + i, extern: sym.name });
+              } else references.push({ kind: "symbol", insn: base + i, symbol: sym.name });
               continue;
             }
             targetSec = sym.sectionIndex;
@@ -915,11 +910,9 @@ class Reader {
     if (sym.sectionIndex === SectionIndex.UNDEF) {
       const ext = this.externs[sym.name];
       if (!ext) {
-        throw new NotFoundError(
-          `symbol ${sym.name}`,
-          `${this.object}: ${where(f, i)} refers to ${sym.name}, which is not defined; ` +
-            "declare it as an extern with __kconfig or __ksym",
-        );
+        // Inline asm's `r0 = MY_CONST ll`: kept for the user to resolve.
+        references.push({ kind: "symbol", insn, symbol: sym.name });
+        return;
       }
       if (ext.kind === "kconfig") {
         references.push({ kind: "map_value", insn, map: ".kconfig", offset: ext.offset! });

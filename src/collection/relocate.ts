@@ -171,7 +171,7 @@ export function relocate(prog: CollectionProgramSpec, ctx: RelocationContext): R
     if (i + (ins.op(i) === OP_CALL ? 0 : 1) >= count) {
       throw new InvalidArgumentError(
         `program ${prog.name}: reference to ${
-          ref.kind === "ksym" ? ref.extern : ref.map
+          ref.kind === "ksym" ? ref.extern : ref.kind === "symbol" ? ref.symbol : ref.map
         } at instruction ${i} is past the end of the ${count} instructions`,
       );
     }

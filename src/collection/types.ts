@@ -88,7 +88,16 @@ export type ProgramReference =
   /** `lddw rX, map value + offset` (BPF_PSEUDO_MAP_VALUE): global data, `.kconfig`. */
   | { kind: "map_value"; insn: number; map: string; offset: number }
   /** A `.ksyms` extern: a variable's address (lddw) or a kfunc (call or lddw). */
-  | { kind: "ksym"; insn: number; extern: string };
+  | { kind: "ksym"; insn: number; extern: string }
+  /**
+   * A symbol the object does not define: a constant of inline assembly
+   * (`r0 = MY_CONST ll`), a call to a function that is only declared. The
+   * instruction is left as clang wrote it, and `loadCollection` refuses the
+   * program while the reference is there: to load it, write what the
+   * symbol stands for into the instruction and remove the reference (or
+   * set `autoload` to false to load the other programs without it).
+   */
+  | { kind: "symbol"; insn: number; symbol: string };
 
 /** A function of a linked program: the entry point or an appended subprogram. */
 export interface ProgramFunction {
