@@ -27,6 +27,7 @@ import {
   counted,
   exit,
   gotol,
+  insn,
   jeqImm,
   jlt32Imm,
   jltImm,
@@ -51,6 +52,8 @@ export type MiscFeature =
   | "v2_isa"
   | "v3_isa"
   | "v4_isa"
+  | "load_acquire"
+  | "may_goto"
   | "obj_name"
   | "btf"
   | "mmapable_maps"
@@ -81,6 +84,8 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   v2_isa: "ISA extension v2",
   v3_isa: "ISA extension v3",
   v4_isa: "ISA extension v4",
+  load_acquire: "Load-acquire and store-release instructions",
+  may_goto: "may_goto instruction",
   obj_name: "Object name support",
   btf: "BTF loading support",
   mmapable_maps: "mmap()able array map support (BPF_F_MMAPABLE)",
@@ -157,6 +162,17 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   v2_isa: () => loads(program(movImm(0, 0), jltImm(0, 0, 1), movImm(0, 1), exit())),
   v3_isa: () => loads(program(movImm(0, 0), jlt32Imm(0, 0, 1), movImm(0, 1), exit())),
   v4_isa: () => loads(program(movImm(0, 0), jeqImm(0, 1, 1), gotol(1), movImm(0, 1), exit())),
+  // *(u64 *)(r10 - 8) = 0; r0 = load_acquire((u64 *)(r10 - 8)): an unknown
+  // atomic operation (EINVAL) before Linux 6.15.
+  load_acquire: () =>
+    loads(program(
+      insn(0x7a, 10, 0, -8, 0), // BPF_ST | BPF_MEM | BPF_DW
+      insn(0xdb, 0, 10, -8, 0x100), // BPF_STX | BPF_ATOMIC | BPF_DW, BPF_LOAD_ACQ
+      movImm(0, 0),
+      exit(),
+    )),
+  // may_goto +1 (BPF_JMP | BPF_JCOND): an unknown opcode (EINVAL) before Linux 6.9.
+  may_goto: () => loads(program(movImm(0, 0), insn(0xe5, 0, 0, 1, 0), movImm(0, 1), exit())),
   obj_name: () => mapWithFlags(0, "feature_probe"),
   btf: () => {
     const fd = loadStorageProbeBtf();
@@ -301,6 +317,16 @@ export function haveV3Isa(): boolean {
 /** Whether the v4 ISA (gotol, sign extension, sdiv/smod, bswap) is supported (Linux 6.6). */
 export function haveV4Isa(): boolean {
   return haveFeature("v4_isa");
+}
+
+/** Whether the load-acquire and store-release atomic instructions are supported (Linux 6.15). */
+export function haveLoadAcquire(): boolean {
+  return haveFeature("load_acquire");
+}
+
+/** Whether the may_goto instruction is supported (Linux 6.9). */
+export function haveMayGoto(): boolean {
+  return haveFeature("may_goto");
 }
 
 /** Whether maps and programs may have names (Linux 4.15). */

@@ -82,6 +82,8 @@ export const MISC_REQUIREMENTS: Readonly<Record<string, string>> = {
   v2_isa: "Linux 4.14",
   v3_isa: "Linux 5.1",
   v4_isa: "Linux 6.6",
+  load_acquire: "Linux 6.15",
+  may_goto: "Linux 6.9",
   obj_name: "Linux 4.15",
   btf: "Linux 4.18",
   mmapable_maps: "Linux 5.5",
