@@ -10,8 +10,10 @@ import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { CoreRelocationResult } from "../btf/core.ts";
 import type { BpfMap } from "../map/map.ts";
 import type { MapMemory } from "../map/memory.ts";
+import { MapType } from "../map/types.ts";
 import type { Program } from "../program/program.ts";
 import type { FD } from "../sys/fd.ts";
+import { strictRecord } from "./_record.ts";
 import type { Variable } from "./variables.ts";
 
 /** The objects {@linkcode Collection.assign} hands over, owned by the caller. */
@@ -20,7 +22,16 @@ export interface AssignedObjects<P extends string, M extends string> extends Dis
   readonly programs: { readonly [K in P]: Program };
   /** The maps asked for, by name. */
   readonly maps: { readonly [K in M]: BpfMap };
-  /** Closes every program and map handed over. */
+  /**
+   * Program arrays the programs asked for tail-call through (directly, or
+   * from a program such an array was initialised with) and that were not
+   * asked for themselves, by name: descriptors of their own, kept open
+   * because the kernel empties a program array once no user-space
+   * descriptor or pin holds it, and the tail calls would then silently
+   * miss. Closed by {@linkcode AssignedObjects.close}.
+   */
+  readonly keptMaps: Readonly<Record<string, BpfMap>>;
+  /** Closes every program and map handed over, and the {@linkcode AssignedObjects.keptMaps}. */
   close(): void;
 }
 
@@ -45,6 +56,10 @@ export interface CollectionParts {
   warnings: string[];
   /** struct_ops map values in the kernel's layout, by map name. */
   structOps?: Record<string, Uint8Array>;
+  /** The maps each program refers to, by program name. */
+  programMaps?: Record<string, readonly string[]>;
+  /** The programs each program array was initialised with, by map name. */
+  arrayPrograms?: Record<string, readonly string[]>;
 }
 
 /**
@@ -65,7 +80,11 @@ export class Collection implements Disposable {
   readonly maps: Record<string, BpfMap>;
   /** Programs by name. */
   readonly programs: Record<string, Program>;
-  /** Global variables by name, read and written in their maps. */
+  /**
+   * Global variables by name, read and written in their maps. Reading a
+   * name that is not there throws `NotFoundError` listing the variables
+   * (test with `name in coll.variables`).
+   */
   readonly variables: Record<string, Variable>;
   /** CO-RE relocation results by program name. */
   readonly coreRelocations: Readonly<Record<string, readonly CoreRelocationResult[]>>;
@@ -75,19 +94,32 @@ export class Collection implements Disposable {
   #memories: MapMemory[];
   #structOps: Record<string, Uint8Array>;
   #btf?: FD;
+  #programMaps: Record<string, readonly string[]>;
+  #arrayPrograms: Record<string, readonly string[]>;
   #closed = false;
 
   /** @internal Use `loadCollection`. */
   constructor(parts: CollectionParts) {
     this.maps = parts.maps;
     this.programs = parts.programs;
-    this.variables = parts.variables;
+    this.variables = strictRecord(
+      parts.variables,
+      (name, names) =>
+        new NotFoundError(
+          `variable ${name}`,
+          `the collection has no variable ${JSON.stringify(name)} (it has: ${
+            names.join(", ") || "none"
+          }); test for one with \`name in coll.variables\``,
+        ),
+    );
     this.coreRelocations = parts.core;
     this.warnings = parts.warnings;
     this.#borrowed = parts.borrowed;
     this.#memories = parts.memories;
     this.#btf = parts.btf;
     this.#structOps = parts.structOps ?? {};
+    this.#programMaps = parts.programMaps ?? {};
+    this.#arrayPrograms = parts.arrayPrograms ?? {};
   }
 
   /**
@@ -120,6 +152,12 @@ export class Collection implements Disposable {
    * (closing the collection leaves them open). Names not in the collection
    * throw `NotFoundError` before anything is taken.
    *
+   * The program arrays an assigned program tail-calls through stay filled
+   * after the collection closes, as with libbpf: the ones not asked for are
+   * kept open in {@linkcode AssignedObjects.keptMaps} (a descriptor of
+   * their own each), since the kernel empties a program array once its
+   * last user-space descriptor closes.
+   *
    * @example
    * ```ts ignore
    * using objs = coll.assign({ programs: ["xdp_sum"], maps: ["counts"] });
@@ -146,6 +184,7 @@ export class Collection implements Disposable {
         );
       }
     }
+    const keptMaps = this.#programArraysOf(request.programs ?? [], request.maps ?? []);
     const programs = {} as Record<P, Program>;
     const maps = {} as Record<M, BpfMap>;
     for (const p of request.programs ?? []) {
@@ -159,8 +198,38 @@ export class Collection implements Disposable {
     const close = () => {
       for (const p of Object.values<Program>(programs)) p.close();
       for (const m of Object.values<BpfMap>(maps)) m.close();
+      for (const m of Object.values(keptMaps)) m.close();
     };
-    return { programs, maps, close, [Symbol.dispose]: close };
+    return { programs, maps, keptMaps, close, [Symbol.dispose]: close };
+  }
+
+  /**
+   * Own descriptors of the program arrays still in the collection that
+   * `programs` tail-call through, following the programs those arrays were
+   * initialised with; the arrays in `taken` are handed over anyway.
+   */
+  #programArraysOf(programs: readonly string[], taken: readonly string[]): Record<string, BpfMap> {
+    const kept: Record<string, BpfMap> = {};
+    const seenPrograms = new Set<string>();
+    const seenMaps = new Set<string>();
+    const visit = (program: string) => {
+      if (seenPrograms.has(program)) return;
+      seenPrograms.add(program);
+      for (const name of this.#programMaps[program] ?? []) {
+        const m = this.maps[name];
+        if (seenMaps.has(name) || !m || m.type !== MapType.prog_array) continue;
+        seenMaps.add(name);
+        if (!taken.includes(name)) kept[name] = m.clone();
+        for (const p of this.#arrayPrograms[name] ?? []) visit(p);
+      }
+    };
+    try {
+      for (const p of programs) visit(p);
+    } catch (e) {
+      for (const m of Object.values(kept)) m.close();
+      throw e;
+    }
+    return kept;
   }
 
   /** Closes every program, map (except replaced ones), mapping and the BTF. Idempotent. */

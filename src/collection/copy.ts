@@ -6,7 +6,7 @@
  */
 
 import type { CollectionMapSpec, CollectionProgramSpec, CollectionSpec } from "./types.ts";
-import { VariableSpec } from "./variables.ts";
+import { specVariables, VariableSpec } from "./variables.ts";
 
 function copyMap(m: CollectionMapSpec): CollectionMapSpec {
   const out: CollectionMapSpec = { ...m };
@@ -67,7 +67,7 @@ export function copyCollectionSpec(spec: CollectionSpec): CollectionSpec {
     ...spec,
     maps,
     programs,
-    variables,
+    variables: specVariables(variables),
     externs,
     layout: {
       sectionSizes: { ...spec.layout.sectionSizes },

@@ -11,8 +11,9 @@
  * @module
  */
 
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { Spec } from "../btf/spec.ts";
+import { strictRecord } from "./_record.ts";
 import type { CollectionMapSpec } from "./types.ts";
 
 /** What `get()` returns and `set()` accepts. */
@@ -254,6 +255,28 @@ export class VariableSpec implements VariableLocation {
   set(value: VariableValue): void {
     encode(this.#shape, value, this.#bytes(), this.#le, `variable ${this.name}`);
   }
+}
+
+/**
+ * `variables` made into a `CollectionSpec.variables`: reading a name it
+ * does not hold (`spec.variables.nope.set(1)`) throws `NotFoundError`
+ * listing the variables there are, instead of a `TypeError` on `undefined`.
+ * `in`, `Object.keys` and the other ways to look at it are unchanged.
+ */
+export function specVariables(
+  variables: Record<string, VariableSpec>,
+): Record<string, VariableSpec> {
+  return strictRecord(
+    variables,
+    (name, names) =>
+      new NotFoundError(
+        `variable ${name}`,
+        `spec.variables has no variable ${JSON.stringify(name)} (it has: ${
+          names.join(", ") || "none"
+        }); names are the object's global variables, "<section>/<name>" for a name a second ` +
+          `data section defines again; test for one with \`name in spec.variables\``,
+      ),
+  );
 }
 
 /**
