@@ -147,7 +147,8 @@ export function elemError(
   if (err === EINVAL && (flags & 4) !== 0) {
     return new SyscallError("bpf", err, {
       command,
-      hint: `"lock" (BPF_F_LOCK) needs a value with a struct bpf_spin_lock described by BTF`,
+      hint: `"lock" (BPF_F_LOCK) needs a value with a struct bpf_spin_lock described by BTF ` +
+        `(was ${map.label} created with one?)`,
     });
   }
   return new SyscallError("bpf", err, { command, hint: `on ${map.label}` });
@@ -157,9 +158,9 @@ export function elemError(
 export function batchError(
   command: string,
   err: number,
-  options: { map: MapLabel; kernelVersion: number; done: number },
+  options: { map: MapLabel; kernelVersion: number; done: number; flags?: number },
 ): Error {
-  const { map, kernelVersion, done } = options;
+  const { map, kernelVersion, done, flags = 0 } = options;
   const unsupported = err === ENOTSUPP || err === EOPNOTSUPP ||
     (err === EINVAL && kernelVersion > 0 && kernelVersion < KERNEL_5_6);
   if (unsupported) {
@@ -174,6 +175,13 @@ export function batchError(
       command,
       hint: `a hash bucket of ${map.label} holds more entries than the batch has room for: ` +
         `use a larger batch`,
+    });
+  }
+  if (err === EINVAL && (flags & 4) !== 0) {
+    return new SyscallError("bpf", err, {
+      command,
+      hint: `"lock" (BPF_F_LOCK) needs a value with a struct bpf_spin_lock described by BTF ` +
+        `(was ${map.label} created with one?)`,
     });
   }
   if (err === EPERM) return new MapReadOnlyError(command, map.label);

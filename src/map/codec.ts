@@ -123,7 +123,13 @@ function bigCodec(name: string, signed: boolean): Codec<bigint> {
     align: 8,
     name,
     write(dv, o, v) {
-      const b = typeof v === "bigint" ? v : BigInt(v as unknown as number);
+      const n = v as unknown;
+      if (typeof n !== "bigint" && !(typeof n === "number" && Number.isInteger(n))) {
+        throw new InvalidArgumentError(
+          `${name}: expected a bigint (or an integer number), got ${typeof n} ${String(n)}`,
+        );
+      }
+      const b = typeof n === "bigint" ? n : BigInt(n);
       if (b < min || b > max) {
         throw new InvalidArgumentError(`${name}: ${b} is out of range ${min}..${max}`);
       }
@@ -139,12 +145,19 @@ export const u64: Codec<bigint> = bigCodec("u64", false);
 /** Signed 64-bit integer, as a bigint (numbers are accepted on write). */
 export const i64: Codec<bigint> = bigCodec("i64", true);
 
+function checkNumber(name: string, v: unknown): number {
+  if (typeof v !== "number") {
+    throw new InvalidArgumentError(`${name}: expected a number, got ${typeof v} ${String(v)}`);
+  }
+  return v;
+}
+
 /** 32-bit float. */
 export const f32: Codec<number> = {
   size: 4,
   align: 4,
   name: "f32",
-  write: (d, o, v) => d.setFloat32(o, v, LE),
+  write: (d, o, v) => d.setFloat32(o, checkNumber("f32", v), LE),
   read: (d, o) => d.getFloat32(o, LE),
 };
 /** 64-bit float. */
@@ -152,7 +165,7 @@ export const f64: Codec<number> = {
   size: 8,
   align: 8,
   name: "f64",
-  write: (d, o, v) => d.setFloat64(o, v, LE),
+  write: (d, o, v) => d.setFloat64(o, checkNumber("f64", v), LE),
   read: (d, o) => d.getFloat64(o, LE),
 };
 /** A boolean stored in one byte (0 or 1; any non-zero byte reads as true). */
@@ -160,7 +173,12 @@ export const bool: Codec<boolean> = {
   size: 1,
   align: 1,
   name: "bool",
-  write: (d, o, v) => d.setUint8(o, v ? 1 : 0),
+  write: (d, o, v) => {
+    if (typeof v !== "boolean") {
+      throw new InvalidArgumentError(`bool: expected true or false, got ${typeof v} ${String(v)}`);
+    }
+    d.setUint8(o, v ? 1 : 0);
+  },
   read: (d, o) => d.getUint8(o) !== 0,
 };
 
@@ -216,6 +234,11 @@ export function cstring(n: number): Codec<string> {
     align: 1,
     name: `cstring(${n})`,
     write(dv, o, v) {
+      if (typeof v !== "string") {
+        throw new InvalidArgumentError(
+          `cstring(${n}): expected a string, got ${typeof v} ${String(v)}`,
+        );
+      }
       const b = utf8.encode(v);
       if (b.includes(0)) throw new InvalidArgumentError(`cstring(${n}): the string has a NUL`);
       if (b.byteLength > n - 1) {

@@ -11,10 +11,10 @@
  * @module
  */
 
-import { InvalidArgumentError } from "../errors.ts";
+import { EbpfError, InvalidArgumentError } from "../errors.ts";
 import { addressOf, bpfRaw, bpfRawAt, bpfTry, type MapCreateAttr } from "../sys/bpf.ts";
 import { possibleCpuCount } from "../sys/cpu.ts";
-import { EBUSY, ENOENT, ENOSPC, EPERM } from "../sys/errno.ts";
+import { EBUSY, EEXIST, ENOENT, ENOSPC, EPERM } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
 import { pageSize } from "../sys/mmap.ts";
@@ -104,6 +104,9 @@ export interface BatchOptions {
   batchSize?: number;
 }
 
+/** Options for `batchLookupAll()`: the batch size and the lookup flags. */
+export interface BatchLookupOptions extends BatchOptions, LookupOptions {}
+
 /** Options for batch updates and deletes. */
 export interface BatchWriteOptions {
   /** `elem_flags`: `"any"`, `"noexist"`, `"exist"`, `"lock"` or a number. */
@@ -121,6 +124,33 @@ export interface BatchBuffers {
 /** An off-heap byte range that V8 never moves (its address can be stored in an attribute). */
 function region(mem: ArrayBuffer, offset: number, length: number): Uint8Array {
   return new Uint8Array(mem, offset, length);
+}
+
+/** The flags of a lookup: only BPF_F_LOCK is allowed (the kernel answers EINVAL to others). */
+function lookupFlags(options: LookupOptions | undefined, label: string): number {
+  if (options === undefined || options.flags === undefined) return 0;
+  const f = updateFlagNumber(options.flags);
+  if ((f & ~UpdateFlag.lock) !== 0) {
+    throw new InvalidArgumentError(
+      `${label}: lookups take only "lock" (BPF_F_LOCK) as flags, got ` +
+        `${JSON.stringify(options.flags)}; "noexist"/"exist" are for updates`,
+    );
+  }
+  return f;
+}
+
+/** What an argument that should have been a byte buffer is, for messages. */
+function describeArg(x: unknown): string {
+  if (x instanceof Uint8Array) return `${x.byteLength} bytes`;
+  if (x === null || x === undefined) return String(x);
+  if (typeof x === "string") {
+    return `the string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
+  }
+  if (ArrayBuffer.isView(x)) {
+    return `a ${x.constructor.name} (pass its bytes as a Uint8Array)`;
+  }
+  if (typeof x === "object") return `a ${x.constructor?.name ?? "null-prototype object"}`;
+  return `the ${typeof x} ${String(x)}`;
 }
 
 /** The sizes a {@linkcode MapBatchCursor} is made for. */
@@ -353,7 +383,20 @@ export class BpfMap implements Disposable {
     return new InvalidArgumentError(`${this.label} is closed`);
   }
 
-  #keyError(key: Uint8Array): Error {
+  // The one check of key and value arguments: a Uint8Array of exactly the
+  // map's size. A string or another typed array of the right length, null
+  // or undefined is refused here, before any byte is copied.
+  #checkKey(key: Uint8Array): void {
+    if (!(key instanceof Uint8Array) || key.length !== this.#keyLen) throw this.#keyError(key);
+  }
+
+  #checkValue(value: Uint8Array, size: number): void {
+    if (!(value instanceof Uint8Array) || value.length !== size) {
+      throw this.#valueError(value, size);
+    }
+  }
+
+  #keyError(key: unknown): Error {
     if (this.#fdn < 0) return this.#closedError();
     if (this.keySize === 0) {
       return new InvalidArgumentError(
@@ -362,23 +405,24 @@ export class BpfMap implements Disposable {
       );
     }
     return new InvalidArgumentError(
-      `${this.label} has ${this.keySize}-byte keys, got ${
-        key instanceof Uint8Array ? `${key.byteLength} bytes` : String(key)
-      }`,
+      `${this.label} has ${this.keySize}-byte keys: a key is a Uint8Array of ` +
+        `${this.keySize} bytes, got ${describeArg(key)} (use typed() for keys as numbers ` +
+        `or structs)`,
     );
   }
 
-  #valueError(value: Uint8Array): Error {
-    const got = value instanceof Uint8Array ? `${value.byteLength} bytes` : String(value);
-    if (this.perCpu) {
+  #valueError(value: unknown, size = this.valueBufferSize): Error {
+    const got = describeArg(value);
+    if (this.perCpu && size === this.valueBufferSize) {
       return new InvalidArgumentError(
-        `${this.label} is per-CPU: a value buffer is ${this.valueBufferSize} bytes ` +
-          `(${this.cpus} CPUs × ${roundUp8(this.valueSize)}-byte slots), got ${got}; ` +
+        `${this.label} is per-CPU: a value buffer is a Uint8Array of ${this.valueBufferSize} ` +
+          `bytes (${this.cpus} CPUs × ${roundUp8(this.valueSize)}-byte slots), got ${got}; ` +
           `use updatePerCpu()/lookupPerCpu() for one value per CPU`,
       );
     }
     return new InvalidArgumentError(
-      `${this.label} has ${this.valueSize}-byte values, got ${got}`,
+      `${this.label} has ${size}-byte values: a value is a Uint8Array of ${size} bytes, ` +
+        `got ${got}`,
     );
   }
 
@@ -406,11 +450,9 @@ export class BpfMap implements Disposable {
    * `lookupInto` to reuse a buffer of your own.
    */
   lookup(key: Uint8Array, options?: LookupOptions): Uint8Array | undefined {
-    if (key.length !== this.#keyLen) {
-      throw this.#keyError(key);
-    }
+    this.#checkKey(key);
     copyBytes(this.#key, key);
-    const flags = options === undefined ? 0 : updateFlagNumber(options.flags);
+    const flags = options === undefined ? 0 : lookupFlags(options, this.label);
     this.#elemFlags[0] = flags;
     const r = bpfRawAt(B_LOOKUP, this.#pElem, B_ELEM_ATTR);
     if (r < 0) {
@@ -425,12 +467,10 @@ export class BpfMap implements Disposable {
    * allocating; returns false (leaving `out` alone) when the key is absent.
    */
   lookupInto(key: Uint8Array, out: Uint8Array, options?: LookupOptions): boolean {
-    if (key.length !== this.#keyLen) {
-      throw this.#keyError(key);
-    }
-    if (out.length !== this.valueBufferSize) throw this.#valueError(out);
+    this.#checkKey(key);
+    this.#checkValue(out, this.valueBufferSize);
     copyBytes(this.#key, key);
-    const flags = options === undefined ? 0 : updateFlagNumber(options.flags);
+    const flags = options === undefined ? 0 : lookupFlags(options, this.label);
     this.#elemFlags[0] = flags;
     const r = bpfRawAt(B_LOOKUP, this.#pElem, B_ELEM_ATTR);
     if (r < 0) {
@@ -443,9 +483,7 @@ export class BpfMap implements Disposable {
 
   /** True when `key` is present. */
   has(key: Uint8Array): boolean {
-    if (key.length !== this.#keyLen) {
-      throw this.#keyError(key);
-    }
+    this.#checkKey(key);
     copyBytes(this.#key, key);
     this.#elemFlags[0] = 0;
     const r = bpfRawAt(B_LOOKUP, this.#pElem, B_ELEM_ATTR);
@@ -464,11 +502,9 @@ export class BpfMap implements Disposable {
    * (an inner `BpfMap`, a program).
    */
   update(key: Uint8Array, value: Uint8Array | MapFdHolder, flags?: MapUpdateFlags): void {
-    if (key.length !== this.#keyLen) {
-      throw this.#keyError(key);
-    }
+    this.#checkKey(key);
     const v = value instanceof Uint8Array ? value : this.#toValue(value);
-    if (v.length !== this.valueBufferSize) throw this.#valueError(v);
+    this.#checkValue(v, this.valueBufferSize);
     const f = flags === undefined ? 0 : updateFlagNumber(flags);
     copyBytes(this.#key, key);
     copyBytes(this.#value, v);
@@ -479,9 +515,7 @@ export class BpfMap implements Disposable {
 
   /** Deletes `key`; returns false when it was absent. */
   delete(key: Uint8Array): boolean {
-    if (key.length !== this.#keyLen) {
-      throw this.#keyError(key);
-    }
+    this.#checkKey(key);
     copyBytes(this.#key, key);
     this.#elemFlags[0] = 0;
     // BPF_MAP_DELETE_ELEM's last field is `key`: the kernel wants the rest
@@ -497,18 +531,23 @@ export class BpfMap implements Disposable {
   /**
    * Removes `key` and returns its value (hash maps, 5.14+), or `undefined`
    * when absent. Without a key on a queue or stack, the same as `pop()`.
+   * `{ flags: "lock" }` (BPF_F_LOCK, hash maps) copies the value under its
+   * `bpf_spin_lock`, as for `lookup`.
    */
-  lookupAndDelete(key?: Uint8Array): Uint8Array | undefined {
-    if (key === undefined && this.keySize === 0) return this.pop();
-    if (key === undefined || this.#fdn < 0 || key.length !== this.keySize) {
-      throw this.#keyError(key as Uint8Array);
+  lookupAndDelete(key?: Uint8Array, options?: LookupOptions): Uint8Array | undefined {
+    const flags = lookupFlags(options, this.label);
+    if (key === undefined && this.keySize === 0) {
+      return this.#noKey(B_LOOKUP_AND_DELETE, "lookup_and_delete", flags) < 0
+        ? undefined
+        : copyOut(this.#value);
     }
-    copyBytes(this.#key, key);
-    this.#elemFlags[0] = 0;
+    this.#checkKey(key as Uint8Array);
+    copyBytes(this.#key, key as Uint8Array);
+    this.#elemFlags[0] = flags;
     const r = bpfRawAt(B_LOOKUP_AND_DELETE, this.#pElem, B_ELEM_ATTR);
     if (r < 0) {
       if (r === -ENOENT) return undefined;
-      throw this.#fail("lookup_and_delete", r);
+      throw this.#fail("lookup_and_delete", r, flags);
     }
     return copyOut(this.#value);
   }
@@ -531,7 +570,7 @@ export class BpfMap implements Disposable {
    * full queue or stack drops its oldest value to make room.
    */
   push(value: Uint8Array, flags?: MapUpdateFlags): void {
-    if (value.length !== this.valueSize) throw this.#valueError(value);
+    this.#checkValue(value, this.valueSize);
     copyBytes(this.#value, value);
     const r = this.#noKey(B_UPDATE, "update", updateFlagNumber(flags));
     if (r < 0) throw this.#fail("update", r);
@@ -551,7 +590,7 @@ export class BpfMap implements Disposable {
 
   /** Bloom filter: false if `value` was certainly never pushed; true if it may have been. */
   contains(value: Uint8Array): boolean {
-    if (value.length !== this.valueSize) throw this.#valueError(value);
+    this.#checkValue(value, this.valueSize);
     copyBytes(this.#value, value);
     return this.#noKey(B_LOOKUP, "lookup", 0) >= 0;
   }
@@ -568,7 +607,7 @@ export class BpfMap implements Disposable {
       if (this.keySize === 0) throw this.#keyError(new Uint8Array(0));
       r = bpfRawAt(B_NEXT_KEY, this.#pFirst, B_ELEM_ATTR);
     } else {
-      if (key.length !== this.keySize || this.keySize === 0) throw this.#keyError(key);
+      this.#checkKey(key);
       copyBytes(this.#key, key);
       r = bpfRawAt(B_NEXT_KEY, this.#pNext, B_ELEM_ATTR);
     }
@@ -658,7 +697,7 @@ export class BpfMap implements Disposable {
   /** Per-CPU maps: the value on each possible CPU (fresh copies), or `undefined`. */
   lookupPerCpu(key: Uint8Array): Uint8Array[] | undefined {
     this.#checkPerCpu();
-    if (this.#fdn < 0 || key.length !== this.keySize) throw this.#keyError(key);
+    this.#checkKey(key);
     copyBytes(this.#key, key);
     this.#elemFlags[0] = 0;
     const r = bpfRawAt(B_LOOKUP, this.#pElem, B_ELEM_ATTR);
@@ -681,7 +720,7 @@ export class BpfMap implements Disposable {
    */
   updatePerCpu(key: Uint8Array, values: Uint8Array[], flags?: MapUpdateFlags): void {
     this.#checkPerCpu();
-    if (this.#fdn < 0 || key.length !== this.keySize) throw this.#keyError(key);
+    this.#checkKey(key);
     if (!Array.isArray(values) || values.length > this.cpus) {
       throw new InvalidArgumentError(
         `${this.label}: give at most ${this.cpus} per-CPU values (one per possible CPU)`,
@@ -730,8 +769,14 @@ export class BpfMap implements Disposable {
     });
   }
 
-  #batchWalk(cmd: number, cursor: MapBatchCursor, buffers?: BatchBuffers): number {
+  #batchWalk(
+    cmd: number,
+    cursor: MapBatchCursor,
+    buffers: BatchBuffers | undefined,
+    options: LookupOptions | undefined,
+  ): number {
     if (this.#fdn < 0) throw this.#closedError();
+    const flags = lookupFlags(options, this.label);
     if (cursor.keySize !== this.keySize || cursor.valueBufferSize !== this.valueBufferSize) {
       throw new InvalidArgumentError(
         `the batch cursor was made for ${cursor.keySize}-byte keys and ` +
@@ -749,13 +794,15 @@ export class BpfMap implements Disposable {
       const { keys, values } = buffers;
       if (!(keys instanceof Uint8Array) || keys.length === 0 || keys.length % this.keySize) {
         throw new InvalidArgumentError(
-          `batch keys buffer must be a non-empty multiple of ${this.keySize} bytes`,
+          `${this.label}: the batch keys buffer must be a Uint8Array of a non-empty multiple ` +
+            `of ${this.keySize} bytes, got ${describeArg(keys)}`,
         );
       }
       count = keys.length / this.keySize;
       if (!(values instanceof Uint8Array) || values.length !== count * this.valueBufferSize) {
         throw new InvalidArgumentError(
-          `batch values buffer must be ${count * this.valueBufferSize} bytes for ${count} keys`,
+          `${this.label}: the batch values buffer must be a Uint8Array of ` +
+            `${count * this.valueBufferSize} bytes for ${count} keys, got ${describeArg(values)}`,
         );
       }
       this.#inFlight.push(keys, values);
@@ -765,6 +812,8 @@ export class BpfMap implements Disposable {
     dv.setBigUint64(0, cursor._started ? cursor._inAddr : 0n, true);
     dv.setUint32(32, count, true);
     dv.setUint32(36, this.#fdn, true);
+    dv.setUint32(40, flags, true); // elem_flags (BPF_F_LOCK)
+    dv.setUint32(44, 0, true);
     const r = bpfRaw(cmd, attr, BATCH_ATTR);
     if (buffers !== undefined) {
       // Restore the cursor's own buffers for the next call.
@@ -778,7 +827,12 @@ export class BpfMap implements Disposable {
       const command = cmd === LOOKUP_BATCH
         ? "BPF_MAP_LOOKUP_BATCH"
         : "BPF_MAP_LOOKUP_AND_DELETE_BATCH";
-      throw batchError(command, -r, { map: this, kernelVersion: kernelVersionCode(), done: n });
+      throw batchError(command, -r, {
+        map: this,
+        kernelVersion: kernelVersionCode(),
+        done: n,
+        flags,
+      });
     }
     cursor.count = n;
     if (r < 0) cursor.done = true;
@@ -793,15 +847,24 @@ export class BpfMap implements Disposable {
    * Reads the next batch of elements at `cursor` (BPF_MAP_LOOKUP_BATCH,
    * 5.6+) into the cursor's buffers, or into `buffers`; returns how many
    * were read. Returns 0 once `cursor.done`. Throws `NotSupportedError` for
-   * map types without batch support.
+   * map types without batch support. `{ flags: "lock" }` (BPF_F_LOCK as
+   * `elem_flags`) copies each value under its `bpf_spin_lock`.
    */
-  lookupBatch(cursor: MapBatchCursor, buffers?: BatchBuffers): number {
-    return this.#batchWalk(LOOKUP_BATCH, cursor, buffers);
+  lookupBatch(
+    cursor: MapBatchCursor,
+    buffers?: BatchBuffers,
+    options?: LookupOptions,
+  ): number {
+    return this.#batchWalk(LOOKUP_BATCH, cursor, buffers, options);
   }
 
-  /** Like `lookupBatch`, removing what it returns (hash maps). */
-  lookupAndDeleteBatch(cursor: MapBatchCursor, buffers?: BatchBuffers): number {
-    return this.#batchWalk(LOOKUP_AND_DELETE_BATCH, cursor, buffers);
+  /** Like `lookupBatch`, removing what it returns (hash maps); takes the same flags. */
+  lookupAndDeleteBatch(
+    cursor: MapBatchCursor,
+    buffers?: BatchBuffers,
+    options?: LookupOptions,
+  ): number {
+    return this.#batchWalk(LOOKUP_AND_DELETE_BATCH, cursor, buffers, options);
   }
 
   #batchOp(
@@ -811,11 +874,11 @@ export class BpfMap implements Disposable {
     flags: MapUpdateFlags | undefined,
   ): number {
     if (this.#fdn < 0) throw this.#closedError();
-    if (
-      !(keys instanceof Uint8Array) || this.keySize === 0 || keys.length % this.keySize !== 0
-    ) {
+    if (this.keySize === 0) throw this.#keyError(keys);
+    if (!(keys instanceof Uint8Array) || keys.length % this.keySize !== 0) {
       throw new InvalidArgumentError(
-        `batch keys must be a multiple of ${this.keySize} bytes (${this.label})`,
+        `${this.label}: batch keys are one Uint8Array of ${this.keySize} bytes per key (a ` +
+          `multiple of ${this.keySize} bytes), got ${describeArg(keys)}`,
       );
     }
     const count = keys.length / this.keySize;
@@ -851,7 +914,12 @@ export class BpfMap implements Disposable {
     if (r < 0) {
       if (cmd === DELETE_BATCH && r === -ENOENT) return n;
       const command = cmd === UPDATE_BATCH ? "BPF_MAP_UPDATE_BATCH" : "BPF_MAP_DELETE_BATCH";
-      throw batchError(command, -r, { map: this, kernelVersion: kernelVersionCode(), done: n });
+      throw batchError(command, -r, {
+        map: this,
+        kernelVersion: kernelVersionCode(),
+        done: n,
+        flags: f,
+      });
     }
     return n;
   }
@@ -862,7 +930,12 @@ export class BpfMap implements Disposable {
    * the number written.
    */
   updateBatch(keys: Uint8Array, values: Uint8Array, options: BatchWriteOptions = {}): number {
-    if (!(values instanceof Uint8Array)) throw this.#valueError(values);
+    if (!(values instanceof Uint8Array)) {
+      throw new InvalidArgumentError(
+        `${this.label}: batch values are one Uint8Array of ${this.valueBufferSize} bytes per ` +
+          `key, got ${describeArg(values)}`,
+      );
+    }
     return this.#batchOp(UPDATE_BATCH, keys, values, options.flags);
   }
 
@@ -879,13 +952,14 @@ export class BpfMap implements Disposable {
    * Every element, read with batch lookups: `[key, value]` pairs (views
    * into one copy per batch). Grows the batch when a hash bucket does not fit.
    */
-  batchLookupAll(options: BatchOptions = {}): [Uint8Array, Uint8Array][] {
+  batchLookupAll(options: BatchLookupOptions = {}): [Uint8Array, Uint8Array][] {
     let cursor = this.batchCursor(options);
+    const lookup = options.flags === undefined ? undefined : { flags: options.flags };
     const out: [Uint8Array, Uint8Array][] = [];
     for (;;) {
       let n: number;
       try {
-        n = this.lookupBatch(cursor);
+        n = this.lookupBatch(cursor, undefined, lookup);
       } catch (e) {
         if (e instanceof SyscallError && e.errno === ENOSPC && cursor.batchSize < 1 << 20) {
           const bigger = new MapBatchCursor({
@@ -1129,6 +1203,63 @@ function compatible(r: ResolvedMapSpec, info: MapInfo): string | undefined {
   return diffs.length ? diffs.join(", ") : undefined;
 }
 
+// Rounds of open-or-create-and-pin before giving up: each lost race means
+// another process pinned (or unpinned) the map in between, so a few are
+// plenty even with many processes starting at once.
+const PIN_RACE_ROUNDS = 16;
+
+/** The map pinned at `path`, if any, checked against the spec. */
+function openCompatiblePin(r: ResolvedMapSpec, path: string): BpfMap | undefined {
+  let existing: BpfMap;
+  try {
+    existing = loadPinnedMap(path);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === ENOENT) return undefined;
+    throw e;
+  }
+  let diff: string | undefined;
+  try {
+    diff = compatible(r, existing.info());
+  } catch (e) {
+    existing.close();
+    throw e;
+  }
+  if (diff) {
+    existing.close();
+    throw new InvalidArgumentError(
+      `the map pinned at ${path} does not match the spec (${diff}): unpin it or fix the spec`,
+    );
+  }
+  return existing;
+}
+
+/**
+ * `pinning: "by_name"`: reuses the compatible map pinned at `path`, or
+ * creates one and pins it there. When another process pins first
+ * (BPF_OBJ_PIN fails with EEXIST), the new map is dropped and the pin that
+ * won is opened and checked instead, as libbpf and iproute2 do.
+ */
+function createPinnedByName(r: ResolvedMapSpec, path: string): BpfMap {
+  for (let round = 0; round < PIN_RACE_ROUNDS; round++) {
+    const existing = openCompatiblePin(r, path);
+    if (existing) return existing;
+    const map = createResolved(r);
+    try {
+      map.pin(path);
+      return map;
+    } catch (e) {
+      map.close();
+      // EEXIST: another process pinned its map first; use that one.
+      if (!(e instanceof SyscallError && e.errno === EEXIST)) throw e;
+    }
+  }
+  throw new EbpfError(
+    `map ${r.name}: the pin at ${path} kept appearing and disappearing during ` +
+      `${PIN_RACE_ROUNDS} attempts to open or create it: another process is pinning and ` +
+      `unpinning it in a loop; retry when it settles`,
+  );
+}
+
 /**
  * Creates a map from `spec` (BPF_MAP_CREATE). With `key` and `value`
  * codecs in the options it returns a typed view instead. With
@@ -1182,31 +1313,7 @@ export function createMap<K, V>(
       );
     }
     const path = `${options.pinPath.replace(/\/+$/, "")}/${r.name}`;
-    let existing: BpfMap | undefined;
-    try {
-      existing = loadPinnedMap(path);
-    } catch (e) {
-      if (!(e instanceof SyscallError && e.errno === ENOENT)) throw e;
-    }
-    if (existing) {
-      const info = existing.info();
-      const diff = compatible(r, info);
-      if (diff) {
-        existing.close();
-        throw new InvalidArgumentError(
-          `the map pinned at ${path} does not match the spec (${diff}): unpin it or fix the spec`,
-        );
-      }
-      map = existing;
-    } else {
-      map = createResolved(r);
-      try {
-        map.pin(path);
-      } catch (e) {
-        map.close();
-        throw e;
-      }
-    }
+    map = createPinnedByName(r, path);
   } else {
     map = createResolved(r);
   }

@@ -45,6 +45,17 @@ export interface RawMapOps {
   close(): void;
 }
 
+/** A key or value as messages show it. */
+function describeTyped(x: unknown): string {
+  if (typeof x === "string") {
+    return `the string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
+  }
+  if (x === null || x === undefined) return String(x);
+  if (typeof x === "bigint") return `${x}n`;
+  if (typeof x === "object") return `a ${x.constructor?.name ?? "null-prototype object"}`;
+  return `the ${typeof x} ${String(x)}`;
+}
+
 function scratch(size: number): [Uint8Array, DataView] {
   const b = new Uint8Array(new ArrayBuffer(Math.max(size, 8)), 0, size);
   return [b, new DataView(b.buffer, 0, size)];
@@ -100,13 +111,29 @@ export class TypedMap<K, V, M extends RawMapOps = RawMapOps>
   }
 
   #encodeKey(k: K): Uint8Array {
-    this.keyCodec.write(this.#keyView, 0, k);
+    this.#encode("key", this.keyCodec, this.#keyView, k);
     return this.#key;
   }
 
   #encodeValue(v: V): Uint8Array {
-    this.valueCodec.write(this.#valueView, 0, v);
+    this.#encode("value", this.valueCodec, this.#valueView, v);
     return this.#value;
+  }
+
+  // The one check of keys and values: the codec's own. Whatever it refuses
+  // (a string for a u32, null for a struct, …) becomes an
+  // InvalidArgumentError naming the map and the codec.
+  #encode<T>(what: "key" | "value", codec: Codec<T>, view: DataView, x: T): void {
+    try {
+      codec.write(view, 0, x);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new InvalidArgumentError(
+        `${this.map.label}: ${describeTyped(x)} is not a valid ${what} for its ${what} codec ` +
+          `${codec.name} (${codec.size} bytes): ${why}`,
+        { cause: e },
+      );
+    }
   }
 
   #decode<T>(codec: Codec<T>, bytes: Uint8Array): T {
@@ -154,9 +181,15 @@ export class TypedMap<K, V, M extends RawMapOps = RawMapOps>
 
   /** Sets the per-CPU values of `key`. */
   setPerCpu(key: K, values: V[], flags?: UpdateFlagName | number): void {
+    if (!Array.isArray(values)) {
+      throw new InvalidArgumentError(
+        `${this.map.label}: setPerCpu takes an array of values (one per CPU), got ` +
+          `${describeTyped(values)}`,
+      );
+    }
     const bufs = values.map((v) => {
       const b = new Uint8Array(this.valueCodec.size);
-      this.valueCodec.write(new DataView(b.buffer), 0, v);
+      this.#encode("value", this.valueCodec, new DataView(b.buffer), v);
       return b;
     });
     this.map.updatePerCpu(this.#encodeKey(key), bufs, flags);
