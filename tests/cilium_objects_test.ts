@@ -120,3 +120,142 @@ Deno.test("unresolved symbols: loader-*.elf and fwd_decl-*.elf parse; the instru
   using coll = await loadCollection(spec, { pinPath });
   assert.equal(coll.programs.asm_relocation.testRunSync({ data: new Uint8Array(64) }).retval, 42);
 });
+
+/** The fields of a map spec cilium's TestLoadCollectionSpec compares. */
+interface MapExpectation {
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  pinning?: "by_name";
+  inner?: { type: string; keySize: number; valueSize: number; maxEntries: number };
+}
+
+// elf_reader_test.go TestLoadCollectionSpec. Maps named btf_* exist only in
+// objects with BTF (clang >= 9). cilium clamps perf_event_array's
+// max_entries (4096 in the object) to the possible CPUs; denobpf keeps the
+// object's value, as libbpf does (the kernel takes it).
+const LOADER_MAPS: Record<string, MapExpectation> = {
+  hash_map: { type: "hash", keySize: 4, valueSize: 8, maxEntries: 1, flags: 1 /* NO_PREALLOC */ },
+  hash_map2: { type: "hash", keySize: 4, valueSize: 8, maxEntries: 2, flags: 0 },
+  array_of_hash_map: { type: "array_of_maps", keySize: 4, valueSize: 0, maxEntries: 2 },
+  perf_event_array: { type: "perf_event_array", keySize: 0, valueSize: 0, maxEntries: 4096 },
+  btf_pin: { type: "hash", keySize: 4, valueSize: 8, maxEntries: 1, pinning: "by_name" },
+  btf_outer_map: {
+    type: "array_of_maps",
+    keySize: 4,
+    valueSize: 4,
+    maxEntries: 1,
+    inner: { type: "hash", keySize: 4, valueSize: 4, maxEntries: 1 },
+  },
+  btf_outer_map_anon: {
+    type: "array_of_maps",
+    keySize: 4,
+    valueSize: 4,
+    maxEntries: 1,
+    inner: { type: "hash", keySize: 4, valueSize: 4, maxEntries: 1 },
+  },
+};
+
+const LOADER_PROGRAMS: Record<string, { type: string; sectionName: string }> = {
+  xdp_prog: { type: "xdp", sectionName: "xdp" },
+  no_relocation: { type: "socket_filter", sectionName: "socket" },
+  asm_relocation: { type: "socket_filter", sectionName: "socket/2" },
+  data_sections: { type: "socket_filter", sectionName: "socket/3" },
+  global_fn3: { type: "unspec", sectionName: "other" },
+  static_fn: { type: "unspec", sectionName: "static" },
+  anon_const: { type: "socket_filter", sectionName: "socket/4" },
+};
+
+/** What `spec` has of the fields in LOADER_MAPS, for its maps other than global data. */
+function mapsOf(spec: CollectionSpec): Record<string, MapExpectation> {
+  const out: Record<string, MapExpectation> = {};
+  for (const [name, m] of Object.entries(spec.maps)) {
+    if (m.origin === "data") continue;
+    const e: MapExpectation = {
+      type: String(m.type),
+      keySize: m.keySize,
+      valueSize: m.valueSize,
+      maxEntries: m.maxEntries,
+    };
+    if (LOADER_MAPS[name]?.flags !== undefined) e.flags = m.flags;
+    if (m.pinning === "by_name") e.pinning = m.pinning;
+    if (m.innerMap) {
+      const i = m.innerMap;
+      e.inner = {
+        type: String(i.type),
+        keySize: i.keySize,
+        valueSize: i.valueSize,
+        maxEntries: i.maxEntries,
+      };
+    }
+    out[name] = e;
+  }
+  return out;
+}
+
+Deno.test("loader-*.elf (TestLoadCollectionSpec): maps and programs of every clang version and byte order; native ones load, xdp_prog returns 7", async () => {
+  await using fs = await mountBpffs("denobpf-cilium-");
+  for (const path of objects(/^loader-.*\.elf$/)) {
+    const name = base(path);
+    const spec = loadCollectionSpec(path);
+    assert.equal(spec.byteOrder, path.endsWith("-eb.elf") ? "big" : "little", name);
+    const want = Object.fromEntries(
+      Object.entries(LOADER_MAPS).filter(([k]) =>
+        spec.types !== undefined || !k.startsWith("btf_")
+      ),
+    );
+    assert.deepEqual(mapsOf(spec), want, name);
+    assert.deepEqual(
+      Object.fromEntries(
+        Object.entries(spec.programs).map((
+          [k, p],
+        ) => [k, { type: String(p.type), sectionName: p.sectionName }]),
+      ),
+      LOADER_PROGRAMS,
+      name,
+    );
+    for (const p of Object.values(spec.programs)) assert.equal(p.license, "MIT", name);
+    if (spec.types) {
+      // cilium rewrites the constants arg and arg2; a bogus name is no variable.
+      setArgs(spec);
+      assert.equal(spec.variables.arg.get(), 1, name);
+      assert.equal(Object.hasOwn(spec.variables, "totallyBogus"), false, name);
+    }
+    if (!isNative(path)) continue;
+    prepareLoader(spec);
+    // MY_CONST resolved as the Go test does (a constant in the instruction).
+    const asm = spec.programs.asm_relocation;
+    setImm64(asm.instructions, 0, -1);
+    asm.references = asm.references.filter((r) => r.kind !== "symbol");
+    using coll = await loadCollection(spec, { pinPath: fs.path, logLevel: 1 });
+    const run = (p: string, size: number) =>
+      coll.programs[p].testRunSync({ data: new Uint8Array(size) }).retval;
+    assert.equal(run("xdp_prog", 14), 7, name);
+    // TestDataSections: 0 unless a .rodata assertion failed (then its line).
+    assert.equal(run("data_sections", 14), 0, name);
+    assert.equal(run("no_relocation", 14), 0, name);
+    assert.equal(run("anon_const", 14), 0, name);
+    assert.equal(run("asm_relocation", 14), 0xffffffff, name);
+    if (spec.types) assert.ok(Deno.statSync(`${fs.path}/btf_pin`), name);
+  }
+});
+
+Deno.test("clang < 8 objects (loader-clang-7-*.elf): functions marked STT_NOTYPE are programs and subprograms by name", () => {
+  for (const path of objects(/^loader-clang-7-.*\.elf$/)) {
+    const spec = loadCollectionSpec(path);
+    assert.equal(spec.types, undefined, "clang 7 emitted no BTF");
+    assert.deepEqual(Object.keys(spec.programs).sort(), Object.keys(LOADER_PROGRAMS).sort());
+    // xdp_prog calls static_fn and global_fn, which calls global_fn2 and global_fn3.
+    assert.deepEqual(
+      spec.programs.xdp_prog.functions.map((f) => f.name).sort(),
+      ["global_fn", "global_fn2", "global_fn3", "static_fn", "xdp_prog"],
+    );
+    // No sizes in the symbols: a function ends where the next one starts.
+    const fn = (n: string) => spec.programs.xdp_prog.functions.find((f) => f.name === n)!;
+    assert.equal(fn("global_fn2").section, ".text");
+    assert.equal(fn("global_fn2").length, 3, "global_fn2: up to global_fn");
+    assert.equal(fn("global_fn").length, 12, "global_fn: up to the end of .text");
+  }
+});

@@ -739,14 +739,18 @@ class Reader {
       if (!this.le) swapInsnsToLittle(insns);
       const count = insns.length / 8;
       const funcs: Func[] = [];
-      for (const s of this.symbols) {
-        if (s.sectionIndex !== sec.index || s.type !== SymbolType.FUNC) continue;
+      const syms = this.functionSymbols(sec.index);
+      const starts = syms.map((s) => Number(s.value) / 8);
+      for (const s of syms) {
         const start = Number(s.value) / 8;
         let len = Number(s.size) / 8;
         if (!Number.isInteger(start) || start >= count) {
           this.fail(`function ${s.name} starts outside section ${sec.name}`);
         }
-        if (len === 0) len = count - start;
+        // No size (clang < 8's STT_NOTYPE symbols): up to the next function.
+        if (len === 0) {
+          len = starts.reduce((end, o) => (o > start && o < end ? o : end), count) - start;
+        }
         if (!Number.isInteger(len) || start + len > count) {
           this.fail(
             `function ${s.name}: ${s.size} bytes from offset ${s.value} overrun section ` +
@@ -767,6 +771,21 @@ class Reader {
       }
       this.code.set(sec.index, { sec, insns, funcs, relocs });
     }
+  }
+
+  /**
+   * The symbols of the functions in code section `secIndex`: its STT_FUNC
+   * symbols or, when it has none (clang < 8 marks functions STT_NOTYPE), its
+   * named STT_NOTYPE symbols other than local labels (`LBB0_2`, `.Ltmp0`).
+   */
+  functionSymbols(secIndex: number): ElfSymbol[] {
+    const inSec = this.symbols.filter((s) => s.sectionIndex === secIndex && s.name !== "");
+    const funcs = inSec.filter((s) => s.type === SymbolType.FUNC);
+    if (funcs.length > 0) return funcs;
+    return inSec.filter((s) =>
+      s.type === SymbolType.NOTYPE &&
+      !(s.bind === SymbolBinding.LOCAL && /^(LBB|\.L)/.test(s.name))
+    );
   }
 
   funcAt(secIndex: number, insn: number): Func | undefined {
