@@ -157,12 +157,15 @@ export function attachKprobe(program: ProgramLike, options: KprobeOptions): BpfL
       throw e;
     }
   }
-  return attachToPerfEvent(program, perf, kind, {
+  const link = attachToPerfEvent(program, perf, kind, {
     cookie: options.cookie,
     legacy: options.legacy,
     resources: event ? [event] : [],
     what,
   });
+  // If the process ends with the link open, the event's cleanup closes it first.
+  if (event) event.owner = link;
+  return link;
 }
 
 function probeOpenError(e: unknown, what: string, target: string): unknown {

@@ -70,13 +70,39 @@ export interface UprobeTarget {
   offset: bigint;
 }
 
+const U64_MAX = 0xffffffffffffffffn;
+
+/**
+ * A u64 option (offset, cookie, reference-counter offset): a non-negative
+ * integer number (up to 2^53) or bigint (up to 2^64-1).
+ */
+function u64Option(fn: string, name: string, v: unknown): bigint | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "bigint" && v >= 0n && v <= U64_MAX) return v;
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  throw new InvalidArgumentError(
+    `${fn}: ${name} must be a non-negative integer (a number up to 2^53, or a bigint up to ` +
+      `2^64-1), got ${typeof v === "bigint" ? `${v}n` : typeof v === "number" ? v : typeof v}`,
+  );
+}
+
+/** A pid option: a positive process id (omitted: every process). */
+function pidOption(fn: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v > 0 && v <= 0x7fffffff) return v;
+  throw new InvalidArgumentError(
+    `${fn}: pid must be a positive process id (omit it for every process), got ` +
+      `${typeof v === "number" ? v : typeof v}`,
+  );
+}
+
 /** Resolves the path and file offset of {@linkcode UprobeOptions}. */
 export function resolveUprobeTarget(
   options: Pick<UprobeOptions, "path" | "symbol" | "offset" | "pid">,
 ): UprobeTarget {
+  pidOption("attachUprobe", options.pid);
+  const extra = u64Option("attachUprobe", "offset", options.offset) ?? 0n;
   const path = resolveBinaryPath(options.path, { pid: options.pid });
-  const extra = BigInt(options.offset ?? 0);
-  if (extra < 0n) throw new InvalidArgumentError("uprobe offset must not be negative");
   if (options.symbol !== undefined) {
     return { path, offset: symbolOffset(path, options.symbol).offset + extra };
   }
@@ -98,12 +124,14 @@ export function resolveUprobeTarget(
  */
 export function attachUprobe(program: ProgramLike, options: UprobeOptions): BpfLink | LegacyLink {
   expectProgramType(program, [ProgramType.kprobe], "attachUprobe");
+  const refCtrOffset = u64Option("attachUprobe", "refCtrOffset", options.refCtrOffset);
+  u64Option("attachUprobe", "cookie", options.cookie);
   const { path, offset } = resolveUprobeTarget(options);
   const kind = options.retprobe ? "uretprobe" : "uprobe";
   const what = `${kind} ${path}:${options.symbol ?? ""}${
     options.symbol ? (options.offset ? `+${options.offset}` : "") : `0x${offset.toString(16)}`
   }`;
-  const refCtr = BigInt(options.refCtrOffset ?? 0);
+  const refCtr = refCtrOffset ?? 0n;
   const root = options.root ?? "/";
   const pid = options.pid ?? -1;
   const pmu = options.tracefsOnly ? undefined : probePmu("uprobe", root);
@@ -153,12 +181,15 @@ export function attachUprobe(program: ProgramLike, options: UprobeOptions): BpfL
       throw uprobeOpenError(e, what);
     }
   }
-  return attachToPerfEvent(program, perf, kind, {
+  const link = attachToPerfEvent(program, perf, kind, {
     cookie: options.cookie,
     legacy: options.legacy,
     resources: event ? [event] : [],
     what,
   });
+  // If the process ends with the link open, the event's cleanup closes it first.
+  if (event) event.owner = link;
+  return link;
 }
 
 function uprobeOpenError(e: unknown, what: string): unknown {
@@ -207,6 +238,15 @@ export function attachUprobeMulti(program: ProgramLike, options: UprobeMultiOpti
   expectProgramType(program, [ProgramType.kprobe], "attachUprobeMulti");
   if ((options.symbols === undefined) === (options.offsets === undefined)) {
     throw new InvalidArgumentError("attachUprobeMulti: give exactly one of symbols and offsets");
+  }
+  pidOption("attachUprobeMulti", options.pid);
+  for (const name of ["offsets", "cookies", "refCtrOffsets"] as const) {
+    const arr = options[name];
+    if (arr === undefined) continue;
+    if (!Array.isArray(arr)) {
+      throw new InvalidArgumentError(`attachUprobeMulti: ${name} must be an array`);
+    }
+    arr.forEach((v, i) => u64Option("attachUprobeMulti", `${name}[${i}]`, v));
   }
   const path = resolveBinaryPath(options.path, { pid: options.pid });
   let offsets: bigint[];
@@ -291,6 +331,8 @@ export interface UsdtAttachment {
  */
 export function attachUsdt(program: ProgramLike, options: UsdtOptions): UsdtAttachment {
   expectProgramType(program, [ProgramType.kprobe], "attachUsdt");
+  pidOption("attachUsdt", options.pid);
+  u64Option("attachUsdt", "cookie", options.cookie);
   const path = resolveBinaryPath(options.path, { pid: options.pid });
   const probes = findUsdtProbes(path, { provider: options.provider, name: options.name });
   const multi = options.method === "multi" ||

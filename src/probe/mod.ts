@@ -20,6 +20,11 @@
  * await using opens = await probe(tracepoint<{ filename: string }>("syscalls:sys_enter_openat"))
  *   .emit({ fields: ["pid", "comm", "args.filename"] });
  * for await (const ev of opens.events()) console.log(ev.pid, ev.comm, ev.filename);
+ *
+ * // Ctrl-C (or SIGTERM) stops early; the results are still printed
+ * using stop = interrupted();
+ * await calls.runFor(30, { signal: stop });
+ * calls.print();
  * ```
  *
  * @module
@@ -79,6 +84,7 @@ export {
   type HistogramBucket,
 } from "./output.ts";
 export { ProbeCompileError, ProbeNotFoundError } from "./errors.ts";
+export { interrupted, type InterruptedOptions } from "../sys/signals.ts";
 export type {
   AggregationKind,
   AnyArgs,

@@ -123,7 +123,7 @@ export interface EmitOptions<F> {
 
 /** Options of `runFor`. */
 export interface RunOptions {
-  /** Stops early when aborted. */
+  /** Stops early when aborted; `interrupted()` gives one that aborts on Ctrl-C / SIGTERM. */
   signal?: AbortSignal;
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { EbpfError, InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import { onProcessEnd } from "../sys/signals.ts";
 import { tracepointId } from "./events.ts";
 import { type TracefsOptions, tracefsPath } from "./mount.ts";
 
@@ -147,6 +148,7 @@ export class ProbeEvent implements Disposable {
   /** The definition line that created it. */
   readonly definition: string;
   #closed = false;
+  #owner: { close(): void } | undefined;
 
   /** Records an event that exists; use {@linkcode createKprobeEvent} / {@linkcode createUprobeEvent}. */
   constructor(
@@ -172,22 +174,82 @@ export class ProbeEvent implements Disposable {
     return this.#closed;
   }
 
-  /** Removes the event (`-:<group>/<name>`). Idempotent; an event already gone is not an error. */
+  /**
+   * The object using this event, normally the link over a perf event opened
+   * on it: when the process ends with the event still defined (SIGINT,
+   * SIGTERM, exit, uncaught error), the owner is closed first (the kernel
+   * refuses to remove an event in use), and its close removes the event.
+   */
+  get owner(): { close(): void } | undefined {
+    return this.#owner;
+  }
+  set owner(owner: { close(): void } | undefined) {
+    this.#owner = owner;
+  }
+
+  /**
+   * Removes the event (`-:<group>/<name>`). Idempotent; an event already gone
+   * is not an error. When the kernel refuses (EBUSY: a perf event is still
+   * open on it), the event stays defined and `close` can be called again.
+   */
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
     try {
       writeDefinition(this.kind, this.tracefs, `-:${this.group}/${this.name}`);
     } catch (e) {
-      if (e instanceof ProbeEventError && e.cause instanceof Deno.errors.NotFound) return;
-      throw e;
+      if (!(e instanceof ProbeEventError && e.cause instanceof Deno.errors.NotFound)) throw e;
     }
+    this.#closed = true;
+    this.#owner = undefined;
+    untrack(this);
   }
 
   /** Same as {@linkcode ProbeEvent.close}. */
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+// ---- events of this process still defined, removed when it ends ----
+
+/** The events this process created and has not removed yet. */
+const live = new Set<ProbeEvent>();
+let atEnd: Disposable | undefined;
+
+function track(event: ProbeEvent): void {
+  live.add(event);
+  atEnd ??= onProcessEnd(removeLiveEvents);
+}
+
+function untrack(event: ProbeEvent): void {
+  live.delete(event);
+  if (live.size === 0 && atEnd) {
+    atEnd[Symbol.dispose]();
+    atEnd = undefined;
+  }
+}
+
+/**
+ * The process is ending (SIGINT, SIGTERM, exit, uncaught error) with
+ * events still defined: close their owners (perf events on them), then
+ * remove them. Best effort: nothing here may keep the process from ending.
+ */
+function removeLiveEvents(): void {
+  for (const event of [...live]) {
+    try {
+      event.owner?.close();
+    } catch { /* the event's removal below is what matters */ }
+    try {
+      event.close();
+    } catch { /* still in use by a perf event we do not know of */ }
+  }
+}
+
+/** Events of processes that died without removing them (SIGKILL, a crash), swept before each creation. */
+function sweepStale(kind: ProbeKind, tracefs: string, group: string): void {
+  try {
+    removeStaleProbeEvents(kind, { tracefs, group });
+  } catch { /* the sweep must not keep a new event from being created */ }
 }
 
 function create(
@@ -198,10 +260,13 @@ function create(
   options: TracefsOptions,
 ): ProbeEvent {
   const tracefs = tracefsPath(options);
+  sweepStale(kind, tracefs, group);
   writeDefinition(kind, tracefs, line);
   try {
     const id = tracepointId(group, name, { tracefs });
-    return new ProbeEvent({ kind, group, name, id, tracefs, definition: line });
+    const event = new ProbeEvent({ kind, group, name, id, tracefs, definition: line });
+    track(event);
+    return event;
   } catch (e) {
     try {
       writeDefinition(kind, tracefs, `-:${group}/${name}`);
