@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BtfBuilder } from "../src/btf/encode.ts";
-import { parseBtf, type Spec } from "../src/btf/spec.ts";
+import { flavouredNameHits, parseBtf, parseBtfFindingNames, type Spec } from "../src/btf/spec.ts";
 import type { TypeDesc } from "../src/btf/types.ts";
 import type { CoreRelocationRecord } from "../src/btf/ext.ts";
 import {
@@ -20,6 +20,7 @@ import {
   coreTypesMatch,
   essentialName,
   resolveCoreRelocation,
+  seedTypeNames,
 } from "../src/btf/core.ts";
 
 /** Builds a spec; `build` gets the builder and common ids. */
@@ -499,6 +500,59 @@ Deno.test("candidates that disagree are an ambiguity error; agreeing ones are fi
   );
 });
 
+Deno.test("a plain and a flavoured target type that disagree are ambiguous, naming both", () => {
+  const local = btf((b, t) =>
+    b.add(struct("s", 12, [m("a", t.int, 0), m("b", t.int, 4), m("c", t.int, 8)]))
+  );
+  const target = btf((b, t) => {
+    b.add(struct("s", 12, [m("a", t.int, 0), m("b", t.int, 4), m("c", t.int, 8)]));
+    b.add(struct("s___v2", 12, [m("b", t.int, 0), m("a", t.int, 4), m("c", t.int, 8)]));
+    b.add(struct("s___v3", 4, [m("z", t.int, 0)])); // no field a or c: dropped
+  });
+  const s = id(local, "s");
+  const sId = id(target, "s");
+  const v2 = id(target, "s___v2");
+  const targets = new CoreTargets(target, { label: "kernelTypes" });
+  // A field at different offsets: the offset ambiguity, as libbpf.
+  assert.throws(
+    () => resolveCoreRelocation(local, relo(s, "0:0", K.FIELD_BYTE_OFFSET), targets),
+    (e) => {
+      assert(e instanceof CoreRelocationError);
+      assert.match(e.message, /field offset ambiguity/);
+      assert.equal(e.kind, "byte_off");
+      assert.match(e.access, /^\[\d+\] struct s\.a \(0:0 @ offset 0\)$/);
+      assert.deepEqual(e.candidates, [
+        `[${sId}] struct s`,
+        `[${v2}] struct s___v2`,
+        `[${v2 + 1}] struct s___v3`,
+      ]);
+      return true;
+    },
+  );
+  // Type ids differ: the decision ambiguity (the err_ambiguous case).
+  assert.throws(
+    () => resolveCoreRelocation(local, relo(s, "0", K.TYPE_ID_TARGET), targets),
+    (e) =>
+      e instanceof CoreRelocationError && /relocation decision ambiguity/.test(e.message) &&
+      e.access === `[${s}] struct s (0)` && e.candidates?.length === 3,
+  );
+  // Even an existence check of a field they place differently (libbpf
+  // compares the bit offset whatever the kind).
+  assert.throws(
+    () => resolveCoreRelocation(local, relo(s, "0:1", K.FIELD_EXISTS), targets),
+    (e) => e instanceof CoreRelocationError && /field offset ambiguity/.test(e.message),
+  );
+  // What the matching candidates agree on resolves (s___v3 has no c).
+  assert.equal(
+    resolveCoreRelocation(local, relo(s, "0:2", K.FIELD_BYTE_OFFSET), targets).newValue,
+    8n,
+  );
+  assert.equal(
+    resolveCoreRelocation(local, relo(s, "0:2", K.FIELD_EXISTS), targets).newValue,
+    1n,
+  );
+});
+
 Deno.test("malformed records and mismatching instructions are errors", () => {
   const local = btf((b, t) => {
     b.add(struct("s", 8, [m("a", t.int, 0), m("b", t.int, 4)]));
@@ -664,10 +718,19 @@ Deno.test("candidates: target types with a flavour of their own match by essenti
   const flavoured = build(["foo___v2", "foobar", "foo__x"]);
   const c1 = new CoreTargets(flavoured).candidates(localFoo);
   assert.deepEqual(c1.map((c) => c.spec.typeById(c.id).name), ["foo___v2"]);
-  // A plain name wins: flavoured targets are not added beside it.
-  const both = build(["foo___v2", "foo"]);
+  // Plain and flavoured names are all candidates (libbpf's bpf_core_add_cands),
+  // in id order; `foo___v2___x` (essential name `foo___v2`) and `foo____x`
+  // (no flavour: `____`) are not.
+  const both = build(["foo___v2", "foo", "foo___v2___x", "foo____x", "foo___"]);
   const c2 = new CoreTargets(both).candidates(localFoo);
-  assert.deepEqual(c2.map((c) => c.spec.typeById(c.id).name), ["foo"]);
+  assert.deepEqual(c2.map((c) => c.spec.typeById(c.id).name), ["foo___v2", "foo"]);
+  // A local type whose essential name has a flavour separator of its own.
+  const localAB = build(["a___b___c"]).typeByName("a___b___c", "struct")!;
+  assert.deepEqual(
+    new CoreTargets(build(["a___b", "a___b___d", "a"])).candidates(localAB)
+      .map((c) => c.spec.typeById(c.id).name),
+    ["a___b___d"],
+  );
   // A local flavour looks up the same essential name.
   const localV3 = build(["foo___v3"]).typeByName("foo___v3", "struct")!;
   assert.deepEqual(
@@ -676,4 +739,46 @@ Deno.test("candidates: target types with a flavour of their own match by essenti
   );
   // Nothing at all: no candidate.
   assert.deepEqual(new CoreTargets(build(["bar"])).candidates(localFoo), []);
+});
+
+Deno.test("candidates: names found while parsing (vmlinux's path) include the flavours", () => {
+  const b = new BtfBuilder();
+  const int = b.add({
+    kind: "int",
+    name: "int",
+    size: 4,
+    encoding: "signed",
+    bitOffset: 0,
+    bits: 32,
+  });
+  const names = ["foo___v2", "foo", "foo___v2___x", "foo____x", "foox", "q", "q___1"];
+  for (const name of names) {
+    b.add({
+      kind: "struct",
+      name,
+      size: 4,
+      members: [{ name: "a", type: int, bitOffset: 0, bitfieldSize: 0 }],
+    });
+  }
+  const bytes = b.encode();
+  const { spec, ids } = parseBtfFindingNames(bytes, ["foo", "q"]);
+  // The walk reports every `name___…`; one-byte names are left to a scan.
+  assert.deepEqual(
+    [...flavouredNameHits(spec)!.get("foo")!].map((i) => spec.typeById(i).name),
+    ["foo___v2", "foo___v2___x", "foo____x"],
+  );
+  assert.equal(flavouredNameHits(spec)!.has("q"), false);
+  seedTypeNames(spec, ids);
+  const local = parseBtf(bytes);
+  const names_ = (n: string) =>
+    new CoreTargets(spec).candidates(local.typeByName(n, "struct")!)
+      .map((c) => spec.typeById(c.id).name);
+  assert.deepEqual(names_("foo"), ["foo___v2", "foo"]);
+  assert.deepEqual(names_("q"), ["q", "q___1"]);
+  // The same candidates as without the parse-time lookup.
+  assert.deepEqual(
+    new CoreTargets(parseBtf(bytes)).candidates(local.typeByName("foo", "struct")!)
+      .map((c) => c.id),
+    new CoreTargets(spec).candidates(local.typeByName("foo", "struct")!).map((c) => c.id),
+  );
 });

@@ -26,7 +26,7 @@
 
 import { EbpfError } from "../errors.ts";
 import type { CoreRelocationRecord } from "./ext.ts";
-import { rawSpec, type Spec } from "./spec.ts";
+import { flavouredNameHits, rawSpec, type Spec } from "./spec.ts";
 import type { BtfType, Kind, Member } from "./types.ts";
 
 /** `enum bpf_core_relo_kind`. */
@@ -123,9 +123,21 @@ export class CoreRelocationError extends EbpfError {
   readonly access: string;
   /** Why it failed. */
   readonly reason: string;
+  /**
+   * For an ambiguity: every candidate target type, as `"[id] kind name"`
+   * (with its source when that is not the base BTF).
+   */
+  readonly candidates?: readonly string[];
   /** Creates the error. */
   constructor(
-    info: { program?: string; index: number; insn: number; kind: string; access: string },
+    info: {
+      program?: string;
+      index: number;
+      insn: number;
+      kind: string;
+      access: string;
+      candidates?: readonly string[];
+    },
     reason: string,
     options?: { cause?: unknown },
   ) {
@@ -140,6 +152,7 @@ export class CoreRelocationError extends EbpfError {
     this.kind = info.kind;
     this.access = info.access;
     this.reason = reason;
+    if (info.candidates) this.candidates = info.candidates;
   }
 }
 
@@ -464,6 +477,13 @@ interface CoreSpec {
 
 class SpecError extends Error {}
 
+/** Candidates that resolve a relocation differently. */
+class AmbiguityError extends SpecError {
+  constructor(message: string, readonly candidates: readonly string[]) {
+    super(message);
+  }
+}
+
 function isFlexArray(btf: Spec, parent: Accessor | undefined, nelems: number): boolean {
   if (!parent || parent.name === undefined || nelems > 0) return false;
   const t = btf.typeById(parent.typeId);
@@ -539,6 +559,12 @@ function describeType(btf: Spec, id: number): string {
   } catch {
     return `[${id}]`;
   }
+}
+
+/** `[id] kind name` of a candidate, with its source unless it is the base BTF. */
+function candidateText(c: CoreCandidate, baseLabel: string): string {
+  const text = describeType(c.spec, c.id);
+  return c.source === baseLabel ? text : `${text} (${c.source})`;
 }
 
 /** libbpf-style text of a spec: `[14] struct task_struct.real_parent.tgid (0:46:2 @ offset 2372)`. */
@@ -791,11 +817,22 @@ function calcEnum(kind: number, spec: CoreSpec | undefined): bigint {
 
 /** Per spec: type name → ids of the spec's own types of that name (any kind). */
 const NAMES = new WeakMap<Spec, Map<string, number[]>>();
+/**
+ * Per spec: essential name → ids of the spec's own types with that name
+ * plus a flavour (`name___x`, whose essential name is `name`).
+ */
+const FLAVOURED = new WeakMap<Spec, Map<string, number[]>>();
 const utf8 = new TextEncoder();
 
 function nameCache(spec: Spec): Map<string, number[]> {
   let c = NAMES.get(spec);
   if (!c) NAMES.set(spec, c = new Map());
+  return c;
+}
+
+function flavourCache(spec: Spec): Map<string, number[]> {
+  let c = FLAVOURED.get(spec);
+  if (!c) FLAVOURED.set(spec, c = new Map());
   return c;
 }
 
@@ -811,18 +848,38 @@ export function prefetchTypeNames(spec: Spec, names: Iterable<string>): void {
     if (name !== "" && !cache.has(name) && !todo.includes(name)) todo.push(name);
   }
   if (todo.length === 0) return;
-  scanTypeNames(spec, rawSpec(spec), todo, cache);
+  scanTypeNames(spec, rawSpec(spec), todo);
 }
 
-/** One linear pass over the type records for several names. */
-function scanTypeNames(
-  spec: Spec,
-  r: ReturnType<typeof rawSpec>,
-  names: string[],
-  cache: Map<string, number[]>,
-): void {
-  type Want = { name: string; bytes: Uint8Array; ids: number[] };
-  const wanted: Want[] = names.map((name) => ({ name, bytes: utf8.encode(name), ids: [] }));
+/**
+ * Like {@linkcode prefetchTypeNames}, for CO-RE candidates: also the types
+ * named `name___flavour`, in the same pass.
+ */
+function prefetchCandidateNames(spec: Spec, names: Iterable<string>): void {
+  const exact = nameCache(spec);
+  const flavoured = flavourCache(spec);
+  const todo: string[] = [];
+  for (const name of names) {
+    if (name === "" || todo.includes(name)) continue;
+    if (!exact.has(name) || !flavoured.has(name)) todo.push(name);
+  }
+  if (todo.length === 0) return;
+  scanTypeNames(spec, rawSpec(spec), todo);
+}
+
+/**
+ * One linear pass over the type records for several names: the types
+ * named exactly so, and those named so plus a flavour (`name___x`). Caches
+ * both, keeping entries already there.
+ */
+function scanTypeNames(spec: Spec, r: ReturnType<typeof rawSpec>, names: string[]): void {
+  type Want = { name: string; bytes: Uint8Array; ids: number[]; flavoured: number[] };
+  const wanted: Want[] = names.map((name) => ({
+    name,
+    bytes: utf8.encode(name),
+    ids: [],
+    flavoured: [],
+  }));
   // Wanted names by first byte: one array probe per type.
   const byFirst: (Want[] | undefined)[] = new Array(256);
   for (const w of wanted) (byFirst[w.bytes[0]] ??= []).push(w);
@@ -844,7 +901,12 @@ function scanTypeNames(
       } catch {
         continue;
       }
-      for (const w of wanted) if (w.name === text) w.ids.push(first + i);
+      for (const w of wanted) {
+        if (w.name === text) w.ids.push(first + i);
+        else if (text.startsWith(`${w.name}___`) && essentialName(text) === w.name) {
+          w.flavoured.push(first + i);
+        }
+      }
       continue;
     }
     const rel = off - strBase;
@@ -853,13 +915,28 @@ function scanTypeNames(
     for (let k = 0; k < list.length; k++) {
       const q = list[k].bytes;
       const len = q.length;
-      if (rel + len >= slen || strs[rel + len] !== 0) continue;
+      if (rel + len >= slen) continue;
       let j = 1;
       while (j < len && strs[rel + j] === q[j]) j++;
-      if (j === len) list[k].ids.push(first + i);
+      if (j < len) continue;
+      const end = strs[rel + len];
+      // A flavoured name is `name___x` whose essential name is `name` (not
+      // `name___x___y`, not `name____x`): rare, checked on the text.
+      if (end === 0) list[k].ids.push(first + i);
+      else if (
+        end === 95 && strs[rel + len + 1] === 95 && strs[rel + len + 2] === 95 &&
+        essentialName(spec.stringAt(off)) === list[k].name
+      ) {
+        list[k].flavoured.push(first + i);
+      }
     }
   }
-  for (const w of wanted) cache.set(w.name, w.ids);
+  const exact = nameCache(spec);
+  const flavoured = flavourCache(spec);
+  for (const w of wanted) {
+    if (!exact.has(w.name)) exact.set(w.name, w.ids);
+    if (!flavoured.has(w.name)) flavoured.set(w.name, w.flavoured);
+  }
 }
 
 /**
@@ -871,6 +948,15 @@ function scanTypeNames(
 export function seedTypeNames(spec: Spec, ids: ReadonlyMap<string, number[]>): void {
   const cache = nameCache(spec);
   for (const [name, list] of ids) if (!cache.has(name)) cache.set(name, list);
+  // The same walk found the types named `name___…`: the flavoured
+  // candidates, once the flavour is checked (`name___x___y`, `name____x` are not).
+  const hits = flavouredNameHits(spec);
+  if (!hits) return;
+  const flavoured = flavourCache(spec);
+  for (const [name, list] of hits) {
+    if (!ids.has(name) || flavoured.has(name)) continue;
+    flavoured.set(name, list.filter((id) => essentialName(spec.typeById(id).name) === name));
+  }
 }
 
 /**
@@ -885,42 +971,19 @@ export function coreLookupNames(names: Iterable<string>): Set<string> {
   return set;
 }
 
-const FLAVOURED = new WeakMap<Spec, Map<string, number[]>>();
-
 /**
  * The ids of `spec`'s own types whose name is `name` plus a flavour
- * (`name___anything`), in id order: target-side flavours, which libbpf
- * matches by essential name too. One pass over the type records; cached.
+ * (`name___anything`, with `name` as its essential name), in id order:
+ * target-side flavours, which libbpf matches by essential name too.
+ * Cached; found in the same pass as the plain name.
  */
 export function ownFlavouredTypeIds(spec: Spec, name: string): number[] {
-  let cache = FLAVOURED.get(spec);
-  if (!cache) FLAVOURED.set(spec, cache = new Map());
-  const hit = cache.get(name);
-  if (hit) return hit;
-  const ids: number[] = [];
-  const prefix = utf8.encode(`${name}___`);
-  const r = rawSpec(spec);
-  const { words, offsets, strs, strBase } = r;
-  for (let i = 0; i < r.typeCount; i++) {
-    const off = words[offsets[i]];
-    if (off === 0) continue;
-    if (off < strBase) {
-      let text: string;
-      try {
-        text = spec.stringAt(off);
-      } catch {
-        continue;
-      }
-      if (text.startsWith(`${name}___`)) ids.push(r.firstTypeId + i);
-      continue;
-    }
-    const rel = off - strBase;
-    if (rel + prefix.length > strs.length || strs[rel] !== prefix[0]) continue;
-    let j = 1;
-    while (j < prefix.length && strs[rel + j] === prefix[j]) j++;
-    if (j === prefix.length) ids.push(r.firstTypeId + i);
+  const cache = flavourCache(spec);
+  let ids = cache.get(name);
+  if (ids === undefined) {
+    prefetchCandidateNames(spec, [name]);
+    ids = cache.get(name) ?? [];
   }
-  cache.set(name, ids);
   return ids;
 }
 
@@ -1002,7 +1065,7 @@ export class CoreTargets {
   /** Looks up the essential names of these local types in one pass over the base BTF. */
   prefetch(names: Iterable<string>): void {
     const set = coreLookupNames(names);
-    for (let s: Spec | undefined = this.base; s; s = s.base) prefetchTypeNames(s, set);
+    for (let s: Spec | undefined = this.base; s; s = s.base) prefetchCandidateNames(s, set);
   }
 
   /** Candidates for the local type `local` (its essential name, a compatible kind). */
@@ -1014,24 +1077,25 @@ export class CoreTargets {
     c = [];
     const kinds: Kind[] = isAnyEnum(local) ? ["enum", "enum64"] : [local.kind];
     const base = this.base;
-    const add = (spec: Spec, source: string, ownOnly: boolean, flavoured: boolean) => {
+    // As libbpf's bpf_core_add_cands: every type whose essential name is
+    // the local one's, with or without a flavour (`name`, `name___x`).
+    // A plain name counts only when it is its own essential name.
+    const plain = essentialName(name) === name;
+    const add = (spec: Spec, source: string, ownOnly: boolean) => {
       for (let s: Spec | undefined = spec; s; s = ownOnly ? undefined : s.base) {
-        const ids = flavoured ? ownFlavouredTypeIds(s, name) : ownTypeIdsByName(s, name);
+        prefetchCandidateNames(s, [name]);
+        const ids = plain
+          ? [...ownTypeIdsByName(s, name), ...ownFlavouredTypeIds(s, name)]
+          : ownFlavouredTypeIds(s, name);
         for (const id of ids) {
           if (kinds.includes(s.kindOf(id))) c!.push({ spec, id, source });
         }
       }
     };
-    // Exact essential names first; target types with a flavour of their own
-    // (`name___x`) only when none has the plain name, so the common path
-    // costs no extra pass over the BTF.
-    add(base, this.#label, false, false);
-    if (c.length === 0) add(base, this.#label, false, true);
-    // Modules: their own types only (their base is vmlinux, searched already).
-    for (const flavoured of [false, true]) {
-      if (c.length > 0) break;
-      for (const [module, spec] of this.modules()) add(spec, module, true, flavoured);
-    }
+    add(base, this.#label, false);
+    // Modules only when the base has no candidate, as libbpf: their own
+    // types only (their base is vmlinux, searched already).
+    if (c.length === 0) { for (const [module, spec] of this.modules()) add(spec, module, true); }
     c.sort((a, b) => a.id - b.id);
     this.#cache.set(key, c);
     return c;
@@ -1191,25 +1255,37 @@ function resolveUncached(
   if (localType.name === "") {
     throw new SpecError("relocations against anonymous types are not supported");
   }
+  // libbpf's bpf_core_calc_relo_insn: every candidate is tried; those the
+  // access does not match are dropped; the others must agree on the bit
+  // offset, on success or failure, and on the new value.
+  const candidates = targets.candidates(localType);
   let chosen: Resolved | undefined;
-  for (const cand of targets.candidates(localType)) {
+  for (const cand of candidates) {
     const t = specMatch(local, cand.spec, cand.id);
     if (!t) continue;
     const res = calcRelo(relo.kind, local, t, bigEndian);
     if (!chosen) {
       chosen = { res, local, target: t, source: cand.source };
-    } else if (t.bitOffset !== chosen.target!.bitOffset) {
-      throw new SpecError(
-        `field offset ambiguity: ${chosen.target!.bitOffset / 8} in ${
-          formatSpec(chosen.target!)
-        } ≠ ${t.bitOffset / 8} in ${formatSpec(t)}`,
-      );
-    } else if (res.poison !== chosen.res.poison || res.next !== chosen.res.next) {
-      throw new SpecError(
-        `relocation decision ambiguity: ${chosen.res.next} (${formatSpec(chosen.target!)}) ≠ ` +
-          `${res.next} (${formatSpec(t)})`,
-      );
+      continue;
     }
+    const what = t.bitOffset !== chosen.target!.bitOffset
+      ? "field offset ambiguity"
+      : res.poison !== chosen.res.poison || res.next !== chosen.res.next
+      ? "relocation decision ambiguity"
+      : undefined;
+    if (what === undefined) continue;
+    const outcome = (r: Resolved["res"], spec: CoreSpec) =>
+      what === "field offset ambiguity"
+        ? formatSpec(spec)
+        : `${formatSpec(spec)} ${r.poison ? "fails" : `gives ${r.next}`}`;
+    const names = candidates.map((c) => candidateText(c, targets.label));
+    throw new AmbiguityError(
+      `${what}: ${outcome(chosen.res, chosen.target!)} but ${outcome(res, t)}; ` +
+        `the target BTF has ${names.length} types named ${essentialName(localType.name)} ` +
+        `(with or without a ___flavour suffix): ${names.join(", ")}. ` +
+        "Relocate against BTF with only one of them, or access only what they agree on",
+      names,
+    );
   }
   if (chosen) return chosen;
   const res = calcRelo(relo.kind, local, undefined, bigEndian);
@@ -1267,7 +1343,7 @@ export function applyCoreRelocations(
     try {
       r = resolveRelocation(localBtf, relo, targets, bigEndian);
     } catch (e) {
-      if (e instanceof SpecError) throw new CoreRelocationError(info, e.message);
+      if (e instanceof SpecError) throw specFailure(e, info, localBtf, relo);
       throw e;
     }
     info.access = r.localText ??= formatSpec(r.local);
@@ -1431,7 +1507,8 @@ function resolveRelocationSafe(
     return resolveRelocation(localBtf, relo, targets, options.bigEndian ?? !localBtf.littleEndian);
   } catch (e) {
     if (e instanceof SpecError) {
-      throw new CoreRelocationError(
+      throw specFailure(
+        e,
         {
           program: options.program,
           index: 0,
@@ -1439,9 +1516,39 @@ function resolveRelocationSafe(
           kind: coreKindLabel(relo.kind),
           access: `[${relo.typeId}] (${relo.accessStr})`,
         },
-        e.message,
+        localBtf,
+        relo,
       );
     }
     throw e;
   }
+}
+
+/**
+ * The error for a relocation that could not be resolved: the access names
+ * the local type (`[35] struct ambiguous (0)`), as far as the record allows;
+ * an ambiguity lists the candidates.
+ */
+function specFailure(
+  e: SpecError,
+  info: { program?: string; index: number; insn: number; kind: string; access: string },
+  localBtf: Spec,
+  relo: CoreRelocationRecord,
+): CoreRelocationError {
+  let access = info.access;
+  try {
+    const spec = parseSpec(localBtf, relo.typeId, relo.accessStr, relo.kind);
+    // Type relocations print no access of their own; the string is "0".
+    access = isTypeKind(relo.kind) ? `${formatSpec(spec)} (${relo.accessStr})` : formatSpec(spec);
+  } catch {
+    access = `${describeType(localBtf, relo.typeId)} (${relo.accessStr})`;
+  }
+  return new CoreRelocationError(
+    {
+      ...info,
+      access,
+      candidates: e instanceof AmbiguityError ? e.candidates : undefined,
+    },
+    e.message,
+  );
 }

@@ -850,6 +850,7 @@ export function parseBtfFindingNames(
   const query: NameQuery = {
     names: names.map((n) => utf8Encoder.encode(n)),
     hits: names.map(() => []),
+    flavoured: names.map(() => []),
     done: false,
   };
   namesToFind = query;
@@ -860,10 +861,15 @@ export function parseBtfFindingNames(
     namesToFind = undefined;
   }
   const ids = new Map<string, number[]>();
+  const flavoured = new Map<string, number[]>();
   for (let i = 0; i < names.length; i++) {
     if (query.done) ids.set(names[i], query.hits[i]);
     else ids.set(names[i], names[i] === "" ? [] : spec.typeIdsByName(names[i]));
+    // The walk probes a name's first two bytes: a one-byte name's own
+    // (its NUL) differ from those of its flavours, which it cannot find.
+    if (query.done && query.names[i].length >= 2) flavoured.set(names[i], query.flavoured[i]);
   }
+  if (query.done) FLAVOURED_HITS.set(spec, flavoured);
   return { spec, ids };
 }
 
@@ -873,8 +879,25 @@ interface NameQuery {
   names: Uint8Array[];
   /** Ids of the types named `names[i]`, ascending. */
   hits: number[][];
+  /** Ids of the types named `names[i]` + `___` + more (CO-RE flavours), ascending. */
+  flavoured: number[][];
   /** Set once the walk has filled `hits`. */
   done: boolean;
+}
+
+/** Per spec parsed by `parseBtfFindingNames`: name → ids of the types named `name___…`. */
+const FLAVOURED_HITS = new WeakMap<Spec, Map<string, number[]>>();
+
+/**
+ * The ids of the types named `name___…` (a name looked for, a triple
+ * underscore, anything) that {@linkcode parseBtfFindingNames} found in the
+ * same walk, for names of at least two bytes; undefined for other specs.
+ * CO-RE reads its flavoured candidates from it (and checks the flavour).
+ *
+ * @internal
+ */
+export function flavouredNameHits(spec: Spec): ReadonlyMap<string, number[]> | undefined {
+  return FLAVOURED_HITS.get(spec);
 }
 
 /**
@@ -936,7 +959,11 @@ function indexTypesFindingNames(
     const off = words[pos];
     for (let k = prefix[strs[off] | (strs[off + 1] << 8)] - 1; k >= 0; k = sameStart[k]) {
       const len = lens[k];
-      if (strs[off + len] !== 0) continue;
+      // The name itself (NUL after it), or the name + "___" (a flavour).
+      const end = strs[off + len];
+      if (
+        end !== 0 && (end !== 95 || strs[off + len + 1] !== 95 || strs[off + len + 2] !== 95)
+      ) continue;
       const st = starts[k];
       let j = 2;
       while (j < len && strs[off + j] === flat[st + j]) j++;
@@ -946,12 +973,16 @@ function indexTypesFindingNames(
         hitNames = growInt32(hitNames);
       }
       hitIds[hits] = count + 1;
-      hitNames[hits++] = k;
+      hitNames[hits++] = end === 0 ? k : ~k;
     }
     offsets[count++] = pos;
     pos = next;
   }
-  for (let h = 0; h < hits; h++) query.hits[hitNames[h]].push(hitIds[h]);
+  for (let h = 0; h < hits; h++) {
+    const k = hitNames[h];
+    if (k >= 0) query.hits[k].push(hitIds[h]);
+    else query.flavoured[~k].push(hitIds[h]);
+  }
   query.done = true;
   return offsets.subarray(0, count);
 }
