@@ -7,13 +7,18 @@
  *
  *     deno run -A examples/probe_read_sizes.ts [seconds=2]
  *
+ * Ctrl-C (or SIGTERM) stops it early and prints the histograms so far.
+ *
  * @module
  */
 
-import { type Histogram, probe, tracepoint } from "@denobpf/ebpf/probe";
+import { type Histogram, interrupted, probe, tracepoint } from "@denobpf/ebpf/probe";
 
-/** Reads' sizes for `seconds`: the histogram of successful reads. */
-export async function readSizes(seconds = 2): Promise<Histogram | undefined> {
+/** Reads' sizes for `seconds` (or until `signal` aborts): the histogram of successful reads. */
+export async function readSizes(
+  seconds = 2,
+  signal?: AbortSignal,
+): Promise<Histogram | undefined> {
   const exit = tracepoint<{ ret: number }>("syscalls:sys_exit_read");
   await using sizes = await probe(exit, { where: "args.ret >= 0" })
     .hist("args.ret", { name: "@bytes" });
@@ -21,7 +26,8 @@ export async function readSizes(seconds = 2): Promise<Histogram | undefined> {
     .count({ by: ["comm", "args.ret"], name: "@errors" });
   // Some reads of our own, of known sizes.
   const timer = setInterval(() => Deno.readFileSync("/etc/os-release"), 100);
-  await sizes.runFor(seconds);
+  console.log("Tracing... Hit Ctrl-C to end.");
+  await sizes.runFor(seconds, { signal });
   clearInterval(timer);
   await failures.stop();
   sizes.print();
@@ -31,6 +37,7 @@ export async function readSizes(seconds = 2): Promise<Histogram | undefined> {
 
 if (import.meta.main) {
   const seconds = Number(Deno.args[0] ?? 2);
+  using stop = interrupted();
   console.log(`Attaching 2 probes... read sizes for ${seconds}s`);
-  await readSizes(seconds);
+  await readSizes(seconds, stop);
 }

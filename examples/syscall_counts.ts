@@ -6,16 +6,41 @@
  *
  *     deno run -A examples/syscall_counts.ts [seconds=3]
  *
+ * Ctrl-C (or SIGTERM) stops it early: it prints the final counts, detaches
+ * and exits normally.
+ *
  * @module
  */
 
 import { Assembler, R0, R1, R10, R2, R3, R4 } from "@denobpf/ebpf/asm";
 import { attachRawTracepoint } from "@denobpf/ebpf/link";
 import { createMap } from "@denobpf/ebpf/map";
+import { interrupted } from "@denobpf/ebpf/probe";
 import { loadProgram } from "@denobpf/ebpf/program";
 
-/** Runs the probe for `seconds`, printing the top `top` process names each second. */
-export async function countSyscalls(seconds = 3, top = 8): Promise<Map<string, bigint>> {
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Runs the probe for `seconds` (or until `signal` aborts), printing the top
+ * `top` process names each second and once more at the end if stopped early.
+ */
+export async function countSyscalls(
+  seconds = 3,
+  top = 8,
+  signal?: AbortSignal,
+): Promise<Map<string, bigint>> {
   using counts = createMap({
     type: "hash",
     keySize: 16,
@@ -61,18 +86,28 @@ export async function countSyscalls(seconds = 3, top = 8): Promise<Map<string, b
     }
     return m;
   };
-  for (let s = 1; s <= seconds; s++) {
-    await new Promise((r) => setTimeout(r, 1000));
+  const print = (when: string) => {
     const rows = [...snapshot()].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0));
-    console.log(`after ${s}s: ${rows.length} processes made system calls; the busiest:`);
+    console.log(`${when}: ${rows.length} processes made system calls; the busiest:`);
     for (const [name, n] of rows.slice(0, top)) console.log(`  ${name.padEnd(16)} ${n}`);
+  };
+  console.log("attached; Ctrl-C to stop early");
+  const start = performance.now();
+  for (let s = 1; s <= seconds; s++) {
+    await sleep(1000, signal);
+    if (signal?.aborted) {
+      print(`stopped after ${((performance.now() - start) / 1000).toFixed(1)}s`);
+      break;
+    }
+    print(`after ${s}s`);
   }
   return snapshot();
 }
 
 if (import.meta.main) {
   const seconds = Number(Deno.args[0] ?? 3);
+  using stop = interrupted();
   console.log(`counting system calls per process for ${seconds}s (raw tracepoint sys_enter)…`);
-  await countSyscalls(seconds);
+  await countSyscalls(seconds, 8, stop);
   console.log("detached: program, link and map closed.");
 }

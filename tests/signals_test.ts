@@ -1,8 +1,10 @@
 // Ending cleanly. Legacy probe events (tracefs uprobe_events, here made with
 // tracefsOnly uprobes: this kernel has the uprobe PMU but no kprobes) are
 // removed when their process gets SIGINT or SIGTERM, exits, or dies of an
-// uncaught error, and swept by the next creation after a SIGKILL. Every
-// case runs a real program (tests/signals_child.ts) as a subprocess.
+// uncaught error, and swept by the next creation after a SIGKILL. The
+// long-running examples stop on Ctrl-C / SIGTERM, print their results and
+// exit 0. Every case runs a real program (tests/signals_child.ts or an
+// example) as a subprocess.
 
 import assert from "node:assert/strict";
 import { createUprobeEvent, tracefsPath } from "../src/tracefs/mod.ts";
@@ -11,6 +13,7 @@ import { ensureTracefs } from "./link_fixtures.ts";
 await ensureTracefs();
 
 const CHILD = new URL("./signals_child.ts", import.meta.url).pathname;
+const EXAMPLES = new URL("../examples/", import.meta.url);
 
 /** The uprobe_events lines of process `pid` (our names end in `_<pid>_<n>`). */
 function eventsOf(pid: number): string[] {
@@ -175,4 +178,39 @@ Deno.test("no legacy event left: SIGINT ends the process as by default", async (
   assert.match(run.stdout, /event defined: false/);
   run.child.kill("SIGINT");
   assert.equal((await run.status()).signal, "SIGINT");
+});
+
+// ---- the long-running examples: Ctrl-C prints the results, exit 0 ----
+
+const LONG_RUNNING: { name: string; marker: string; result: RegExp }[] = [
+  { name: "probe_syscall_counts.ts", marker: "Hit Ctrl-C", result: /^@\[.+\]: \d+$/m },
+  { name: "probe_read_sizes.ts", marker: "Hit Ctrl-C", result: /^@bytes: *\n\[/m },
+  { name: "probe_opens.ts", marker: "Hit Ctrl-C", result: /^\d+ opens seen$/m },
+  {
+    name: "syscall_counts.ts",
+    marker: "Ctrl-C to stop early",
+    result: /stopped after [\d.]+s: \d+ processes[^\n]*\n {2}\S+ +\d+\n[^]*detached/,
+  },
+];
+
+for (const { name, marker, result } of LONG_RUNNING) {
+  Deno.test(`examples/${name} 30: SIGINT prints the results and exits 0`, async () => {
+    await using run = new Run([new URL(name, EXAMPLES).pathname, "30"]);
+    await run.waitFor(marker);
+    run.child.kill("SIGINT");
+    const status = await run.status();
+    assert.equal(status.signal, null, `killed by ${status.signal}; output:\n${run.stdout}`);
+    assert.equal(status.code, 0, run.stderr);
+    assert.match(run.stdout, result);
+  });
+}
+
+Deno.test("examples/probe_syscall_counts.ts 30: SIGTERM prints the counts and exits 0", async () => {
+  await using run = new Run([new URL("probe_syscall_counts.ts", EXAMPLES).pathname, "30"]);
+  await run.waitFor("Hit Ctrl-C");
+  run.child.kill("SIGTERM");
+  const status = await run.status();
+  assert.equal(status.signal, null, `killed by ${status.signal}`);
+  assert.equal(status.code, 0, run.stderr);
+  assert.match(run.stdout, /^@\[.+\]: \d+$/m);
 });
