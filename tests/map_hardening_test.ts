@@ -8,6 +8,7 @@ import {
   createMap,
   cstring,
   loadPinnedMap,
+  type MapSpec,
   struct,
   u32,
   u64,
@@ -17,6 +18,11 @@ import { loadBtfObject } from "../src/btf/_load.ts";
 import { EINVAL } from "../src/sys/errno.ts";
 import { SyscallError } from "../src/sys/error.ts";
 import { mountBpffs } from "./_helpers.ts";
+import { perfReader, type PerfReaderOptions } from "../src/perf/mod.ts";
+import { ringBufReader, type RingBufReaderOptions } from "../src/ringbuf/mod.ts";
+import { attachUprobe, attachUprobeMulti, attachUsdt } from "../src/link/mod.ts";
+import { openFdCount } from "../src/sys/mod.ts";
+import { Counter, countingProgram } from "./link_fixtures.ts";
 
 function le32(n: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -295,4 +301,124 @@ Deno.test('pinning "by_name": four processes creating the same maps at once all 
   } finally {
     await Deno.remove(work, { recursive: true });
   }
+});
+
+// ------------------------------------------ 13. numeric options are checked
+
+const BAD_COUNTS: unknown[] = [NaN, -1, 0, 1.5, Infinity, 2 ** 32, "4096", null];
+
+Deno.test("perfReader: NaN, negative, fractional or huge numeric options are InvalidArgumentErrors", () => {
+  using map = createMap({ type: "perf_event_array", name: "events" });
+  const fds = openFdCount();
+  for (const v of BAD_COUNTS) {
+    for (const name of ["perCpuBufferSize", "watermark", "wakeupEvents"]) {
+      invalid(
+        () => perfReader(map, { [name]: v } as PerfReaderOptions),
+        new RegExp(`perfReader: ${name} must be an integer from 1`),
+      );
+    }
+  }
+  invalid(() => perfReader(map, { perCpuBufferSize: NaN }), /perCpuBufferSize/, /NaN/);
+  invalid(() => perfReader(map, { perCpuBufferSize: -1 }), /perCpuBufferSize/, /-1/);
+  for (const cpus of [[NaN], [-1], [0.5], ["0"], [0, 0], [], "0"]) {
+    invalid(() => perfReader(map, { cpus } as PerfReaderOptions), /perfReader: (cpus|CPU)/);
+  }
+  invalid(() => perfReader(map, { cpus: [1 << 20] }), /CPU 1048576 is beyond/);
+  assert.equal(openFdCount(), fds, "nothing was left open");
+  using reader = perfReader(map, { perCpuBufferSize: 4096, cpus: [0] });
+  for (const t of [NaN, -2, 1.5, 2 ** 31]) {
+    invalid(() => reader.poll(t, () => {}), /perf reader poll: timeoutMs/);
+  }
+  for (const limit of [NaN, -1, 0.5]) {
+    invalid(() => reader.consume(() => {}, limit), /perf reader consume: limit/);
+  }
+  assert.equal(reader.poll(0, () => {}), 0);
+});
+
+Deno.test("ringBufReader: size, timeouts and limits are checked", async () => {
+  using map = createMap({ type: "ringbuf", maxEntries: 1 << 16, name: "rb" });
+  const fds = openFdCount();
+  for (const size of [NaN, -1, 0, 1.5, 2 ** 33, 3 * 4096, "65536"]) {
+    invalid(() => ringBufReader(map, { size } as RingBufReaderOptions), /ring buffer size|size/);
+  }
+  invalid(() => ringBufReader(map, { size: 2 ** 33 }), /ringBufReader: size/, /8589934592/);
+  assert.equal(openFdCount(), fds, "nothing was left open");
+  using reader = ringBufReader(map);
+  for (const t of [NaN, -2, 1.5]) {
+    invalid(() => reader.poll(t, () => {}), /ring buffer poll: timeoutMs/);
+    await assert.rejects(reader.read({ timeoutMs: t }), InvalidArgumentError);
+  }
+  invalid(() => reader.consume(() => {}, NaN), /ring buffer consume: limit/);
+  assert.equal(await reader.read({ timeoutMs: 0 }), undefined);
+});
+
+Deno.test("createMap: sizes and mapExtra that are NaN, negative, fractional or > u32 are refused", () => {
+  const base = { type: "hash", keySize: 4, valueSize: 8, maxEntries: 4 } as const;
+  for (const field of ["keySize", "valueSize", "maxEntries"]) {
+    for (const v of [NaN, -1, 1.5, 2 ** 32, Infinity, "4"]) {
+      invalid(
+        () => createMap({ ...base, [field]: v } as MapSpec),
+        new RegExp(`hash map: ${field} must be an integer from 0 to 4294967295`),
+      );
+    }
+  }
+  for (const mapExtra of [NaN, -1, 1.5, -1n, 2n ** 64n, "1"]) {
+    invalid(
+      () => createMap({ ...base, mapExtra } as MapSpec),
+      /hash map: mapExtra must be an integer from 0 to 2\^64-1/,
+    );
+  }
+  using ok = createMap({ ...base, mapExtra: 0n });
+  assert.equal(ok.maxEntries, 4);
+});
+
+Deno.test("attachUprobe/attachUprobeMulti/attachUsdt: offsets, cookies, pids are checked", () => {
+  using counter = new Counter();
+  using prog = countingProgram(counter, { type: "kprobe" });
+  const path = Deno.execPath();
+  for (const v of [NaN, -1, 1.5, -1n, 2n ** 64n, Infinity, "16"]) {
+    invalid(
+      () => attachUprobe(prog, { path, offset: v as number }),
+      /attachUprobe: offset must be a non-negative integer/,
+    );
+    invalid(
+      () => attachUprobe(prog, { path, offset: 0x1000, refCtrOffset: v as number }),
+      /attachUprobe: refCtrOffset must be/,
+    );
+    invalid(
+      () => attachUprobe(prog, { path, offset: 0x1000, cookie: v as number }),
+      /attachUprobe: cookie must be/,
+    );
+    invalid(
+      () => attachUprobeMulti(prog, { path, offsets: [0x1000, v as number] }),
+      /attachUprobeMulti: offsets\[1\] must be/,
+    );
+    invalid(
+      () => attachUprobeMulti(prog, { path, offsets: [0x1000], cookies: [v as number] }),
+      /attachUprobeMulti: cookies\[0\] must be/,
+    );
+    invalid(
+      () => attachUprobeMulti(prog, { path, offsets: [0x1000], refCtrOffsets: [v as number] }),
+      /attachUprobeMulti: refCtrOffsets\[0\] must be/,
+    );
+  }
+  invalid(() => attachUprobe(prog, { path, offset: NaN }), /offset/, /NaN/);
+  for (const pid of [NaN, 0, -1, 1.5, 2 ** 31, "1"]) {
+    invalid(
+      () => attachUprobe(prog, { path, offset: 0x1000, pid: pid as number }),
+      /attachUprobe: pid must be a positive process id/,
+    );
+    invalid(
+      () => attachUprobeMulti(prog, { path, offsets: [0x1000], pid: pid as number }),
+      /attachUprobeMulti: pid must be/,
+    );
+    invalid(
+      () => attachUsdt(prog, { path, provider: "p", name: "n", pid: pid as number }),
+      /attachUsdt: pid must be/,
+    );
+  }
+  invalid(
+    () => attachUsdt(prog, { path, provider: "p", name: "n", cookie: NaN }),
+    /attachUsdt: cookie must be/,
+  );
 });

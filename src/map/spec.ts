@@ -127,6 +127,17 @@ function checkU32(what: string, v: number | undefined, typeName: string): void {
   }
 }
 
+/** `map_extra` is a u64: a non-negative integer number or bigint. */
+function checkMapExtra(v: number | bigint | undefined, typeName: string): bigint {
+  if (v === undefined) return 0n;
+  if (typeof v === "bigint" && v >= 0n && v <= 0xffffffffffffffffn) return v;
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  throw new InvalidArgumentError(
+    `${typeName} map: mapExtra must be an integer from 0 to 2^64-1 (a number or a bigint), ` +
+      `got ${typeof v === "bigint" ? `${v}n` : typeof v === "number" ? v : typeof v}`,
+  );
+}
+
 /** Rounds `n` up to a multiple of 8, the per-CPU value slot size. */
 export function roundUp8(n: number): number {
   return (n + 7) & ~7;
@@ -211,6 +222,7 @@ export function resolveMapSpec(spec: MapSpec): ResolvedMapSpec {
   checkU32("maxEntries", spec.maxEntries, typeName);
   checkU32("flags", spec.flags, typeName);
   checkU32("ifindex", spec.ifindex, typeName);
+  const mapExtra = checkMapExtra(spec.mapExtra, typeName);
   const name = spec.name ?? "";
   checkMapName(name);
 
@@ -354,7 +366,7 @@ export function resolveMapSpec(spec: MapSpec): ResolvedMapSpec {
     flags: flags >>> 0,
     name,
     numaNode: spec.numaNode,
-    mapExtra: BigInt(spec.mapExtra ?? 0),
+    mapExtra,
     innerMap: spec.innerMap,
     btf: spec.btf,
     ifindex: spec.ifindex ?? 0,

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { bpf } from "../sys/bpf.ts";
 import { Poller } from "../sys/epoll.ts";
-import { pollRecords } from "../sys/_poll_records.ts";
+import { checkLimit, checkTimeout, pollRecords } from "../sys/_poll_records.ts";
 import type { FD } from "../sys/fd.ts";
 import { dupRawFd } from "../sys/fd_dup.ts";
 import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
@@ -57,6 +57,50 @@ export interface PerfReaderOptions {
   cpus?: number[];
 }
 
+const U32_MAX = 0xffffffff;
+
+function describe(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : `${typeof v} ${String(v)}`;
+}
+
+/** Checks the numeric options of a perf reader before anything is opened. */
+function checkReaderOptions(options: PerfReaderOptions): void {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidArgumentError(`perfReader: options must be an object, got ${options}`);
+  }
+  const positive = (name: keyof PerfReaderOptions, what: string) => {
+    const v = options[name];
+    if (v === undefined) return;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > U32_MAX) {
+      throw new InvalidArgumentError(
+        `perfReader: ${name} must be an integer from 1 to ${U32_MAX} (${what}), got ` +
+          `${describe(v)}`,
+      );
+    }
+  };
+  positive("perCpuBufferSize", "bytes per CPU; omit it for 64 KiB");
+  positive("watermark", "bytes");
+  positive("wakeupEvents", "samples");
+  const cpus = options.cpus;
+  if (cpus === undefined) return;
+  if (!Array.isArray(cpus) || cpus.length === 0) {
+    throw new InvalidArgumentError(
+      `perfReader: cpus must be a non-empty array of CPU numbers (omit it for every online ` +
+        `CPU), got ${Array.isArray(cpus) ? "[]" : describe(cpus)}`,
+    );
+  }
+  const seen = new Set<number>();
+  for (const cpu of cpus) {
+    if (typeof cpu !== "number" || !Number.isInteger(cpu) || cpu < 0) {
+      throw new InvalidArgumentError(
+        `perfReader: cpus holds ${describe(cpu)}: a CPU is a non-negative integer`,
+      );
+    }
+    if (seen.has(cpu)) throw new InvalidArgumentError(`perfReader: CPU ${cpu} is listed twice`);
+    seen.add(cpu);
+  }
+}
+
 interface Ring {
   cpu: number;
   fd: FD;
@@ -95,21 +139,25 @@ export class PerfReader implements AsyncIterable<PerfRecord>, Disposable {
         `map ${shape.id} is not a perf event array (type ${shape.type}); use ringBufReader for ring buffers`,
       );
     }
+    checkReaderOptions(options);
     this.#overwritable = options.overwritable ?? false;
     const page = pageSize();
     let pages = Math.max(1, Math.ceil((options.perCpuBufferSize ?? 65536) / page));
     pages = 2 ** Math.ceil(Math.log2(pages));
     const cpus = options.cpus ?? onlineCpus();
     const maxCpu = Math.min(shape.maxEntries, possibleCpuCount());
+    for (const cpu of cpus) {
+      if (cpu >= maxCpu) {
+        throw new InvalidArgumentError(
+          `perfReader: CPU ${cpu} is beyond the perf event array's ${shape.maxEntries} entries ` +
+            `(and the ${possibleCpuCount()} possible CPUs): use CPUs 0 to ${maxCpu - 1}`,
+        );
+      }
+    }
     this.#mapFd = dupRawFd(raw, "perf reader map");
     this.#poller = new Poller(Math.max(8, cpus.length));
     try {
       for (const cpu of cpus) {
-        if (cpu >= maxCpu) {
-          throw new InvalidArgumentError(
-            `CPU ${cpu} is beyond the perf event array's ${shape.maxEntries} entries`,
-          );
-        }
         const flags: ("watermark" | "writeBackward")[] = [];
         if (options.watermark !== undefined) flags.push("watermark");
         if (this.#overwritable) flags.push("writeBackward");
@@ -238,6 +286,7 @@ export class PerfReader implements AsyncIterable<PerfRecord>, Disposable {
    */
   consume(cb: PerfRecordCallback, limit = Infinity): number {
     this.#check();
+    checkLimit("perf reader consume", limit);
     let total = 0;
     for (const r of this.#rings) {
       const [n, more] = this.#readRing(r, cb, limit - total);
@@ -250,6 +299,7 @@ export class PerfReader implements AsyncIterable<PerfRecord>, Disposable {
   /** Blocks the thread until a ring has data (or `timeoutMs` passes), then consumes. */
   poll(timeoutMs: number, cb: PerfRecordCallback): number {
     this.#check();
+    checkTimeout("perf reader poll", timeoutMs);
     const n = this.consume(cb);
     if (n > 0) return n;
     this.#poller.wait(timeoutMs);

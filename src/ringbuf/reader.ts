@@ -4,7 +4,7 @@ import { dupRawFd } from "../sys/fd_dup.ts";
 import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
 import { Mapping, pageSize, Prot } from "../sys/mmap.ts";
 import { Poller } from "../sys/epoll.ts";
-import { pollRecords } from "../sys/_poll_records.ts";
+import { checkLimit, checkTimeout, pollRecords } from "../sys/_poll_records.ts";
 
 /** `BPF_MAP_TYPE_RINGBUF`. */
 const RINGBUF = 27;
@@ -53,7 +53,21 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
   /** Maps the ring behind `fd` (which it duplicates and owns). */
   constructor(map: MapRef, options: RingBufReaderOptions = {}) {
     const raw = mapRefFd(map);
+    if (options === null || typeof options !== "object") {
+      throw new InvalidArgumentError(`ringBufReader: options must be an object, got ${options}`);
+    }
     let size = options.size;
+    if (
+      size !== undefined &&
+      (typeof size !== "number" || !Number.isInteger(size) || size <= 0 || size > 0x80000000)
+    ) {
+      throw new InvalidArgumentError(
+        `ringBufReader: size must be the ring's size in bytes, a power-of-two multiple of the ` +
+          `page size up to 2 GiB (or omitted to read it from the map), got ${
+            typeof size === "number" ? size : typeof size
+          }`,
+      );
+    }
     if (size === undefined) {
       const shape = mapBasics(raw);
       if (shape.type !== RINGBUF) {
@@ -111,6 +125,7 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
    */
   consume(cb: RecordCallback, limit = Infinity): number {
     this.#check();
+    checkLimit("ring buffer consume", limit);
     let cons = Number(Atomics.load(this.#consPos, 0));
     let count = 0;
     const hdr = this.#hdr;
@@ -151,6 +166,7 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
    */
   poll(timeoutMs: number, cb: RecordCallback): number {
     this.#check();
+    checkTimeout("ring buffer poll", timeoutMs);
     const n = this.consume(cb);
     if (n > 0) return n;
     this.#poller.wait(timeoutMs);
@@ -164,6 +180,7 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
   async read(
     options: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<Uint8Array | undefined> {
+    if (options.timeoutMs !== undefined) checkTimeout("ring buffer read", options.timeoutMs);
     for (;;) {
       if (this.#closed || options.signal?.aborted) return undefined;
       let rec: Uint8Array | undefined;

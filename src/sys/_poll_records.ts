@@ -2,6 +2,7 @@
 // what is pending into a batch (copied by the caller), yield it, and wait on
 // the reader's Poller (on a worker thread) when nothing was pending.
 
+import { InvalidArgumentError } from "../errors.ts";
 import type { Poller } from "./epoll.ts";
 
 /** Options of {@link pollRecords}. */
@@ -31,5 +32,33 @@ export async function* pollRecords<T>(
       continue;
     }
     await poller.waitAsync(-1, options.signal);
+  }
+}
+
+/** A timeout for epoll_wait: an integer number of milliseconds, −1 for none. */
+export function checkTimeout(what: string, timeoutMs: number): void {
+  if (
+    typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < -1 ||
+    timeoutMs > 0x7fffffff
+  ) {
+    throw new InvalidArgumentError(
+      `${what}: timeoutMs must be an integer from 0 to ${0x7fffffff} (or −1 to wait without ` +
+        `a timeout), got ` +
+        `${typeof timeoutMs === "number" ? timeoutMs : typeof timeoutMs}`,
+    );
+  }
+}
+
+/** A record limit: a non-negative integer or Infinity. */
+export function checkLimit(what: string, limit: number): void {
+  if (
+    typeof limit !== "number" || Number.isNaN(limit) || limit < 0 ||
+    (!Number.isInteger(limit) && limit !== Infinity)
+  ) {
+    throw new InvalidArgumentError(
+      `${what}: limit must be a non-negative integer or Infinity, got ${
+        typeof limit === "number" ? limit : typeof limit
+      }`,
+    );
   }
 }
