@@ -276,12 +276,15 @@ class Reader {
     const ds = this.datasec(".maps");
     if (!btf || !ds) this.fail("section .maps needs BTF (compile with -g)");
     const byOffset = new Map<number, string>();
+    const data = sec.type === SectionType.NOBITS ? new Uint8Array(0) : this.elf.sectionData(sec);
+    const relocated = (this.relocsBySection.get(sec.index) ?? []).map((r) => Number(r.offset));
     for (const vs of ds.vars) {
       const v = btf.typeById(vs.type);
       if (v.kind !== "var") this.fail(`.maps: entry ${vs.type} is not a variable`);
       const sym = this.symbolIn(sec.index, v.name);
       const offset = sym ? Number(sym.value) : vs.offset;
       const spec = this.btfMapDef(v.name, v.type, 0);
+      this.checkBtfMapData(v.name, v.type, offset, data, relocated);
       spec.section = ".maps";
       this.maps[v.name] = spec;
       byOffset.set(offset, v.name);
@@ -289,6 +292,36 @@ class Reader {
       if (at !== undefined) (spec as MapDefInternal)[VALUES_AT] = offset + at;
     }
     this.mapSections.set(sec.index, byOffset);
+  }
+
+  /**
+   * A `.maps` definition holds no data: clang writes zeros for its
+   * `__uint`/`__type`/`__array` fields, and only `.values = { … }` puts
+   * something there, through relocations. Any other non-zero byte is an
+   * initialiser (`.key = (void *)1`) that would be silently dropped: refused.
+   */
+  checkBtfMapData(
+    name: string,
+    typeId: number,
+    offset: number,
+    data: Uint8Array,
+    relocated: number[],
+  ): void {
+    const t = this.btf!.resolve(typeId);
+    if (t.kind !== "struct") return;
+    const end = Math.min(offset + t.size, data.length);
+    for (let at = offset; at < end; at++) {
+      if (data[at] === 0 || relocated.some((r) => at >= r && at < r + 8)) continue;
+      const i = at - offset;
+      let field: Member | undefined;
+      for (const m of t.members) if (m.bitOffset / 8 <= i) field = m;
+      this.fail(
+        `map ${name}: its .maps definition has non-zero data at byte ${i}` +
+          `${field ? ` (field ${field.name})` : ""}; a .maps entry is declared with __uint, ` +
+          "__type and __array only, and given initial values only with .values = { … }: " +
+          "remove the initialiser",
+      );
+    }
   }
 
   btfMapDef(name: string, typeId: number, depth: number): CollectionMapSpec {
@@ -472,6 +505,7 @@ class Reader {
       if (defSize === IPROUTE2_MAP_DEF_SIZE) {
         iproute2.push({ spec, id: u(5), pinning: u(6), innerId: u(7), innerIdx: u(8) });
       } else {
+        this.checkLegacyTail(spec, defSize, u);
         if (defSize >= 28 && (spec.flags & MapCreateFlag.NUMA_NODE)) spec.numaNode = u(6);
         if (defSize >= 24 && isMapInMapType(mapTypeNumber(spec.type))) innerIdx.push([spec, u(5)]);
       }
@@ -493,6 +527,33 @@ class Reader {
       spec.innerMap = legacyInnerTemplate(spec.name, inner);
     }
     this.mapSections.set(sec.index, byOffset);
+  }
+
+  /**
+   * Refuses non-zero words after `map_flags` in a legacy definition that
+   * this reader would not use: `inner_map_idx` of a map that is no map of
+   * maps, `numa_node` without BPF_F_NUMA_NODE, anything past them (as
+   * libbpf refused unknown non-zero fields).
+   */
+  checkLegacyTail(spec: CollectionMapSpec, defSize: number, u: (i: number) => number): void {
+    const mapInMap = isMapInMapType(mapTypeNumber(spec.type));
+    for (let i = 5; i < defSize / 4; i++) {
+      const v = u(i);
+      if (v === 0) continue;
+      if (i === 5 && mapInMap) continue;
+      if (i === 6 && (spec.flags & MapCreateFlag.NUMA_NODE)) continue;
+      const why = i === 5
+        ? `read as inner_map_idx, which only a map of maps takes (this is a ${spec.type} map)`
+        : i === 6
+        ? "read as numa_node, which needs map_flags BPF_F_NUMA_NODE"
+        : "past the fields of struct bpf_map_def";
+      this.fail(
+        `legacy map ${spec.name}: its ${defSize}-byte definition has ${v} at byte ${i * 4}, ` +
+          `${why}; the maps section holds struct bpf_map_def { type, key_size, value_size, ` +
+          "max_entries, map_flags, inner_map_idx, numa_node }: remove the extra fields " +
+          "(or define the map in .maps)",
+      );
+    }
   }
 
   /**
