@@ -24,6 +24,7 @@ import {
   loadCollectionSpec,
   relocateProgram,
 } from "@denobpf/ebpf/collection";
+import { InvalidArgumentError } from "@denobpf/ebpf";
 
 const DIR = "/usr/share/gocode/src/github.com/cilium/ebpf/btf/testdata";
 const ORDERS = ["el", "eb"] as const;
@@ -100,6 +101,27 @@ for (const order of ORDERS) {
     }
   });
 
+  Deno.test(`cilium relocs_read-${order}.elf: relocates against its own BTF to the compiler's values`, () => {
+    // TestCORERelocation runs every object of btf/testdata against itself.
+    const spec = relocsRead(order);
+    const r = relocateProgram(spec, "reads", { kernelTypes: spec.types });
+    assert(r.core.length > 0);
+    for (const c of r.core) {
+      assert.equal(c.poisoned, false, `${c.kindLabel} ${c.local} poisoned`);
+      assert.equal(c.newValue, c.oldValue, `${c.kindLabel} ${c.local} → ${c.target}`);
+    }
+  });
+
+  Deno.test(`cilium relocs-${order}.elf: a plain name finds only itself (TestAnyTypesByName, TestTypeByNameAmbiguous)`, () => {
+    const types = relocs(order).types!;
+    assert.deepEqual(types.typesByName("ambiguous").map((t) => t.name), ["ambiguous"]);
+    assert.deepEqual(types.typesByName("ambiguous___flavour").map((t) => t.name), [
+      "ambiguous___flavour",
+    ]);
+    assert.equal(types.typeByName("ambiguous", "struct")?.name, "ambiguous");
+    assert.equal(types.typeByName("ambiguous___flavour", "struct")?.name, "ambiguous___flavour");
+  });
+
   Deno.test(`cilium relocs_read-${order}.elf: relocates against relocs_read_tgt's BTF`, () => {
     const spec = relocsRead(order);
     assert.deepEqual(Object.keys(spec.programs), ["reads"]);
@@ -120,6 +142,23 @@ for (const order of ORDERS) {
     assert.equal(moved.length, 2, "s.a and s.b swap places");
   });
 }
+
+Deno.test("cilium relocs_read: kernelTypes may name the ELF object itself, as cilium's btf.LoadSpec", () => {
+  const spec = relocsRead("el");
+  const tgt = `${DIR}/relocs_read_tgt-el.elf`;
+  const viaSpec = relocateProgram(spec, "reads", { kernelTypes: readTarget("el") }).core;
+  const viaPath = relocateProgram(spec, "reads", { kernelTypes: tgt }).core;
+  const viaBytes = relocateProgram(spec, "reads", { kernelTypes: Deno.readFileSync(tgt) }).core;
+  assert.deepEqual(viaPath.map((c) => c.newValue), viaSpec.map((c) => c.newValue));
+  assert.deepEqual(viaBytes.map((c) => c.newValue), viaSpec.map((c) => c.newValue));
+  // An ELF file without BTF is refused by name.
+  assert.throws(
+    () => relocateProgram(spec, "reads", { kernelTypes: "/usr/bin/true" }),
+    (e) =>
+      e instanceof InvalidArgumentError && e.message.includes("/usr/bin/true") &&
+      /without a \.BTF section/.test(e.message),
+  );
+});
 
 Deno.test("cilium relocs_read: both byte orders relocate alike but for the bitfield shifts", () => {
   const el = relocateProgram(relocsRead("el"), "reads", { kernelTypes: readTarget("el") }).core;

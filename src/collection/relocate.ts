@@ -22,6 +22,7 @@ import {
 } from "../btf/core.ts";
 import { type KernelTypes, MissingModuleBtfError } from "../btf/kernel.ts";
 import { parseBtf, type Spec } from "../btf/spec.ts";
+import { parseElf } from "../elf/mod.ts";
 import type { Kind } from "../btf/types.ts";
 import { VerifierError } from "../program/errors.ts";
 import {
@@ -43,7 +44,8 @@ export interface RelocateOptions {
   root?: string;
   /**
    * BTF to relocate against instead of the running kernel's (BTFHub style):
-   * a parsed spec, a path to a raw BTF file, or its bytes. Attach targets
+   * a parsed spec, a path to a raw BTF file, or its bytes; a path or bytes
+   * may also be an ELF object, whose `.BTF` section is used. Attach targets
    * and ksyms still come from the running kernel.
    */
   kernelTypes?: Spec | string | Uint8Array;
@@ -85,12 +87,33 @@ export interface RelocationContext {
   alwaysResolveTarget?: boolean;
 }
 
-/** Turns `kernelTypes` into a spec. */
+/**
+ * Turns `kernelTypes` into a spec.
+ *
+ * @throws {InvalidArgumentError} for an ELF object without BTF.
+ * @throws {ParseError} for bytes that are neither BTF nor an ELF object with BTF.
+ */
 export function kernelTypesSpec(kt: RelocateOptions["kernelTypes"]): Spec | undefined {
   if (kt === undefined) return undefined;
-  if (typeof kt === "string") return parseBtf(Deno.readFileSync(kt));
-  if (kt instanceof Uint8Array) return parseBtf(kt);
+  if (typeof kt === "string") return btfOrElfBtf(Deno.readFileSync(kt), `kernelTypes file ${kt}`);
+  if (kt instanceof Uint8Array) return btfOrElfBtf(kt, "kernelTypes");
   return kt;
+}
+
+/** Raw BTF, or the `.BTF` section of an ELF object (cilium's btf.LoadSpec reads either). */
+function btfOrElfBtf(bytes: Uint8Array, what: string): Spec {
+  const elf = bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c &&
+    bytes[3] === 0x46;
+  if (!elf) return parseBtf(bytes);
+  const btf = parseElf(bytes).section(".BTF");
+  if (!btf || btf.length === 0) {
+    throw new InvalidArgumentError(
+      `${what} is an ELF object without a .BTF section: build it with clang -g, ` +
+        "or pass raw BTF (/sys/kernel/btf/vmlinux, a BTFHub file)",
+    );
+  }
+  // Copy: the spec keeps views into its bytes.
+  return parseBtf(btf.slice());
 }
 
 const TARGET_KINDS = new Set(["kprobe", "kretprobe", "fentry", "fexit", "fmod_ret", "fentry.s"]);
