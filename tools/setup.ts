@@ -26,6 +26,8 @@ const NEEDS: [check: string, pkg: string][] = [
     "/usr/share/gocode/src/github.com/cilium/ebpf/testdata/loader-el.elf",
     "golang-github-cilium-ebpf-dev",
   ],
+  // libbpf-tools' binaries embed their BPF objects (cpudist: maps sized at run time).
+  ["/usr/sbin/cpudist", "libbpf-tools"],
 ];
 
 function have(check: string): boolean {

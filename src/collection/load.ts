@@ -17,7 +17,7 @@ import { createMap } from "../map/map.ts";
 import type { BpfMap } from "../map/map.ts";
 import type { MapMemory } from "../map/memory.ts";
 import type { MapSpec } from "../map/spec.ts";
-import { isMapInMapType, MapType, mapTypeNumber } from "../map/types.ts";
+import { isMapInMapType, MapType, mapTypeName, mapTypeNumber } from "../map/types.ts";
 import { loadProgramAsync } from "../program/load.ts";
 import type { Program } from "../program/program.ts";
 import { type FdLike, fdOf, type ProgramSpec } from "../program/types.ts";
@@ -200,7 +200,7 @@ function toMapSpec(s: CollectionMapSpec, btfFd: FD | undefined, name = true): Ma
 function isCompatible(m: BpfMap, s: CollectionMapSpec): string | undefined {
   const diffs: string[] = [];
   const type = mapTypeNumber(s.type);
-  if (m.type !== type) diffs.push(`type ${m.typeName}`);
+  if (m.type !== type) diffs.push(`type ${m.typeName} ≠ ${mapTypeName(type)}`);
   if (s.keySize && m.keySize !== s.keySize) diffs.push(`key size ${m.keySize} ≠ ${s.keySize}`);
   if (s.valueSize && m.valueSize !== s.valueSize) {
     diffs.push(`value size ${m.valueSize} ≠ ${s.valueSize}`);
@@ -277,6 +277,8 @@ export async function loadCollection(
     btfFd?.close();
   };
   try {
+    // Programs the loader cannot type stop the load before anything is created.
+    refuseUntypedPrograms(s);
     // .kconfig values (read before anything is created), into a fresh buffer:
     // the spec keeps its zeros, so that every load reads the kernel anew.
     const kconfigMap = s.maps[".kconfig"];
@@ -305,7 +307,8 @@ export async function loadCollection(
         const diff = isCompatible(replacement, ms);
         if (diff) {
           throw new InvalidArgumentError(
-            `replacement for map ${name} does not match its spec: ${diff}`,
+            `replacement for map ${name} (replaceMaps.${name}) does not match ` +
+              `its spec: ${diff}; pass a map of the spec's shape or change spec.maps.${name}`,
           );
         }
         maps[name] = replacement;
@@ -333,7 +336,11 @@ export async function loadCollection(
         });
         continue;
       }
-      maps[name] = createCollectionMap(ms, btfFd, pinPath, newPins, reused);
+      maps[name] = namingMap(
+        name,
+        ms,
+        () => createCollectionMap(ms, btfFd, pinPath, newPins, reused),
+      );
     }
     // Contents: data, then maps of maps. A pinned map that is reused keeps
     // what it holds (as in libbpf): other loaders may be using it.
@@ -347,7 +354,14 @@ export async function loadCollection(
           m.update(u32Key(c.key), value);
         } else if (isMapInMapType(mapTypeNumber(ms.type))) {
           const inner = maps[c.value];
-          if (!inner) throw new NotFoundError(`map ${c.value}`, `map ${name}: no map ${c.value}`);
+          if (!inner) {
+            throw new NotFoundError(
+              `map ${c.value}`,
+              `map ${JSON.stringify(name)} holds map ${JSON.stringify(c.value)} at key ${c.key}, ` +
+                `which is not in the spec: put it back in spec.maps, or remove that entry from ` +
+                `spec.maps.${name}.contents`,
+            );
+          }
           m.update(u32Key(c.key), inner);
         }
       }
@@ -375,7 +389,9 @@ export async function loadCollection(
             if (!m) {
               throw new NotFoundError(
                 `map ${n}`,
-                `program ${name} refers to map ${n}, which is not in the spec`,
+                `program ${JSON.stringify(name)} refers to map ${JSON.stringify(n)}, which is ` +
+                  `not in the spec: put it back in spec.maps (or pass it in replaceMaps), or ` +
+                  `leave the program out (delete spec.programs.${name})`,
               );
             }
             return m.fd;
@@ -422,7 +438,11 @@ export async function loadCollection(
       structOpsValues[name] = structOpsValue(k, s.maps[name].structOps!, s.types!, (p) => {
         const prog = programs[p];
         if (!prog) {
-          throw new NotFoundError(`program ${p}`, `struct_ops map ${name} needs program ${p}`);
+          throw new NotFoundError(
+            `program ${p}`,
+            `struct_ops map ${JSON.stringify(name)} needs program ${JSON.stringify(p)}, which ` +
+              `was not loaded: keep spec.programs.${p}, with autoload not false`,
+          );
         }
         return prog.fd.value;
       });
@@ -438,6 +458,7 @@ export async function loadCollection(
       btf: btfFd,
       warnings,
       structOps: structOpsValues,
+      ...tailCallGraph(s, programs),
     });
   } catch (e) {
     env.close();
@@ -463,6 +484,47 @@ function refuseUnresolvedSymbol(name: string, ps: CollectionProgramSpec): void {
       `spec.programs.${name}.references), declare it __kconfig or __ksym (built with -g), ` +
       `or set spec.programs.${name}.autoload = false to load the other programs`,
   );
+}
+
+/**
+ * Throws for the first program to be loaded whose section names no program
+ * type, saying how to leave it out or type it.
+ */
+function refuseUntypedPrograms(s: CollectionSpec): void {
+  for (const [name, ps] of Object.entries(s.programs)) {
+    if (ps.autoload === false || (ps.type !== "unspec" && ps.type !== 0)) continue;
+    const key = /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+    throw new InvalidArgumentError(
+      `program ${JSON.stringify(name)} (section ${JSON.stringify(ps.sectionName)}): ` +
+        `unknown section type, it names no known program type; to load the other programs ` +
+        `without it, delete spec.programs${key} (or set its autoload to false); to load it, ` +
+        `set spec.programs${key}.type (and attachType) before loading`,
+    );
+  }
+}
+
+/**
+ * What `Collection.assign` needs to keep tail calls working: the maps each
+ * loaded program refers to, and the programs each program array was
+ * initialised with.
+ */
+function tailCallGraph(
+  s: CollectionSpec,
+  programs: Record<string, Program>,
+): { programMaps: Record<string, string[]>; arrayPrograms: Record<string, string[]> } {
+  const programMaps: Record<string, string[]> = {};
+  for (const name of Object.keys(programs)) {
+    const refs = s.programs[name]?.references ?? [];
+    programMaps[name] = [...new Set(refs.flatMap((r) => r.kind === "map" ? [r.map] : []))];
+  }
+  const arrayPrograms: Record<string, string[]> = {};
+  for (const [name, ms] of Object.entries(s.maps)) {
+    if (mapTypeNumber(ms.type) !== MapType.prog_array) continue;
+    arrayPrograms[name] = (ms.contents ?? []).flatMap((c) =>
+      typeof c.value === "string" ? [c.value] : []
+    );
+  }
+  return { programMaps, arrayPrograms };
 }
 
 function prefetchNames(s: CollectionSpec, env: KernelEnv): void {
@@ -526,6 +588,27 @@ function loadObjectBtf(s: CollectionSpec, warnings: string[]): FD | undefined {
       warnings.push(`loading without BTF: ${e.message}`);
       return undefined;
     }
+  }
+}
+
+/**
+ * Runs `create`, turning the spec checks it fails into errors that name the
+ * map and the `spec.maps` field to set: a `max_entries` left 0 in the object
+ * (libbpf-tools set it at run time) otherwise reads `hash map: maxEntries
+ * is required`.
+ */
+function namingMap(name: string, ms: CollectionMapSpec, create: () => BpfMap): BpfMap {
+  try {
+    return create();
+  } catch (e) {
+    if (!(e instanceof InvalidArgumentError)) throw e;
+    const key = /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+    const what = `map ${JSON.stringify(name)} (${mapTypeName(mapTypeNumber(ms.type))})`;
+    const missing = /^\w+ map: (keySize|valueSize|maxEntries) is required$/.exec(e.message);
+    const message = missing
+      ? `${what}: ${missing[1]} is 0; set spec.maps${key}.${missing[1]} before loading`
+      : `${what}: ${e.message.replace(/^\w+ map: /, "")}; fix spec.maps${key} before loading`;
+    throw new InvalidArgumentError(message, { cause: e });
   }
 }
 
@@ -612,12 +695,6 @@ function programSpecOf(
     logSize: options.logSize ?? ps.logSize,
     maxLogSize: ps.maxLogSize,
   };
-  if (ps.type === "unspec" || ps.type === 0) {
-    throw new InvalidArgumentError(
-      `program ${ps.name}: section ${ps.sectionName} names no known program type; set ` +
-        `spec.programs.${ps.name}.type (and attachType) before loading`,
-    );
-  }
   if (r.attachBtfModule) spec.attachBtfObjFd = env.moduleBtfFd(r.attachBtfModule);
   else if (ps.attachBtfObjFd !== undefined) spec.attachBtfObjFd = ps.attachBtfObjFd;
   if (ps.attachProgFd !== undefined) spec.attachProgFd = ps.attachProgFd;
