@@ -5,6 +5,7 @@
 // Where denobpf deliberately differs, the test says so.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   Collection,
   type CollectionProgramSpec,
@@ -13,6 +14,7 @@ import {
   loadCollectionSpec,
 } from "../src/collection/mod.ts";
 import { NotFoundError, ParseError } from "../src/errors.ts";
+import { parseElf } from "../src/elf/mod.ts";
 import { ProgramRefusedError, VerifierError } from "../src/program/errors.ts";
 import { mountBpffs } from "./_helpers.ts";
 
@@ -436,4 +438,82 @@ Deno.test("freplace-*.elf (link TestFreplace): the target loads; the replacement
       out.close();
     }
   }
+});
+
+/** The file offset of section `name`'s contents in the ELF file `bytes`. */
+function sectionOffset(bytes: Uint8Array, name: string): number {
+  const sec = parseElf(bytes).sectionHeader(name);
+  assert.ok(sec, `no section ${name}`);
+  return sec.offset;
+}
+
+Deno.test("map definitions (property): any non-zero byte in a .maps definition, or in a legacy word after map_flags that is not read, is a ParseError naming the map; zeros parse", () => {
+  const le = (b: Uint8Array) => parseElf(b).littleEndian;
+  // invalid_btf_map_init: hash_map's 32-byte definition (type, key, value, max_entries).
+  const btfObjects = objects(/^invalid_btf_map_init-.*\.elf$/).map((p) => Deno.readFileSync(p));
+  const fields = ["type", "key", "value", "max_entries"];
+  fc.assert(
+    fc.property(
+      fc.nat(btfObjects.length - 1),
+      fc.nat(31),
+      fc.integer({ min: 0, max: 255 }),
+      (which, at, value) => {
+        const bytes = btfObjects[which].slice();
+        const off = sectionOffset(bytes, ".maps");
+        bytes.fill(0, off, off + 32);
+        bytes[off + at] = value;
+        if (value === 0) {
+          assert.equal(loadCollectionSpec(bytes).maps.hash_map.maxEntries, 1);
+          return;
+        }
+        assert.throws(
+          () => loadCollectionSpec(bytes),
+          (e: unknown) =>
+            e instanceof ParseError &&
+            e.message.includes(
+              `map hash_map: its .maps definition has non-zero data at byte ${at} `,
+            ) &&
+            e.message.includes(`(field ${fields[at >> 3]})`),
+        );
+      },
+    ),
+    { numRuns: 200 },
+  );
+  // invalid_map: a 24-byte legacy definition; word 5 is inner_map_idx (maps of maps only).
+  const legacy = objects(/^invalid_map-.*\.elf$/).map((p) => Deno.readFileSync(p));
+  fc.assert(
+    fc.property(
+      fc.nat(legacy.length - 1),
+      fc.constantFrom(1, 2, 12, 13), // hash, array, array_of_maps, hash_of_maps
+      fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 0xffffffff })),
+      (which, type, word) => {
+        const bytes = legacy[which].slice();
+        const off = sectionOffset(bytes, "maps");
+        const dv = new DataView(bytes.buffer);
+        dv.setUint32(off, type, le(bytes));
+        dv.setUint32(off + 20, word, le(bytes));
+        const mapInMap = type === 12 || type === 13;
+        if (mapInMap) {
+          // The only map of the section: inner_map_idx names itself (0) or no map.
+          assert.throws(
+            () => loadCollectionSpec(bytes),
+            (e: unknown) =>
+              e instanceof ParseError && /legacy map invalid_map: inner_map_idx/.test(e.message),
+          );
+        } else if (word === 0) {
+          assert.equal(loadCollectionSpec(bytes).maps.invalid_map.innerMap, undefined);
+        } else {
+          assert.throws(
+            () => loadCollectionSpec(bytes),
+            (e: unknown) =>
+              e instanceof ParseError &&
+              e.message.includes(
+                `legacy map invalid_map: its 24-byte definition has ${word} at byte 20`,
+              ),
+          );
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
