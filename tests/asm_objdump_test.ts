@@ -165,20 +165,10 @@ Deno.test("objdump: the compiled programs decode and re-encode (decode is lossle
   }
 });
 
-// A live cross-check on fresh random bytes, when llvm-mc and llvm-objdump exist
-// (they do on this project's machines; testdata covers the same ground offline).
-const haveLlvm = (() => {
-  try {
-    return new Deno.Command("llvm-objdump", { args: ["--version"], stdout: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-})();
-
+// A live cross-check on fresh random bytes with llvm-mc and llvm-objdump
+// (installed by the test setup, tools/setup.ts).
 Deno.test({
   name: "objdump: live differential check against llvm-objdump on random bytes",
-  ignore: !haveLlvm,
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {

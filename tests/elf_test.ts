@@ -29,24 +29,6 @@ const td = (name: string) => new URL(name, TESTDATA).pathname;
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 const enc = new TextEncoder();
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const haveReadelf = (() => {
-  try {
-    return new Deno.Command("llvm-readelf", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
 function readelf(args: string[]): string {
   const out = new Deno.Command("llvm-readelf", { args, stdout: "piped", stderr: "piped" })
     .outputSync();
@@ -348,7 +330,6 @@ const ALL_TESTDATA = [
 
 Deno.test({
   name: "elf: testdata objects agree with llvm-readelf (sections, symbols, relocations)",
-  ignore: !haveReadelf,
   fn() {
     for (const name of ALL_TESTDATA) {
       const file = td(name);
@@ -410,7 +391,6 @@ Deno.test("elf: x86_64 object with RELA relocations", () => {
 
 Deno.test({
   name: "elf: libc.so.6: getpid and every dynamic symbol match llvm-readelf",
-  ignore: !exists(LIBC),
   async fn() {
     const elf = await readElfFile(LIBC);
     assertEquals(elf.header.type, ElfType.DYN);
@@ -429,23 +409,19 @@ Deno.test({
     const notes = elf.notes();
     assert(notes.some((n) => n.name === "GNU" && n.type === GnuNoteType.BUILD_ID));
     assert(notes.some((n) => n.section === ".note.gnu.property"), "8-aligned notes");
-    if (haveReadelf) {
-      const line = readelf(["--dyn-syms", "-W", LIBC]).split("\n").find((l) =>
-        / getpid@@/.test(l)
-      )!;
-      assertEquals(getpid.value, BigInt("0x" + line.trim().split(/\s+/)[1]));
-      assert(compareSymbols(elf, LIBC, true) > 1000);
-      compareSections(elf, LIBC);
-      compareProgramHeaders(elf, LIBC);
-      compareNotes(elf, LIBC);
-      compareRelocations(elf, LIBC);
-    }
+    // llvm-readelf is installed by the test setup (tools/setup.ts).
+    const line = readelf(["--dyn-syms", "-W", LIBC]).split("\n").find((l) => / getpid@@/.test(l))!;
+    assertEquals(getpid.value, BigInt("0x" + line.trim().split(/\s+/)[1]));
+    assert(compareSymbols(elf, LIBC, true) > 1000);
+    compareSections(elf, LIBC);
+    compareProgramHeaders(elf, LIBC);
+    compareNotes(elf, LIBC);
+    compareRelocations(elf, LIBC);
   },
 });
 
 Deno.test({
   name: "elf: /bin/ls and the deno binary: .dynsym, program headers, notes",
-  ignore: !exists("/bin/ls"),
   async fn() {
     for (const file of ["/bin/ls", Deno.execPath()]) {
       const t0 = performance.now();
@@ -461,13 +437,11 @@ Deno.test({
       assert(dyn.length > 10);
       assert(elf.programHeaders.some((p) => p.type === SegmentType.LOAD));
       assert(elf.sectionHeader(".dynstr"));
-      if (haveReadelf) {
-        compareSymbols(elf, file, true);
-        compareProgramHeaders(elf, file);
-        if (file === "/bin/ls") {
-          compareSections(elf, file);
-          compareNotes(elf, file);
-        }
+      compareSymbols(elf, file, true);
+      compareProgramHeaders(elf, file);
+      if (file === "/bin/ls") {
+        compareSections(elf, file);
+        compareNotes(elf, file);
       }
     }
   },

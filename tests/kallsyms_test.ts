@@ -49,6 +49,10 @@ const realReadable = (() => {
     return false;
   }
 })();
+/** Appended to the name of a test that reads the real file, when it is skipped. */
+const NO_KALLSYMS = realReadable
+  ? ""
+  : " (skipped: /proc/kallsyms not readable: kernel built without CONFIG_KALLSYMS)";
 
 // ---------------------------------------------------------------------------
 // Reference parser: the documented rules, written as plainly as possible.
@@ -154,7 +158,7 @@ async function makeRoot(text: string | Uint8Array): Promise<string> {
 // Real /proc/kallsyms.
 
 Deno.test({
-  name: "kallsyms: real /proc/kallsyms has _stext and __do_sys_getpid in vmlinux",
+  name: "kallsyms: real /proc/kallsyms has _stext and __do_sys_getpid in vmlinux" + NO_KALLSYMS,
   ignore: !realReadable,
   async fn() {
     clearKallsymsCache();
@@ -180,7 +184,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "kallsyms: real file agrees with the reference parser; sync and async agree",
+  name: "kallsyms: real file agrees with the reference parser; sync and async agree" + NO_KALLSYMS,
   ignore: !realReadable,
   async fn() {
     const bytes = await Deno.readFile(REAL);
@@ -208,7 +212,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "kallsyms: whole-file load timing (reported)",
+  name: "kallsyms: whole-file load timing (reported)" + NO_KALLSYMS,
   ignore: !realReadable,
   async fn() {
     const times: number[] = [];

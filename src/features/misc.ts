@@ -19,6 +19,7 @@ import {
   ENOSYS,
   errnoName,
   ESRCH,
+  fileInfoIfExists,
 } from "../sys/mod.ts";
 import { loadStorageProbeBtf } from "./_btf_blob.ts";
 import { memo } from "./_cache.ts";
@@ -56,6 +57,7 @@ export type MiscFeature =
   | "may_goto"
   | "obj_name"
   | "btf"
+  | "kernel_btf"
   | "mmapable_maps"
   | "batch_api"
   | "bpf_link"
@@ -88,6 +90,7 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   may_goto: "may_goto instruction",
   obj_name: "Object name support",
   btf: "BTF loading support",
+  kernel_btf: "Kernel BTF (/sys/kernel/btf/vmlinux)",
   mmapable_maps: "mmap()able array map support (BPF_F_MMAPABLE)",
   batch_api: "Batch map operation support",
   bpf_link: "BPF link support (BPF_LINK_CREATE)",
@@ -179,6 +182,11 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
     closeRawFd(fd);
     return { supported: fd >= 0, errno: fd >= 0 ? 0 : -fd };
   },
+  // The kernel's own types, which CO-RE, tp_btf, struct_ops and kfuncs need.
+  kernel_btf: () =>
+    fileInfoIfExists("/sys/kernel/btf/vmlinux")
+      ? { supported: true, errno: 0 }
+      : { supported: false, errno: ENOENT },
   mmapable_maps: () => mapWithFlags(BPF_F_MMAPABLE),
   inner_maps: () => mapWithFlags(BPF_F_INNER_MAP),
   batch_api: () => {
@@ -337,6 +345,11 @@ export function haveObjName(): boolean {
 /** Whether the kernel loads BTF (BPF_BTF_LOAD, Linux 4.18). */
 export function haveBtf(): boolean {
   return haveFeature("btf");
+}
+
+/** Whether the kernel exposes its own BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF, Linux 5.4). */
+export function haveKernelBtf(): boolean {
+  return haveFeature("kernel_btf");
 }
 
 /** Whether array maps may be mmap()ed (BPF_F_MMAPABLE, Linux 5.5). */

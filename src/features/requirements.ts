@@ -86,6 +86,7 @@ export const MISC_REQUIREMENTS: Readonly<Record<string, string>> = {
   may_goto: "Linux 6.9",
   obj_name: "Linux 4.15",
   btf: "Linux 4.18",
+  kernel_btf: "Linux 5.4 and CONFIG_DEBUG_INFO_BTF",
   mmapable_maps: "Linux 5.5",
   batch_api: "Linux 5.6",
   bpf_link: "Linux 5.7",
