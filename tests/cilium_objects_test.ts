@@ -221,7 +221,18 @@ Deno.test("loader-*.elf (TestLoadCollectionSpec): maps and programs of every cla
       name,
     );
     for (const p of Object.values(spec.programs)) assert.equal(p.license, "MIT", name);
+    // The global data's variables: clang 9's BTF leaves the global ones (key3,
+    // uneg, neg) out, so they come from the symbol table; compiler labels
+    // (.Lconstinit.1, the anonymous constant of anon_const) are no variables.
+    assert.deepEqual(
+      Object.keys(spec.variables).sort(),
+      spec.types
+        ? ["arg", "arg2", "key1", "key2", "key3", "neg", "static_neg", "static_uneg", "uneg"]
+        : [],
+      name,
+    );
     if (spec.types) {
+      assert.deepEqual(spec.variables.uneg.bytes(), new Uint8Array([255, 255, 255, 255]), name);
       // cilium rewrites the constants arg and arg2; a bogus name is no variable.
       setArgs(spec);
       assert.equal(spec.variables.arg.get(), 1, name);

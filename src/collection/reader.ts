@@ -631,6 +631,7 @@ class Reader {
         const key = Object.hasOwn(this.variables, name) ? `${sec.name}/${name}` : name;
         this.variables[key] = v;
       };
+      const described: [number, number][] = [];
       if (ds && this.btf) {
         for (const vs of ds.vars) {
           const v = this.btf.typeById(vs.type);
@@ -647,13 +648,19 @@ class Reader {
           }
           if (offset + size > sec.size) continue;
           add(v.name, offset, size, v.type);
+          described.push([offset, offset + size]);
         }
-      } else {
-        for (const sym of this.symbols) {
-          if (sym.sectionIndex !== sec.index || sym.type !== SymbolType.OBJECT) continue;
-          if (sym.size === 0n || sym.name === "") continue;
-          add(sym.name, Number(sym.value), Number(sym.size));
-        }
+      }
+      // Without BTF for the section, and for what its DATASEC leaves out
+      // (clang 9 omits global variables): the symbol table's objects, but
+      // not the compiler's local labels (`.Lconstinit.1`).
+      for (const sym of this.symbols) {
+        if (sym.sectionIndex !== sec.index || sym.type !== SymbolType.OBJECT) continue;
+        if (sym.size === 0n || sym.name === "" || sym.name.startsWith(".L")) continue;
+        const start = Number(sym.value);
+        const end = start + Number(sym.size);
+        if (end > sec.size || described.some(([s, e]) => start < e && end > s)) continue;
+        add(sym.name, start, end - start);
       }
     }
   }
