@@ -192,3 +192,28 @@ for (const order of ORDERS.filter((o) => o === nativeOrder)) {
     assert.equal(await runOne(spec, "reads", readTarget(order)), 0);
   });
 }
+
+// libbpf's narrowing, end to end (testdata/bpf/core_flavours.c; libbpf
+// 1.x loading the same objects with btf_custom_path returns the same).
+const flavours = (arch: string) =>
+  new URL(`../testdata/bpf/core_flavours_${arch}.o`, import.meta.url);
+const flavoursTarget = (arch: string) =>
+  new URL(`../testdata/bpf/core_flavours_target_${arch}.o`, import.meta.url).pathname;
+
+Deno.test("CO-RE: a relocation that matched one flavour narrows the type's later ones, as libbpf", async () => {
+  const arch = nativeOrder === "el" ? "bpfel" : "bpfeb";
+  await using coll = await loadCollection(flavours(arch), { kernelTypes: flavoursTarget(arch) });
+  const run = (name: string) =>
+    coll.programs[name].testRunSync({ data: new Uint8Array(64) }).retval;
+  assert.equal(run("narrowed"), 16 * 4);
+  assert.equal(run("after"), 4);
+  // The other byte order relocates the same way.
+  const other = arch === "bpfel" ? "bpfeb" : "bpfel";
+  const spec = loadCollectionSpec(flavours(other));
+  const r = relocateProgram(spec, "narrowed", { kernelTypes: flavoursTarget(other) });
+  assert.deepEqual(r.core.map((c) => c.newValue), [1n, 4n]);
+  assert.deepEqual(r.core.map((c) => c.target?.replace(/ \(.*/, "")), [
+    "[6] struct s___v2.y",
+    "[6] struct s___v2.x",
+  ]);
+});

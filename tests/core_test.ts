@@ -553,6 +553,51 @@ Deno.test("a plain and a flavoured target type that disagree are ambiguous, nami
   );
 });
 
+Deno.test("a relocation that matches some candidates keeps only those for the type's next ones (libbpf)", () => {
+  const local = btf((b, t) => b.add(struct("s", 12, [m("x", t.int, 0), m("y", t.int, 4)])));
+  const target = btf((b, t) => {
+    b.add(struct("s", 4, [m("x", t.int, 0)]));
+    b.add(struct("s___v2", 12, [m("x", t.int, 4), m("y", t.int, 8)]));
+  });
+  const s = id(local, "s");
+  const insns = () => new Uint8Array([...ldx(4), ...ldx(0)]);
+  // y first: only s___v2 has it, so x is then read from s___v2 alone.
+  const out = applyCoreRelocations(
+    insns(),
+    [relo(s, "0:1", K.FIELD_BYTE_OFFSET, 0), relo(s, "0:0", K.FIELD_BYTE_OFFSET, 1)],
+    local,
+    new CoreTargets(target),
+  );
+  assert.deepEqual(out.map((r) => r.newValue), [8n, 4n]);
+  assert.deepEqual(out.map((r) => r.target?.replace(/ \(.*/, "")), [
+    `[${id(target, "s___v2")}] struct s___v2.y`,
+    `[${id(target, "s___v2")}] struct s___v2.x`,
+  ]);
+  // x first: both candidates have it, at different offsets.
+  assert.throws(
+    () =>
+      applyCoreRelocations(
+        new Uint8Array([...ldx(0), ...ldx(4)]),
+        [relo(s, "0:0", K.FIELD_BYTE_OFFSET, 0), relo(s, "0:1", K.FIELD_BYTE_OFFSET, 1)],
+        local,
+        new CoreTargets(target),
+      ),
+    (e) => e instanceof CoreRelocationError && /field offset ambiguity/.test(e.message),
+  );
+  // A relocation that matches none (a missing field) narrows nothing.
+  const local2 = btf((b, t) =>
+    b.add(struct("s", 12, [m("x", t.int, 0), m("y", t.int, 4), m("z", t.int, 8)]))
+  );
+  const s2 = id(local2, "s");
+  const r2 = applyCoreRelocations(
+    new Uint8Array([...movImm(1), ...ldx(4)]),
+    [relo(s2, "0:2", K.FIELD_EXISTS, 0), relo(s2, "0:1", K.FIELD_BYTE_OFFSET, 1)],
+    local2,
+    new CoreTargets(target),
+  );
+  assert.deepEqual(r2.map((r) => r.newValue), [0n, 8n]);
+});
+
 Deno.test("malformed records and mismatching instructions are errors", () => {
   const local = btf((b, t) => {
     b.add(struct("s", 8, [m("a", t.int, 0), m("b", t.int, 4)]));

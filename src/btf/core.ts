@@ -1037,6 +1037,7 @@ export class CoreTargets {
   #modulesFn?: () => Iterable<readonly [string, Spec]>;
   #modules?: (readonly [string, Spec])[];
   #cache = new Map<string, CoreCandidate[]>();
+  #narrowed = new WeakMap<Spec, Map<number, readonly CoreCandidate[]>>();
 
   /** Creates the target side over `base` (a spec or a function returning one). */
   constructor(base: Spec | (() => Spec), options: CoreTargetsOptions = {}) {
@@ -1066,6 +1067,27 @@ export class CoreTargets {
   prefetch(names: Iterable<string>): void {
     const set = coreLookupNames(names);
     for (let s: Spec | undefined = this.base; s; s = s.base) prefetchCandidateNames(s, set);
+  }
+
+  /**
+   * The candidates for local type `localId` (`local`) of `localBtf`: those
+   * of {@linkcode CoreTargets.candidates}, narrowed down by the relocations
+   * of that type resolved so far. As libbpf, a relocation that matched some
+   * candidates keeps only those for the relocations after it.
+   */
+  candidatesFor(localBtf: Spec, localId: number, local: BtfType): readonly CoreCandidate[] {
+    return this.#narrowed.get(localBtf)?.get(localId) ?? this.candidates(local);
+  }
+
+  /**
+   * Keeps only `kept` as the candidates of local type `localId` of `localBtf`.
+   *
+   * @internal
+   */
+  narrow(localBtf: Spec, localId: number, kept: readonly CoreCandidate[]): void {
+    let m = this.#narrowed.get(localBtf);
+    if (!m) this.#narrowed.set(localBtf, m = new Map());
+    m.set(localId, kept);
   }
 
   /** Candidates for the local type `local` (its essential name, a compatible kind). */
@@ -1257,12 +1279,15 @@ function resolveUncached(
   }
   // libbpf's bpf_core_calc_relo_insn: every candidate is tried; those the
   // access does not match are dropped; the others must agree on the bit
-  // offset, on success or failure, and on the new value.
-  const candidates = targets.candidates(localType);
+  // offset, on success or failure, and on the new value. The matching ones,
+  // if any, are the candidates of the type's later relocations.
+  const candidates = targets.candidatesFor(localBtf, relo.typeId, localType);
+  const matched: CoreCandidate[] = [];
   let chosen: Resolved | undefined;
   for (const cand of candidates) {
     const t = specMatch(local, cand.spec, cand.id);
     if (!t) continue;
+    matched.push(cand);
     const res = calcRelo(relo.kind, local, t, bigEndian);
     if (!chosen) {
       chosen = { res, local, target: t, source: cand.source };
@@ -1281,20 +1306,23 @@ function resolveUncached(
     const names = candidates.map((c) => candidateText(c, targets.label));
     throw new AmbiguityError(
       `${what}: ${outcome(chosen.res, chosen.target!)} but ${outcome(res, t)}; ` +
-        `the target BTF has ${names.length} types named ${essentialName(localType.name)} ` +
-        `(with or without a ___flavour suffix): ${names.join(", ")}. ` +
+        `candidates (types named ${essentialName(localType.name)}, with or without a ` +
+        `___flavour suffix): ${names.join(", ")}. ` +
         "Relocate against BTF with only one of them, or access only what they agree on",
       names,
     );
   }
-  if (chosen) return chosen;
+  if (chosen) {
+    if (matched.length < candidates.length) targets.narrow(localBtf, relo.typeId, matched);
+    return chosen;
+  }
   const res = calcRelo(relo.kind, local, undefined, bigEndian);
   const what = isEnumKind(relo.kind)
     ? `enumerator ${local.acc[0]?.name}`
     : isFieldKind(relo.kind)
     ? `field ${formatSpec(local).replace(/ \(.*$/, "").replace(/^\[\d+\] /, "")}`
     : `type ${localType.name}`;
-  const n = targets.candidates(localType).length;
+  const n = candidates.length;
   return {
     res,
     local,
