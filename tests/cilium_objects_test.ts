@@ -10,6 +10,7 @@ import {
   Collection,
   type CollectionProgramSpec,
   type CollectionSpec,
+  copyCollectionSpec,
   loadCollection,
   loadCollectionSpec,
 } from "../src/collection/mod.ts";
@@ -255,6 +256,19 @@ Deno.test("loader-*.elf (TestLoadCollectionSpec): maps and programs of every cla
     assert.equal(run("asm_relocation", 14), 0xffffffff, name);
     if (spec.types) assert.ok(Deno.statSync(`${fs.path}/btf_pin`), name);
   }
+});
+
+Deno.test("loader-*.elf copied (TestCollectionSpecLoadCopy): the original and its copy load independently", async () => {
+  await using fs = await mountBpffs("denobpf-cilium-");
+  const spec = loadCollectionSpec(`${TESTDATA}loader-${HOST_ORDER}.elf`);
+  prepareLoader(spec);
+  spec.programs.asm_relocation.autoload = false;
+  const copy = copyCollectionSpec(spec);
+  setArgs(spec); // the copy keeps arg = 0, arg2 = 0: xdp_prog returns -1 + 2 + 0 = 1
+  using a = await loadCollection(spec, { pinPath: fs.path });
+  using b = await loadCollection(copy, { pinPath: fs.path });
+  assert.equal(a.programs.xdp_prog.testRunSync({ data: new Uint8Array(14) }).retval, 7);
+  assert.equal(b.programs.xdp_prog.testRunSync({ data: new Uint8Array(14) }).retval, 1);
 });
 
 Deno.test("clang < 8 objects (loader-clang-7-*.elf): functions marked STT_NOTYPE are programs and subprograms by name", () => {
