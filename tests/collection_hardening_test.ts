@@ -5,7 +5,13 @@
 // kind, and variables looked up by a name the object lacks.
 
 import assert from "node:assert/strict";
-import { copyCollectionSpec, loadCollection, loadCollectionSpec } from "../src/collection/mod.ts";
+import fc from "fast-check";
+import {
+  copyCollectionSpec,
+  loadCollection,
+  loadCollectionSpec,
+  VariableSpec,
+} from "../src/collection/mod.ts";
 import type { Program } from "../src/program/program.ts";
 import { createMap } from "../src/map/map.ts";
 import { InvalidArgumentError, NotFoundError } from "../src/errors.ts";
@@ -14,6 +20,17 @@ const CILIUM = "/usr/share/gocode/src/github.com/cilium/ebpf/testdata";
 const dir = new URL("../testdata/bpf/", import.meta.url);
 const obj = (name: string, arch = "bpfel") => new URL(`${name}_${arch}.o`, dir);
 const PACKET = { data: new Uint8Array(64) };
+/** Names any object is probed for (by await, JSON, inspectors): they read as undefined. */
+const PROBES = [
+  "then",
+  "toJSON",
+  "inspect",
+  "asymmetricMatch",
+  "$$typeof",
+  "nodeType",
+  "@@__IMMUTABLE_ITERABLE__@@",
+  "@@__IMMUTABLE_RECORD__@@",
+];
 
 /**
  * The BPF object a libbpf-tools binary embeds (its skeleton's copy of the
@@ -183,6 +200,56 @@ Deno.test("an unknown section kind names the program and says it can be left out
   spec.programs.odd_one.type = "socket_filter";
   using c = await loadCollection(spec);
   assert.equal(c.programs.odd_one.testRunSync(PACKET).retval, 0);
+});
+
+Deno.test("spec.variables: an unknown name is a NotFoundError listing the variables", () => {
+  const spec = loadCollectionSpec(obj("basic"));
+  const names = Object.keys(spec.variables);
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => (spec.variables as any).nope.set(1),
+    (e: Error) => {
+      assert(e instanceof NotFoundError, String(e));
+      assert.equal(e.what, "variable nope");
+      assert.match(e.message, /spec\.variables has no variable "nope"/);
+      for (const n of names) assert(e.message.includes(n), n);
+      return true;
+    },
+  );
+  // The record still looks like one.
+  assert.equal("nope" in spec.variables, false);
+  assert.equal("bss_total" in spec.variables, true);
+  assert.deepEqual(Object.keys({ ...spec.variables }), names);
+  assert.equal(typeof spec.variables.toString, "function");
+  assert.equal(spec.variables[Symbol.iterator as unknown as string], undefined);
+  assert.doesNotThrow(() => JSON.stringify(spec.variables));
+  assert.match(Deno.inspect(spec.variables), /bss_total/);
+  assert(spec.variables.bss_total instanceof VariableSpec);
+  // A copy's variables are as strict.
+  const copy = copyCollectionSpec(spec);
+  assert.throws(() => copy.variables.nope, NotFoundError);
+  copy.variables.bss_total.set(5n);
+  assert.equal(copy.variables.bss_total.get(), 5n);
+});
+
+Deno.test("spec.variables: awaiting it does not throw (the `then` probe)", async () => {
+  const spec = loadCollectionSpec(obj("basic"));
+  const v = await Promise.resolve(spec.variables);
+  assert.equal(v, spec.variables);
+});
+
+Deno.test("spec.variables: every name it lacks throws NotFoundError, every name it has reads", () => {
+  const spec = loadCollectionSpec(obj("basic"));
+  const names = new Set(Object.keys(spec.variables));
+  fc.assert(
+    fc.property(fc.string(), (name) => {
+      if (names.has(name)) {
+        assert(spec.variables[name] instanceof VariableSpec);
+      } else if (!(name in Object.prototype) && !PROBES.includes(name)) {
+        assert.throws(() => spec.variables[name], NotFoundError);
+      }
+    }),
+  );
 });
 
 Deno.test("coll.variables: an unknown name is a NotFoundError listing the variables", async () => {

@@ -49,7 +49,7 @@ import type {
   ProgramFunction,
   ProgramReference,
 } from "./types.ts";
-import { VariableSpec } from "./variables.ts";
+import { specVariables, VariableSpec } from "./variables.ts";
 
 const EM_BPF = 247;
 /** BPF_F_LINK: a struct_ops map registered through a link. */
@@ -247,7 +247,7 @@ class Reader {
     return {
       maps: this.maps,
       programs,
-      variables: this.variables,
+      variables: specVariables(this.variables),
       types: this.btf,
       externs: this.externs,
       byteOrder: this.le ? "little" : "big",
