@@ -166,7 +166,8 @@ Deno.test("btf: parseBtfFile and readBtfFile on a regular file", () => {
   } finally {
     Deno.removeSync(path);
   }
-  assert.throws(() => readBtfFile("/nonexistent/btf"), Deno.errors.NotFound);
+  assert.throws(() => readBtfFile("/nonexistent/btf"), NotFoundError);
+  assert.throws(() => readBtfFile("/nonexistent/btf"), /nonexistent\/btf does not exist/);
 });
 
 // ---- round trips and byte orders ------------------------------------------

@@ -292,3 +292,58 @@ Deno.test("the module BTF cache follows the file: a module unloaded or loaded la
   assert.ok(kt.missingModuleBtf);
   assert.deepEqual(kernelModuleSpecs(o).names, []);
 });
+
+/** A module blob whose struct is named `name` (another module build). */
+function moduleBtfNamed(base: Spec, name: string): Uint8Array {
+  const b = new BtfBuilder({ base });
+  const int = base.typeByName("int", "int")!.id;
+  b.add({
+    kind: "struct",
+    name,
+    size: 4,
+    members: [{ name: "a", type: int, bitOffset: 0, bitfieldSize: 0 }],
+  });
+  return b.encode();
+}
+
+Deno.test("the module BTF cache follows the file's identity: a module reloaded with other BTF is seen", async () => {
+  const base = loadKernelSpec();
+  await using f = await fixture(() => {});
+  const cache = new BtfCache();
+  const o = { root: f.root, cache };
+  const path = `${f.root}/sys/kernel/btf/${MODULE}`;
+  await Deno.writeFile(path, moduleBtfNamed(base, "denobpf_build_one"));
+  const first = loadKernelModuleSpec(MODULE, o)!;
+  assert.ok(first.typeByName("denobpf_build_one", "struct"));
+  // The module is reloaded: sysfs has a new file with the same name while
+  // the cache never saw it missing.
+  await Deno.writeFile(`${path}.new`, moduleBtfNamed(base, "denobpf_build_two_longer"));
+  await Deno.rename(`${path}.new`, path);
+  const second = loadKernelModuleSpec(MODULE, o);
+  assert.notEqual(second, first, "the replaced file is parsed again");
+  assert.ok(second?.typeByName("denobpf_build_two_longer", "struct"), "the new module's type");
+  assert.equal(second?.typeByName("denobpf_build_one", "struct"), undefined);
+  assert.equal(loadKernelModuleSpec(MODULE, o), second, "and cached while it stays");
+});
+
+Deno.test("module BTF: a FIFO or a device in place of the file is refused by name, without hanging", async () => {
+  await using f = await fixture(() => {});
+  const path = `${f.root}/sys/kernel/btf/${MODULE}`;
+  const mk = await new Deno.Command("mkfifo", { args: [path] }).output();
+  assert.ok(mk.success);
+  assert.throws(
+    () => loadKernelModuleSpec(MODULE, { root: f.root, cache: new BtfCache() }),
+    (e: unknown) => {
+      assert.ok(e instanceof KernelFileError, String(e));
+      assert.equal(e.path, path);
+      assert.match(e.message, /nf_conntrack_netlink: is a FIFO \(named pipe\), not a regular file/);
+      return true;
+    },
+  );
+  await Deno.remove(path);
+  await Deno.symlink("/dev/zero", path);
+  assert.throws(
+    () => loadKernelModuleSpec(MODULE, { root: f.root, cache: new BtfCache() }),
+    /nf_conntrack_netlink: is a character device/,
+  );
+});

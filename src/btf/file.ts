@@ -9,6 +9,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { libc } from "../sys/_libc.ts";
+import { fileInfo, readFile } from "../sys/file.ts";
 import { openPath } from "../sys/open_path.ts";
 import { parseBtf, parseBtfFindingNames, type ParseOptions, type Spec } from "./spec.ts";
 
@@ -24,35 +25,25 @@ export interface ParseFileOptions extends ParseOptions {
 }
 
 /**
- * Reads a whole file into a fresh buffer sized from `stat`, looping over
- * short reads (sysfs returns one page per read).
+ * The largest BTF file the readers accept: 256 MiB (vmlinux BTF is about
+ * 5.5 MiB on a distribution kernel).
+ */
+export const MAX_BTF_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads a whole BTF file (looping over short reads: sysfs returns one page
+ * per read). Directories, FIFOs, devices and files over
+ * {@linkcode MAX_BTF_FILE_BYTES} are refused before reading.
  *
- * @throws {Deno.errors.NotFound} and other I/O errors from Deno.
+ * @throws {FileNotFoundError} when the file does not exist.
+ * @throws {FileError} for a non-regular or oversized file, or an I/O error.
+ * @throws {FilePermissionError} when the file may not be read.
  */
 export function readBtfFile(path: string): Uint8Array {
   if (typeof path !== "string") {
     throw new InvalidArgumentError("readBtfFile: path must be a string");
   }
-  using f = Deno.openSync(path);
-  let buf = new Uint8Array(f.statSync().size);
-  let off = 0;
-  for (;;) {
-    if (off === buf.length) {
-      // The file grew, or stat reported 0 (procfs-like): keep reading.
-      const probe = new Uint8Array(1);
-      const r = f.readSync(probe);
-      if (r === null || r === 0) break;
-      const nb = new Uint8Array(Math.max(buf.length * 2, 4096));
-      nb.set(buf);
-      nb[off++] = probe[0];
-      buf = nb;
-      continue;
-    }
-    const r = f.readSync(buf.subarray(off));
-    if (r === null || r === 0) break;
-    off += r;
-  }
-  return off === buf.length ? buf : buf.subarray(0, off);
+  return readFile(path, { maxBytes: MAX_BTF_FILE_BYTES, what: "BTF file" });
 }
 
 /**
@@ -104,11 +95,13 @@ function mapReadOnly(path: string): Uint8Array | undefined {
   let size: number;
   try {
     if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
-    size = Deno.statSync(path).size;
+    const info = fileInfo(path);
+    if (info.kind !== "file") return undefined;
+    size = info.size;
   } catch {
     return undefined;
   }
-  if (size < 24) return undefined;
+  if (size < 24 || size > MAX_BTF_FILE_BYTES) return undefined;
   let fd;
   try {
     fd = openPath(path);

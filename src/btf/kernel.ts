@@ -15,6 +15,8 @@
 
 import {
   EbpfError,
+  FileError,
+  FileNotFoundError,
   InvalidArgumentError,
   NotFoundError,
   NotSupportedError,
@@ -23,6 +25,7 @@ import {
 import { loadKallsymsSync } from "../kallsyms/mod.ts";
 import { parseElf } from "../elf/mod.ts";
 import { uname } from "../sys/uname.ts";
+import { fileInfoIfExists, FilePermissionError, readDirNames, readFile } from "../sys/file.ts";
 import { parseBtfFile } from "./file.ts";
 import { parseBtf, type Spec } from "./spec.ts";
 import type { Kind } from "./types.ts";
@@ -117,34 +120,45 @@ export function checkModuleName(module: string): void {
 }
 
 /**
+ * The largest ELF vmlinux the on-disk fallbacks read: 2 GiB (one with full
+ * debug information is several hundred MiB).
+ */
+const MAX_VMLINUX_ELF_BYTES = 2 * 1024 * 1024 * 1024;
+
+/**
  * Reads a file, returning `undefined` when (and only when) it does not exist.
  * Every other failure becomes a {@linkcode KernelFileError}.
  */
-function readIfExists(path: string): Uint8Array | undefined {
+function readIfExists(path: string, maxBytes: number, what: string): Uint8Array | undefined {
   try {
-    return Deno.readFileSync(path);
+    return readFile(path, { maxBytes, what });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
+    if (e instanceof FileNotFoundError) return undefined;
     throw fileError(path, e);
   }
 }
 
 function fileError(path: string, e: unknown): KernelFileError {
-  if (e instanceof Deno.errors.IsADirectory) {
+  if (e instanceof FileError && e.code === "EISDIR") {
     return new KernelFileError(path, "is a directory, not a BTF file", { cause: e });
   }
-  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+  if (e instanceof FilePermissionError || (e instanceof FileError && e.code === "ENOTCAPABLE")) {
     return new KernelFileError(
       path,
-      "permission denied (reading kernel BTF needs root, or --allow-read for Deno)",
+      "permission denied (reading kernel BTF needs root, and Deno's --allow-ffi or --allow-read)",
       { cause: e },
     );
   }
-  if (e instanceof Deno.errors.NotADirectory) {
+  if (e instanceof FileError && e.code === "ENOTDIR") {
     return new KernelFileError(path, "a path component is not a directory", { cause: e });
   }
-  const msg = e instanceof Error ? e.message : String(e);
-  return new KernelFileError(path, `cannot be read: ${msg}`, { cause: e });
+  let msg = e instanceof Error ? e.message : String(e);
+  // A FileError's message names the path already: keep what follows it.
+  const at = msg.indexOf(path);
+  if (e instanceof FileError && at >= 0) msg = msg.slice(at + path.length).replace(/^[\s:]+/, "");
+  return new KernelFileError(path, e instanceof FileError ? msg : `cannot be read: ${msg}`, {
+    cause: e,
+  });
 }
 
 /**
@@ -153,7 +167,7 @@ function fileError(path: string, e: unknown): KernelFileError {
  */
 export class BtfCache {
   #vmlinux = new Map<string, Spec>();
-  #modules = new Map<string, Spec | null>();
+  #modules = new Map<string, { spec: Spec | null; identity?: string }>();
 
   /** The cached vmlinux spec of a root, if parsed already. */
   getVmlinux(root: string): Spec | undefined {
@@ -163,13 +177,25 @@ export class BtfCache {
   setVmlinux(root: string, spec: Spec): void {
     this.#vmlinux.set(normRoot(root), spec);
   }
-  /** The cached module spec (`null`: known missing), or `undefined` when not looked up yet. */
-  getModule(root: string, module: string): Spec | null | undefined {
-    return this.#modules.get(`${normRoot(root)}\0${module}`);
+  /**
+   * The cached module spec (`null`: known missing), or `undefined` when not
+   * looked up yet, or when `identity` is given and differs from the one the
+   * spec was stored with (the file was replaced).
+   */
+  getModule(root: string, module: string, identity?: string): Spec | null | undefined {
+    const e = this.#modules.get(`${normRoot(root)}\0${module}`);
+    if (e === undefined) return undefined;
+    if (identity !== undefined && e.identity !== undefined && e.identity !== identity) {
+      return undefined;
+    }
+    return e.spec;
   }
-  /** Stores a module spec (`null` for a missing file). */
-  setModule(root: string, module: string, spec: Spec | null): void {
-    this.#modules.set(`${normRoot(root)}\0${module}`, spec);
+  /**
+   * Stores a module spec (`null` for a missing file), with the identity of
+   * the file it was parsed from (see {@linkcode fileIdentity}).
+   */
+  setModule(root: string, module: string, spec: Spec | null, identity?: string): void {
+    this.#modules.set(`${normRoot(root)}\0${module}`, { spec, identity });
   }
   /** Forgets everything (e.g. after modules were loaded or unloaded). */
   clear(): void {
@@ -218,7 +244,8 @@ function parseFileIfExists(path: string, base?: Spec): Spec | undefined {
   try {
     return atPath(path, () => parseBtfFile(path, base ? { base } : {}));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
+    if (e instanceof FileNotFoundError) return undefined;
+    if (e instanceof FileError || e instanceof FilePermissionError) throw fileError(path, e);
     if (e instanceof EbpfError) throw e;
     throw fileError(path, e);
   }
@@ -253,7 +280,7 @@ export function loadKernelSpec(options: KernelOptions = {}): Spec {
     for (const p of vmlinuxCandidates(release)) {
       const path = under(root, p);
       tried.push(path);
-      const bytes = readIfExists(path);
+      const bytes = readIfExists(path, MAX_VMLINUX_ELF_BYTES, "vmlinux");
       if (!bytes) continue;
       spec = specFromElf(path, bytes);
       if (spec) break;
@@ -293,16 +320,17 @@ export function loadKernelModuleSpec(
   if (module === "vmlinux") return loadKernelSpec(options);
   const root = normRoot(options.root);
   const cache = options.cache ?? defaultBtfCache;
-  let exists = true;
+  let info;
   try {
-    Deno.lstatSync(path);
+    info = fileInfoIfExists(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) exists = false;
-    else throw fileError(path, e);
+    throw fileError(path, e);
   }
-  // The cache holds a module's BTF while its file stays (or stays away):
-  // a module loaded or unloaded since then is seen at once.
-  const hit = cache.getModule(root, module);
+  const exists = info !== undefined;
+  const identity = info ? fileIdentity(info) : undefined;
+  // The cache holds a module's BTF while its file stays the same file (or
+  // stays away): a module loaded, unloaded or reloaded since is seen at once.
+  const hit = cache.getModule(root, module, identity);
   if (hit !== undefined && (hit !== null) === exists) return hit ?? undefined;
   if (!exists) {
     cache.setModule(root, module, null);
@@ -314,8 +342,19 @@ export function loadKernelModuleSpec(
     cache.setModule(root, module, null);
     return undefined;
   }
-  cache.setModule(root, module, spec);
+  cache.setModule(root, module, spec, identity);
   return spec;
+}
+
+/**
+ * What identifies a file's contents for the module cache: device, inode,
+ * size and modification time (a module reloaded with other BTF gets a new
+ * sysfs file).
+ */
+export function fileIdentity(
+  info: { dev: number; ino: number; size: number; mtimeMs: number },
+): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
 }
 
 /** Pseudo-modules in the kallsyms module column that are not kernel modules. */
@@ -364,11 +403,11 @@ export class KernelModuleSpecs implements Iterable<[string, Spec]> {
     const dir = kernelBtfDir(options);
     const names: string[] = [];
     try {
-      for (const e of Deno.readDirSync(dir)) {
-        if (e.name !== "vmlinux") names.push(e.name);
+      for (const name of readDirNames(dir)) {
+        if (name !== "vmlinux") names.push(name);
       }
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw fileError(dir, e);
+      if (!(e instanceof FileNotFoundError)) throw fileError(dir, e);
     }
     this.names = names.sort();
   }

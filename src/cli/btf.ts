@@ -14,6 +14,8 @@ import {
   loadKernelModuleSpec,
   loadKernelSpec,
 } from "../btf/kernel.ts";
+import { MAX_BTF_FILE_BYTES } from "../btf/file.ts";
+import { readFileAsync } from "../sys/file.ts";
 import { parseArgs, stringOption } from "./args.ts";
 
 async function writeAll(chunk: Uint8Array): Promise<void> {
@@ -29,8 +31,10 @@ export async function btfDumpCommand(args: string[]): Promise<number> {
   const format = stringOption(p, "format") ?? "raw";
   if (format !== "raw") throw new InvalidArgumentError(`unsupported format ${format} (only raw)`);
   const basePath = stringOption(p, "base");
-  const base = basePath ? parseBtf(await Deno.readFile(basePath)) : undefined;
-  const spec = parseBtf(await Deno.readFile(file), base ? { base } : undefined);
+  const read = (path: string) =>
+    readFileAsync(path, { maxBytes: MAX_BTF_FILE_BYTES, what: "BTF file" });
+  const base = basePath ? parseBtf(await read(basePath)) : undefined;
+  const spec = parseBtf(await read(file), base ? { base } : undefined);
   for (const chunk of dumpRawChunks(spec, { chunkSize: 1 << 20 })) await writeAll(chunk);
   return 0;
 }

@@ -22,6 +22,7 @@ import {
   reportToJson,
 } from "../features/mod.ts";
 import { uname } from "../sys/mod.ts";
+import { fileInfo, readFileAsync, readTextFile } from "../sys/file.ts";
 import { parseArgs, stringOption } from "./args.ts";
 
 /** A section of `feature probe` output, in bpftool's order. */
@@ -160,7 +161,7 @@ const PROCFS: ReadonlyArray<{
 function readProcNumber(path: string): number {
   let text: string;
   try {
-    text = Deno.readTextFileSync(path);
+    text = readTextFile(path);
   } catch {
     return -1;
   }
@@ -169,7 +170,7 @@ function readProcNumber(path: string): number {
 }
 
 async function readMaybeGzip(path: string): Promise<string> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readFileAsync(path, { what: "kernel config" });
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return new TextDecoder().decode(bytes);
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
   return await new Response(stream).text();
@@ -214,7 +215,7 @@ interface SystemConfig {
 async function systemConfig(): Promise<SystemConfig> {
   let haveProc = true;
   try {
-    Deno.statSync("/proc/self");
+    fileInfo("/proc/self");
   } catch {
     haveProc = false;
     console.error("/* procfs not mounted, skipping related probes */");

@@ -39,7 +39,11 @@ function usage(): string {
     Object.values(COMMANDS).map((c) => `  ${c.help}`).join("\n");
 }
 
-/** Runs the CLI on `args`; returns the exit code. */
+/**
+ * Runs the CLI on `args`; returns the exit code. Every error ends the
+ * command with one line on stderr (`denobpf: <message>`) and exit code 1;
+ * `--debug` or `DENOBPF_DEBUG=1` prints the stack too.
+ */
 export async function main(args: string[]): Promise<number> {
   const key = args.slice(0, 2).join(" ");
   const cmd = COMMANDS[key];
@@ -51,13 +55,34 @@ export async function main(args: string[]): Promise<number> {
     );
     return args.length && args[0] !== "help" && args[0] !== "--help" ? 2 : 0;
   }
+  const rest = args.slice(2).filter((a) => a !== "--debug");
+  const debug = rest.length !== args.length - 2 || envDebug();
   try {
-    return await cmd.run(args.slice(2));
+    return await cmd.run(rest);
   } catch (e) {
-    if (e instanceof EbpfError) {
-      console.error(`error: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    console.error(errorLine(e));
+    if (debug && e instanceof Error && e.stack) console.error(e.stack);
+    return 1;
+  }
+}
+
+/**
+ * The one line the CLI prints for an error: `denobpf: <message>`, the
+ * message of a typed error as it is, of any other error with its class name.
+ */
+export function errorLine(e: unknown): string {
+  const text = e instanceof EbpfError
+    ? e.message
+    : e instanceof Error
+    ? `${e.name}: ${e.message}`
+    : String(e);
+  return `denobpf: ${text.replaceAll("\n", " ")}`;
+}
+
+function envDebug(): boolean {
+  try {
+    return Deno.env.get("DENOBPF_DEBUG") === "1";
+  } catch {
+    return false; // no --allow-env
   }
 }

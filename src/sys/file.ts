@@ -325,7 +325,13 @@ function openRegularC(path: string, what: string | undefined, max: number): [num
   return [fd, info];
 }
 
-function readFdC(fd: number, path: string, size: number, max: number, what?: string): Uint8Array {
+function readFdC(
+  fd: number,
+  path: string,
+  size: number,
+  max: number,
+  what?: string,
+): Uint8Array<ArrayBuffer> {
   let buf = new Uint8Array(Math.max(Math.min(size, max) + 1, 4096));
   let off = 0;
   for (;;) {
@@ -406,7 +412,12 @@ function openRegularDeno(path: string, what: string | undefined, max: number): D
   return f;
 }
 
-function readDenoFile(f: Deno.FsFile, path: string, max: number, what?: string): Uint8Array {
+function readDenoFile(
+  f: Deno.FsFile,
+  path: string,
+  max: number,
+  what?: string,
+): Uint8Array<ArrayBuffer> {
   let buf = new Uint8Array(Math.max(Math.min(f.statSync().size, max) + 1, 4096));
   let off = 0;
   for (;;) {
@@ -490,7 +501,7 @@ export function exists(path: string): boolean {
  * @throws {FileError} for a non-regular file (`code` `"ENOTREGULAR"`/`"EISDIR"`), a file
  * over the cap (`"ETOOLARGE"`), and other errnos.
  */
-export function readFile(path: string, options: ReadFileOptions = {}): Uint8Array {
+export function readFile(path: string, options: ReadFileOptions = {}): Uint8Array<ArrayBuffer> {
   const max = maxOf(options);
   if (denoMay("read", path)) {
     using f = openRegularDeno(path, options.what, max);
@@ -513,12 +524,12 @@ export function readFile(path: string, options: ReadFileOptions = {}): Uint8Arra
 export async function readFileAsync(
   path: string,
   options: ReadFileOptions = {},
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const max = maxOf(options);
   if (!denoMay("read", path)) return readFile(path, options);
   const f = openRegularDeno(path, options.what, max);
   f.close();
-  let bytes: Uint8Array;
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
@@ -549,7 +560,7 @@ export function readFileHead(
   path: string,
   length: number,
   options: ReadFileOptions = {},
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const max = maxOf(options);
   const buf = new Uint8Array(length);
   let off = 0;
