@@ -35,6 +35,7 @@ import { loadProgram, type Program } from "../program/mod.ts";
 import { type RingBufReader, ringBufReader } from "../ringbuf/mod.ts";
 import { onlineCpus } from "../sys/cpu.ts";
 import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
+import { nextTurn } from "../sys/event_loop.ts";
 import type { TracefsOptions } from "../tracefs/mod.ts";
 import { type Access, type IntAccess, type Schema, schemaOf } from "./_access.ts";
 import {
@@ -478,6 +479,19 @@ export class AggregateProbe<K, V extends number | Histogram> extends ProbeHandle
   }
 }
 
+/**
+ * The most records {@linkcode EventProbe.events} takes from the ring
+ * buffer before it lets the event loop turn.
+ */
+export const EVENTS_PER_TURN = 1024;
+
+/**
+ * How long (in milliseconds) {@linkcode EventProbe.events} hands out events
+ * it already took from the ring (to a consumer slow without awaiting)
+ * before it lets the event loop turn.
+ */
+export const EVENTS_TURN_MS = 10;
+
 /** Options of {@linkcode EventProbe.events}. */
 export interface EventsOptions {
   /** Ends the iteration when aborted. */
@@ -519,25 +533,49 @@ export class EventProbe<T> extends ProbeHandle {
     return v;
   }
 
-  #consume(): number {
+  /**
+   * Decodes up to `limit` records into the queue; by default at most what
+   * one ring holds, so that a producer as fast as the decoding cannot keep
+   * it going.
+   */
+  #consume(limit = Math.ceil(this.#reader.size / 8)): number {
     return this.#reader.consume((r) => {
       this.#pending.push(this.#decode(r));
-    });
+    }, limit);
   }
 
   /**
    * The events, as they come; ends when the probe stops (after the events
    * still in the ring) or `signal` aborts. One consumer at a time.
+   *
+   * It takes at most {@linkcode EVENTS_PER_TURN} records from the ring at a
+   * time, and between two such batches (or after
+   * {@linkcode EVENTS_TURN_MS} of handing out events) lets the event loop
+   * turn, so that timers (`AbortSignal.timeout`), I/O and signal listeners
+   * run even while a producer outruns the consumer; the backlog stays in
+   * the ring (the program counts what it cannot write there, see
+   * `dropped()`), not in the JS heap.
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<T> {
     const signal = options.signal;
+    let turned = performance.now();
     for (;;) {
       for (let v = this.#take(); v !== undefined; v = this.#take()) {
         yield v;
         if (signal?.aborted) return;
+        if (performance.now() - turned >= EVENTS_TURN_MS) {
+          await nextTurn();
+          turned = performance.now();
+          if (signal?.aborted) return;
+        }
       }
       if (this.stopped || signal?.aborted) return;
-      if (this.#consume() > 0) continue;
+      // A turn of the event loop before each batch.
+      await nextTurn();
+      turned = performance.now();
+      if (signal?.aborted) return;
+      if (this.stopped) continue; // the queue holds what stop() took from the ring
+      if (this.#consume(EVENTS_PER_TURN) > 0) continue;
       const rec = await this.#reader.read({ signal });
       if (rec && !this.stopped) this.#pending.push(this.#decode(rec));
     }
