@@ -315,21 +315,49 @@ export interface UsdtOptions extends TracefsOptions {
   method?: "multi" | "uprobe";
 }
 
-/** A link to a USDT probe, with the probe locations it covers. */
-export interface UsdtAttachment {
-  /** The link (a {@linkcode LinkGroup} when several uprobes were needed). */
-  link: Link;
+/**
+ * The link {@linkcode attachUsdt} returns: one {@linkcode LinkGroup} over
+ * every location of the probe (one uprobe_multi link, or one uprobe per
+ * location), closed as one by `close()` or `using`, with the probe
+ * locations it covers in {@linkcode UsdtLink.probes}.
+ */
+export class UsdtLink extends LinkGroup {
   /** The probe locations, with their parsed arguments. */
-  probes: UsdtProbe[];
+  readonly probes: readonly UsdtProbe[];
+
+  /** Groups the links of one USDT probe; use {@linkcode attachUsdt}. */
+  constructor(links: readonly Link[], probes: readonly UsdtProbe[]) {
+    super("usdt", links);
+    this.probes = probes;
+  }
+
+  /**
+   * The only member when there is one, else the group itself.
+   *
+   * @deprecated The USDT link is itself a `Link`: use it directly
+   * (`using usdt = attachUsdt(…)`), and `links` for its members.
+   */
+  get link(): Link {
+    return this.links.length === 1 ? this.links[0] : this;
+  }
 }
+
+/**
+ * What `attachUsdt` returned before it returned a {@linkcode UsdtLink}.
+ *
+ * @deprecated Use {@linkcode UsdtLink}.
+ */
+export type UsdtAttachment = UsdtLink;
 
 /**
  * Attaches a kprobe-type program to USDT probe `provider:name` of a binary
  * or library: a uprobe at every location of the probe, with the probe's
  * semaphore (if any) as the reference counter, so that the traced program's
- * `*_ENABLED()` checks turn true while attached.
+ * `*_ENABLED()` checks turn true while attached. Returns one
+ * {@linkcode UsdtLink} (a group: `close()` and `using` detach every
+ * location; `links` and `probes` for the details).
  */
-export function attachUsdt(program: ProgramLike, options: UsdtOptions): UsdtAttachment {
+export function attachUsdt(program: ProgramLike, options: UsdtOptions): UsdtLink {
   expectProgramType(program, [ProgramType.kprobe], "attachUsdt");
   pidOption("attachUsdt", options.pid);
   u64Option("attachUsdt", "cookie", options.cookie);
@@ -348,7 +376,7 @@ export function attachUsdt(program: ProgramLike, options: UsdtOptions): UsdtAtta
       cookies: options.cookie !== undefined ? probes.map(() => options.cookie!) : undefined,
       pid: options.pid,
     });
-    return { link, probes };
+    return new UsdtLink([link], probes);
   }
   const links: Link[] = [];
   try {
@@ -367,5 +395,5 @@ export function attachUsdt(program: ProgramLike, options: UsdtOptions): UsdtAtta
     for (const l of links) l.close();
     throw e;
   }
-  return { link: links.length === 1 ? links[0] : new LinkGroup("usdt", links), probes };
+  return new UsdtLink(links, probes);
 }

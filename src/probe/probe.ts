@@ -657,7 +657,7 @@ function attach(schema: Schema, program: Program, tracefs: TracefsOptions): Link
           provider: p.provider,
           name: p.name,
           pid: p.pid,
-        }).link,
+        }),
       ];
     case "kprobe":
     case "kretprobe":

@@ -1,0 +1,38 @@
+// The package's API conventions (README "## API conventions"), checked as a
+// user meets them: every attach function returns a disposable Link, one
+// descriptor type and resolver, file readers are synchronous, scripted-probe
+// actions load off the JS thread, one answer per question.
+
+import assert from "node:assert/strict";
+import { attachUsdt, Link, LinkGroup, UsdtLink } from "../src/link/mod.ts";
+import { Counter, countingProgram, ensureTracefs } from "./link_fixtures.ts";
+import { buildTarget, runTarget } from "./uprobe_fixtures.ts";
+
+await ensureTracefs();
+
+Deno.test("attachUsdt returns one Link: using closes every location, probes and links say what", async () => {
+  for (const attachType of [undefined, "trace_uprobe_multi"] as const) {
+    const path = await buildTarget("pie");
+    using counter = new Counter();
+    using prog = countingProgram(counter, { type: "kprobe", attachType });
+    let usdt: UsdtLink | undefined;
+    {
+      using link = attachUsdt(prog, { path, provider: "denobpf", name: "tick" });
+      usdt = link;
+      assert.ok(link instanceof Link, "a Link, like every attach function returns");
+      assert.ok(link instanceof LinkGroup && link instanceof UsdtLink);
+      assert.equal(link.kind, "usdt");
+      assert.equal(link.probes.length, 1);
+      assert.equal(link.probes[0].provider, "denobpf");
+      assert.equal(link.links.length, 1);
+      const r = await runTarget(path, 4);
+      assert.equal(counter.value, 4n);
+      assert.equal(r.enabled, 4, "the semaphore is on while attached");
+      assert.equal(link.closed, false);
+    }
+    assert.equal(usdt.closed, true, "leaving the using block closed the USDT link");
+    const after = await runTarget(path, 3);
+    assert.equal(after.enabled, 0, "the semaphore is off once closed");
+    assert.equal(counter.value, 4n, "no counts once closed");
+  }
+});
