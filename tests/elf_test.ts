@@ -695,8 +695,12 @@ Deno.test("elf: errors", () => {
   assert.throws(() => parseElf(bad2).symbols(), ParseError);
 });
 
-Deno.test("elf: readElfFile on a missing file passes the Deno error through", async () => {
-  await assert.rejects(() => readElfFile("/nonexistent/denobpf.o"), Deno.errors.NotFound);
+Deno.test("elf: readElfFile on a missing file is a NotFoundError naming the path", async () => {
+  await assert.rejects(() => readElfFile("/nonexistent/denobpf.o"), NotFoundError);
+  await assert.rejects(
+    () => readElfFile("/nonexistent/denobpf.o"),
+    /ELF file \/nonexistent\/denobpf\.o does not exist/,
+  );
 });
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { FileError, FileNotFoundError, NotFoundError } from "../src/errors.ts";
 import { fileInfo, readFile, readTextFile } from "../src/sys/file.ts";
+import { loadCollectionSpec } from "../src/collection/reader.ts";
+import { readElfFile, readElfFileSync } from "../src/elf/mod.ts";
+import { resolveBinaryPath, symbolOffset } from "../src/uprobe/resolve.ts";
 
 /** A fixture directory: a small file, a FIFO, a 4 GiB sparse file, a symlink, a subdirectory. */
 async function fixture(): Promise<{ dir: string } & AsyncDisposable> {
@@ -144,4 +147,46 @@ Deno.test("file: maxBytes refuses a regular file before reading it", async () =>
   } finally {
     await Deno.remove(path);
   }
+});
+
+// ---- the readers built on it ------------------------------------------------
+
+function fileError(code: string, re: RegExp): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof FileError, `expected FileError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, re);
+    return true;
+  };
+}
+
+Deno.test("loadCollectionSpec and readElfFileSync refuse /dev/zero, a FIFO, a 4 GiB file, a directory", async () => {
+  await using f = await fixture();
+  const load = (p: string | URL) => () => loadCollectionSpec(p);
+  assert.throws(load("/dev/zero"), fileError("ENOTREGULAR", /^BPF object \/dev\/zero is a char/));
+  assert.throws(load("/dev/urandom"), fileError("ENOTREGULAR", /\/dev\/urandom/));
+  assert.throws(load(`${f.dir}/fifo`), fileError("ENOTREGULAR", /fifo is a FIFO/));
+  assert.throws(load(new URL(`file://${f.dir}/fifo`)), fileError("ENOTREGULAR", /FIFO/));
+  assert.throws(load(`${f.dir}/sparse`), fileError("ETOOLARGE", /4\.0 GiB, over the 1\.0 GiB/));
+  assert.throws(load(f.dir), fileError("EISDIR", /is a directory/));
+  assert.throws(load(`${f.dir}/missing`), (e: unknown) => {
+    assert.ok(e instanceof FileNotFoundError);
+    assert.equal(e.path, `${f.dir}/missing`);
+    return true;
+  });
+  assert.throws(() => readElfFileSync(`${f.dir}/fifo`), fileError("ENOTREGULAR", /^ELF file/));
+  await assert.rejects(() => readElfFile("/dev/zero"), fileError("ENOTREGULAR", /char/));
+});
+
+Deno.test("uprobe target resolution refuses a FIFO, a device and a directory by name", async () => {
+  await using f = await fixture();
+  assert.throws(
+    () => resolveBinaryPath(`${f.dir}/fifo`),
+    fileError("ENOTREGULAR", /^uprobe target .*fifo is a FIFO/),
+  );
+  assert.throws(() => resolveBinaryPath("/dev/zero"), fileError("ENOTREGULAR", /device/));
+  assert.throws(() => resolveBinaryPath(`${f.dir}/sub`), fileError("EISDIR", /directory/));
+  assert.throws(() => resolveBinaryPath(`${f.dir}/missing`), FileNotFoundError);
+  assert.throws(() => symbolOffset(`${f.dir}/fifo`, "main"), fileError("ENOTREGULAR", /FIFO/));
+  assert.equal(resolveBinaryPath(`${f.dir}/link`), `${f.dir}/link`);
 });

@@ -8,11 +8,12 @@
  * @module
  */
 
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { FileNotFoundError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { HOST_LITTLE_ENDIAN as LE, type Spec } from "../btf/spec.ts";
 import { kernelVersionCode, uname } from "../sys/uname.ts";
 import { loadKallsymsSync } from "../kallsyms/mod.ts";
 import type { ExternSpec } from "./types.ts";
+import { readFileAsync, readTextFile, readTextFileAsync } from "../sys/file.ts";
 
 /** Options of {@linkcode readKernelConfig}. */
 export interface KernelConfigOptions {
@@ -52,19 +53,20 @@ export async function readKernelConfig(
 ): Promise<{ path: string; values: Map<string, string> } | undefined> {
   const gz = under(options.root, "/proc/config.gz");
   try {
-    const bytes = await Deno.readFile(gz);
+    const bytes = await readFileAsync(gz, { what: "kernel config" });
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
     const text = await new Response(stream).text();
     return { path: gz, values: parseKernelConfig(text) };
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!(e instanceof FileNotFoundError)) throw e;
   }
   const release = options.release ?? uname().release;
   const plain = under(options.root, `/boot/config-${release}`);
   try {
-    return { path: plain, values: parseKernelConfig(await Deno.readTextFile(plain)) };
+    const text = await readTextFileAsync(plain, { what: "kernel config" });
+    return { path: plain, values: parseKernelConfig(text) };
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!(e instanceof FileNotFoundError)) throw e;
   }
   return undefined;
 }
@@ -131,7 +133,7 @@ export async function fillKconfig(
 function releaseOf(root: string | undefined): string {
   if (root && root !== "/") {
     try {
-      return Deno.readTextFileSync(under(root, "/proc/sys/kernel/osrelease")).trim();
+      return readTextFile(under(root, "/proc/sys/kernel/osrelease")).trim();
     } catch {
       // fall back to this kernel
     }

@@ -25,6 +25,7 @@ import { readProgramInfo } from "../program/info.ts";
 import { loadedBtfSpec } from "../btf/loaded.ts";
 import { SyscallError } from "../sys/error.ts";
 import type { FD } from "../sys/fd.ts";
+import { fileInfo } from "../sys/file.ts";
 import { probeBtfFeatures } from "./_btf.ts";
 import { OP_CALL } from "./_insn.ts";
 import { loadBtfObject } from "../btf/_load.ts";
@@ -213,7 +214,7 @@ function isCompatible(m: BpfMap, s: CollectionMapSpec): string | undefined {
 
 function pinExists(path: string): boolean {
   try {
-    Deno.lstatSync(path);
+    fileInfo(path, { followSymlinks: false });
     return true;
   } catch {
     return false;

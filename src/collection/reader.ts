@@ -50,6 +50,8 @@ import type {
   ProgramReference,
 } from "./types.ts";
 import { specVariables, VariableSpec } from "./variables.ts";
+import { pathOf, readFile } from "../sys/file.ts";
+import { MAX_ELF_FILE_BYTES } from "../elf/elf_file.ts";
 
 const EM_BPF = 247;
 /** BPF_F_LINK: a struct_ops map registered through a link. */
@@ -109,7 +111,9 @@ export function loadCollectionSpec(
   source: string | URL | Uint8Array,
   options: LoadCollectionSpecOptions = {},
 ): CollectionSpec {
-  const bytes = source instanceof Uint8Array ? source : Deno.readFileSync(source);
+  const bytes = source instanceof Uint8Array
+    ? source
+    : readFile(pathOf(source), { maxBytes: MAX_ELF_FILE_BYTES, what: "BPF object" });
   const object = options.name ??
     (source instanceof Uint8Array ? "object" : String(source).replace(/^.*\//, ""));
   const elf = parseElf(bytes);

@@ -37,6 +37,8 @@ import {
 } from "./_insn.ts";
 import { KernelEnv } from "./_kernel.ts";
 import type { CollectionProgramSpec, CollectionSpec } from "./types.ts";
+import { readFile } from "../sys/file.ts";
+import { MAX_ELF_FILE_BYTES } from "../elf/elf_file.ts";
 
 /** Options of {@linkcode relocateProgram} (and the relocation part of `loadCollection`). */
 export interface RelocateOptions {
@@ -95,7 +97,10 @@ export interface RelocationContext {
  */
 export function kernelTypesSpec(kt: RelocateOptions["kernelTypes"]): Spec | undefined {
   if (kt === undefined) return undefined;
-  if (typeof kt === "string") return btfOrElfBtf(Deno.readFileSync(kt), `kernelTypes file ${kt}`);
+  if (typeof kt === "string") {
+    const bytes = readFile(kt, { maxBytes: MAX_ELF_FILE_BYTES, what: "kernelTypes file" });
+    return btfOrElfBtf(bytes, `kernelTypes file ${kt}`);
+  }
   if (kt instanceof Uint8Array) return btfOrElfBtf(kt, "kernelTypes");
   return kt;
 }

@@ -14,6 +14,7 @@
 
 import { InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
 import { SectionIndex, SectionType, SegmentType } from "./constants.ts";
+import { pathOf, readFile, readFileAsync } from "../sys/file.ts";
 
 /** The ELF file header. */
 export interface ElfHeader {
@@ -798,16 +799,26 @@ export function parseElf(bytes: Uint8Array): ElfFile {
 }
 
 /**
- * Reads and parses an ELF file.
+ * The largest ELF file the readers accept: 1 GiB (BPF objects are KiB to a
+ * few MiB; a shared library some MiB).
+ */
+export const MAX_ELF_FILE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Reads and parses an ELF file. Directories, FIFOs, devices and files over
+ * {@linkcode MAX_ELF_FILE_BYTES} are refused before reading.
  *
- * @throws {ParseError} when it is not a well-formed ELF file; file-system
- * errors (`Deno.errors.NotFound`, …) pass through.
+ * @throws {ParseError} when it is not a well-formed ELF file.
+ * @throws {FileNotFoundError} when it does not exist.
+ * @throws {FileError} for a non-regular or oversized file.
  */
 export async function readElfFile(path: string | URL): Promise<ElfFile> {
-  return new ElfFile(await Deno.readFile(path));
+  return new ElfFile(
+    await readFileAsync(pathOf(path), { maxBytes: MAX_ELF_FILE_BYTES, what: "ELF file" }),
+  );
 }
 
 /** The synchronous {@link readElfFile}. */
 export function readElfFileSync(path: string | URL): ElfFile {
-  return new ElfFile(Deno.readFileSync(path));
+  return new ElfFile(readFile(pathOf(path), { maxBytes: MAX_ELF_FILE_BYTES, what: "ELF file" }));
 }

@@ -24,6 +24,7 @@ export {
   type ElfRelocation,
   type ElfSection,
   type ElfSymbol,
+  MAX_ELF_FILE_BYTES,
   parseElf,
   readElfFile,
   readElfFileSync,

@@ -5,13 +5,8 @@
  * @module
  */
 
-import { NotFoundError } from "../errors.ts";
-import {
-  Kallsyms,
-  type KallsymsParseOptions,
-  KallsymsParser,
-  type KallsymsSymbol,
-} from "./kallsyms.ts";
+import { readFile, readFileAsync } from "../sys/file.ts";
+import { Kallsyms, type KallsymsParseOptions, type KallsymsSymbol } from "./kallsyms.ts";
 
 /** Options of every function that reads kallsyms from the file system. */
 export interface KallsymsOptions extends KallsymsParseOptions {
@@ -27,9 +22,6 @@ export interface KallsymsOptions extends KallsymsParseOptions {
    */
   cache?: boolean;
 }
-
-/** Size of each read from the file. */
-const CHUNK = 64 * 1024;
 
 interface CacheEntry {
   value?: Kallsyms;
@@ -55,52 +47,30 @@ function cacheKey(options?: KallsymsOptions): string {
   return `${options?.strict === false ? "lenient" : "strict"}\0${normalizeRoot(options?.root)}`;
 }
 
-function wrapOpenError(path: string, err: unknown): unknown {
-  if (err instanceof Deno.errors.NotFound) {
-    return new NotFoundError(path, `${path} does not exist`, { cause: err });
-  }
-  return err;
+/**
+ * The largest kallsyms text accepted: 512 MiB (a kernel with many modules
+ * has some hundreds of thousands of lines, tens of MiB).
+ */
+const MAX_KALLSYMS_BYTES = 512 * 1024 * 1024;
+
+function readOptions() {
+  return { maxBytes: MAX_KALLSYMS_BYTES, what: "kallsyms file" };
 }
 
 /**
  * Async read. `/proc/kallsyms` is a seq_file that returns at most a page per
- * read() (about 1300 reads for 122k symbols); an async op per chunk would
- * cost more than the kernel does, so the read-until-EOF loop runs off the
- * JS thread in `Deno.readFile` (which does not trust the zero size from
- * stat), and the bytes are then parsed in one pass.
+ * read() (about 1300 reads for 122k symbols); with Deno's read permission the
+ * read-until-EOF loop runs off the JS thread in `Deno.readFile` (after the
+ * checks of src/sys/file.ts), and the bytes are then parsed in one pass.
  */
 async function readAsync(options?: KallsymsOptions): Promise<Kallsyms> {
-  const path = kallsymsPath(options);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    throw wrapOpenError(path, err);
-  }
+  const bytes = await readFileAsync(kallsymsPath(options), readOptions());
   return Kallsyms.fromBytes(bytes, options);
 }
 
-/** Sync read: page-sized chunks until EOF, each parsed as it arrives. */
+/** Sync read: the whole file (page-sized reads until EOF), then one parse. */
 function readSync(options?: KallsymsOptions): Kallsyms {
-  const path = kallsymsPath(options);
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (err) {
-    throw wrapOpenError(path, err);
-  }
-  try {
-    const parser = new KallsymsParser(options);
-    const buf = new Uint8Array(CHUNK);
-    for (;;) {
-      const n = file.readSync(buf);
-      if (n === null) break;
-      if (n > 0) parser.push(buf.subarray(0, n));
-    }
-    return parser.finish();
-  } finally {
-    file.close();
-  }
+  return Kallsyms.fromBytes(readFile(kallsymsPath(options), readOptions()), options);
 }
 
 /**
@@ -108,9 +78,10 @@ function readSync(options?: KallsymsOptions): Kallsyms {
  * returning the cached table for that root when there is one. Concurrent
  * calls for one root share one read.
  *
- * @throws {NotFoundError} when the file does not exist.
+ * @throws {FileNotFoundError} (a `NotFoundError`) when the file does not exist.
  * @throws {ParseError} on malformed text (strict mode).
- * Other file-system errors (e.g. `Deno.errors.PermissionDenied`) pass through.
+ * @throws {FilePermissionError} when it may not be read; `FileError` when it is
+ * not a regular file or is implausibly large.
  */
 export function loadKallsyms(options?: KallsymsOptions): Promise<Kallsyms> {
   if (options?.cache === false) return readAsync(options);

@@ -442,6 +442,23 @@ function readDenoFile(
 
 // ---- the API -----------------------------------------------------------------
 
+/**
+ * The path of a `string` or `file:` URL (as `Deno.readFile` accepts).
+ *
+ * @throws {FileError} (`"EINVAL"`) for a URL of another scheme.
+ */
+export function pathOf(path: string | URL): string {
+  if (typeof path === "string") return path;
+  if (path.protocol !== "file:") {
+    throw new FileError(
+      path.href,
+      "EINVAL",
+      `${path.href} is not a file: URL: give a path or a file: URL`,
+    );
+  }
+  return decodeURIComponent(path.pathname);
+}
+
 function maxOf(options: ReadFileOptions): number {
   return options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
 }
@@ -461,6 +478,23 @@ export function fileInfo(path: string, options: { followSymlinks?: boolean } = {
   const r = statxC(path, undefined, follow);
   if (typeof r === "number") throw errnoError("statx", r, path, "reading");
   return r;
+}
+
+/**
+ * {@linkcode fileInfo} of a path that must be a regular file (symbolic links
+ * followed) of at most `options.maxBytes` bytes: the checks
+ * {@linkcode readFile} makes, for callers that hand the path to the kernel
+ * (a uprobe target) rather than read it.
+ *
+ * @throws {FileNotFoundError} when it does not exist.
+ * @throws {FileError} for a directory, FIFO, socket or device, or an oversized file.
+ */
+export function regularFileInfo(path: string, options: ReadFileOptions = {}): FileInfo {
+  const info = fileInfo(path);
+  if (info.kind !== "file") throw kindError(path, info.kind, options.what);
+  const max = maxOf(options);
+  if (info.size > max) throw tooLarge(path, info.size, max, options.what);
+  return info;
 }
 
 /**

@@ -9,7 +9,15 @@
 
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { type ElfFile, type ElfSymbol, readElfFileSync } from "../elf/mod.ts";
-import { ElfType, SectionIndex, SymbolType } from "../elf/mod.ts";
+import { ElfType, MAX_ELF_FILE_BYTES, SectionIndex, SymbolType } from "../elf/mod.ts";
+import {
+  fileInfo,
+  readDirNames,
+  readFileHead,
+  readTextFile,
+  realPath,
+  regularFileInfo,
+} from "../sys/file.ts";
 
 /** Directories searched for a library given by name, after `LD_LIBRARY_PATH`. */
 export const LIBRARY_DIRS: readonly string[] = [
@@ -26,7 +34,7 @@ export const LIBRARY_DIRS: readonly string[] = [
 
 function isFile(path: string): boolean {
   try {
-    return Deno.statSync(path).isFile;
+    return fileInfo(path).kind === "file";
   } catch {
     return false;
   }
@@ -34,9 +42,8 @@ function isFile(path: string): boolean {
 
 function isElf(path: string): boolean {
   try {
-    using f = Deno.openSync(path);
-    const b = new Uint8Array(4);
-    return f.readSync(b) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+    const b = readFileHead(path, 4);
+    return b.length === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
   } catch {
     return false;
   }
@@ -53,7 +60,7 @@ function env(name: string): string | undefined {
 function fromMaps(name: string, pid: number): string | undefined {
   let text: string;
   try {
-    text = Deno.readTextFileSync(`/proc/${pid}/maps`);
+    text = readTextFile(`/proc/${pid}/maps`);
   } catch {
     return undefined;
   }
@@ -87,10 +94,10 @@ export function resolveBinaryPath(name: string, options: ResolveOptions = {}): s
     throw new InvalidArgumentError(`invalid binary path ${JSON.stringify(name)}`);
   }
   if (name.includes("/")) {
-    if (!isFile(name)) {
-      throw new NotFoundError(`binary ${name}`, `${name} does not exist or is not a file`);
-    }
-    return name.startsWith("/") ? name : Deno.realPathSync(name);
+    // A missing path is a FileNotFoundError (a NotFoundError) naming it; a
+    // directory, FIFO or device a FileError saying what it is.
+    regularFileInfo(name, { what: "uprobe target", maxBytes: MAX_ELF_FILE_BYTES });
+    return name.startsWith("/") ? name : realPath(name);
   }
   if (options.pid !== undefined) {
     const p = fromMaps(name, options.pid);
@@ -103,14 +110,14 @@ export function resolveBinaryPath(name: string, options: ResolveOptions = {}): s
   // "c" → libc.so.6, "ssl" → libssl.so.3, "libz.so" → libz.so.1
   const stem = name.startsWith("lib") ? name.replace(/\.so.*$/, "") : `lib${name}`;
   for (const dir of libDirs) {
-    let entries: Deno.DirEntry[];
+    let entries: string[];
     try {
-      entries = [...Deno.readDirSync(dir)];
+      entries = readDirNames(dir);
     } catch {
       continue;
     }
     // Versioned names first (`libc.so` is often a linker script or a dev symlink).
-    const hits = entries.map((e) => e.name).filter((n) => n.startsWith(`${stem}.so`)).sort(
+    const hits = entries.filter((n) => n.startsWith(`${stem}.so`)).sort(
       (a, b) => Number(a === `${stem}.so`) - Number(b === `${stem}.so`) || a.length - b.length,
     );
     const hit = hits.find((n) => isElf(`${dir}/${n}`));
