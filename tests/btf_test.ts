@@ -16,15 +16,7 @@ import {
   type StructType,
   type TypeDesc,
 } from "../src/btf/mod.ts";
-import {
-  allKinds,
-  haveVmlinux,
-  info,
-  NO_VMLINUX,
-  rawBlob,
-  VMLINUX,
-  withIds,
-} from "./btf_helpers.ts";
+import { allKinds, haveVmlinux, info, rawBlob, VMLINUX, withIds } from "./btf_helpers.ts";
 
 const K = BTF_KIND_NUMBERS;
 
@@ -50,7 +42,7 @@ function vmlinux(): Spec {
 }
 
 Deno.test({
-  name: "btf: vmlinux task_struct has pid of type pid_t -> int" + NO_VMLINUX,
+  name: "btf: vmlinux task_struct has pid of type pid_t -> int",
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -80,7 +72,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: vmlinux name lookups and kind filter" + NO_VMLINUX,
+  name: "btf: vmlinux name lookups and kind filter",
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -110,7 +102,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: vmlinux iterates every type once, in id order" + NO_VMLINUX,
+  name: "btf: vmlinux iterates every type once, in id order",
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -130,7 +122,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: vmlinux parse -> encode -> parse reproduces every type and the dump" + NO_VMLINUX,
+  name: "btf: vmlinux parse -> encode -> parse reproduces every type and the dump",
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -148,7 +140,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: parseBtfFile reads or maps vmlinux to the same spec" + NO_VMLINUX,
+  name: "btf: parseBtfFile reads or maps vmlinux to the same spec",
   ignore: !haveVmlinux,
   fn() {
     const read = parseBtfFile(VMLINUX, { mmap: false });
@@ -427,7 +419,7 @@ Deno.test("btf: split BTF continues ids and strings after its base", () => {
 });
 
 Deno.test({
-  name: "btf: split BTF on vmlinux" + NO_VMLINUX,
+  name: "btf: split BTF on vmlinux",
   ignore: !haveVmlinux,
   fn() {
     const base = vmlinux();

@@ -11,6 +11,7 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
+import { BtfKind } from "../sys/abi.ts";
 import { indexTypes, type RawSpec, rawSpec, Spec } from "./spec.ts";
 
 /** Options of the raw dump functions. */
@@ -28,28 +29,8 @@ export interface DumpChunkOptions extends DumpOptions {
 const enc = new TextEncoder();
 const lit = (s: string): Uint8Array => enc.encode(s);
 
-const KIND_NAMES = [
-  "UNKNOWN",
-  "INT",
-  "PTR",
-  "ARRAY",
-  "STRUCT",
-  "UNION",
-  "ENUM",
-  "FWD",
-  "TYPEDEF",
-  "VOLATILE",
-  "CONST",
-  "RESTRICT",
-  "FUNC",
-  "FUNC_PROTO",
-  "VAR",
-  "DATASEC",
-  "FLOAT",
-  "DECL_TAG",
-  "TYPE_TAG",
-  "ENUM64",
-];
+/** `BTF_KIND_*` names as bpftool prints them, by kind number. */
+const KIND_NAMES = Object.keys(BtfKind).map((k) => k === "void" ? "UNKNOWN" : k.toUpperCase());
 /** `"] KIND '"`, the text between a type's id and its name. */
 const HEAD = KIND_NAMES.map((k) => lit(`] ${k} '`));
 /** `"KIND '"`, for datasec entries. */
@@ -236,7 +217,7 @@ class Dumper {
     b = out.b;
     const st = w[o + 2];
     switch (kind) {
-      case 1: { // INT
+      case BtfKind.int: {
         const v = w[o + 3];
         p = putLit(b, p, L_INT_SIZE);
         p = putU32(b, p, st);
@@ -248,16 +229,16 @@ class Dumper {
         p = putLit(b, p, INT_ENC[(v >>> 24) & 0x0f]);
         break;
       }
-      case 2: // PTR
-      case 8: // TYPEDEF
-      case 9: // VOLATILE
-      case 10: // CONST
-      case 11: // RESTRICT
-      case 18: // TYPE_TAG
+      case BtfKind.ptr:
+      case BtfKind.typedef:
+      case BtfKind.volatile:
+      case BtfKind.const:
+      case BtfKind.restrict:
+      case BtfKind.type_tag:
         p = putLit(b, p, L_TYPE_ID);
         p = putU32(b, p, st);
         break;
-      case 3: // ARRAY
+      case BtfKind.array:
         p = putLit(b, p, L_TYPE_ID);
         p = putU32(b, p, w[o + 3]);
         p = putLit(b, p, L_INDEX_TYPE_ID);
@@ -265,41 +246,41 @@ class Dumper {
         p = putLit(b, p, L_NR_ELEMS);
         p = putU32(b, p, w[o + 5]);
         break;
-      case 4: // STRUCT
-      case 5: // UNION
+      case BtfKind.struct:
+      case BtfKind.union:
         p = putLit(b, p, L_INT_SIZE);
         p = putU32(b, p, st);
         p = putLit(b, p, L_VLEN);
         p = putU32(b, p, vlen);
         p = this.members(p, o + 3, vlen, info >>> 31);
         break;
-      case 6: // ENUM
-      case 19: // ENUM64
+      case BtfKind.enum:
+      case BtfKind.enum64:
         p = putLit(b, p, info >>> 31 ? L_ENUM_SIGNED : L_ENUM_UNSIGNED);
         p = putU32(b, p, st);
         p = putLit(b, p, L_VLEN);
         p = putU32(b, p, vlen);
-        p = kind === 6
+        p = kind === BtfKind.enum
           ? this.enum32(p, o + 3, vlen, info >>> 31)
           : this.enum64(p, o + 3, vlen, info >>> 31);
         break;
-      case 7: // FWD
+      case BtfKind.fwd:
         p = putLit(b, p, info >>> 31 ? L_FWD_UNION : L_FWD_STRUCT);
         break;
-      case 12: // FUNC
+      case BtfKind.func:
         p = putLit(b, p, L_TYPE_ID);
         p = putU32(b, p, st);
         p = putLit(b, p, L_LINKAGE);
         p = putLit(b, p, vlen < 3 ? LINKAGES[vlen] : L_UNKNOWN_LINKAGE);
         break;
-      case 13: // FUNC_PROTO
+      case BtfKind.func_proto:
         p = putLit(b, p, L_RET_TYPE_ID);
         p = putU32(b, p, st);
         p = putLit(b, p, L_VLEN);
         p = putU32(b, p, vlen);
         p = this.params(p, o + 3, vlen);
         break;
-      case 14: { // VAR
+      case BtfKind.var: {
         const l = w[o + 3];
         p = putLit(b, p, L_TYPE_ID);
         p = putU32(b, p, st);
@@ -307,18 +288,18 @@ class Dumper {
         p = putLit(b, p, l < 3 ? LINKAGES[l] : L_UNKNOWN_LINKAGE);
         break;
       }
-      case 15: // DATASEC
+      case BtfKind.datasec:
         p = putLit(b, p, L_INT_SIZE);
         p = putU32(b, p, st);
         p = putLit(b, p, L_VLEN);
         p = putU32(b, p, vlen);
         p = this.secinfos(p, o + 3, vlen);
         break;
-      case 16: // FLOAT
+      case BtfKind.float:
         p = putLit(b, p, L_INT_SIZE);
         p = putU32(b, p, st);
         break;
-      case 17: // DECL_TAG
+      case BtfKind.decl_tag:
         p = putLit(b, p, L_TYPE_ID);
         p = putU32(b, p, st);
         p = putLit(b, p, L_COMPONENT_IDX);

@@ -8,14 +8,14 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
+import { BTF_INFO } from "../sys/abi.ts";
 import { addressOf } from "../sys/bpf.ts";
 import type { FD } from "../sys/fd.ts";
 import { objFromId, objInfo } from "../sys/obj.ts";
 import { parseBtf, type Spec } from "./spec.ts";
 
-// struct bpf_btf_info: btf (u64) @0, btf_size @8, id @12, name (u64) @16,
-// name_len @24, kernel_btf @28.
-const INFO_SIZE = 32;
+const INFO_SIZE = BTF_INFO.size;
+const F = BTF_INFO.fields;
 const NAME_MAX = 64;
 /** Larger than any BTF a kernel hands out (vmlinux is ~6 MB). */
 const MAX_BTF_SIZE = 256 * 1024 * 1024;
@@ -38,18 +38,18 @@ function readInfo(fd: number, btf?: Uint8Array): LoadedBtfInfo {
   const dv = new DataView(buf.buffer);
   const name = new Uint8Array(NAME_MAX);
   if (btf) {
-    dv.setBigUint64(0, addressOf(btf), true);
-    dv.setUint32(8, btf.byteLength, true);
+    dv.setBigUint64(F.btf[0], addressOf(btf), true);
+    dv.setUint32(F.btfSize[0], btf.byteLength, true);
   }
-  dv.setBigUint64(16, addressOf(name), true);
-  dv.setUint32(24, name.byteLength, true);
+  dv.setBigUint64(F.name[0], addressOf(name), true);
+  dv.setUint32(F.nameLen[0], name.byteLength, true);
   objInfo(fd, buf);
   const end = name.indexOf(0);
   return {
-    id: dv.getUint32(12, true),
+    id: dv.getUint32(F.id[0], true),
     name: decoder.decode(name.subarray(0, end < 0 ? name.length : end)),
-    kernel: dv.getUint32(28, true) !== 0,
-    size: dv.getUint32(8, true),
+    kernel: dv.getUint32(F.kernelBtf[0], true) !== 0,
+    size: dv.getUint32(F.btfSize[0], true),
   };
 }
 

@@ -19,6 +19,7 @@
  */
 
 import { ParseError } from "../errors.ts";
+import { BtfKind } from "../sys/abi.ts";
 import { BTF_HEADER_SIZE, BTF_MAGIC, extraWordsOf, HOST_LITTLE_ENDIAN } from "./spec.ts";
 
 /** The BTF kinds a kernel may lack (all true on Linux 6.0+). */
@@ -70,22 +71,22 @@ export interface MarshalledBtf {
   appendedTypes: number;
 }
 
-const K_INT = 1,
-  K_PTR = 2,
-  K_ARRAY = 3,
-  K_STRUCT = 4,
-  K_UNION = 5,
-  K_ENUM = 6,
-  K_TYPEDEF = 8,
-  K_CONST = 10,
-  K_FUNC = 12,
-  K_FUNC_PROTO = 13,
-  K_VAR = 14,
-  K_DATASEC = 15,
-  K_FLOAT = 16,
-  K_DECL_TAG = 17,
-  K_TYPE_TAG = 18,
-  K_ENUM64 = 19;
+const K_INT = BtfKind.int,
+  K_PTR = BtfKind.ptr,
+  K_ARRAY = BtfKind.array,
+  K_STRUCT = BtfKind.struct,
+  K_UNION = BtfKind.union,
+  K_ENUM = BtfKind.enum,
+  K_TYPEDEF = BtfKind.typedef,
+  K_CONST = BtfKind.const,
+  K_FUNC = BtfKind.func,
+  K_FUNC_PROTO = BtfKind.func_proto,
+  K_VAR = BtfKind.var,
+  K_DATASEC = BtfKind.datasec,
+  K_FLOAT = BtfKind.float,
+  K_DECL_TAG = BtfKind.decl_tag,
+  K_TYPE_TAG = BtfKind.type_tag,
+  K_ENUM64 = BtfKind.enum64;
 
 function info(kind: number, vlen: number, kflag = false): number {
   return ((kflag ? 0x80000000 : 0) | (kind << 24) | (vlen & 0xffff)) >>> 0;
@@ -197,9 +198,9 @@ export function marshalProgramBtf(raw: Uint8Array, options: MarshalBtfOptions = 
       case K_ARRAY:
         return w[p + 5] * sizeOfType(w[p + 3], depth + 1);
       case K_TYPEDEF:
-      case 9: // volatile
+      case BtfKind.volatile:
       case K_CONST:
-      case 11: // restrict
+      case BtfKind.restrict:
       case K_TYPE_TAG:
       case K_VAR:
         return sizeOfType(w[p + 2], depth + 1);

@@ -6,6 +6,7 @@
  */
 
 import { InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
+import { BtfKind } from "../sys/abi.ts";
 import {
   BTF_KIND_NAMES,
   BTF_KIND_NUMBERS,
@@ -31,25 +32,25 @@ export const BTF_HEADER_SIZE = 24;
 export const MAX_RESOLVE_DEPTH = 32;
 
 /** Kind numbers. */
-const K_INT = 1,
-  K_PTR = 2,
-  K_ARRAY = 3,
-  K_STRUCT = 4,
-  K_UNION = 5,
-  K_ENUM = 6,
-  K_FWD = 7,
-  K_TYPEDEF = 8,
-  K_VOLATILE = 9,
-  K_CONST = 10,
-  K_RESTRICT = 11,
-  K_FUNC = 12,
-  K_FUNC_PROTO = 13,
-  K_VAR = 14,
-  K_DATASEC = 15,
-  K_FLOAT = 16,
-  K_DECL_TAG = 17,
-  K_TYPE_TAG = 18,
-  K_ENUM64 = 19;
+const K_INT = BtfKind.int,
+  K_PTR = BtfKind.ptr,
+  K_ARRAY = BtfKind.array,
+  K_STRUCT = BtfKind.struct,
+  K_UNION = BtfKind.union,
+  K_ENUM = BtfKind.enum,
+  K_FWD = BtfKind.fwd,
+  K_TYPEDEF = BtfKind.typedef,
+  K_VOLATILE = BtfKind.volatile,
+  K_CONST = BtfKind.const,
+  K_RESTRICT = BtfKind.restrict,
+  K_FUNC = BtfKind.func,
+  K_FUNC_PROTO = BtfKind.func_proto,
+  K_VAR = BtfKind.var,
+  K_DATASEC = BtfKind.datasec,
+  K_FLOAT = BtfKind.float,
+  K_DECL_TAG = BtfKind.decl_tag,
+  K_TYPE_TAG = BtfKind.type_tag,
+  K_ENUM64 = BtfKind.enum64;
 
 /**
  * Words of extra data after the 3-word `struct btf_type`, per kind: the

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { BtfKind } from "../sys/abi.ts";
+
 /** The name of a BTF kind, the lower-case form of the kernel's `BTF_KIND_*`. */
 export type Kind =
   | "void"
@@ -37,34 +39,11 @@ export type Kind =
  * of type id 0.
  */
 export const BTF_KIND_NAMES: readonly Kind[] = Object.freeze(
-  [
-    "void",
-    "int",
-    "ptr",
-    "array",
-    "struct",
-    "union",
-    "enum",
-    "fwd",
-    "typedef",
-    "volatile",
-    "const",
-    "restrict",
-    "func",
-    "func_proto",
-    "var",
-    "datasec",
-    "float",
-    "decl_tag",
-    "type_tag",
-    "enum64",
-  ] as const,
+  Object.keys(BtfKind) as Kind[],
 );
 
-/** The kernel's kind number (`BTF_KIND_*`) of each kind name; `void` is 0. */
-export const BTF_KIND_NUMBERS: Readonly<Record<Kind, number>> = Object.freeze(
-  Object.fromEntries(BTF_KIND_NAMES.map((k, i) => [k, i])) as Record<Kind, number>,
-);
+/** The kernel's kind number (`BTF_KIND_*`) of each kind name; `void` is 0 (the table is `BtfKind` in src/sys/abi.ts). */
+export const BTF_KIND_NUMBERS: Readonly<Record<Kind, number>> = BtfKind;
 
 /** The encoding of an `int` type: none (unsigned), signed, char or bool. */
 export type IntEncoding = "none" | "signed" | "char" | "bool";

@@ -3,6 +3,7 @@
 // kernel's own BTF objects by name (module BTF descriptors for fentry
 // targets, module kfuncs and ksyms). Layouts from linux/btf.h.
 
+import { BtfKind } from "../sys/abi.ts";
 import { bpfTry } from "../sys/bpf.ts";
 import { SyscallError } from "../sys/error.ts";
 import { closeRawFd, type FD } from "../sys/fd.ts";
@@ -47,27 +48,52 @@ export function probeBtfFeatures(): BtfFeatures {
   // Strings: "\0int\0x\0f\0.d\0v\0tag\0e\0"
   const S = "\0int\0x\0f\0.d\0v\0tag\0e\0";
   const o = (n: string) => S.indexOf(`\0${n}\0`) + 1;
-  const INT = [o("int"), info(1), 4, (1 << 24) | 32]; // [1] int
+  const INT = [o("int"), info(BtfKind.int), 4, (1 << 24) | 32]; // [1] int
   cached = {
     // [2] func_proto (void)(int x); [3] func f
-    func: accepts(blob([...INT, 0, info(13, 1), 0, o("x"), 1, o("f"), info(12), 2], S)),
+    func: accepts(
+      blob(
+        [...INT, 0, info(BtfKind.func_proto, 1), 0, o("x"), 1, o("f"), info(BtfKind.func), 2],
+        S,
+      ),
+    ),
     funcGlobal: accepts(
-      blob([...INT, 0, info(13, 1), 0, o("x"), 1, o("f"), info(12, 1), 2], S),
+      blob(
+        [...INT, 0, info(BtfKind.func_proto, 1), 0, o("x"), 1, o("f"), info(BtfKind.func, 1), 2],
+        S,
+      ),
     ),
     // [2] var v int; [3] datasec .d {v}
     datasec: accepts(
-      blob([...INT, o("v"), info(14), 1, 0, o(".d"), info(15, 1), 4, 2, 0, 4], S),
+      blob(
+        [...INT, o("v"), info(BtfKind.var), 1, 0, o(".d"), info(BtfKind.datasec, 1), 4, 2, 0, 4],
+        S,
+      ),
     ),
     // [2] float
-    float: accepts(blob([...INT, o("f"), info(16), 4], S)),
+    float: accepts(blob([...INT, o("f"), info(BtfKind.float), 4], S)),
     // [2] struct x { int x; }; [3] decl_tag "tag" on it
     declTag: accepts(
-      blob([...INT, o("x"), info(4, 1), 4, o("x"), 1, 0, o("tag"), info(17), 2, 0xffffffff], S),
+      blob([
+        ...INT,
+        o("x"),
+        info(BtfKind.struct, 1),
+        4,
+        o("x"),
+        1,
+        0,
+        o("tag"),
+        info(BtfKind.decl_tag),
+        2,
+        0xffffffff,
+      ], S),
     ),
     // [2] type_tag "tag" → int; [3] ptr → [2]
-    typeTag: accepts(blob([...INT, o("tag"), info(18), 1, 0, info(2), 2], S)),
+    typeTag: accepts(
+      blob([...INT, o("tag"), info(BtfKind.type_tag), 1, 0, info(BtfKind.ptr), 2], S),
+    ),
     // [2] enum64 e { x = 1 }
-    enum64: accepts(blob([...INT, o("e"), info(19, 1), 8, o("x"), 1, 0], S)),
+    enum64: accepts(blob([...INT, o("e"), info(BtfKind.enum64, 1), 8, o("x"), 1, 0], S)),
   };
   return cached;
 }

@@ -3,32 +3,24 @@
 // high nibble of byte 1, a 16-bit offset, a 32-bit immediate). Layout from
 // linux/bpf.h and Documentation/bpf/standardization/instruction-set.rst.
 
-/** `BPF_LD | BPF_IMM | BPF_DW`: the 16-byte 64-bit immediate load. */
-export const OP_LDDW = 0x18;
-/** `BPF_JMP | BPF_CALL`. */
-export const OP_CALL = 0x85;
-/** `BPF_JMP | BPF_EXIT`. */
-export const OP_EXIT = 0x95;
+import { OP_CALL, OP_EXIT, OP_LDDW, POISON_HELPER, POISON_KFUNC_BASE, Pseudo } from "../sys/abi.ts";
+
+export { OP_CALL, OP_EXIT, OP_LDDW, POISON_HELPER, POISON_KFUNC_BASE };
 
 /** `src_reg` of lddw: map fd. */
-export const PSEUDO_MAP_FD = 1;
+export const PSEUDO_MAP_FD = Pseudo.MAP_FD;
 /** `src_reg` of lddw: map fd plus value offset. */
-export const PSEUDO_MAP_VALUE = 2;
+export const PSEUDO_MAP_VALUE = Pseudo.MAP_VALUE;
 /** `src_reg` of lddw: BTF id of a kernel variable. */
-export const PSEUDO_BTF_ID = 3;
+export const PSEUDO_BTF_ID = Pseudo.BTF_ID;
 /** `src_reg` of lddw: a BPF function's address. */
-export const PSEUDO_FUNC = 4;
+export const PSEUDO_FUNC = Pseudo.FUNC;
 /** `src_reg` of lddw: index into `fd_array`. */
-export const PSEUDO_MAP_IDX = 5;
+export const PSEUDO_MAP_IDX = Pseudo.MAP_IDX;
 /** `src_reg` of call: a BPF-to-BPF call. */
-export const PSEUDO_CALL = 1;
+export const PSEUDO_CALL = Pseudo.CALL;
 /** `src_reg` of call: a kernel function (kfunc). */
-export const PSEUDO_KFUNC_CALL = 2;
-
-/** The helper id libbpf writes into poisoned CO-RE instructions (0xbad2310, "bad relo"). */
-export const POISON_HELPER = 0xbad2310;
-/** Base of the helper ids of poisoned calls to missing weak kfuncs (libbpf's convention). */
-export const POISON_KFUNC_BASE = 2002000000;
+export const PSEUDO_KFUNC_CALL = Pseudo.KFUNC_CALL;
 
 /** A writable view of an instruction array. */
 export class Insns {

@@ -10,6 +10,7 @@
 
 import { FileNotFoundError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { HOST_LITTLE_ENDIAN as LE, type Spec } from "../btf/spec.ts";
+import { KernelVersion } from "../sys/kernel_version.ts";
 import { kernelVersionCode, uname } from "../sys/uname.ts";
 import { loadKallsymsSync } from "../kallsyms/mod.ts";
 import type { ExternSpec } from "./types.ts";
@@ -103,7 +104,7 @@ export async function fillKconfig(
     if (value === undefined) {
       if (e.name === "LINUX_KERNEL_VERSION") value = String(kernelVersionCode(release));
       else if (e.name === "LINUX_HAS_BPF_COOKIE") {
-        value = kernelVersionCode(release) >= ((5 << 16) | (15 << 8)) ? "y" : "n";
+        value = kernelVersionCode(release) >= new KernelVersion(5, 15).code ? "y" : "n";
       } else if (e.name === "LINUX_HAS_SYSCALL_WRAPPER") value = hasSyscallWrapper(options.root);
       else if (e.name.startsWith("LINUX_")) {
         throw new NotFoundError(

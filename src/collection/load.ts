@@ -28,6 +28,7 @@ import type { FD } from "../sys/fd.ts";
 import { fileInfo } from "../sys/file.ts";
 import { probeBtfFeatures } from "./_btf.ts";
 import { OP_CALL } from "./_insn.ts";
+import { ProgramType } from "../sys/abi.ts";
 import { loadBtfObject } from "../btf/_load.ts";
 import { KernelEnv } from "./_kernel.ts";
 import { Collection } from "./collection.ts";
@@ -377,7 +378,7 @@ export async function loadCollection(
       for (const [name, ps] of Object.entries(s.programs)) {
         if (ps.autoload === false) continue;
         const so = structOpsAttach.get(name);
-        if ((ps.type === "struct_ops" || ps.type === 27) && !so) {
+        if ((ps.type === "struct_ops" || ps.type === ProgramType.struct_ops) && !so) {
           warnings.push(`struct_ops program ${name} is in no .struct_ops variable: not loaded`);
           continue;
         }

@@ -7,11 +7,12 @@
 //   [3] struct val { int cnt; struct bpf_spin_lock l; }
 
 import { btfBlob } from "../btf/_blob.ts";
+import { BtfKind } from "../sys/abi.ts";
 import { bpfTry } from "../sys/mod.ts";
 import { counted } from "./_raw.ts";
 
-const KIND_INT = 1;
-const KIND_STRUCT = 4;
+const KIND_INT = BtfKind.int;
+const KIND_STRUCT = BtfKind.struct;
 const INT_SIGNED = 1;
 
 /** BTF type id of the probe's key type (`int`). */

@@ -3,6 +3,7 @@
 // map/program objects, no validation) the way bpftool's and libbpf's probes
 // do, so that a probe tests the kernel and nothing else.
 
+import { AluOp, Class, JmpOp, OP_CALL, OP_EXIT, Source } from "../sys/abi.ts";
 import {
   BpfCmd,
   bpfRaw,
@@ -153,27 +154,29 @@ export function program(...insns: Uint8Array[]): Uint8Array {
 
 // Opcodes: class | op | source, from the BPF instruction set document.
 /** `rD = imm` (BPF_ALU64 | BPF_MOV | BPF_K). */
-export const movImm = (dst: number, imm: number): Uint8Array => insn(0xb7, dst, 0, 0, imm);
+export const movImm = (dst: number, imm: number): Uint8Array =>
+  insn(Class.ALU64 | AluOp.MOV | Source.K, dst, 0, 0, imm);
 /** `rD -= imm` (BPF_ALU64 | BPF_SUB | BPF_K). */
-export const subImm = (dst: number, imm: number): Uint8Array => insn(0x17, dst, 0, 0, imm);
+export const subImm = (dst: number, imm: number): Uint8Array =>
+  insn(Class.ALU64 | AluOp.SUB | Source.K, dst, 0, 0, imm);
 /** `if rD != imm goto +off` (BPF_JMP | BPF_JNE | BPF_K). */
 export const jneImm = (dst: number, imm: number, off: number): Uint8Array =>
-  insn(0x55, dst, 0, off, imm);
+  insn(Class.JMP | JmpOp.JNE | Source.K, dst, 0, off, imm);
 /** `if rD == imm goto +off` (BPF_JMP | BPF_JEQ | BPF_K). */
 export const jeqImm = (dst: number, imm: number, off: number): Uint8Array =>
-  insn(0x15, dst, 0, off, imm);
+  insn(Class.JMP | JmpOp.JEQ | Source.K, dst, 0, off, imm);
 /** `if rD < imm goto +off`, unsigned (BPF_JMP | BPF_JLT | BPF_K; ISA v2). */
 export const jltImm = (dst: number, imm: number, off: number): Uint8Array =>
-  insn(0xa5, dst, 0, off, imm);
+  insn(Class.JMP | JmpOp.JLT | Source.K, dst, 0, off, imm);
 /** `if wD < imm goto +off` (BPF_JMP32 | BPF_JLT | BPF_K; ISA v3). */
 export const jlt32Imm = (dst: number, imm: number, off: number): Uint8Array =>
-  insn(0xa6, dst, 0, off, imm);
+  insn(Class.JMP32 | JmpOp.JLT | Source.K, dst, 0, off, imm);
 /** `gotol +imm` (BPF_JMP32 | BPF_JA, 32-bit offset in imm; ISA v4). */
-export const gotol = (imm: number): Uint8Array => insn(0x06, 0, 0, 0, imm);
+export const gotol = (imm: number): Uint8Array => insn(Class.JMP32 | JmpOp.JA, 0, 0, 0, imm);
 /** `call helper#id` (BPF_JMP | BPF_CALL). */
-export const call = (id: number): Uint8Array => insn(0x85, 0, 0, 0, id);
+export const call = (id: number): Uint8Array => insn(OP_CALL, 0, 0, 0, id);
 /** `exit` (BPF_JMP | BPF_EXIT). */
-export const exit = (): Uint8Array => insn(0x95, 0, 0, 0, 0);
+export const exit = (): Uint8Array => insn(OP_EXIT, 0, 0, 0, 0);
 
 /** `r0 = 0; exit`: the program every type probe loads. */
 export const RETURN_ZERO: Uint8Array = program(movImm(0, 0), exit());

@@ -6,11 +6,12 @@
  */
 
 import { attachTypeName, LinkType, linkTypeName } from "../asm/types.ts";
+import { layoutU32, LINK_INFO } from "../sys/abi.ts";
 import { addressOf } from "../sys/bpf.ts";
 import { objInfo } from "../sys/obj.ts";
 
 /** Size of `struct bpf_link_info` as of Linux 6.18. */
-export const LINK_INFO_SIZE = 64;
+export const LINK_INFO_SIZE: number = LINK_INFO.size;
 
 /** `enum bpf_perf_event_type`: what a perf-event link is attached to. */
 export const PerfEventType = {
@@ -134,12 +135,12 @@ function atName(n: number): string {
  */
 export function readLinkInfo(fd: number): LinkInfo {
   let dv = raw(fd);
-  const type = dv.getUint32(0, true);
+  const type = layoutU32(dv, LINK_INFO.fields.type);
   const info: LinkInfo = {
     type,
     typeName: linkTypeName(type) ?? `link type ${type}`,
-    id: dv.getUint32(4, true),
-    progId: dv.getUint32(8, true),
+    id: layoutU32(dv, LINK_INFO.fields.id),
+    progId: layoutU32(dv, LINK_INFO.fields.progId),
   };
   const name = new Uint8Array(NAME_LEN);
   const u32 = (o: number) => dv.getUint32(o, true);

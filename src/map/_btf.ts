@@ -4,10 +4,11 @@
 // Layout facts from the kernel's Documentation/bpf/btf.rst and linux/btf.h.
 
 import { btfBlob } from "../btf/_blob.ts";
+import { BtfKind } from "../sys/abi.ts";
 
-const KIND_INT = 1;
-const KIND_ARRAY = 3;
-const KIND_STRUCT = 4;
+const KIND_INT = BtfKind.int;
+const KIND_ARRAY = BtfKind.array;
+const KIND_STRUCT = BtfKind.struct;
 const INT_SIGNED = 1;
 
 /** What the blob describes. */

@@ -16,6 +16,7 @@ import {
   EPERM,
 } from "../sys/errno.ts";
 import { PermissionError, SyscallError } from "../sys/error.ts";
+import { KernelVersion, parseKernelVersion } from "../sys/kernel_version.ts";
 import {
   MapFullError,
   MapKeyExistsError,
@@ -25,14 +26,9 @@ import {
 import { MAP_TYPE_SINCE, type MapTypeName } from "./types.ts";
 
 /** LINUX_VERSION_CODE of 5.11, the first kernel that charges maps to memcg, not memlock. */
-export const KERNEL_5_11 = (5 << 16) | (11 << 8);
+export const KERNEL_5_11: number = new KernelVersion(5, 11).code;
 /** LINUX_VERSION_CODE of 5.6, the first kernel with batch map operations. */
-export const KERNEL_5_6 = (5 << 16) | (6 << 8);
-
-function versionOf(release: string): number {
-  const [a, b] = release.split(".").map(Number);
-  return (a << 16) | (b << 8);
-}
+export const KERNEL_5_6: number = new KernelVersion(5, 6).code;
 
 const MEMLOCK_HINT = "on kernels before 5.11 maps are charged to RLIMIT_MEMLOCK: raise it " +
   "(ulimit -l unlimited, or setrlimit(RLIMIT_MEMLOCK) with CAP_SYS_RESOURCE)";
@@ -63,7 +59,7 @@ export function mapCreateError(
   const since = MAP_TYPE_SINCE[typeName as MapTypeName];
   if (
     (err === EINVAL || err === EOPNOTSUPP || err === ENOTSUPP) && since !== undefined &&
-    kernelVersion > 0 && kernelVersion < versionOf(since)
+    kernelVersion > 0 && kernelVersion < parseKernelVersion(since).code
   ) {
     return new NotSupportedError(`map type ${typeName}`, `Linux ${since}`, {
       detail: `this kernel is older`,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { layoutU32, layoutU64, MAP_INFO } from "../sys/abi.ts";
 import { objInfo } from "../sys/obj.ts";
 import { mapTypeName } from "./types.ts";
 
@@ -46,34 +47,34 @@ export interface MapInfo {
 }
 
 /** Bytes of `struct bpf_map_info` this module reads (through `map_extra`). */
-export const MAP_INFO_SIZE = 88;
+export const MAP_INFO_SIZE: number = MAP_INFO.size;
 
-/** Decodes a `struct bpf_map_info` buffer. */
+/** Decodes a `struct bpf_map_info` buffer (fields past its end read as 0). */
 export function decodeMapInfo(buf: Uint8Array): MapInfo {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const u32 = (o: number) => (o + 4 <= buf.byteLength ? dv.getUint32(o, true) : 0);
-  const u64 = (o: number) => (o + 8 <= buf.byteLength ? dv.getBigUint64(o, true) : 0n);
-  const nameBytes = buf.subarray(24, 40);
+  const f = MAP_INFO.fields;
+  const [nameOff, nameLen] = f.name;
+  const nameBytes = buf.subarray(nameOff, nameOff + nameLen);
   const end = nameBytes.indexOf(0);
-  const type = u32(0);
+  const type = layoutU32(dv, f.type);
   return {
     type,
     typeName: mapTypeName(type),
-    id: u32(4),
-    keySize: u32(8),
-    valueSize: u32(12),
-    maxEntries: u32(16),
-    flags: u32(20),
-    name: new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? 16 : end)),
-    ifindex: u32(40),
-    btfVmlinuxValueTypeId: u32(44),
-    netnsDev: u64(48),
-    netnsIno: u64(56),
-    btfId: u32(64),
-    btfKeyTypeId: u32(68),
-    btfValueTypeId: u32(72),
-    btfVmlinuxId: u32(76),
-    mapExtra: u64(80),
+    id: layoutU32(dv, f.id),
+    keySize: layoutU32(dv, f.keySize),
+    valueSize: layoutU32(dv, f.valueSize),
+    maxEntries: layoutU32(dv, f.maxEntries),
+    flags: layoutU32(dv, f.mapFlags),
+    name: new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? nameBytes.length : end)),
+    ifindex: layoutU32(dv, f.ifindex),
+    btfVmlinuxValueTypeId: layoutU32(dv, f.btfVmlinuxValueTypeId),
+    netnsDev: layoutU64(dv, f.netnsDev),
+    netnsIno: layoutU64(dv, f.netnsIno),
+    btfId: layoutU32(dv, f.btfId),
+    btfKeyTypeId: layoutU32(dv, f.btfKeyTypeId),
+    btfValueTypeId: layoutU32(dv, f.btfValueTypeId),
+    btfVmlinuxId: layoutU32(dv, f.btfVmlinuxId),
+    mapExtra: layoutU64(dv, f.mapExtra),
   };
 }
 

@@ -1,7 +1,9 @@
 // Which capabilities loading a program type needs, and which ones this
 // process holds (from /proc/self/status), so EPERM can say what is missing.
 
+import { KernelVersion } from "../sys/kernel_version.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
+import { ProgramType } from "../sys/abi.ts";
 import { typeFacts } from "./_tables.ts";
 
 const CAP_BITS: Record<string, number> = {
@@ -11,8 +13,8 @@ const CAP_BITS: Record<string, number> = {
   CAP_BPF: 39,
 };
 
-const V5_8 = (5 << 16) | (8 << 8);
-const V5_11 = (5 << 16) | (11 << 8);
+const V5_8 = new KernelVersion(5, 8).code;
+const V5_11 = new KernelVersion(5, 11).code;
 
 /** The capabilities BPF_PROG_LOAD checks for a program type on this kernel. */
 export function requiredCapabilities(type: number, kernel: number = kernelVersionCode()): string[] {
@@ -22,7 +24,9 @@ export function requiredCapabilities(type: number, kernel: number = kernelVersio
   if (cls === "net" || cls === "net+perfmon") caps.push("CAP_NET_ADMIN");
   if (cls === "perfmon" || cls === "net+perfmon") caps.push("CAP_PERFMON");
   // fentry/fexit, freplace and LSM programs: what libbpf and bpftool ask for.
-  if (type === 26 || type === 28 || type === 29) caps.push("CAP_SYS_ADMIN");
+  if (type === ProgramType.tracing || type === ProgramType.ext || type === ProgramType.lsm) {
+    caps.push("CAP_SYS_ADMIN");
+  }
   return caps;
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PROG_INFO } from "../sys/abi.ts";
 import { addressOf } from "../sys/bpf.ts";
 import { objInfo } from "../sys/obj.ts";
 import { attachTypeLabel, FIXED_ATTACH_TYPES, programTypeLabel } from "./_tables.ts";
@@ -67,33 +68,12 @@ export interface ProgramInfo {
 }
 
 /** `sizeof(struct bpf_prog_info)` in the UAPI header this library follows. */
-const PROG_INFO_SIZE = 232;
+const PROG_INFO_SIZE = PROG_INFO.size;
 
-const O = {
-  type: 0,
-  id: 4,
-  tag: 8,
-  jitedLen: 16,
-  xlatedLen: 20,
-  jitedInsns: 24,
-  xlatedInsns: 32,
-  loadTime: 40,
-  uid: 48,
-  nrMapIds: 52,
-  mapIds: 56,
-  name: 64,
-  ifindex: 80,
-  gpl: 84,
-  btfId: 128,
-  nrFuncInfo: 144,
-  nrLineInfo: 148,
-  runTimeNs: 192,
-  runCnt: 200,
-  recursionMisses: 208,
-  verifiedInsns: 216,
-  attachBtfObjId: 220,
-  attachBtfId: 224,
-} as const;
+/** Byte offsets of the `struct bpf_prog_info` fields read here (the layout is in src/sys/abi.ts). */
+const O = Object.fromEntries(
+  Object.entries(PROG_INFO.fields).map(([k, [off]]) => [k, off]),
+) as { readonly [K in keyof typeof PROG_INFO.fields]: number };
 
 function readRaw(fd: number, fill?: (dv: DataView) => void): DataView {
   const buf = new Uint8Array(PROG_INFO_SIZE);
@@ -137,12 +117,12 @@ export function readProgramInfo(fd: number): ProgramInfo {
     tag: hex(bytes.subarray(O.tag, O.tag + 8)),
     name: cstr(bytes.subarray(O.name, O.name + 16)),
     loadTime: dv.getBigUint64(O.loadTime, true),
-    uid: dv.getUint32(O.uid, true),
-    xlatedSize: dv.getUint32(O.xlatedLen, true),
-    jitedSize: dv.getUint32(O.jitedLen, true),
+    uid: dv.getUint32(O.createdByUid, true),
+    xlatedSize: dv.getUint32(O.xlatedProgLen, true),
+    jitedSize: dv.getUint32(O.jitedProgLen, true),
     mapIds,
     btfId: dv.getUint32(O.btfId, true),
-    gplCompatible: (dv.getUint32(O.gpl, true) & 1) === 1,
+    gplCompatible: (dv.getUint32(O.gplCompatible, true) & 1) === 1,
     ifindex: dv.getUint32(O.ifindex, true),
     runTimeNs: dv.getBigUint64(O.runTimeNs, true),
     runCnt: dv.getBigUint64(O.runCnt, true),
@@ -177,10 +157,10 @@ function readCode(fd: number, lenOff: number, ptrOff: number): Uint8Array {
 
 /** The instructions as the verifier rewrote them (`xlated_prog_insns`). */
 export function readXlated(fd: number): Uint8Array {
-  return readCode(fd, O.xlatedLen, O.xlatedInsns);
+  return readCode(fd, O.xlatedProgLen, O.xlatedProgInsns);
 }
 
 /** The JIT-compiled machine code (`jited_prog_insns`); empty if the program is not JITed. */
 export function readJited(fd: number): Uint8Array {
-  return readCode(fd, O.jitedLen, O.jitedInsns);
+  return readCode(fd, O.jitedProgLen, O.jitedProgInsns);
 }

@@ -8,6 +8,7 @@
 
 import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { BpfCmd, bpfRaw, cString, encodeAttr, type ProgLoadAttr } from "../sys/bpf.ts";
+import { ProgramType } from "../sys/abi.ts";
 import { bpfRawAsync } from "../sys/bpf_async.ts";
 import { E2BIG, EACCES, EAGAIN, EINVAL, ENOMEM, ENOSPC, EPERM } from "../sys/errno.ts";
 import { type PermissionError, SyscallError } from "../sys/error.ts";
@@ -134,7 +135,7 @@ function prepare(spec: ProgramSpec): Prepared {
     insnCnt: insns.byteLength / 8,
     insns,
     license: cString(spec.license ?? "GPL"),
-    kernVersion: spec.kernelVersion ?? (type === 2 ? kernel() : 0),
+    kernVersion: spec.kernelVersion ?? (type === ProgramType.kprobe ? kernel() : 0),
     progFlags: spec.flags ?? 0,
     progName: name.slice(0, 15),
     progIfindex: spec.ifindex ?? 0,

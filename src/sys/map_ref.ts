@@ -5,7 +5,7 @@
  * @module
  */
 
-import { objInfo } from "./obj.ts";
+import { readMapInfo } from "../map/info.ts";
 import { FD } from "./fd.ts";
 
 /** Something that refers to a BPF map: an object with `fd`, an FD, or a raw descriptor number. */
@@ -35,17 +35,11 @@ export interface MapBasics {
   flags: number;
 }
 
-/** Reads the shape of the map behind `fd` with BPF_OBJ_GET_INFO_BY_FD. */
+/**
+ * Reads the shape of the map behind `fd` with BPF_OBJ_GET_INFO_BY_FD
+ * (decoded by `readMapInfo`, the one `struct bpf_map_info` decoder).
+ */
 export function mapBasics(fd: number): MapBasics {
-  const info = new Uint8Array(128);
-  objInfo(fd, info);
-  const dv = new DataView(info.buffer);
-  return {
-    type: dv.getUint32(0, true),
-    id: dv.getUint32(4, true),
-    keySize: dv.getUint32(8, true),
-    valueSize: dv.getUint32(12, true),
-    maxEntries: dv.getUint32(16, true),
-    flags: dv.getUint32(20, true),
-  };
+  const { type, id, keySize, valueSize, maxEntries, flags } = readMapInfo(fd);
+  return { type, id, keySize, valueSize, maxEntries, flags };
 }

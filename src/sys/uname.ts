@@ -6,6 +6,7 @@
 
 import { errno, libc } from "./_libc.ts";
 import { SyscallError } from "./error.ts";
+import { type KernelVersion, kernelVersionCodeOf, parseKernelVersion } from "./kernel_version.ts";
 
 /** The fields of `struct utsname`. */
 export interface Utsname {
@@ -41,10 +42,15 @@ export function uname(): Utsname {
 
 /**
  * The kernel version as `LINUX_VERSION_CODE` computes it
- * (`major << 16 | minor << 8 | min(patch, 255)`), from the release string.
+ * (`major << 16 | minor << 8 | min(patch, 255)`), from the release string
+ * (default: this kernel's); 0 if the release does not start with
+ * `major.minor`. Parsing is {@linkcode parseKernelVersion}'s.
  */
 export function kernelVersionCode(release: string = uname().release): number {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
-  if (!m) return 0;
-  return (Number(m[1]) << 16) | (Number(m[2]) << 8) | Math.min(Number(m[3] ?? 0), 255);
+  return kernelVersionCodeOf(release);
+}
+
+/** The running kernel's version, parsed from uname(2)'s release. */
+export function kernelVersion(): KernelVersion {
+  return parseKernelVersion(uname().release);
 }
