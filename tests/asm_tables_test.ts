@@ -38,8 +38,9 @@ function checkAgainstKernel(
   prefix: string,
   nameOf: (n: number) => string | undefined,
 ) {
+  // The count at the end is __MAX_BPF_*_TYPE, or MAX_BPF_LINK_TYPE before Linux 6.2.
   const expected = kernelEnum(enumName).filter(([n]) =>
-    !n.startsWith("__MAX") && !n.endsWith("_DEPRECATED")
+    !/^(__)?MAX_/.test(n) && !n.endsWith("_DEPRECATED")
   );
   const fromKernel = Object.fromEntries(
     expected.map(([n, v]) => [n.slice(prefix.length).toLowerCase(), v]),

@@ -13,28 +13,17 @@ import {
   type Spec,
   type TypeDesc,
 } from "../src/btf/mod.ts";
+import { haveKernelBtf } from "../src/features/mod.ts";
 
 export const VMLINUX = "/sys/kernel/btf/vmlinux";
 
-/** Whether vmlinux BTF is readable here. */
-export const haveVmlinux: boolean = (() => {
-  try {
-    Deno.statSync(VMLINUX);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+/** Whether the kernel exposes its BTF at {@linkcode VMLINUX} (the package's own probe). */
+export const haveVmlinux: boolean = haveKernelBtf();
 
-/** Whether `bpftool` runs here. */
-export const haveBpftool: boolean = (() => {
-  try {
-    return new Deno.Command("bpftool", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+/** Appended to the name of a test that needs kernel BTF, when it is skipped. */
+export const NO_VMLINUX: string = haveVmlinux
+  ? ""
+  : " (skipped: kernel BTF /sys/kernel/btf/vmlinux not supported by this kernel: CONFIG_DEBUG_INFO_BTF)";
 
 /** Runs bpftool's raw dump of `file` (on `base`, when given). */
 export function bpftoolRaw(file: string, base?: string): Uint8Array {

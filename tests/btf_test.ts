@@ -16,7 +16,15 @@ import {
   type StructType,
   type TypeDesc,
 } from "../src/btf/mod.ts";
-import { allKinds, haveVmlinux, info, rawBlob, VMLINUX, withIds } from "./btf_helpers.ts";
+import {
+  allKinds,
+  haveVmlinux,
+  info,
+  NO_VMLINUX,
+  rawBlob,
+  VMLINUX,
+  withIds,
+} from "./btf_helpers.ts";
 
 const K = BTF_KIND_NUMBERS;
 
@@ -42,7 +50,7 @@ function vmlinux(): Spec {
 }
 
 Deno.test({
-  name: "btf: vmlinux task_struct has pid of type pid_t -> int",
+  name: "btf: vmlinux task_struct has pid of type pid_t -> int" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -72,7 +80,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: vmlinux name lookups and kind filter",
+  name: "btf: vmlinux name lookups and kind filter" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -102,7 +110,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: vmlinux iterates every type once, in id order",
+  name: "btf: vmlinux iterates every type once, in id order" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -122,7 +130,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: vmlinux parse -> encode -> parse reproduces every type and the dump",
+  name: "btf: vmlinux parse -> encode -> parse reproduces every type and the dump" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
     const spec = vmlinux();
@@ -140,7 +148,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: parseBtfFile reads or maps vmlinux to the same spec",
+  name: "btf: parseBtfFile reads or maps vmlinux to the same spec" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
     const read = parseBtfFile(VMLINUX, { mmap: false });
@@ -419,7 +427,7 @@ Deno.test("btf: split BTF continues ids and strings after its base", () => {
 });
 
 Deno.test({
-  name: "btf: split BTF on vmlinux",
+  name: "btf: split BTF on vmlinux" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
     const base = vmlinux();

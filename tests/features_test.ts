@@ -17,6 +17,7 @@ import {
   haveUprobeMultiLink,
   haveV2Isa,
   haveV3Isa,
+  haveV4Isa,
   IndeterminateProbeError,
   type MapTypeInput,
   NotSupportedError,
@@ -175,8 +176,17 @@ Deno.test("misc: bpftool's misc section agrees", async () => {
   assert.equal(haveV3Isa(), bt.misc.have_v3_isa_extension);
 });
 
-Deno.test("misc: load_acquire and may_goto probes say whether such a program loads", () => {
+Deno.test("misc: v4_isa, load_acquire and may_goto probes say whether such a program loads", () => {
   const cases = [
+    {
+      // Every kind of v4 instruction; Linux 6.1 said yes to a gotol-only probe.
+      feature: "v4_isa" as const,
+      have: haveV4Isa(),
+      requirement: /Linux 6\.6/,
+      build: (a: Assembler) =>
+        a.mov64(R0, -7).sdiv64(R0, 2).smod64(R0, 2).movsx64(R0, R0, 8).bswap16(R0)
+          .stdw(R10, -8, 0).ldxsb(R0, R10, -8).ja32("v4_out").label("v4_out"),
+    },
     {
       feature: "load_acquire" as const,
       have: haveLoadAcquire(),

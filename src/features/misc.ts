@@ -164,7 +164,19 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   bounded_loops: () => loads(program(movImm(0, 10), subImm(0, 1), jneImm(0, 0, -2), exit())),
   v2_isa: () => loads(program(movImm(0, 0), jltImm(0, 0, 1), movImm(0, 1), exit())),
   v3_isa: () => loads(program(movImm(0, 0), jlt32Imm(0, 0, 1), movImm(0, 1), exit())),
-  v4_isa: () => loads(program(movImm(0, 0), jeqImm(0, 1, 1), gotol(1), movImm(0, 1), exit())),
+  // r0 = 6; r0 s/= 2 (sdiv: BPF_ALU64 | BPF_DIV | BPF_K with off 1), then
+  // cilium's gotol check. gotol alone is no test: Linux 6.1 loads that
+  // program (and then refuses every v4 instruction); it refuses the sdiv,
+  // whose off field it reserves.
+  v4_isa: () =>
+    loads(program(
+      movImm(0, 6),
+      insn(0x37, 0, 0, 1, 2),
+      jeqImm(0, 1, 1),
+      gotol(1),
+      movImm(0, 1),
+      exit(),
+    )),
   // *(u64 *)(r10 - 8) = 0; r0 = load_acquire((u64 *)(r10 - 8)): an unknown
   // atomic operation (EINVAL) before Linux 6.15.
   load_acquire: () =>
