@@ -190,3 +190,60 @@ Deno.test("uprobe target resolution refuses a FIFO, a device and a directory by 
   assert.throws(() => symbolOffset(`${f.dir}/fifo`, "main"), fileError("ENOTREGULAR", /FIFO/));
   assert.equal(resolveBinaryPath(`${f.dir}/link`), `${f.dir}/link`);
 });
+
+// ---- as an unprivileged user -----------------------------------------------
+
+/** Runs `code` (a module body) as nobody with `flags`; returns stdout + stderr. */
+async function asNobody(code: string, flags: string[]): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf_nobody_" });
+  try {
+    await Deno.writeTextFile(`${dir}/probe.ts`, code);
+    await Deno.chmod(`${dir}/probe.ts`, 0o644);
+    await Deno.chmod(dir, 0o777);
+    const out = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "--no-check",
+        "--no-prompt",
+        ...flags,
+        `${dir}/probe.ts`,
+      ],
+      env: { DENO_DIR: `${dir}/.deno`, HOME: dir },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const d = new TextDecoder();
+    return d.decode(out.stdout) + d.decode(out.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("as an unprivileged user, tracepointId and probe(tracepoint(…)) say root is needed", async () => {
+  const tracefs = new URL("../src/tracefs/mod.ts", import.meta.url).href;
+  const probe = new URL("../src/probe/mod.ts", import.meta.url).href;
+  const code = `import { tracepointId } from "${tracefs}";
+    import { probe, tracepoint } from "${probe}";
+    const show = (e) => console.log(e.name + " " + e.code + ": " + e.message);
+    try { console.log("id", tracepointId("syscalls", "sys_enter_getpid")); } catch (e) { show(e); }
+    try {
+      await using p = await probe(tracepoint("syscalls:sys_enter_getpid")).count();
+      console.log("probe started");
+    } catch (e) { show(e); }`;
+  for (const flags of [["--allow-ffi"], ["-A"]]) {
+    const text = await asNobody(code, flags);
+    const lines = text.trim().split("\n");
+    assert.equal(lines.length, 2, text);
+    for (const line of lines) {
+      assert.match(
+        line,
+        /^FilePermissionError EACCES: .*\/sys\/kernel\/tracing\/events\/syscalls\/sys_enter_getpid\/(id|format).* run as root; this needs CAP_DAC_OVERRIDE \(or root\)$/,
+        `${flags}: ${text}`,
+      );
+    }
+  }
+});

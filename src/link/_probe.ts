@@ -1,6 +1,8 @@
 // The kprobe and uprobe perf PMUs: their type numbers and config bits from
 // /sys/bus/event_source/devices/<pmu>/{type,format/*}.
 
+import { readTextFile } from "../sys/file.ts";
+
 /** What the kernel says about a dynamic-probe PMU. */
 export interface ProbePmu {
   /** `perf_event_attr.type` of the PMU. */
@@ -19,7 +21,7 @@ function join(root: string, path: string): string {
 
 function read(path: string): string | undefined {
   try {
-    return Deno.readTextFileSync(path).trim();
+    return readTextFile(path).trim();
   } catch {
     return undefined;
   }

@@ -8,7 +8,13 @@
  */
 
 import { AttachType, ProgramType } from "../asm/types.ts";
-import { InvalidArgumentError, NotFoundError, NotSupportedError } from "../errors.ts";
+import {
+  FileNotFoundError,
+  InvalidArgumentError,
+  NotFoundError,
+  NotSupportedError,
+} from "../errors.ts";
+import { readTextFile } from "../sys/file.ts";
 import { loadKallsymsSync } from "../kallsyms/mod.ts";
 import { addressOf, cString } from "../sys/bpf.ts";
 import { EINVAL, ENOENT } from "../sys/errno.ts";
@@ -131,7 +137,7 @@ export function attachKprobe(program: ProgramLike, options: KprobeOptions): BpfL
           cause: e,
         });
       }
-      if (e instanceof ProbeEventError && e.cause instanceof Deno.errors.NotFound) {
+      if (e instanceof ProbeEventError && e.cause instanceof FileNotFoundError) {
         throw new NotFoundError(
           `kernel function ${target}`,
           `cannot probe ${target}: the kernel has no such function (or it cannot be probed); ` +
@@ -220,7 +226,7 @@ export function matchKernelFunctions(pattern: string, options: TracefsOptions = 
   let text: string | undefined;
   if (tracefs !== undefined) {
     try {
-      text = Deno.readTextFileSync(`${tracefs}/available_filter_functions`);
+      text = readTextFile(`${tracefs}/available_filter_functions`);
     } catch { /* no function tracer */ }
   }
   if (text !== undefined) {

@@ -14,7 +14,8 @@
  * @module
  */
 
-import { ParseError } from "../errors.ts";
+import { FileNotFoundError, ParseError } from "../errors.ts";
+import { readDir, readTextFile } from "../sys/file.ts";
 import { eventDir, type TracefsOptions, tracefsPath } from "../tracefs/mod.ts";
 import { ProbeNotFoundError } from "./errors.ts";
 
@@ -298,7 +299,7 @@ function editDistance(a: string, b: string, cap: number): number {
 
 function listDir(path: string): string[] {
   try {
-    return [...Deno.readDirSync(path)].filter((e) => e.isDirectory).map((e) => e.name);
+    return readDir(path).filter((e) => e.kind === "directory").map((e) => e.name);
   } catch {
     return [];
   }
@@ -318,9 +319,9 @@ export function readTracepointFormat(
   const dir = eventDir(group, name, options);
   let text: string;
   try {
-    text = Deno.readTextFileSync(`${dir}/format`);
+    text = readTextFile(`${dir}/format`, { what: "tracepoint format file" });
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!(e instanceof FileNotFoundError)) throw e;
     const events = `${tracefsPath(options)}/events`;
     const groups = listDir(events);
     if (!groups.includes(group)) {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { FileNotFoundError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { fileInfo, readDir, readTextFile } from "../sys/file.ts";
 import { TRACEFS_PATHS, type TracefsOptions, tracefsPath } from "./mount.ts";
 
 const FORBIDDEN = /[\/\s\0]/;
@@ -39,8 +40,10 @@ export function eventDir(group: string, name: string, options: TracefsOptions = 
  * made through tracefs), from `events/<group>/<name>/id`: the `config` of a
  * PERF_TYPE_TRACEPOINT perf event.
  *
- * Throws {@linkcode TracefsNotMountedError} without tracefs and
- * `NotFoundError` when the event does not exist.
+ * Throws {@linkcode TracefsNotMountedError} without tracefs,
+ * `NotFoundError` when the event does not exist, and `FilePermissionError`
+ * (a `PermissionError`: tracefs is readable by root only) for a user who
+ * may not read it.
  */
 export function tracepointId(group: string, name: string, options: TracefsOptions = {}): number {
   if (options.tracefs === undefined && (options.root ?? "/") === "/") {
@@ -50,7 +53,7 @@ export function tracepointId(group: string, name: string, options: TracefsOption
     const dir = `${TRACEFS_PATHS[0]}/events/${group}/${name}`;
     let text: string | undefined;
     try {
-      text = Deno.readTextFileSync(`${dir}/id`);
+      text = readTextFile(`${dir}/id`, { what: "tracepoint id file" });
     } catch {
       // Not there (or not mounted there): the general path below finds out.
     }
@@ -59,9 +62,9 @@ export function tracepointId(group: string, name: string, options: TracefsOption
   const dir = eventDir(group, name, options);
   let text: string;
   try {
-    text = Deno.readTextFileSync(`${dir}/id`);
+    text = readTextFile(`${dir}/id`, { what: "tracepoint id file" });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (e instanceof FileNotFoundError) {
       throw new NotFoundError(
         `tracepoint ${group}/${name}`,
         `tracepoint ${group}/${name} does not exist (no ${dir}/id); ` +
@@ -89,10 +92,10 @@ export function tracepointExists(
   options: TracefsOptions = {},
 ): boolean {
   try {
-    Deno.statSync(`${eventDir(group, name, options)}/id`);
+    fileInfo(`${eventDir(group, name, options)}/id`);
     return true;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    if (e instanceof FileNotFoundError) return false;
     throw e;
   }
 }
@@ -103,9 +106,9 @@ export function tracepointNames(group: string, options: TracefsOptions = {}): st
   const dir = `${tracefsPath(options)}/events/${group}`;
   const out: string[] = [];
   try {
-    for (const e of Deno.readDirSync(dir)) if (e.isDirectory) out.push(e.name);
+    for (const e of readDir(dir)) if (e.kind === "directory") out.push(e.name);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (e instanceof FileNotFoundError) {
       throw new NotFoundError(`tracepoint group ${group}`, `no tracepoint group ${group} (${dir})`);
     }
     throw e;

@@ -6,6 +6,7 @@
  */
 
 import { TracefsNotMountedError } from "./errors.ts";
+import { fileInfo, FilePermissionError, readTextFile } from "../sys/file.ts";
 
 /** Options of every tracefs function. */
 export interface TracefsOptions {
@@ -71,17 +72,22 @@ function join(root: string, path: string): string {
   return root.replace(/\/+$/, "") + path;
 }
 
+/**
+ * True for a directory, and for a path this user may not look at (tracefs is
+ * root's): that is a missing permission, which the read that follows
+ * reports as such, never a missing mount.
+ */
 function isDir(path: string): boolean {
   try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
+    return fileInfo(path).kind === "directory";
+  } catch (e) {
+    return e instanceof FilePermissionError;
   }
 }
 
 function readText(path: string): string | undefined {
   try {
-    return Deno.readTextFileSync(path);
+    return readTextFile(path);
   } catch {
     return undefined;
   }

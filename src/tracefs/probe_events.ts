@@ -6,7 +6,14 @@
  * @module
  */
 
-import { EbpfError, InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import {
+  EbpfError,
+  FileError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  NotSupportedError,
+} from "../errors.ts";
+import { exists, readTextFile, writeTextFile } from "../sys/file.ts";
 import { onProcessEnd } from "../sys/signals.ts";
 import { tracepointId } from "./events.ts";
 import { type TracefsOptions, tracefsPath } from "./mount.ts";
@@ -78,7 +85,7 @@ function checkGroup(group: string): void {
 
 function lastErrorLogLine(tracefs: string): string | undefined {
   try {
-    const lines = Deno.readTextFileSync(`${tracefs}/error_log`).trimEnd().split("\n");
+    const lines = readTextFile(`${tracefs}/error_log`).trimEnd().split("\n");
     const tail = lines.slice(-3).join(" ").replace(/\s+/g, " ").trim();
     return tail || undefined;
   } catch {
@@ -95,37 +102,30 @@ function eventsFile(kind: ProbeKind, tracefs: string): string {
 
 function writeDefinition(kind: ProbeKind, tracefs: string, line: string): void {
   const file = eventsFile(kind, tracefs);
-  let f: Deno.FsFile;
   try {
-    f = Deno.openSync(file, { write: true, append: true });
+    // One write(2) per definition; a FilePermissionError (root needed) passes.
+    writeTextFile(file, line + "\n", { append: true, what: `${kind} events file` });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (e instanceof FileNotFoundError && !exists(file)) {
       const config = kind === "kprobe" ? "CONFIG_KPROBE_EVENTS" : "CONFIG_UPROBE_EVENTS";
       throw new NotSupportedError(`tracefs ${kind} events`, config, {
         detail: `${file} does not exist`,
         cause: e,
       });
     }
-    throw e;
-  }
-  try {
-    const bytes = new TextEncoder().encode(line + "\n");
-    f.writeSync(bytes);
-  } catch (e) {
+    if (!(e instanceof FileError || e instanceof FileNotFoundError)) throw e;
     const log = lastErrorLogLine(tracefs);
-    const what = e instanceof Deno.errors.NotFound
+    const what = e instanceof FileNotFoundError
       ? "the target does not exist (ENOENT)"
-      : e instanceof Deno.errors.AlreadyExists
+      : e.code === "EEXIST"
       ? "an event of that name exists (EEXIST)"
-      : e instanceof Deno.errors.Busy
+      : e.code === "EBUSY"
       ? "the event is in use (EBUSY)"
-      : String((e as Error).message ?? e);
+      : e.message;
     throw new ProbeEventError(file, line, {
       reason: log ? `${what}; kernel error_log: ${log}` : what,
       cause: e,
     });
-  } finally {
-    f.close();
   }
 }
 
@@ -197,7 +197,7 @@ export class ProbeEvent implements Disposable {
     try {
       writeDefinition(this.kind, this.tracefs, `-:${this.group}/${this.name}`);
     } catch (e) {
-      if (!(e instanceof ProbeEventError && e.cause instanceof Deno.errors.NotFound)) throw e;
+      if (!(e instanceof ProbeEventError && e.cause instanceof FileNotFoundError)) throw e;
     }
     this.#closed = true;
     this.#owner = undefined;
@@ -383,9 +383,9 @@ export function removeStaleProbeEvents(
   const tracefs = tracefsPath(options);
   let text: string;
   try {
-    text = Deno.readTextFileSync(eventsFile(kind, tracefs));
+    text = readTextFile(eventsFile(kind, tracefs));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
+    if (e instanceof FileNotFoundError) return [];
     throw e;
   }
   const removed: string[] = [];
@@ -395,8 +395,7 @@ export function removeStaleProbeEvents(
     const pid = /_(\d+)_\d+$/.exec(m[2])?.[1];
     if (pid === undefined) continue;
     try {
-      Deno.statSync(`/proc/${pid}`);
-      continue;
+      if (exists(`/proc/${pid}`)) continue;
     } catch { /* the process is gone */ }
     try {
       writeDefinition(kind, tracefs, `-:${group}/${m[2]}`);
