@@ -247,3 +247,51 @@ Deno.test("as an unprivileged user, tracepointId and probe(tracepoint(…)) say 
     }
   }
 });
+
+// ---- with only --allow-ffi, the rest of the package's file use --------------
+
+Deno.test("with only --allow-ffi: map pin/unpin, mapFromFd's check, CPU lists, fd count, capabilities", async () => {
+  const bpffs = await Deno.makeTempDir({ prefix: "denobpf_file_bpffs_" });
+  const mount = await new Deno.Command("mount", { args: ["-t", "bpf", "bpf", bpffs] }).output();
+  assert.ok(mount.success);
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    const lib = (p: string) => new URL(`../src/${p}`, import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { createMap, mapFromFd } from "${lib("map/mod.ts")}";
+       import { openFdCount, possibleCpus, onlineCpus } from "${lib("sys/mod.ts")}";
+       import { effectiveCapabilities } from "${lib("program/_caps.ts")}";
+       const out = {};
+       const m = createMap({ type: "array", keySize: 4, valueSize: 4, maxEntries: 1 });
+       m.pin("${bpffs}/m");
+       out.pinned = Deno.permissions.querySync({ name: "read" }).state;
+       m.unpin();
+       m.unpin();
+       const fdsBefore = openFdCount();
+       try { mapFromFd(0); } catch (e) { out.notMap = e.name + ": " + e.message; }
+       out.fdsSame = openFdCount() === fdsBefore;
+       out.cpus = possibleCpus().length > 0 && onlineCpus().length > 0;
+       out.capBpf = effectiveCapabilities()?.has("CAP_BPF");
+       m.close();
+       console.log(JSON.stringify(out));`,
+    );
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-ffi", "--no-prompt", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const d = new TextDecoder();
+    assert.ok(run.success, d.decode(run.stderr));
+    const r = JSON.parse(d.decode(run.stdout));
+    assert.equal(r.pinned, "prompt", "no read permission: the C library way was used");
+    assert.match(r.notMap, /^InvalidArgumentError: /);
+    assert.deepEqual([r.fdsSame, r.cpus, r.capBpf], [true, true, true]);
+    const names = [...Deno.readDirSync(bpffs)].map((e) => e.name);
+    assert.ok(!names.includes("m"), `the pin was removed: ${names}`);
+  } finally {
+    await Deno.remove(script);
+    await new Deno.Command("umount", { args: [bpffs] }).output();
+    await Deno.remove(bpffs);
+  }
+});

@@ -13,6 +13,7 @@ import { LinkType, linkTypeName } from "../asm/types.ts";
 import { bpf, bpfError, bpfTry } from "../sys/bpf.ts";
 import { EINVAL, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { FD } from "../sys/fd.ts";
+import { readLink } from "../sys/file.ts";
 import { SyscallError } from "../sys/error.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { type LinkInfo, readLinkInfo } from "./info.ts";
@@ -388,7 +389,7 @@ export function linkFromFd(fd: number): BpfLink {
 function isLinkFd(fd: number): boolean {
   try {
     // A new link's descriptor reads "bpf_link", one opened from a pin "bpf-link".
-    const target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    const target = readLink(`/proc/self/fd/${fd}`);
     return target === "anon_inode:bpf_link" || target === "anon_inode:bpf-link";
   } catch {
     return true;

@@ -17,6 +17,7 @@ import { possibleCpuCount } from "../sys/cpu.ts";
 import { EBUSY, EEXIST, ENOENT, ENOSPC, EPERM } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
+import { readLink } from "../sys/file.ts";
 import { pageSize } from "../sys/mmap.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
@@ -1346,7 +1347,7 @@ function readOwnMapInfo(fd: number, label: string): MapInfo {
   // this is a map before reading its info as struct bpf_map_info.
   let kind = "";
   try {
-    kind = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    kind = readLink(`/proc/self/fd/${fd}`);
   } catch {
     // No /proc: trust the caller.
     kind = "anon_inode:bpf-map";

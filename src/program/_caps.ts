@@ -5,6 +5,7 @@ import { KernelVersion } from "../sys/kernel_version.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
 import { ProgramType } from "../sys/abi.ts";
 import { typeFacts } from "./_tables.ts";
+import { readTextFile } from "../sys/file.ts";
 
 const CAP_BITS: Record<string, number> = {
   CAP_NET_ADMIN: 12,
@@ -49,7 +50,7 @@ export function missingCapabilities(
 export function effectiveCapabilities(): Set<string> | undefined {
   let text: string;
   try {
-    text = Deno.readTextFileSync("/proc/self/status");
+    text = readTextFile("/proc/self/status");
   } catch {
     return undefined;
   }
@@ -66,7 +67,7 @@ export function effectiveCapabilities(): Set<string> | undefined {
 /** The kernel lockdown mode (`none`, `integrity`, `confidentiality`), if securityfs shows it. */
 export function lockdownMode(): string | undefined {
   try {
-    const text = Deno.readTextFileSync("/sys/kernel/security/lockdown");
+    const text = readTextFile("/sys/kernel/security/lockdown");
     return /\[(\w+)\]/.exec(text)?.[1];
   } catch {
     return undefined;

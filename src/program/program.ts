@@ -8,6 +8,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { FD } from "../sys/fd.ts";
+import { readLink } from "../sys/file.ts";
 import { SyscallError } from "../sys/error.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import {
@@ -233,7 +234,7 @@ function fromFd(fd: FD, given: number | undefined, pinnedPath?: string): Program
 
 function isProgramFd(fd: number): boolean {
   try {
-    return Deno.readLinkSync(`/proc/self/fd/${fd}`) === "anon_inode:bpf-prog";
+    return readLink(`/proc/self/fd/${fd}`) === "anon_inode:bpf-prog";
   } catch {
     return true; // no /proc: let BPF_OBJ_GET_INFO_BY_FD decide
   }

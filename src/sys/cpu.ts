@@ -6,6 +6,7 @@
  */
 
 import { ParseError } from "../errors.ts";
+import { readTextFile } from "./file.ts";
 
 /** Parses a kernel CPU list such as `0-3,5,7-8` into CPU numbers. */
 export function parseCpuList(text: string): number[] {
@@ -30,7 +31,7 @@ function readList(file: string, root: string): number[] {
   let v = cache.get(key);
   if (!v) {
     v = parseCpuList(
-      Deno.readTextFileSync(`${root.replace(/\/$/, "")}/sys/devices/system/cpu/${file}`),
+      readTextFile(`${root.replace(/\/$/, "")}/sys/devices/system/cpu/${file}`),
     );
     cache.set(key, v);
   }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { errno, libc } from "./_libc.ts";
 import { SyscallError } from "./error.ts";
+import { readDirNames } from "./file.ts";
 
 // A backstop for descriptors a program forgot to close. Explicit close() (or
 // `using`) is the contract; this only stops a long-running script from
@@ -77,7 +78,5 @@ export function closeRawFd(fd: number): void {
 
 /** The number of descriptors this process has open (from /proc/self/fd). */
 export function openFdCount(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n - 1; // the directory handle itself
+  return readDirNames("/proc/self/fd").length - 1; // the directory handle itself
 }

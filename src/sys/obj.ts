@@ -6,11 +6,12 @@
  * @module
  */
 
-import { InvalidArgumentError } from "../errors.ts";
+import { FileNotFoundError, InvalidArgumentError } from "../errors.ts";
 import { bpf, bpfTry } from "./bpf.ts";
 import { ENOENT } from "./errno.ts";
 import { SyscallError } from "./error.ts";
 import { FD } from "./fd.ts";
+import { removeFile } from "./file.ts";
 
 /** The magic number `statfs` reports for a bpffs mount. */
 export const BPF_FS_MAGIC = 0xcafe4a11;
@@ -67,9 +68,9 @@ export function objGet(path: string, options: ObjGetOptions = {}): FD {
 /** Removes a pin (unlink of the bpffs file); a missing pin is not an error. */
 export function objUnpin(path: string): void {
   try {
-    Deno.removeSync(path);
+    removeFile(path, { what: "pin" });
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!(e instanceof FileNotFoundError)) throw e;
   }
 }
 
