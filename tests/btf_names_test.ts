@@ -1,19 +1,30 @@
-// parseBtfFindingNames: name lookups made during the parse's walk over the
-// type records must find exactly what a lookup on the parsed spec finds.
+// parseBtf's findNames: name lookups made during the parse's walk over the
+// type records must find exactly what a lookup on a plainly parsed spec finds.
 
 import assert from "node:assert/strict";
 import { ParseError } from "../src/errors.ts";
-import { encodeBtf, parseBtf, readBtfFile } from "../src/btf/mod.ts";
-import { parseBtfFindingNames } from "../src/btf/spec.ts";
-import { parseBtfFileFindingNames } from "../src/btf/file.ts";
-import { allKinds, haveVmlinux, rawBlob, VMLINUX } from "./btf_helpers.ts";
+import { encodeBtf, parseBtf, parseBtfFile, readBtfFile } from "../src/btf/mod.ts";
+import type { Spec } from "../src/btf/spec.ts";
+import { allKinds, haveVmlinux, NO_VMLINUX, rawBlob, VMLINUX } from "./btf_helpers.ts";
+
+/** Parses with `findNames` and returns the ids of each name (as typeIdsByName). */
+function parseFindingNames(
+  bytes: Uint8Array,
+  names: string[],
+  options: { base?: Spec } = {},
+): { spec: Spec; ids: Map<string, number[]> } {
+  const spec = parseBtf(bytes, { ...options, findNames: names });
+  return { spec, ids: new Map(names.map((n) => [n, spec.typeIdsByName(n)])) };
+}
 
 function sameAsLookup(bytes: Uint8Array, names: string[]): void {
-  const { spec, ids } = parseBtfFindingNames(bytes, names);
+  const spec = parseBtf(bytes, { findNames: names });
   const plain = parseBtf(bytes);
   assert.equal(spec.typeCount, plain.typeCount);
-  assert.deepEqual([...ids.keys()].sort(), [...new Set(names)].sort());
-  for (const n of names) assert.deepEqual(ids.get(n), plain.typeIdsByName(n), n);
+  for (const n of names) {
+    assert.deepEqual(spec.typeIdsByName(n), plain.typeIdsByName(n), n);
+    assert.deepEqual(spec.ownFlavouredTypeIds(n), plain.ownFlavouredTypeIds(n), n);
+  }
 }
 
 Deno.test("names found while parsing match typeIdsByName (every kind, odd names)", () => {
@@ -43,7 +54,7 @@ Deno.test("names found while parsing: duplicates and shared first bytes", () => 
     { kind: "struct", name: "abc", size: 0, members: [] },
   ]);
   sameAsLookup(bytes, ["a", "ab", "abc", "abcd", "ab", "b"]);
-  const { ids } = parseBtfFindingNames(bytes, ["ab", "abc"]);
+  const { ids } = parseFindingNames(bytes, ["ab", "abc"]);
   assert.deepEqual(ids.get("ab"), [1, 4]);
   assert.deepEqual(ids.get("abc"), [2, 5]);
 });
@@ -60,7 +71,7 @@ Deno.test("names found while parsing: malformed blobs fail as parseBtf does", ()
       want = e as ParseError;
     }
     assert.ok(want instanceof ParseError);
-    assert.throws(() => parseBtfFindingNames(bytes, ["x"]), (e: unknown) => {
+    assert.throws(() => parseBtf(bytes, { findNames: ["x"] }), (e: unknown) => {
       assert.ok(e instanceof ParseError);
       assert.equal(e.message, want!.message);
       assert.equal(e.offset, want!.offset);
@@ -75,13 +86,13 @@ Deno.test("names found while parsing: split BTF falls back to a lookup", () => {
     [{ kind: "typedef", name: "split_t", type: 1 }, { kind: "ptr", name: "", type: 1 }],
     { base },
   );
-  const { spec, ids } = parseBtfFindingNames(split, ["split_t", "int"], { base });
+  const { spec, ids } = parseFindingNames(split, ["split_t", "int"], { base });
   assert.deepEqual(ids.get("split_t"), spec.typeIdsByName("split_t"));
   assert.deepEqual(ids.get("int"), spec.typeIdsByName("int"));
 });
 
 Deno.test({
-  name: "names found while parsing vmlinux match typeIdsByName",
+  name: "names found while parsing vmlinux match typeIdsByName" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
     const names = [
@@ -96,7 +107,8 @@ Deno.test({
       "no_such_type_anywhere",
     ];
     sameAsLookup(readBtfFile(VMLINUX), names);
-    const { spec, ids } = parseBtfFileFindingNames(VMLINUX, names);
-    for (const n of names) assert.deepEqual(ids.get(n), spec.typeIdsByName(n), n);
+    const spec = parseBtfFile(VMLINUX, { findNames: names });
+    const plain = parseBtf(readBtfFile(VMLINUX));
+    for (const n of names) assert.deepEqual(spec.typeIdsByName(n), plain.typeIdsByName(n), n);
   },
 });

@@ -6,7 +6,7 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
-import { btfBlob } from "./_blob.ts";
+import { btfBlob } from "./blob.ts";
 import { HOST_LITTLE_ENDIAN, Spec } from "./spec.ts";
 import { BTF_KIND_NUMBERS, type BtfType, type TypeDesc } from "./types.ts";
 

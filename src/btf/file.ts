@@ -11,7 +11,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { libc } from "../sys/_libc.ts";
 import { fileInfo, readFile } from "../sys/file.ts";
 import { openPath } from "../sys/open_path.ts";
-import { parseBtf, parseBtfFindingNames, type ParseOptions, type Spec } from "./spec.ts";
+import { parseBtf, type ParseOptions, type Spec } from "./spec.ts";
 
 /** Options of `parseBtfFile`. */
 export interface ParseFileOptions extends ParseOptions {
@@ -58,24 +58,6 @@ export function parseBtfFile(path: string, options: ParseFileOptions = {}): Spec
     if (mapped !== undefined) return parseBtf(mapped, options);
   }
   return parseBtf(readBtfFile(path), options);
-}
-
-/**
- * {@linkcode parseBtfFile} that also looks up the types named `names` in the
- * same walk over the type records (see `parseBtfFindingNames`).
- *
- * @internal
- * @throws {ParseError} when the file is not valid BTF.
- */
-export function parseBtfFileFindingNames(
-  path: string,
-  names: readonly string[],
-  options: ParseFileOptions = {},
-): { spec: Spec; ids: Map<string, number[]> } {
-  const mapped = options.mmap !== false && path === "/sys/kernel/btf/vmlinux"
-    ? mapReadOnly(path)
-    : undefined;
-  return parseBtfFindingNames(mapped ?? readBtfFile(path), names, options);
 }
 
 // ---- read-only mapping through the shared libc binding (FFI) -------------

@@ -421,9 +421,7 @@ export class KernelModuleSpecs implements Iterable<[string, Spec]> {
   findTypes(name: string, kind?: Kind): { module: string; spec: Spec; id: number }[] {
     const out: { module: string; spec: Spec; id: number }[] = [];
     for (const [module, spec] of this) {
-      for (const id of spec.typeIdsByName(name, kind)) {
-        if (id >= spec.firstTypeId) out.push({ module, spec, id });
-      }
+      for (const id of spec.ownTypeIdsByName(name, kind)) out.push({ module, spec, id });
     }
     return out;
   }

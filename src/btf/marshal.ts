@@ -20,7 +20,8 @@
 
 import { ParseError } from "../errors.ts";
 import { BtfKind } from "../sys/abi.ts";
-import { BTF_HEADER_SIZE, BTF_MAGIC, extraWordsOf, HOST_LITTLE_ENDIAN } from "./spec.ts";
+import { btfBlob, readBtfHeader } from "./blob.ts";
+import { extraWordsOf } from "./spec.ts";
 
 /** The BTF kinds a kernel may lack (all true on Linux 6.0+). */
 export interface BtfFeatures {
@@ -99,20 +100,8 @@ function info(kind: number, vlen: number, kflag = false): number {
  */
 export function marshalProgramBtf(raw: Uint8Array, options: MarshalBtfOptions = {}): MarshalledBtf {
   const features = { ...ALL_BTF_FEATURES, ...options.features };
-  if (raw.length < BTF_HEADER_SIZE) throw new ParseError("btf", "truncated header");
-  let le: boolean;
-  if (raw[0] === 0x9f && raw[1] === 0xeb) le = true;
-  else if (raw[0] === 0xeb && raw[1] === 0x9f) le = false;
-  else throw new ParseError("btf", "bad magic", { offset: 0 });
+  const { littleEndian: le, hdrLen, typeOff, typeLen, strOff, strLen } = readBtfHeader(raw);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const hdrLen = dv.getUint32(4, le);
-  const typeOff = dv.getUint32(8, le);
-  const typeLen = dv.getUint32(12, le);
-  const strOff = dv.getUint32(16, le);
-  const strLen = dv.getUint32(20, le);
-  if (hdrLen + typeOff + typeLen > raw.length || hdrLen + strOff + strLen > raw.length) {
-    throw new ParseError("btf", "sections out of bounds", { offset: 8 });
-  }
   const nw = typeLen / 4;
   const w = new Uint32Array(nw);
   for (let i = 0; i < nw; i++) w[i] = dv.getUint32(hdrLen + typeOff + i * 4, le);
@@ -352,22 +341,8 @@ export function marshalProgramBtf(raw: Uint8Array, options: MarshalBtfOptions = 
   }
   for (const a of appended) out.push(...a);
 
-  const outTypeLen = out.length * 4;
-  const outStrLen = strs.length + extraStrs.length;
-  const bytes = new Uint8Array(BTF_HEADER_SIZE + outTypeLen + outStrLen);
-  const odv = new DataView(bytes.buffer);
-  const hle = HOST_LITTLE_ENDIAN;
-  odv.setUint16(0, BTF_MAGIC, hle);
-  bytes[2] = 1;
-  bytes[3] = 0;
-  odv.setUint32(4, BTF_HEADER_SIZE, hle);
-  odv.setUint32(8, 0, hle);
-  odv.setUint32(12, outTypeLen, hle);
-  odv.setUint32(16, outTypeLen, hle);
-  odv.setUint32(20, outStrLen, hle);
-  const words = new Uint32Array(bytes.buffer, BTF_HEADER_SIZE, out.length);
-  words.set(out);
-  bytes.set(strs, BTF_HEADER_SIZE + outTypeLen);
-  bytes.set(extraStrs, BTF_HEADER_SIZE + outTypeLen + strs.length);
-  return { bytes, appendedTypes: appended.length };
+  const allStrs = new Uint8Array(strs.length + extraStrs.length);
+  allStrs.set(strs);
+  allStrs.set(extraStrs, strs.length);
+  return { bytes: btfBlob(Uint32Array.from(out), allStrs), appendedTypes: appended.length };
 }

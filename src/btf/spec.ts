@@ -23,11 +23,10 @@ import {
   type VarSecinfo,
   type VoidType,
 } from "./types.ts";
+import { NameIndex } from "./_name_index.ts";
+import { HOST_LITTLE_ENDIAN, readBtfHeader } from "./blob.ts";
 
-/** `BTF_MAGIC`. */
-export const BTF_MAGIC = 0xeb9f;
-/** Size of `struct btf_header`. */
-export const BTF_HEADER_SIZE = 24;
+export { BTF_HEADER_SIZE, BTF_MAGIC, HOST_LITTLE_ENDIAN } from "./blob.ts";
 /** How many references `resolve` and `sizeOf` follow before giving up (libbpf's limit). */
 export const MAX_RESOLVE_DEPTH = 32;
 
@@ -79,9 +78,6 @@ export function extraWordsOf(kind: number, vlen: number): number {
   return e < 0 ? -1 : (e & 0xff) + (e >>> 8) * vlen;
 }
 
-/** Whether this machine is little-endian. */
-export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 const VOID: VoidType = Object.freeze({ kind: "void", id: 0, name: "" });
 
 const INT_ENCODINGS: Record<number, IntEncoding> = { 0: "none", 1: "signed", 2: "char", 4: "bool" };
@@ -120,6 +116,14 @@ export interface RawSpec {
 export interface ParseOptions {
   /** The base BTF, when `bytes` is split BTF (e.g. a kernel module's on vmlinux). */
   base?: Spec;
+  /**
+   * Type names to look up in the same walk over the type records as the
+   * parse: for big BTF such as vmlinux this costs about as much as the
+   * parse alone, where a lookup afterwards walks the types a second time.
+   * Lookups of these names (exact, and CO-RE's `name___flavour`) then cost
+   * nothing. Split BTF looks them up in one pass after the parse.
+   */
+  findNames?: Iterable<string>;
 }
 
 /** Options of `Spec.types`. */
@@ -138,15 +142,6 @@ let rawOf!: (spec: Spec) => RawSpec;
 export function rawSpec(spec: Spec): RawSpec {
   return rawOf(spec);
 }
-
-/**
- * Names that the next `Spec` constructor collects while it walks the type
- * records (see {@linkcode parseBtfFindingNames}).
- */
-let namesToFind: NameQuery | undefined;
-
-/** Number of linear name scans before a hash index of names is built. */
-const LINEAR_LOOKUPS = 8;
 
 /**
  * Parsed BTF: a lazily decoded set of types. Construct it with `parseBtf`
@@ -170,9 +165,8 @@ export class Spec implements Iterable<BtfType> {
   #chain: Spec[];
   #cache = new Map<number, BtfType>();
   #strCache = new Map<number, string>();
-  #lookups = 0;
-  #hashHeads: Int32Array | undefined;
-  #hashNext: Int32Array | undefined;
+  /** This blob's name index (built lazily). */
+  #names: NameIndex | undefined;
   #ptrSize = 0;
 
   static {
@@ -192,36 +186,8 @@ export class Spec implements Iterable<BtfType> {
     if (base !== undefined && !(base instanceof Spec)) {
       throw new InvalidArgumentError("parseBtf: base must be a Spec");
     }
-    const len = bytes.length;
-    if (len < 2) fail(`truncated header: ${len} bytes`, len);
-    let le: boolean;
-    if (bytes[0] === 0x9f && bytes[1] === 0xeb) le = true;
-    else if (bytes[0] === 0xeb && bytes[1] === 0x9f) le = false;
-    else {
-      fail(`bad magic 0x${hex2(bytes[0])}${hex2(bytes[1])}, want 0xeb9f`, 0);
-    }
-    if (len < BTF_HEADER_SIZE) fail(`truncated header: ${len} of ${BTF_HEADER_SIZE} bytes`, len);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, len);
-    if (bytes[2] !== 1) fail(`unsupported BTF version ${bytes[2]}`, 2);
-    const hdrLen = dv.getUint32(4, le);
-    if (hdrLen < BTF_HEADER_SIZE) fail(`bad hdr_len ${hdrLen}, below ${BTF_HEADER_SIZE}`, 4);
-    if (hdrLen > len) fail(`bad hdr_len ${hdrLen}, beyond the ${len}-byte blob`, 4);
-    const typeOff = dv.getUint32(8, le);
-    const typeLen = dv.getUint32(12, le);
-    const strOff = dv.getUint32(16, le);
-    const strLen = dv.getUint32(20, le);
-    const dataLen = len - hdrLen;
-    if (typeOff % 4 !== 0) fail(`type section offset ${typeOff} is not 4-byte aligned`, 8);
-    if (typeOff + typeLen > dataLen) {
-      fail(`type section [${typeOff}, +${typeLen}) out of bounds of ${dataLen} data bytes`, 12);
-    }
-    if (strOff + strLen > dataLen) {
-      fail(`string section [${strOff}, +${strLen}) out of bounds of ${dataLen} data bytes`, 20);
-    }
-    if (typeLen > 0 && strLen > 0 && typeOff < strOff + strLen && strOff < typeOff + typeLen) {
-      fail("type and string sections overlap", 16);
-    }
-    if (typeLen % 4 !== 0) fail(`type section length ${typeLen} is not a multiple of 4`, 12);
+    const { littleEndian: le, hdrLen, typeOff, typeLen, strOff, strLen } = readBtfHeader(bytes);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     const strStart = hdrLen + strOff;
     const strs = bytes.subarray(strStart, strStart + strLen);
     if (base === undefined) {
@@ -242,9 +208,9 @@ export class Spec implements Iterable<BtfType> {
       words = new Uint32Array(nWords);
       for (let i = 0; i < nWords; i++) words[i] = dv.getUint32(typeSecStart + i * 4, le);
     }
-    const query = namesToFind;
-    namesToFind = undefined;
-    const offsets = query !== undefined && base === undefined
+    const findNames = options.findNames === undefined ? [] : [...options.findNames];
+    const query = findNames.length > 0 && base === undefined ? nameQuery(findNames) : undefined;
+    const offsets = query !== undefined
       ? indexTypesFindingNames(words, typeSecStart, strs, query)
       : indexTypes(words, typeSecStart);
 
@@ -264,6 +230,15 @@ export class Spec implements Iterable<BtfType> {
       typeSecStart,
       base,
     };
+    if (query !== undefined) {
+      const index = this.#nameIndex();
+      for (let i = 0; i < findNames.length; i++) {
+        // The walk probes a name's first two bytes: a one-byte name's own
+        // (its NUL) differ from those of its flavours, which it cannot find.
+        const flavoured = query.names[i].length >= 2 ? query.flavoured[i] : undefined;
+        index.seed(findNames[i], query.hits[i], flavoured);
+      }
+    } else if (findNames.length > 0) this.prefetchNames(findNames);
   }
 
   /** Id of the last type (of this blob, or of the base when this blob has none); 0 if none. */
@@ -346,10 +321,39 @@ export class Spec implements Iterable<BtfType> {
   typeIdsByName(name: string, kind?: Kind): number[] {
     const out: number[] = [];
     if (name === "") return out;
-    const q = utf8Encoder.encode(name);
     const k = kind === undefined ? -1 : kindNumber(kind);
-    this.#collect(q, k, out, false);
+    const chain = this.#chain;
+    for (let c = chain.length - 1; c >= 0; c--) chain[c].#ownIds(name, k, out);
     return out;
+  }
+
+  /**
+   * The ids of this blob's own types (not the base's) named `name`, of
+   * `kind` when given, in id order. Lookups are cached; look many names up
+   * in one pass with {@linkcode Spec.prefetchNames}.
+   */
+  ownTypeIdsByName(name: string, kind?: Kind): number[] {
+    const k = kind === undefined ? -1 : kindNumber(kind);
+    return this.#ownIds(name, k, []);
+  }
+
+  /**
+   * The ids of this blob's own types named `name` plus a CO-RE flavour
+   * (`name___x`, whose essential name is `name`), in id order: CO-RE
+   * candidates besides the types named `name` itself.
+   */
+  ownFlavouredTypeIds(name: string): number[] {
+    return [...this.#nameIndex().flavoured(name)];
+  }
+
+  /**
+   * Looks up several names of this blob's own types, exactly and with a
+   * CO-RE flavour, in one pass over the type records (for big BTF such as
+   * vmlinux one pass costs about as much as a single lookup); later
+   * lookups of them cost nothing.
+   */
+  prefetchNames(names: Iterable<string>): void {
+    this.#nameIndex().find(names);
   }
 
   /**
@@ -372,11 +376,12 @@ export class Spec implements Iterable<BtfType> {
    */
   typeIdByName(name: string, kind?: Kind): number | undefined {
     if (name === "") return undefined;
-    const q = utf8Encoder.encode(name);
-    const k = kind === undefined ? -1 : kindNumber(kind);
-    const out: number[] = [];
-    if (this.#collect(q, k, out, true)) return out[out.length - 1];
-    return out.length === 0 ? undefined : out[0];
+    const ids = this.typeIdsByName(name, kind);
+    for (const id of ids) {
+      const [r, o] = this.#locate(id);
+      if (isComplete(r.words, o)) return id;
+    }
+    return ids.length === 0 ? undefined : ids[0];
   }
 
   /**
@@ -731,92 +736,26 @@ export class Spec implements Iterable<BtfType> {
     return str;
   }
 
-  /**
-   * Appends the ids of types named `q` (kind `k`, or any when -1), base
-   * first. With `stop`, returns true as soon as a complete type was
-   * appended (the last element); otherwise collects all and returns false.
-   */
-  #collect(q: Uint8Array, k: number, out: number[], stop: boolean): boolean {
-    if (this.base !== undefined && this.base.#collect(q, k, out, stop)) return true;
-    const r = this.#raw;
-    if (this.#hashHeads === undefined && ++this.#lookups > LINEAR_LOOKUPS) this.#buildIndex();
-    const w = r.words;
-    const offsets = r.offsets;
-    const first = r.firstTypeId;
-    const heads = this.#hashHeads;
-    if (heads !== undefined) {
-      const next = this.#hashNext!;
-      for (let i = heads[hashBytes(q, 0, q.length) & (heads.length - 1)]; i >= 0; i = next[i]) {
-        const o = offsets[i];
-        if (k >= 0 && ((w[o + 1] >>> 24) & 0x1f) !== k) continue;
-        if (this.#nameEquals(w[o], q)) {
-          out.push(first + i);
-          if (stop && isComplete(w, o)) return true;
-        }
-      }
-      return false;
-    }
-    const n = r.typeCount;
-    const strs = r.strs;
-    const strBase = r.strBase;
-    const slen = strs.length;
-    const qlen = q.length;
-    const q0 = q[0];
-    for (let i = 0; i < n; i++) {
-      const o = offsets[i];
-      const off = w[o];
-      if (off === 0) continue;
-      if (k >= 0 && ((w[o + 1] >>> 24) & 0x1f) !== k) continue;
-      if (off >= strBase) {
-        const rel = off - strBase;
-        if (rel + qlen >= slen || strs[rel] !== q0 || strs[rel + qlen] !== 0) continue;
-        let j = 1;
-        while (j < qlen && strs[rel + j] === q[j]) j++;
-        if (j !== qlen) continue;
-      } else if (!this.#nameEquals(off, q)) continue;
-      out.push(first + i);
-      if (stop && isComplete(w, o)) return true;
-    }
-    return false;
+  /** This blob's name index, created on first use. */
+  #nameIndex(): NameIndex {
+    return this.#names ??= new NameIndex(this.#raw, (off) => {
+      const r = this.#ownerOfStr(off).#raw;
+      return [r.strs, r.strBase];
+    });
   }
 
-  /** Whether the string at `off` equals the bytes `q` (false for invalid offsets). */
-  #nameEquals(off: number, q: Uint8Array): boolean {
-    const r = this.#ownerOfStr(off).#raw;
-    const rel = off - r.strBase;
-    const strs = r.strs;
-    const qlen = q.length;
-    if (rel + qlen >= strs.length || strs[rel + qlen] !== 0) return false;
-    for (let j = 0; j < qlen; j++) if (strs[rel + j] !== q[j]) return false;
-    return true;
-  }
-
-  /** Builds the name hash index of this blob's own types. */
-  #buildIndex(): void {
-    const r = this.#raw;
-    const n = r.typeCount;
-    let size = 16;
-    while (size < n * 2) size *= 2;
-    const heads = new Int32Array(size).fill(-1);
-    const next = new Int32Array(n);
-    const w = r.words;
-    const offsets = r.offsets;
-    const mask = size - 1;
-    // Insert from the last id down so that each chain lists ids in ascending order.
-    for (let i = n - 1; i >= 0; i--) {
-      const off = w[offsets[i]];
-      if (off === 0) continue;
-      const sr = off < r.strBase ? this.#ownerOfStr(off).#raw : r;
-      const rel = off - sr.strBase;
-      const strs = sr.strs;
-      if (rel >= strs.length) continue; // invalid name: never matches
-      const end = strs.indexOf(0, rel);
-      const b = hashBytes(strs, rel, end) & mask;
-      next[i] = heads[b];
-      heads[b] = i;
+  /** Appends the ids of this blob's own types named `name` (of kind `k`, any when -1). */
+  #ownIds(name: string, k: number, out: number[]): number[] {
+    const ids = this.#nameIndex().exact(name);
+    if (k < 0) {
+      for (const id of ids) out.push(id);
+      return out;
     }
-    this.#hashHeads = heads;
-    this.#hashNext = next;
+    const r = this.#raw;
+    for (const id of ids) {
+      if (((r.words[r.offsets[id - r.firstTypeId] + 1] >>> 24) & 0x1f) === k) out.push(id);
+    }
+    return out;
   }
 }
 
@@ -832,48 +771,6 @@ export function parseBtf(bytes: Uint8Array, options?: ParseOptions): Spec {
   return new Spec(bytes, options);
 }
 
-/**
- * Parses BTF like {@linkcode parseBtf} and, in the same walk over the type
- * records, finds the ids of the types named `names` (of any kind, in id
- * order; names that are not there map to `[]`). For big BTF such as
- * vmlinux this costs about as much as the parse alone, where a separate
- * name lookup would walk the types a second time. Split BTF (`options.base`)
- * is parsed as usual and its names are looked up by a scan afterwards.
- *
- * @internal
- * @throws {ParseError} when the blob is malformed.
- */
-export function parseBtfFindingNames(
-  bytes: Uint8Array,
-  names: readonly string[],
-  options?: ParseOptions,
-): { spec: Spec; ids: Map<string, number[]> } {
-  const query: NameQuery = {
-    names: names.map((n) => utf8Encoder.encode(n)),
-    hits: names.map(() => []),
-    flavoured: names.map(() => []),
-    done: false,
-  };
-  namesToFind = query;
-  let spec: Spec;
-  try {
-    spec = new Spec(bytes, options);
-  } finally {
-    namesToFind = undefined;
-  }
-  const ids = new Map<string, number[]>();
-  const flavoured = new Map<string, number[]>();
-  for (let i = 0; i < names.length; i++) {
-    if (query.done) ids.set(names[i], query.hits[i]);
-    else ids.set(names[i], names[i] === "" ? [] : spec.typeIdsByName(names[i]));
-    // The walk probes a name's first two bytes: a one-byte name's own
-    // (its NUL) differ from those of its flavours, which it cannot find.
-    if (query.done && query.names[i].length >= 2) flavoured.set(names[i], query.flavoured[i]);
-  }
-  if (query.done) FLAVOURED_HITS.set(spec, flavoured);
-  return { spec, ids };
-}
-
 /** Names looked for during the index walk, and the ids found for each. */
 interface NameQuery {
   /** The names, UTF-8. */
@@ -882,23 +779,15 @@ interface NameQuery {
   hits: number[][];
   /** Ids of the types named `names[i]` + `___` + more (CO-RE flavours), ascending. */
   flavoured: number[][];
-  /** Set once the walk has filled `hits`. */
-  done: boolean;
 }
 
-/** Per spec parsed by `parseBtfFindingNames`: name → ids of the types named `name___…`. */
-const FLAVOURED_HITS = new WeakMap<Spec, Map<string, number[]>>();
-
-/**
- * The ids of the types named `name___…` (a name looked for, a triple
- * underscore, anything) that {@linkcode parseBtfFindingNames} found in the
- * same walk, for names of at least two bytes; undefined for other specs.
- * CO-RE reads its flavoured candidates from it (and checks the flavour).
- *
- * @internal
- */
-export function flavouredNameHits(spec: Spec): ReadonlyMap<string, number[]> | undefined {
-  return FLAVOURED_HITS.get(spec);
+/** An empty query for `names`. */
+function nameQuery(names: readonly string[]): NameQuery {
+  return {
+    names: names.map((n) => utf8Encoder.encode(n)),
+    hits: names.map(() => []),
+    flavoured: names.map(() => []),
+  };
 }
 
 /**
@@ -984,7 +873,6 @@ function indexTypesFindingNames(
     if (k >= 0) query.hits[k].push(hitIds[h]);
     else query.flavoured[~k].push(hitIds[h]);
   }
-  query.done = true;
   return offsets.subarray(0, count);
 }
 
@@ -1059,21 +947,10 @@ function fail(msg: string, offset: number): never {
   throw new ParseError("btf", msg, { offset });
 }
 
-function hex2(b: number): string {
-  return b.toString(16).padStart(2, "0");
-}
-
 function kindNumber(kind: Kind): number {
   const k = BTF_KIND_NUMBERS[kind];
   if (k === undefined) throw new InvalidArgumentError(`unknown BTF kind ${JSON.stringify(kind)}`);
   return k;
-}
-
-/** FNV-1a over `b[start, end)`. */
-function hashBytes(b: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return h >>> 0;
 }
 
 /** Decodes `b[start, end)` as UTF-8, with a fast path for short ASCII names. */

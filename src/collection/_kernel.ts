@@ -13,14 +13,8 @@ import {
   MissingModuleBtfError,
   resolveKernelTypes,
 } from "../btf/kernel.ts";
-import { parseBtfFile, parseBtfFileFindingNames } from "../btf/file.ts";
-import {
-  coreLookupNames,
-  CoreTargets,
-  ownTypeIdsByName,
-  prefetchTypeNames,
-  seedTypeNames,
-} from "../btf/core.ts";
+import { parseBtfFile } from "../btf/file.ts";
+import { coreLookupNames, CoreTargets } from "../btf/core.ts";
 import type { Spec } from "../btf/spec.ts";
 import type { Kind } from "../btf/types.ts";
 import { type Kallsyms, loadKallsymsSync } from "../kallsyms/mod.ts";
@@ -56,11 +50,7 @@ export class KernelEnv {
       // Names wanted right away are found in the same walk as the parse.
       const path = `${kernelBtfDir({ root })}/vmlinux`;
       try {
-        if (names && names.length > 0) {
-          const { spec, ids } = parseBtfFileFindingNames(path, names);
-          seedTypeNames(spec, ids);
-          defaultBtfCache.setVmlinux(root, spec);
-        } else defaultBtfCache.setVmlinux(root, parseBtfFile(path));
+        defaultBtfCache.setVmlinux(root, parseBtfFile(path, { findNames: names }));
       } catch {
         // handled below
       }
@@ -109,17 +99,17 @@ export class KernelEnv {
    */
   findKernelType(name: string, kind: Kind, owner?: string): KernelTypeRef | undefined {
     const vmlinux = this.vmlinux();
-    const ids = ownTypeIdsByName(vmlinux, name, kind);
+    const ids = vmlinux.ownTypeIdsByName(name, kind);
     if (ids.length > 0) return { id: ids[0], spec: vmlinux };
     if (owner !== undefined) {
       const tt = this.targetTypes(owner);
       if (tt?.moduleSpec && tt.module) {
-        const mids = ownTypeIdsByName(tt.moduleSpec, name, kind);
+        const mids = tt.moduleSpec.ownTypeIdsByName(name, kind);
         if (mids.length > 0) return { id: mids[0], module: tt.module, spec: tt.moduleSpec };
       }
     }
     for (const [module, spec] of kernelModuleSpecs({ root: this.root })) {
-      const mids = ownTypeIdsByName(spec, name, kind);
+      const mids = spec.ownTypeIdsByName(name, kind);
       if (mids.length > 0) return { id: mids[0], module, spec };
     }
     return undefined;
@@ -138,7 +128,7 @@ export class KernelEnv {
     if (core.length > 0 && !this.kernelTypes) { for (const n of coreLookupNames(core)) all.add(n); }
     if (all.size > 0) this.vmlinux([...all]);
     if (core.length > 0) this.core().prefetch(core);
-    if (kernel.length > 0) prefetchTypeNames(this.vmlinux(), kernel);
+    if (kernel.length > 0) this.vmlinux().prefetchNames(kernel);
   }
 
   /** A descriptor of the loaded kernel BTF object of `module` (cached until close). */

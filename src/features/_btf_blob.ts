@@ -6,7 +6,7 @@
 //   [2] struct bpf_spin_lock { int val; }
 //   [3] struct val { int cnt; struct bpf_spin_lock l; }
 
-import { btfBlob } from "../btf/_blob.ts";
+import { btfBlob } from "../btf/blob.ts";
 import { BtfKind } from "../sys/abi.ts";
 import { bpfTry } from "../sys/mod.ts";
 import { counted } from "./_raw.ts";

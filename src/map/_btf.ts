@@ -3,7 +3,7 @@
 // size. Private to src/map; the full BTF module lives in src/btf.
 // Layout facts from the kernel's Documentation/bpf/btf.rst and linux/btf.h.
 
-import { btfBlob } from "../btf/_blob.ts";
+import { btfBlob } from "../btf/blob.ts";
 import { BtfKind } from "../sys/abi.ts";
 
 const KIND_INT = BtfKind.int;
