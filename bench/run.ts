@@ -11,6 +11,7 @@ const ALL = [
   "ringbuf",
   "perfbuf",
   "attach_tracepoint",
+  "import_cost",
 ];
 const chosen = Deno.args.length ? Deno.args : ALL;
 const here = new URL(".", import.meta.url).pathname;
