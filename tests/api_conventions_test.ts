@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { attachUsdt, Link, LinkGroup, UsdtLink } from "../src/link/mod.ts";
 import { Counter, countingProgram, ensureTracefs } from "./link_fixtures.ts";
+import { createMap, fdOf, type FdSource, InvalidArgumentError, ringBufReader } from "../mod.ts";
 import { buildTarget, runTarget } from "./uprobe_fixtures.ts";
+import { dupRawFd } from "../src/sys/fd_dup.ts";
 
 await ensureTracefs();
 
@@ -35,4 +37,25 @@ Deno.test("attachUsdt returns one Link: using closes every location, probes and 
     assert.equal(after.enabled, 0, "the semaphore is off once closed");
     assert.equal(counter.value, 4n, "no counts once closed");
   }
+});
+
+Deno.test("one descriptor type: fdOf resolves a map, its FD, a number and { fd }; anything else is an InvalidArgumentError", () => {
+  using map = createMap({ type: "ringbuf", maxEntries: 4096, name: "conv_fd" });
+  const n = map.fd;
+  using copy = dupRawFd(n, "conv_fd copy");
+  const sources: FdSource[] = [map, n, { fd: n }];
+  for (const s of sources) assert.equal(fdOf(s), n);
+  for (const s of [copy, { fd: copy }]) assert.equal(fdOf(s), copy.value);
+  // The readers, the attach functions and the specs take the same type.
+  for (const s of [...sources, copy]) {
+    using r = ringBufReader(s);
+    assert.equal(r.size, 4096);
+  }
+  for (const bad of [-1, 1.5, NaN, "3", null, {}, { fd: "3" }] as unknown[]) {
+    assert.throws(() => fdOf(bad as FdSource), InvalidArgumentError, String(bad));
+    assert.throws(() => ringBufReader(bad as FdSource), /expected a map/, String(bad));
+  }
+  const gone = dupRawFd(n, "a closed copy");
+  gone.close();
+  assert.throws(() => fdOf(gone), /a closed copy is closed/);
 });

@@ -9,45 +9,40 @@ import { bpfError, bpfTry, cString, type LinkCreateAttr } from "../sys/bpf.ts";
 import { EINVAL, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { libc } from "../sys/_libc.ts";
 import { FD } from "../sys/fd.ts";
+import { descriptorOf, type FdSource } from "../sys/fd_source.ts";
+
+export type { FdSource };
 
 /**
  * A loaded program as the attach functions take it: a `Program` from
  * src/program (or anything with an `fd`, and optionally its `type` and
  * `attachType`), an {@linkcode FD}, or a raw descriptor number. The attach
  * functions use `attachType`, when it is there, as the default attach type.
+ *
+ * @deprecated Use {@linkcode FdSource}, the one descriptor type (the same values).
  */
-export type ProgramLike =
-  | number
-  | FD
-  | {
-    readonly fd: FD | number;
-    readonly type?: number;
-    readonly attachType?: number;
-    readonly name?: string;
-  };
+export type ProgramLike = FdSource;
 
-/** The descriptor number of a program argument. */
-export function programFd(p: ProgramLike): number {
-  if (typeof p === "number") return p;
-  if (p instanceof FD) return p.value;
-  if (p === null || typeof p !== "object" || !("fd" in p)) {
-    throw new InvalidArgumentError("expected a program (an object with an fd, an FD or a number)");
-  }
-  return typeof p.fd === "number" ? p.fd : p.fd.value;
+/** The descriptor number of a program argument (`fdOf` naming a program in its error). */
+export function programFd(p: FdSource): number {
+  return descriptorOf(p, "program");
+}
+
+/** A number-valued property of an object argument, if it has one. */
+function numberProp(p: FdSource, key: "type" | "attachType"): number | undefined {
+  if (p === null || typeof p !== "object" || p instanceof FD) return undefined;
+  const v = (p as Record<string, unknown>)[key];
+  return typeof v === "number" ? v : undefined;
 }
 
 /** The program type number: the object's `type`, or read from the kernel. */
-export function programType(p: ProgramLike): number {
-  if (typeof p === "object" && !(p instanceof FD) && typeof p.type === "number") return p.type;
-  return readProgramType(programFd(p)).type;
+export function programType(p: FdSource): number {
+  return numberProp(p, "type") ?? readProgramType(programFd(p)).type;
 }
 
 /** The `attachType` the program was loaded with, when the object says. */
-export function programAttachType(p: ProgramLike): number | undefined {
-  if (typeof p === "object" && !(p instanceof FD) && typeof p.attachType === "number") {
-    return p.attachType;
-  }
-  return undefined;
+export function programAttachType(p: FdSource): number | undefined {
+  return numberProp(p, "attachType");
 }
 
 /** Throws InvalidArgumentError unless the program's type is one of `allowed`. */

@@ -7,7 +7,7 @@ import { EINVAL, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
 import { ioctl, PerfIoctl } from "../sys/perf_event.ts";
-import { linkCreateError, linkCreateTry, programFd, type ProgramLike } from "./_common.ts";
+import { type FdSource, linkCreateError, linkCreateTry, programFd } from "./_common.ts";
 import { BpfLink, LegacyLink, type LinkResource } from "./link.ts";
 
 /** Options of attachToPerfEvent. */
@@ -28,7 +28,7 @@ export interface PerfAttachOptions {
  * resources.
  */
 export function attachToPerfEvent(
-  program: ProgramLike,
+  program: FdSource,
   perf: FD,
   kind: string,
   options: PerfAttachOptions,

@@ -16,11 +16,11 @@ import { FD } from "../sys/fd.ts";
 import { dupRawFd } from "../sys/fd_dup.ts";
 import { OpenFlags, openPath } from "../sys/open_path.ts";
 import {
+  type FdSource,
   linkCreateError,
   linkCreateTry,
   programAttachType,
   programFd,
-  type ProgramLike,
   programType,
 } from "./_common.ts";
 import { BpfLink, LegacyLink } from "./link.ts";
@@ -74,7 +74,7 @@ function cgroupFd(c: string | number | FD): FD {
  * using link = attachCgroup(prog, { cgroup: "/sys/fs/cgroup/test", attachType: "cgroup_inet_egress" });
  * ```
  */
-export function attachCgroup(program: ProgramLike, options: CgroupOptions): BpfLink | LegacyLink {
+export function attachCgroup(program: FdSource, options: CgroupOptions): BpfLink | LegacyLink {
   const type = programType(program);
   const at = options.attachType !== undefined
     ? attachTypeNumber(options.attachType)

@@ -13,7 +13,7 @@ import { errno, libc } from "../sys/_libc.ts";
 import { EAGAIN, EINTR } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
-import { expectProgramType, linkCreate, programFd, type ProgramLike } from "./_common.ts";
+import { expectProgramType, type FdSource, linkCreate, programFd } from "./_common.ts";
 import { BpfLink, type BpfLinkOptions } from "./link.ts";
 
 /** `enum bpf_cgroup_iter_order`. */
@@ -172,7 +172,7 @@ function iterInfo(options: IterOptions): Uint8Array | undefined {
  * console.log(link.read());
  * ```
  */
-export function attachIter(program: ProgramLike, options: IterOptions = {}): IterLink {
+export function attachIter(program: FdSource, options: IterOptions = {}): IterLink {
   expectProgramType(program, [ProgramType.tracing], "attachIter");
   const info = iterInfo(options);
   const fd = linkCreate(

@@ -31,10 +31,10 @@ import {
 } from "../tracefs/mod.ts";
 import {
   expectProgramType,
+  type FdSource,
   linkCreateError,
   linkCreateTry,
   programFd,
-  type ProgramLike,
   u64Array,
 } from "./_common.ts";
 import { attachToPerfEvent } from "./_perf.ts";
@@ -74,7 +74,7 @@ export const KPROBE_REQUIREMENT =
  * closes). When neither exists, throws `NotSupportedError` naming kprobes,
  * CONFIG_KPROBES and the places looked at.
  */
-export function attachKprobe(program: ProgramLike, options: KprobeOptions): BpfLink | LegacyLink {
+export function attachKprobe(program: FdSource, options: KprobeOptions): BpfLink | LegacyLink {
   expectProgramType(program, [ProgramType.kprobe], "attachKprobe");
   if ((options.symbol === undefined) === (options.address === undefined)) {
     throw new InvalidArgumentError("attachKprobe: give exactly one of symbol and address");
@@ -247,7 +247,7 @@ export function matchKernelFunctions(pattern: string, options: TracefsOptions = 
  * many kernel functions at once with BPF_LINK_CREATE. Throws
  * `NotSupportedError` naming CONFIG_FPROBE when the kernel answers EOPNOTSUPP.
  */
-export function attachKprobeMulti(program: ProgramLike, options: KprobeMultiOptions): BpfLink {
+export function attachKprobeMulti(program: FdSource, options: KprobeMultiOptions): BpfLink {
   expectProgramType(program, [ProgramType.kprobe], "attachKprobeMulti");
   const given = [options.symbols, options.pattern, options.addresses].filter((x) =>
     x !== undefined

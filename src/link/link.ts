@@ -17,7 +17,7 @@ import { readLink } from "../sys/file.ts";
 import { SyscallError } from "../sys/error.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { type LinkInfo, readLinkInfo } from "./info.ts";
-import { programFd, type ProgramLike } from "./_common.ts";
+import { type FdSource, programFd } from "./_common.ts";
 
 /** Something closed after a link: a perf event, a tracefs probe event. */
 export interface LinkResource {
@@ -28,7 +28,7 @@ export interface LinkResource {
 /** Options of {@linkcode Link.update}. */
 export interface LinkUpdateOptions {
   /** Replace only if this program is the one attached (BPF_F_REPLACE with `old_prog_fd`). */
-  oldProgram?: ProgramLike;
+  oldProgram?: FdSource;
 }
 
 /**
@@ -82,7 +82,7 @@ export abstract class Link implements Disposable {
   }
 
   /** Replaces the attached program in place (BPF_LINK_UPDATE). */
-  update(_program: ProgramLike, _options?: LinkUpdateOptions): void {
+  update(_program: FdSource, _options?: LinkUpdateOptions): void {
     throw this.unsupported("replacing the program");
   }
 
@@ -194,7 +194,7 @@ export class BpfLink extends Link {
    * Replaces the program (BPF_LINK_UPDATE). Links of types cgroup, iter,
    * netns, xdp, tcx, netkit, sockmap support it; others throw NotSupportedError.
    */
-  override update(program: ProgramLike, options: LinkUpdateOptions = {}): void {
+  override update(program: FdSource, options: LinkUpdateOptions = {}): void {
     const attr = {
       linkFd: this.fd.value,
       newProgFd: programFd(program),
@@ -446,7 +446,7 @@ export class LinkGroup extends Link {
   }
 
   /** Replaces the program of every member. */
-  override update(program: ProgramLike, options?: LinkUpdateOptions): void {
+  override update(program: FdSource, options?: LinkUpdateOptions): void {
     for (const l of this.links) l.update(program, options);
   }
 

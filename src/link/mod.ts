@@ -24,7 +24,7 @@
  * @module
  */
 
-export { type InterfaceTarget, type ProgramLike } from "./_common.ts";
+export { type FdSource, type InterfaceTarget } from "./_common.ts";
 export * from "./cgroup.ts";
 export * from "./info.ts";
 export * from "./iter.ts";

@@ -7,7 +7,7 @@
 
 import { AttachType, ProgramType } from "../asm/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { expectProgramType, linkCreate, programFd, type ProgramLike } from "./_common.ts";
+import { expectProgramType, type FdSource, linkCreate, programFd } from "./_common.ts";
 import { BpfLink } from "./link.ts";
 
 /** Netfilter protocol families (`NFPROTO_*`). */
@@ -35,7 +35,7 @@ export interface NetfilterOptions {
 }
 
 /** Attaches a netfilter program (BPF_LINK_CREATE with attach type netfilter). */
-export function attachNetfilter(program: ProgramLike, options: NetfilterOptions): BpfLink {
+export function attachNetfilter(program: FdSource, options: NetfilterOptions): BpfLink {
   expectProgramType(program, [ProgramType.netfilter], "attachNetfilter");
   const pf = typeof options.family === "number" ? options.family : NetfilterFamily[options.family];
   const hook = typeof options.hook === "number" ? options.hook : NetfilterHook[options.hook];

@@ -14,10 +14,10 @@ import { dupRawFd } from "../sys/fd_dup.ts";
 import { openPath } from "../sys/open_path.ts";
 import {
   expectProgramType,
+  type FdSource,
   linkCreateError,
   linkCreateTry,
   programFd,
-  type ProgramLike,
 } from "./_common.ts";
 import { BpfLink, LegacyLink } from "./link.ts";
 
@@ -33,7 +33,7 @@ export interface NetnsOptions {
  * Attaches an sk_lookup or flow_dissector program to a network namespace.
  */
 export function attachNetns(
-  program: ProgramLike,
+  program: FdSource,
   options: NetnsOptions = {},
 ): BpfLink | LegacyLink {
   const type = expectProgramType(

@@ -7,7 +7,7 @@
 import { ProgramType } from "../asm/types.ts";
 import { errno, libc } from "../sys/_libc.ts";
 import { SyscallError } from "../sys/error.ts";
-import { expectProgramType, programFd, type ProgramLike } from "./_common.ts";
+import { expectProgramType, type FdSource, programFd } from "./_common.ts";
 import { LegacyLink } from "./link.ts";
 
 /** `SOL_SOCKET`. */
@@ -33,7 +33,7 @@ function setsockoptInt(fd: number, opt: number, value: number, what: string): vo
  * The socket is not owned: closing the link runs SO_DETACH_BPF on it
  * (ignoring a socket already closed).
  */
-export function attachSocketFilter(program: ProgramLike, socketFd: number): LegacyLink {
+export function attachSocketFilter(program: FdSource, socketFd: number): LegacyLink {
   expectProgramType(program, [ProgramType.socket_filter], "attachSocketFilter");
   setsockoptInt(socketFd, SO_ATTACH_BPF, programFd(program), "SO_ATTACH_BPF");
   return new LegacyLink("socket_filter", () => {

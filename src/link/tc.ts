@@ -12,10 +12,10 @@ import { InvalidArgumentError } from "../errors.ts";
 import { SyscallError } from "../sys/error.ts";
 import {
   expectProgramType,
+  type FdSource,
   interfaceIndex,
   type InterfaceTarget,
   programFd,
-  type ProgramLike,
 } from "./_common.ts";
 import {
   type Attr,
@@ -145,7 +145,7 @@ export class TcLink extends LegacyLink {
  * Attaches a sched_cls program as a direct-action bpf filter on a device's
  * clsact ingress or egress, creating the clsact qdisc if needed.
  */
-export function attachTc(program: ProgramLike, options: TcOptions): TcLink {
+export function attachTc(program: FdSource, options: TcOptions): TcLink {
   expectProgramType(program, [ProgramType.sched_cls, ProgramType.sched_act], "attachTc");
   const ifindex = interfaceIndex(options, "attachTc");
   if (options.direction !== "ingress" && options.direction !== "egress") {
@@ -160,7 +160,8 @@ export function attachTc(program: ProgramLike, options: TcOptions): TcLink {
     (options.direction === "ingress" ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS)) >>> 0;
   createClsact({ ifindex });
   const name = options.name ??
-    ((typeof program === "object" && "name" in program && program.name) || "denobpf");
+    ((typeof program === "object" && "name" in program && typeof program.name === "string" &&
+      program.name) || "denobpf");
   const attrs: Attr[] = [
     [TCA_KIND, nla.str("bpf")],
     [TCA_OPTIONS, [

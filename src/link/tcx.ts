@@ -12,12 +12,12 @@ import { FD } from "../sys/fd.ts";
 import { bpfError } from "../sys/bpf.ts";
 import {
   expectProgramType,
+  type FdSource,
   interfaceIndex,
   type InterfaceTarget,
   linkCreateError,
   linkCreateTry,
   programFd,
-  type ProgramLike,
 } from "./_common.ts";
 import { BpfLink } from "./link.ts";
 
@@ -42,7 +42,7 @@ export const MprogFlags = {
  */
 export type TcxAnchor =
   | "all"
-  | { program: ProgramLike }
+  | { program: FdSource }
   | { link: { readonly fd: FD } }
   | { programId: number }
   | { linkId: number };
@@ -91,7 +91,7 @@ export function mprogPlacement(
  * Attaches a sched_cls program to a device's tcx ingress or egress hook
  * (BPF_LINK_CREATE with attach type tcx_ingress = 46 / tcx_egress = 47).
  */
-export function attachTcx(program: ProgramLike, options: TcxOptions): BpfLink {
+export function attachTcx(program: FdSource, options: TcxOptions): BpfLink {
   expectProgramType(program, [ProgramType.sched_cls], "attachTcx");
   const ifindex = interfaceIndex(options, "attachTcx");
   if (options.direction !== "ingress" && options.direction !== "egress") {

@@ -15,7 +15,7 @@ import { dupRawFd } from "../sys/fd_dup.ts";
 import { type PerfEventAttr, perfEventOpen, PerfType } from "../sys/perf_event.ts";
 import { tracepointId } from "../tracefs/events.ts";
 import type { TracefsOptions } from "../tracefs/mount.ts";
-import { expectProgramType, programFd, type ProgramLike } from "./_common.ts";
+import { expectProgramType, type FdSource, programFd } from "./_common.ts";
 import { attachToPerfEvent } from "./_perf.ts";
 import { BpfLink, type LegacyLink } from "./link.ts";
 
@@ -44,7 +44,7 @@ export interface TracepointOptions extends TracefsOptions {
  * ```
  */
 export function attachTracepoint(
-  program: ProgramLike,
+  program: FdSource,
   options: TracepointOptions,
 ): BpfLink | LegacyLink {
   expectProgramType(program, [ProgramType.tracepoint], "attachTracepoint");
@@ -75,7 +75,7 @@ export interface RawTracepointOptions {
  * Attaches a raw_tracepoint (or raw_tracepoint_writable) program with
  * BPF_RAW_TRACEPOINT_OPEN, which returns a bpf_link.
  */
-export function attachRawTracepoint(program: ProgramLike, options: RawTracepointOptions): BpfLink {
+export function attachRawTracepoint(program: FdSource, options: RawTracepointOptions): BpfLink {
   expectProgramType(
     program,
     [ProgramType.raw_tracepoint, ProgramType.raw_tracepoint_writable],
@@ -131,7 +131,7 @@ export interface PerfEventOptions {
  * The link owns (a duplicate of) the event and closes it.
  */
 export function attachPerfEvent(
-  program: ProgramLike,
+  program: FdSource,
   options: PerfEventOptions,
 ): BpfLink | LegacyLink {
   let perf: FD;

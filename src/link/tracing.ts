@@ -14,11 +14,11 @@ import { E2BIG, EINVAL, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { FD } from "../sys/fd.ts";
 import {
   expectProgramType,
+  type FdSource,
   linkCreateError,
   linkCreateTry,
   programAttachType,
   programFd,
-  type ProgramLike,
 } from "./_common.ts";
 import { BpfLink } from "./link.ts";
 
@@ -39,7 +39,7 @@ export interface TracingOptions {
    * and the BTF id of the function in it, to attach somewhere other than
    * the load-time target.
    */
-  targetProgram?: ProgramLike;
+  targetProgram?: FdSource;
   /** BTF id of the target function inside `targetProgram` (or a BTF object). */
   targetBtfId?: number;
 }
@@ -76,7 +76,7 @@ function rawTracepointOpen(prog: number, kind: string, cookie: bigint): BpfLink 
  * Note: a kernel that forbids fentry/fexit/LSM refuses these programs at
  * load time (`loadProgram` throws), before any attach.
  */
-export function attachTracing(program: ProgramLike, options: TracingOptions = {}): BpfLink {
+export function attachTracing(program: FdSource, options: TracingOptions = {}): BpfLink {
   const type = expectProgramType(
     program,
     [ProgramType.tracing, ProgramType.lsm, ProgramType.ext],
@@ -145,7 +145,7 @@ export interface LsmOptions {
  * Attaches an LSM program to the hook it was loaded for, with the attach
  * type it was loaded with (default `lsm_mac`).
  */
-export function attachLsm(program: ProgramLike, options: LsmOptions = {}): BpfLink {
+export function attachLsm(program: FdSource, options: LsmOptions = {}): BpfLink {
   expectProgramType(program, [ProgramType.lsm], "attachLsm");
   return attachTracing(program, { cookie: options.cookie });
 }
@@ -153,7 +153,7 @@ export function attachLsm(program: ProgramLike, options: LsmOptions = {}): BpfLi
 /** Options of {@linkcode attachFreplace}. */
 export interface FreplaceOptions {
   /** The program whose function to replace (default: the load-time target). */
-  targetProgram?: ProgramLike;
+  targetProgram?: FdSource;
   /** BTF id of the function inside `targetProgram`. */
   targetBtfId?: number;
 }
@@ -162,7 +162,7 @@ export interface FreplaceOptions {
  * Attaches an ext (freplace) program in place of a function of another BPF
  * program. Without options it replaces the load-time target.
  */
-export function attachFreplace(program: ProgramLike, options: FreplaceOptions = {}): BpfLink {
+export function attachFreplace(program: FdSource, options: FreplaceOptions = {}): BpfLink {
   expectProgramType(program, [ProgramType.ext], "attachFreplace");
   return attachTracing(program, options);
 }

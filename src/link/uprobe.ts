@@ -25,11 +25,11 @@ import { findUsdtProbes, resolveBinaryPath, symbolOffset, type UsdtProbe } from 
 import { readElfFileSync } from "../elf/mod.ts";
 import {
   expectProgramType,
+  type FdSource,
   linkCreateError,
   linkCreateTry,
   programAttachType,
   programFd,
-  type ProgramLike,
   u64Array,
 } from "./_common.ts";
 import { attachToPerfEvent } from "./_perf.ts";
@@ -122,7 +122,7 @@ export function resolveUprobeTarget(
  * using link = attachUprobe(prog, { path: "/usr/bin/bash", symbol: "readline", retprobe: true });
  * ```
  */
-export function attachUprobe(program: ProgramLike, options: UprobeOptions): BpfLink | LegacyLink {
+export function attachUprobe(program: FdSource, options: UprobeOptions): BpfLink | LegacyLink {
   expectProgramType(program, [ProgramType.kprobe], "attachUprobe");
   const refCtrOffset = u64Option("attachUprobe", "refCtrOffset", options.refCtrOffset);
   u64Option("attachUprobe", "cookie", options.cookie);
@@ -234,7 +234,7 @@ export const UPROBE_MULTI_REQUIREMENT = "Linux 6.6 with CONFIG_UPROBES";
  * Attaches a kprobe program loaded with attachType `trace_uprobe_multi` to
  * many locations of one file in a single link (BPF_LINK_CREATE, Linux 6.6+).
  */
-export function attachUprobeMulti(program: ProgramLike, options: UprobeMultiOptions): BpfLink {
+export function attachUprobeMulti(program: FdSource, options: UprobeMultiOptions): BpfLink {
   expectProgramType(program, [ProgramType.kprobe], "attachUprobeMulti");
   if ((options.symbols === undefined) === (options.offsets === undefined)) {
     throw new InvalidArgumentError("attachUprobeMulti: give exactly one of symbols and offsets");
@@ -357,7 +357,7 @@ export type UsdtAttachment = UsdtLink;
  * {@linkcode UsdtLink} (a group: `close()` and `using` detach every
  * location; `links` and `probes` for the details).
  */
-export function attachUsdt(program: ProgramLike, options: UsdtOptions): UsdtLink {
+export function attachUsdt(program: FdSource, options: UsdtOptions): UsdtLink {
   expectProgramType(program, [ProgramType.kprobe], "attachUsdt");
   pidOption("attachUsdt", options.pid);
   u64Option("attachUsdt", "cookie", options.cookie);

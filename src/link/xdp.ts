@@ -13,12 +13,12 @@ import { FD } from "../sys/fd.ts";
 import { dupRawFd } from "../sys/fd_dup.ts";
 import {
   expectProgramType,
+  type FdSource,
   interfaceIndex,
   type InterfaceTarget,
   linkCreateError,
   linkCreateTry,
   programFd,
-  type ProgramLike,
 } from "./_common.ts";
 import { type Attr, NetlinkSocket, nla, RTM_SETLINK } from "./_netlink.ts";
 import { BpfLink, LegacyLink } from "./link.ts";
@@ -85,7 +85,7 @@ function setXdp(
  * using link = attachXdp(prog, { interface: "eth0", mode: "generic" });
  * ```
  */
-export function attachXdp(program: ProgramLike, options: XdpOptions): BpfLink | LegacyLink {
+export function attachXdp(program: FdSource, options: XdpOptions): BpfLink | LegacyLink {
   expectProgramType(program, [ProgramType.xdp], "attachXdp");
   const ifindex = interfaceIndex(options, "attachXdp");
   if (options.mode !== undefined && !(options.mode in MODE_FLAG)) {

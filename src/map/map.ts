@@ -17,7 +17,6 @@ import { possibleCpuCount } from "../sys/cpu.ts";
 import { EBUSY, EEXIST, ENOENT, ENOSPC, EPERM } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
-import { readLink } from "../sys/file.ts";
 import { pageSize } from "../sys/mmap.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
@@ -29,15 +28,12 @@ import type { Codec } from "./codec.ts";
 import { MapIterationError, MapReadOnlyError } from "./errors.ts";
 import { type MapInfo, readMapInfo } from "./info.ts";
 import { MapMemory } from "./memory.ts";
-import {
-  fdRefValue,
-  type MapFdHolder,
-  type MapSpec,
-  type ResolvedMapSpec,
-  resolveMapSpec,
-  roundUp8,
-} from "./spec.ts";
+import { type MapSpec, type ResolvedMapSpec, resolveMapSpec, roundUp8 } from "./spec.ts";
 import { TypedMap } from "./typed.ts";
+import { fdOf, type FdSource } from "../sys/fd_source.ts";
+
+/** An object owning a descriptor (the object form of {@linkcode FdSource}). */
+type FdHolder = Extract<FdSource, { readonly fd: unknown }>;
 import {
   isLocalStorageMapType,
   isMapInMapType,
@@ -431,11 +427,11 @@ export class BpfMap implements Disposable {
     return elemError(op, -r, { map: this, flags });
   }
 
-  #toValue(value: Uint8Array | MapFdHolder): Uint8Array {
+  #toValue(value: Uint8Array | FdHolder): Uint8Array {
     if (value instanceof Uint8Array) return value;
     if (value !== null && typeof value === "object" && "fd" in value && this.valueSize === 4) {
       const b = new Uint8Array(4);
-      new DataView(b.buffer).setUint32(0, fdRefValue(value.fd), true);
+      new DataView(b.buffer).setUint32(0, fdOf(value.fd), true);
       return b;
     }
     throw this.#valueError(value as unknown as Uint8Array);
@@ -502,7 +498,7 @@ export class BpfMap implements Disposable {
    * map-in-map and program arrays the value may be an object with an `fd`
    * (an inner `BpfMap`, a program).
    */
-  update(key: Uint8Array, value: Uint8Array | MapFdHolder, flags?: MapUpdateFlags): void {
+  update(key: Uint8Array, value: Uint8Array | FdHolder, flags?: MapUpdateFlags): void {
     this.#checkKey(key);
     const v = value instanceof Uint8Array ? value : this.#toValue(value);
     this.#checkValue(v, this.valueBufferSize);
@@ -1128,7 +1124,7 @@ function createResolved(r: ResolvedMapSpec): BpfMap {
         cleanup.push(inner);
         innerMapFd = inner.fd;
       } else {
-        innerMapFd = fdRefValue((r.innerMap as MapFdHolder).fd);
+        innerMapFd = fdOf((r.innerMap as FdHolder).fd);
       }
     }
     const attr: MapCreateAttr = {
@@ -1147,14 +1143,14 @@ function createResolved(r: ResolvedMapSpec): BpfMap {
     if (r.type === MapType.struct_ops) {
       // The kernel wants a valid btf_fd next to the vmlinux value type id,
       // and no key/value type ids; any loaded BTF object does.
-      if (btf?.btfFd !== undefined) attr.btfFd = fdRefValue(btf.btfFd);
+      if (btf?.btfFd !== undefined) attr.btfFd = fdOf(btf.btfFd);
       else {
         const fd = loadBtfObject(buildMapBtf({ valueSize: 4 }).blob, "BTF for struct_ops map");
         cleanup.push(fd);
         attr.btfFd = fd.value;
       }
     } else if (btf?.btfFd !== undefined) {
-      attr.btfFd = fdRefValue(btf.btfFd);
+      attr.btfFd = fdOf(btf.btfFd);
       attr.btfKeyTypeId = btf.keyTypeId;
       attr.btfValueTypeId = btf.valueTypeId;
     } else if (isLocalStorageMapType(r.type)) {
@@ -1168,7 +1164,7 @@ function createResolved(r: ResolvedMapSpec): BpfMap {
     }
     if (btf?.vmlinuxValueTypeId) attr.btfVmlinuxValueTypeId = btf.vmlinuxValueTypeId;
     if (btf?.valueTypeBtfObjFd !== undefined) {
-      attr.valueTypeBtfObjFd = fdRefValue(btf.valueTypeBtfObjFd);
+      attr.valueTypeBtfObjFd = fdOf(btf.valueTypeBtfObjFd);
       attr.mapFlags = (attr.mapFlags ?? 0) | MapCreateFlag.VTYPE_BTF_OBJ_FD;
     }
     const fd = bpfTry("MAP_CREATE", attr);
@@ -1347,7 +1343,7 @@ function readOwnMapInfo(fd: number, label: string): MapInfo {
   // this is a map before reading its info as struct bpf_map_info.
   let kind = "";
   try {
-    kind = readLink(`/proc/self/fd/${fd}`);
+    kind = Deno.readLinkSync(`/proc/self/fd/${fd}`);
   } catch {
     // No /proc: trust the caller.
     kind = "anon_inode:bpf-map";

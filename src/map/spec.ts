@@ -8,6 +8,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { possibleCpuCount } from "../sys/cpu.ts";
 import type { FD } from "../sys/fd.ts";
+import { fdOf, type FdSource } from "../sys/fd_source.ts";
 import { pageSize } from "../sys/mmap.ts";
 import {
   isKeylessMapType,
@@ -21,13 +22,17 @@ import {
   mapTypeNumber,
 } from "./types.ts";
 
-/** A descriptor given by number or by the {@linkcode FD} that owns it. */
+/**
+ * A descriptor given by number or by the {@linkcode FD} that owns it.
+ *
+ * @deprecated Use {@linkcode FdSource}, the one descriptor type.
+ */
 export type FdRef = number | FD;
 
 /** BTF type information for a map (BPF_MAP_CREATE's `btf_*` fields). */
 export interface MapBtfSpec {
   /** The loaded BTF object holding the key and value types. */
-  btfFd?: FdRef;
+  btfFd?: FdSource;
   /** BTF type id of the key. */
   keyTypeId?: number;
   /** BTF type id of the value. */
@@ -35,18 +40,26 @@ export interface MapBtfSpec {
   /** For struct_ops maps: the vmlinux type id of `struct bpf_struct_ops_<name>`. */
   vmlinuxValueTypeId?: number;
   /** For struct_ops maps of a module: the module's BTF object (6.9+). */
-  valueTypeBtfObjFd?: FdRef;
+  valueTypeBtfObjFd?: FdSource;
 }
 
-/** Anything that holds an open descriptor: a `BpfMap` (inner maps), a program (program arrays). */
+/**
+ * Anything that holds an open descriptor: a `BpfMap` (inner maps), a program (program arrays).
+ *
+ * @deprecated Use {@linkcode FdSource}, the one descriptor type.
+ */
 export interface MapFdHolder {
   /** The descriptor, as a number or an {@linkcode FD}. */
-  readonly fd: FdRef;
+  readonly fd: FD | number;
 }
 
-/** The descriptor number of an {@linkcode FdRef}. */
-export function fdRefValue(ref: FdRef): number {
-  return typeof ref === "number" ? ref : ref.value;
+/**
+ * The descriptor number of a number or {@linkcode FD}.
+ *
+ * @deprecated Use {@linkcode fdOf}.
+ */
+export function fdRefValue(ref: FdSource): number {
+  return fdOf(ref);
 }
 
 /**
@@ -73,7 +86,7 @@ export interface MapSpec {
   /** Up to 15 characters of `[A-Za-z0-9_.]`. */
   name?: string;
   /** For `array_of_maps` / `hash_of_maps`: the inner map's spec, or an existing map. */
-  innerMap?: MapSpec | MapFdHolder;
+  innerMap?: MapSpec | { readonly fd: FD | number };
   /** NUMA node to allocate on (sets BPF_F_NUMA_NODE). */
   numaNode?: number;
   /** `map_extra`: number of hash functions for bloom filters; start address for arenas. */
@@ -107,7 +120,7 @@ export interface ResolvedMapSpec {
   /** `map_extra`. */
   mapExtra: bigint;
   /** The inner map, for map-in-map types. */
-  innerMap?: MapSpec | MapFdHolder;
+  innerMap?: MapSpec | { readonly fd: FD | number };
   /** BTF info as given. */
   btf?: MapBtfSpec;
   /** Offload device. */

@@ -4,7 +4,8 @@ import { Poller } from "../sys/epoll.ts";
 import { checkLimit, checkTimeout, pollRecords } from "../sys/_poll_records.ts";
 import type { FD } from "../sys/fd.ts";
 import { dupRawFd } from "../sys/fd_dup.ts";
-import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
+import { mapBasics } from "../sys/map_ref.ts";
+import { descriptorOf, type FdSource } from "../sys/fd_source.ts";
 import { Mapping, pageSize, Prot } from "../sys/mmap.ts";
 import { onlineCpus, possibleCpuCount } from "../sys/cpu.ts";
 import {
@@ -131,8 +132,8 @@ export class PerfReader implements AsyncIterable<PerfRecord>, Disposable {
   readonly #overwritable: boolean;
 
   /** Opens per-CPU rings and installs them in the perf event array. */
-  constructor(map: MapRef, options: PerfReaderOptions = {}) {
-    const raw = mapRefFd(map);
+  constructor(map: FdSource, options: PerfReaderOptions = {}) {
+    const raw = descriptorOf(map, "map");
     const shape = mapBasics(raw);
     if (shape.type !== PERF_EVENT_ARRAY) {
       throw new InvalidArgumentError(
@@ -374,6 +375,6 @@ export class PerfReader implements AsyncIterable<PerfRecord>, Disposable {
 }
 
 /** Opens a reader on a perf event array map. */
-export function perfReader(map: MapRef, options?: PerfReaderOptions): PerfReader {
+export function perfReader(map: FdSource, options?: PerfReaderOptions): PerfReader {
   return new PerfReader(map, options);
 }

@@ -5,12 +5,12 @@
 import type { UnresolvedReference } from "../asm/assemble.ts";
 import type { Instruction, Instructions } from "../asm/instruction.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { type FdLike, fdOf, type ProgramInstructions } from "./types.ts";
+import { fdOf, type FdSource, type ProgramInstructions } from "./types.ts";
 
 /** The bytes of `insns`, whole 8-byte instructions, with named maps patched in. */
 export function instructionBytes(
   insns: ProgramInstructions,
-  maps: Readonly<Record<string, FdLike>> = {},
+  maps: Readonly<Record<string, FdSource>> = {},
 ): Uint8Array {
   let bytes: Uint8Array;
   let references: readonly UnresolvedReference[] = [];

@@ -8,7 +8,7 @@
 import type { AssembleResult } from "../asm/assemble.ts";
 import type { Instructions } from "../asm/instruction.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { FD } from "../sys/fd.ts";
+import type { FdSource } from "../sys/fd_source.ts";
 import {
   AttachType,
   type AttachTypeName,
@@ -26,15 +26,14 @@ export type ProgramTypeLike = ProgramTypeName | (string & {}) | number;
 // deno-lint-ignore ban-types
 export type AttachTypeLike = AttachTypeName | (string & {}) | number;
 
-/** A descriptor: a number, an {@linkcode FD}, or an object owning one (a map, a program, BTF). */
-export type FdLike = number | FD | { readonly fd: FD | number };
+export { fdOf, type FdSource } from "../sys/fd_source.ts";
 
-/** The descriptor number behind an {@linkcode FdLike}. */
-export function fdOf(x: FdLike): number {
-  if (typeof x === "number") return x;
-  if (x instanceof FD) return x.value;
-  return typeof x.fd === "number" ? x.fd : x.fd.value;
-}
+/**
+ * A descriptor: a number, an {@linkcode FD}, or an object owning one.
+ *
+ * @deprecated Use {@linkcode FdSource}, the one descriptor type.
+ */
+export type FdLike = FdSource;
 
 /**
  * A program's instructions: raw `struct bpf_insn` bytes, an array of
@@ -51,7 +50,7 @@ export type ProgramInstructions =
 /** The BTF that describes a program: `prog_btf_fd` with `func_info` and `line_info` records. */
 export interface ProgramBtf {
   /** The loaded BTF object (`prog_btf_fd`). */
-  fd: FdLike;
+  fd: FdSource;
   /** `struct bpf_func_info` records (one per function). */
   funcInfo?: Uint8Array;
   /** Size of one func_info record (default 8, `sizeof(struct bpf_func_info)`). */
@@ -102,7 +101,7 @@ export interface ProgramSpec {
   /** The bytecode: raw bytes, asm instructions or an `Assembler`. */
   instructions: ProgramInstructions;
   /** Maps that asm instructions refer to by name (`loadMapPtr(R1, "counters")`). */
-  maps?: Readonly<Record<string, FdLike>>;
+  maps?: Readonly<Record<string, FdSource>>;
   /**
    * The license string the kernel checks GPL-only helpers against. Defaults to
    * `"GPL"`, because most tracing helpers are GPL-only; set it to your code's
@@ -126,13 +125,13 @@ export interface ProgramSpec {
   /** `attach_btf_id`: the BTF type id of the function, tracepoint or struct to attach to. */
   attachBtfId?: number;
   /** `attach_btf_obj_fd`: the (module) BTF object `attachBtfId` belongs to; default vmlinux. */
-  attachBtfObjFd?: FdLike;
+  attachBtfObjFd?: FdSource;
   /** `attach_prog_fd`: the program an `ext` (freplace) or fentry-on-BPF program targets. */
-  attachProgFd?: FdLike;
+  attachProgFd?: FdSource;
   /** The program's own BTF and its func_info / line_info records. */
   btf?: ProgramBtf;
   /** `fd_array`: maps and BTF objects referenced by index from the instructions. */
-  fdArray?: readonly FdLike[];
+  fdArray?: readonly FdSource[];
   /** `prog_ifindex`: the device to offload to, or bind to (XDP dev-bound). */
   ifindex?: number;
   /**

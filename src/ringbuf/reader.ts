@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from "../errors.ts";
 import type { FD } from "../sys/fd.ts";
 import { dupRawFd } from "../sys/fd_dup.ts";
-import { mapBasics, type MapRef, mapRefFd } from "../sys/map_ref.ts";
+import { mapBasics } from "../sys/map_ref.ts";
+import { descriptorOf, type FdSource } from "../sys/fd_source.ts";
 import { Mapping, pageSize, Prot } from "../sys/mmap.ts";
 import { Poller } from "../sys/epoll.ts";
 import { checkLimit, checkTimeout, pollRecords } from "../sys/_poll_records.ts";
@@ -51,8 +52,8 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
   #closed = false;
 
   /** Maps the ring behind `fd` (which it duplicates and owns). */
-  constructor(map: MapRef, options: RingBufReaderOptions = {}) {
-    const raw = mapRefFd(map);
+  constructor(map: FdSource, options: RingBufReaderOptions = {}) {
+    const raw = descriptorOf(map, "map");
     if (options === null || typeof options !== "object") {
       throw new InvalidArgumentError(`ringBufReader: options must be an object, got ${options}`);
     }
@@ -238,6 +239,6 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
 }
 
 /** Opens a reader on a ring buffer map (`BpfMap`, FD or descriptor). */
-export function ringBufReader(map: MapRef, options?: RingBufReaderOptions): RingBufReader {
+export function ringBufReader(map: FdSource, options?: RingBufReaderOptions): RingBufReader {
   return new RingBufReader(map, options);
 }

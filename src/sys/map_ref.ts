@@ -6,17 +6,22 @@
  */
 
 import { readMapInfo } from "../map/info.ts";
-import { FD } from "./fd.ts";
+import { descriptorOf, type FdSource } from "./fd_source.ts";
 
-/** Something that refers to a BPF map: an object with `fd`, an FD, or a raw descriptor number. */
-export type MapRef = number | FD | { readonly fd: FD | number };
+/**
+ * Something that refers to a BPF map.
+ *
+ * @deprecated Use {@linkcode FdSource} , the one descriptor type (exported by `@denobpf/ebpf/program` and the root).
+ */
+export type MapRef = FdSource;
 
-/** The raw descriptor number of a {@linkcode MapRef}. */
-export function mapRefFd(map: MapRef): number {
-  if (typeof map === "number") return map;
-  if (map instanceof FD) return map.value;
-  const fd = map.fd;
-  return typeof fd === "number" ? fd : fd.value;
+/**
+ * The raw descriptor number of a map.
+ *
+ * @deprecated Use `fdOf(map)` (exported by `@denobpf/ebpf/program` and the root).
+ */
+export function mapRefFd(map: FdSource): number {
+  return descriptorOf(map, "map");
 }
 
 /** The fields of `struct bpf_map_info` that describe a map's shape. */

@@ -24,5 +24,6 @@ export * from "./cpu.ts";
 export * from "./obj.ts";
 export * from "./epoll.ts";
 export * from "./map_ref.ts";
+export { fdOf, type FdSource } from "./fd_source.ts";
 export * from "./open_path.ts";
 export * from "./file.ts";
