@@ -3,6 +3,7 @@
 // bpf(2) at all; this baseline check tells the two apart.
 
 import { EACCES, EPERM, PermissionError } from "../sys/mod.ts";
+import { ProgramType } from "../sys/abi.ts";
 import { memo } from "./_cache.ts";
 import { progLoad, RETURN_ZERO } from "./_raw.ts";
 
@@ -17,7 +18,10 @@ export function isDenied(errno: number): boolean {
  * can say anything about the kernel.
  */
 export function assertCanProbe(): void {
-  const errno = memo("baseline", () => progLoad(RETURN_ZERO, { progType: 1 }).errno);
+  const errno = memo(
+    "baseline",
+    () => progLoad(RETURN_ZERO, { progType: ProgramType.socket_filter }).errno,
+  );
   if (isDenied(errno)) {
     throw new PermissionError("bpf", errno, ["CAP_BPF"], {
       command: "BPF_PROG_LOAD",

@@ -7,7 +7,8 @@
  */
 
 import { NotSupportedError } from "../errors.ts";
-import type { MapTypeName } from "../map/types.ts";
+import { MapCreateFlag, type MapTypeName } from "../map/types.ts";
+import { MapType } from "../sys/abi.ts";
 import { closeRawFd, ENOTSUPP, errnoName, pageSize } from "../sys/mod.ts";
 import { loadStorageProbeBtf, STORAGE_KEY_TYPE_ID, STORAGE_VALUE_TYPE_ID } from "./_btf_blob.ts";
 import { memo } from "./_cache.ts";
@@ -32,7 +33,7 @@ export interface MapTypeProbe {
 }
 
 const BPF_F_NO_PREALLOC = 1 << 0;
-const BPF_F_MMAPABLE = 1 << 10;
+const BPF_F_MMAPABLE = MapCreateFlag.MMAPABLE;
 
 function runProbe(type: number): MapTypeProbe {
   const name = mapTypeName(type);
@@ -95,7 +96,7 @@ function runProbe(type: number): MapTypeProbe {
       break;
     case "array_of_maps":
     case "hash_of_maps":
-      innerFd = mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 });
+      innerFd = mapCreate({ mapType: MapType.hash, keySize: 4, valueSize: 4, maxEntries: 1 });
       if (innerFd < 0) return { type, name, supported: false, errno: -innerFd };
       break;
   }

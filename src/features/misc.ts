@@ -21,6 +21,19 @@ import {
   ESRCH,
   fileInfoIfExists,
 } from "../sys/mod.ts";
+import {
+  AluOp,
+  AtomicOp,
+  Class,
+  JCond,
+  JmpOp,
+  MapType,
+  Mode,
+  ProgramType,
+  Size,
+  Source,
+} from "../sys/abi.ts";
+import { MapCreateFlag } from "../map/types.ts";
 import { loadStorageProbeBtf } from "./_btf_blob.ts";
 import { memo } from "./_cache.ts";
 import { assertCanProbe, isDenied } from "./_privilege.ts";
@@ -102,15 +115,15 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   netkit_link: "netkit link support",
 };
 
-const BPF_F_MMAPABLE = 1 << 10;
-const BPF_F_INNER_MAP = 1 << 12;
+const BPF_F_MMAPABLE = MapCreateFlag.MMAPABLE;
+const BPF_F_INNER_MAP = MapCreateFlag.INNER_MAP;
 const NO_FD = 0xffffffff;
 
 type Outcome = { supported: boolean; errno: number };
 
 /** A socket filter that either loads or does not: bpftool's misc probe. */
 function loads(insns: Uint8Array): Outcome {
-  const { errno } = progLoad(insns, { progType: 1 });
+  const { errno } = progLoad(insns, { progType: ProgramType.socket_filter });
   return { supported: errno === 0, errno };
 }
 
@@ -135,7 +148,7 @@ function linkErrno(ok: readonly number[], errno: number): Outcome {
 
 function mapWithFlags(flags: number, name?: string): Outcome {
   const fd = mapCreate({
-    mapType: 2,
+    mapType: MapType.array,
     keySize: 4,
     valueSize: 4,
     maxEntries: 1,
@@ -149,7 +162,7 @@ function mapWithFlags(flags: number, name?: string): Outcome {
 const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   bpf_syscall: () => {
     const errno = -counted(() =>
-      bpfTry("PROG_LOAD", { progType: 0, insnCnt: 0, insns: null, license: null })
+      bpfTry("PROG_LOAD", { progType: ProgramType.unspec, insnCnt: 0, insns: null, license: null })
     );
     return { supported: errno !== ENOSYS, errno };
   },
@@ -171,7 +184,7 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   v4_isa: () =>
     loads(program(
       movImm(0, 6),
-      insn(0x37, 0, 0, 1, 2),
+      insn(Class.ALU64 | AluOp.DIV | Source.K, 0, 0, 1, 2),
       jeqImm(0, 1, 1),
       gotol(1),
       movImm(0, 1),
@@ -181,13 +194,21 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   // atomic operation (EINVAL) before Linux 6.15.
   load_acquire: () =>
     loads(program(
-      insn(0x7a, 10, 0, -8, 0), // BPF_ST | BPF_MEM | BPF_DW
-      insn(0xdb, 0, 10, -8, 0x100), // BPF_STX | BPF_ATOMIC | BPF_DW, BPF_LOAD_ACQ
+      insn(Class.ST | Mode.MEM | Size.DW, 10, 0, -8, 0),
+      insn(Class.STX | Mode.ATOMIC | Size.DW, 0, 10, -8, AtomicOp.LOAD_ACQ),
       movImm(0, 0),
       exit(),
     )),
   // may_goto +1 (BPF_JMP | BPF_JCOND): an unknown opcode (EINVAL) before Linux 6.9.
-  may_goto: () => loads(program(movImm(0, 0), insn(0xe5, 0, 0, 1, 0), movImm(0, 1), exit())),
+  may_goto: () =>
+    loads(
+      program(
+        movImm(0, 0),
+        insn(Class.JMP | JmpOp.JCOND, 0, 0, 1, JCond.MAY_GOTO),
+        movImm(0, 1),
+        exit(),
+      ),
+    ),
   obj_name: () => mapWithFlags(0, "feature_probe"),
   btf: () => {
     const fd = loadStorageProbeBtf();
@@ -202,7 +223,7 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   mmapable_maps: () => mapWithFlags(BPF_F_MMAPABLE),
   inner_maps: () => mapWithFlags(BPF_F_INNER_MAP),
   batch_api: () => {
-    const fd = mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
+    const fd = mapCreate({ mapType: MapType.hash, keySize: 4, valueSize: 4, maxEntries: 2 });
     if (fd < 0) return { supported: false, errno: -fd };
     try {
       const r = counted(() =>
