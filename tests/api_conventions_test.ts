@@ -9,6 +9,7 @@ import { Counter, countingProgram, ensureTracefs } from "./link_fixtures.ts";
 import { createMap, fdOf, type FdSource, InvalidArgumentError, ringBufReader } from "../mod.ts";
 import { buildTarget, runTarget } from "./uprobe_fixtures.ts";
 import { dupRawFd } from "../src/sys/fd_dup.ts";
+import { probe, tracepoint } from "../src/probe/mod.ts";
 
 await ensureTracefs();
 
@@ -58,4 +59,28 @@ Deno.test("one descriptor type: fdOf resolves a map, its FD, a number and { fd }
   const gone = dupRawFd(n, "a closed copy");
   gone.close();
   assert.throws(() => fdOf(gone), /a closed copy is closed/);
+});
+
+Deno.test("probe actions verify their program off the JS thread: BPF_PROG_LOAD comes from another thread than BPF_MAP_CREATE", async () => {
+  // bpf(2) commands 0 (BPF_MAP_CREATE, synchronous on the JS thread) and 5 (BPF_PROG_LOAD).
+  await using calls = await probe(tracepoint("syscalls:sys_enter_bpf"), {
+    pid: Deno.pid,
+    where: "args.cmd == 0 || args.cmd == 5",
+  }).count({ by: ["args.cmd", "tid"] });
+  {
+    await using counted = await probe(tracepoint("syscalls:sys_enter_getppid")).count();
+    await using emitted = await probe(tracepoint("syscalls:sys_enter_getppid")).emit({
+      fields: ["pid"],
+    });
+    assert.equal(counted.stopped || emitted.stopped, false);
+  }
+  const seen = [...calls.read().keys()];
+  const tids = (cmd: number) => new Set(seen.filter(([c]) => c === cmd).map(([, tid]) => tid));
+  const jsThread = tids(0);
+  const loaders = tids(5);
+  const where = JSON.stringify(seen);
+  assert.ok(jsThread.size >= 1 && loaders.size >= 1, `maps and programs were seen: ${where}`);
+  for (const tid of loaders) {
+    assert.ok(!jsThread.has(tid), `no program load on the JS thread (${tid}): ${where}`);
+  }
 });

@@ -31,7 +31,7 @@ import {
   type Link,
 } from "../link/mod.ts";
 import { type BpfMap, createMap } from "../map/mod.ts";
-import { loadProgram, type Program } from "../program/mod.ts";
+import { loadProgramAsync, type Program } from "../program/mod.ts";
 import { type RingBufReader, ringBufReader } from "../ringbuf/mod.ts";
 import { onlineCpus } from "../sys/cpu.ts";
 import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
@@ -744,14 +744,18 @@ export class ProbeBuilder<A = AnyArgs> {
     return { schema, filter, strlen };
   }
 
-  #start(
+  /**
+   * Loads the program (the verifier runs on a worker thread, so the event
+   * loop goes on meanwhile) and attaches it.
+   */
+  async #start(
     schema: Schema,
     code: Assembler,
     name: string,
     maps: Record<string, BpfMap>,
     owned: Owned,
-  ): void {
-    owned.program = loadProgram({
+  ): Promise<void> {
+    owned.program = await loadProgramAsync({
       type: schema.programType,
       attachType: schema.attachType,
       attachBtfId: schema.attachBtfId,
@@ -818,7 +822,7 @@ export class ProbeBuilder<A = AnyArgs> {
       owned.maps.push(agg);
       const maps: Record<string, BpfMap> = { agg };
       if (stacks) maps.stacks = stacks;
-      this.#start(schema, code, `probe_${kind}`, maps, owned);
+      await this.#start(schema, code, `probe_${kind}`, maps, owned);
       return new AggregateProbe<K, V>(this.point.probe, code.toString(), owned, { agg, stacks }, {
         kind,
         key: slots,
@@ -945,7 +949,7 @@ export class ProbeBuilder<A = AnyArgs> {
         for (let i = 0; i < slots.length; i++) ev[names[i]] = decoders[i](view, slots[i].offset);
         return ev as EventOf<F, A>;
       };
-      this.#start(schema, code, "probe_emit", maps, owned);
+      await this.#start(schema, code, "probe_emit", maps, owned);
       return new EventProbe(this.point.probe, code.toString(), owned, {
         reader: owned.reader,
         drops,
