@@ -59,6 +59,11 @@ out.sysfs = outcome(() => /^\d+(-\d+)?/.test(readTextFile("/sys/devices/system/c
 out.btfSize = outcome(() =>
   readFile("/sys/kernel/btf/vmlinux").length === fileInfo("/sys/kernel/btf/vmlinux").size
 );
+out.exact = outcome(() =>
+  ["/proc/self/status", `${dir}/small`, "/sys/kernel/btf/vmlinux", "/proc/kallsyms"]
+    .map((p) => readFile(p))
+    .every((b) => b.byteOffset === 0 && b.buffer.byteLength === b.length)
+);
 out.info = outcome(() => {
   const i = fileInfo(`${dir}/small`);
   return { kind: i.kind, size: i.size, mode: i.mode, inoOk: i.ino > 0 };

@@ -68,6 +68,7 @@ function checkCases(r: Record<string, Outcome>, dir: string, mode: string) {
   assert.match(r.procCap.message, /\/proc\/self\/maps is larger than the 16 bytes/);
   assert.deepEqual(r.sysfs, { ok: true }, m);
   assert.deepEqual(r.btfSize, { ok: true }, m);
+  assert.deepEqual(r.exact, { ok: true }, `${m}: buffers are exactly as long as the file`);
   assert.deepEqual(r.info, { ok: { kind: "file", size: 5, mode: 0o644, inoOk: true } }, m);
   assert.deepEqual(r.infoKinds, { ok: ["directory", "fifo", "char-device", "file"] }, m);
   assert.deepEqual(r.infoLink, { ok: "symlink" }, m);

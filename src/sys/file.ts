@@ -325,6 +325,39 @@ function openRegularC(path: string, what: string | undefined, max: number): [num
   return [fd, info];
 }
 
+/**
+ * Reads to EOF through `read` (0 at EOF) into a buffer sized from `size`
+ * (a pseudo-file's 0 or 4096 is only a start), never past `max`. The result
+ * is exactly as long as its buffer, like `Deno.readFile`'s.
+ */
+function readLoop(
+  read: (b: Uint8Array<ArrayBuffer>) => number,
+  size: number,
+  max: number,
+  path: string,
+  what?: string,
+): Uint8Array<ArrayBuffer> {
+  let buf = new Uint8Array(Math.min(size, max) || Math.min(4096, max));
+  let off = 0;
+  for (;;) {
+    if (off === buf.length) {
+      // Full: at EOF, or the file is longer than stat said.
+      const probe = new Uint8Array(1);
+      if (read(probe) === 0) return buf;
+      if (buf.length >= max) throw tooLarge(path, undefined, max, what);
+      const nb = new Uint8Array(Math.min(Math.max(buf.length * 2, 4096), max));
+      nb.set(buf);
+      nb[off++] = probe[0];
+      buf = nb;
+      continue;
+    }
+    const n = read(buf.subarray(off));
+    if (n === 0) break;
+    off += n;
+  }
+  return off === buf.length ? buf : buf.slice(0, off);
+}
+
 function readFdC(
   fd: number,
   path: string,
@@ -332,26 +365,20 @@ function readFdC(
   max: number,
   what?: string,
 ): Uint8Array<ArrayBuffer> {
-  let buf = new Uint8Array(Math.max(Math.min(size, max) + 1, 4096));
-  let off = 0;
-  for (;;) {
-    if (off === buf.length) {
-      if (buf.length > max) throw tooLarge(path, undefined, max, what);
-      const nb = new Uint8Array(Math.min(buf.length * 2, max + 1));
-      nb.set(buf);
-      buf = nb;
-    }
-    const n = Number(libc().read(fd, buf.subarray(off), BigInt(buf.length - off)));
-    if (n < 0) {
-      const err = errno();
-      if (err === 4) continue; // EINTR
-      throw errnoError("read", err, path, "reading", what);
-    }
-    if (n === 0) break;
-    off += n;
-    if (off > max) throw tooLarge(path, undefined, max, what);
-  }
-  return buf.subarray(0, off);
+  return readLoop(
+    (b) => {
+      for (;;) {
+        const n = Number(libc().read(fd, b, BigInt(b.length)));
+        if (n >= 0) return n;
+        const err = errno();
+        if (err !== 4) throw errnoError("read", err, path, "reading", what); // 4: EINTR
+      }
+    },
+    size,
+    max,
+    path,
+    what,
+  );
 }
 
 // ---- the Deno way ------------------------------------------------------------
@@ -418,26 +445,19 @@ function readDenoFile(
   max: number,
   what?: string,
 ): Uint8Array<ArrayBuffer> {
-  let buf = new Uint8Array(Math.max(Math.min(f.statSync().size, max) + 1, 4096));
-  let off = 0;
-  for (;;) {
-    if (off === buf.length) {
-      if (buf.length > max) throw tooLarge(path, undefined, max, what);
-      const nb = new Uint8Array(Math.min(buf.length * 2, max + 1));
-      nb.set(buf);
-      buf = nb;
-    }
-    let n: number | null;
-    try {
-      n = f.readSync(buf.subarray(off));
-    } catch (e) {
-      throw fromDeno(e, "read", path, "reading", what);
-    }
-    if (n === null || n === 0) break;
-    off += n;
-    if (off > max) throw tooLarge(path, undefined, max, what);
-  }
-  return buf.subarray(0, off);
+  return readLoop(
+    (b) => {
+      try {
+        return f.readSync(b) ?? 0;
+      } catch (e) {
+        throw fromDeno(e, "read", path, "reading", what);
+      }
+    },
+    f.statSync().size,
+    max,
+    path,
+    what,
+  );
 }
 
 // ---- the API -----------------------------------------------------------------
