@@ -19,7 +19,8 @@ import {
   TcLink,
 } from "../src/link/mod.ts";
 import { NotSupportedError } from "../src/errors.ts";
-import { errno, libc } from "../src/sys/mod.ts";
+import { haveProgramType, haveTcxLink } from "../src/features/mod.ts";
+import { errno, libc } from "../src/sys/_libc.ts";
 import { openPath } from "../src/sys/open_path.ts";
 import { bpftoolIds, Counter, countingProgram, run, waitFor } from "./link_fixtures.ts";
 
@@ -148,7 +149,15 @@ Deno.test("attachXdp: netlink attachment (legacy), visible to ip link, removed o
   assert.throws(() => attachXdp(prog, { interface: "no_such_if_zz" }), /no network interface/);
 });
 
-Deno.test("attachTcx: two ingress programs in order, both count", async () => {
+Deno.test({
+  name: `attachTcx: two ingress programs in order, both count${
+    haveTcxLink() ? "" : " (skipped: tcx links not supported by this kernel)"
+  }`,
+  ignore: !haveTcxLink(),
+  fn: tcxInOrder,
+});
+
+async function tcxInOrder() {
   using c1 = new Counter();
   using c2 = new Counter();
   using p1 = countingProgram(c1, { type: "sched_cls" }, { ret: -1 }); // TCX_NEXT
@@ -173,7 +182,7 @@ Deno.test("attachTcx: two ingress programs in order, both count", async () => {
     l1.close();
     l2.close();
   }
-});
+}
 
 Deno.test("attachTc: clsact + direct-action bpf filter over netlink", async () => {
   using counter = new Counter();
@@ -213,7 +222,17 @@ Deno.test("attachNetns: sk_lookup and flow_dissector links on a namespace", asyn
   assert.equal(link2.info().netns?.attachTypeName, "flow_dissector");
 });
 
-Deno.test("attachNetfilter: an ipv4 input hook in namespace B", async () => {
+Deno.test({
+  name: `attachNetfilter: an ipv4 input hook in namespace B${
+    haveProgramType("netfilter")
+      ? ""
+      : " (skipped: program type netfilter not supported by this kernel)"
+  }`,
+  ignore: !haveProgramType("netfilter"),
+  fn: netfilterInput,
+});
+
+async function netfilterInput() {
   using counter = new Counter();
   using prog = countingProgram(counter, { type: "netfilter" }, { ret: 1 }); // NF_ACCEPT
   let link: BpfLink;
@@ -236,7 +255,7 @@ Deno.test("attachNetfilter: an ipv4 input hook in namespace B", async () => {
   } finally {
     link.close();
   }
-});
+}
 
 function cgroup2Root(): string {
   const line = Deno.readTextFileSync("/proc/self/mountinfo").split("\n").find((l) =>

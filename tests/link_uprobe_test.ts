@@ -11,8 +11,13 @@ import {
   LinkGroup,
 } from "../src/link/mod.ts";
 import { NotFoundError } from "../src/errors.ts";
+import { haveUprobeMultiLink } from "../src/features/mod.ts";
 import { Counter, countingProgram, ensureTracefs } from "./link_fixtures.ts";
 import { buildTarget, cleanTargets, runTarget, WaitingTarget } from "./uprobe_fixtures.ts";
+
+const NO_UPROBE_MULTI = haveUprobeMultiLink()
+  ? ""
+  : " (skipped: uprobe_multi links not supported by this kernel)";
 
 await ensureTracefs();
 
@@ -96,7 +101,13 @@ Deno.test("attachUprobe: errors name what is missing", async () => {
   assert.throws(() => attachUprobe(tp, { path, symbol: "main" }), /type kprobe/);
 });
 
-Deno.test("attachUprobeMulti: two functions, entries then returns, in one link", async () => {
+Deno.test({
+  name: `attachUprobeMulti: two functions, entries then returns, in one link${NO_UPROBE_MULTI}`,
+  ignore: !haveUprobeMultiLink(),
+  fn: uprobeMultiTwoFunctions,
+});
+
+async function uprobeMultiTwoFunctions() {
   const path = await buildTarget("pie");
   using counter = new Counter();
   using prog = countingProgram(counter, { type: "kprobe", attachType: "trace_uprobe_multi" });
@@ -128,7 +139,7 @@ Deno.test("attachUprobeMulti: two functions, entries then returns, in one link",
     () => attachUprobeMulti(prog, { path, symbols: ["a"], offsets: [1] }),
     /exactly one/,
   );
-});
+}
 
 Deno.test("attachUsdt: uprobe per location with the semaphore as reference counter", async () => {
   for (const kind of ["pie", "handnote"] as const) {
@@ -152,7 +163,13 @@ Deno.test("attachUsdt: uprobe per location with the semaphore as reference count
   }
 });
 
-Deno.test("attachUsdt: through uprobe_multi", async () => {
+Deno.test({
+  name: `attachUsdt: through uprobe_multi${NO_UPROBE_MULTI}`,
+  ignore: !haveUprobeMultiLink(),
+  fn: usdtThroughUprobeMulti,
+});
+
+async function usdtThroughUprobeMulti() {
   const path = await buildTarget("pie");
   using counter = new Counter();
   using prog = countingProgram(counter, { type: "kprobe", attachType: "trace_uprobe_multi" });
@@ -182,7 +199,7 @@ Deno.test("attachUsdt: through uprobe_multi", async () => {
   } finally {
     explicit.link.close();
   }
-});
+}
 
 Deno.test("cleanup: remove built targets", async () => {
   await cleanTargets();

@@ -71,6 +71,7 @@ export type MiscFeature =
   | "obj_name"
   | "btf"
   | "kernel_btf"
+  | "kprobes"
   | "mmapable_maps"
   | "batch_api"
   | "bpf_link"
@@ -104,6 +105,7 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   obj_name: "Object name support",
   btf: "BTF loading support",
   kernel_btf: "Kernel BTF (/sys/kernel/btf/vmlinux)",
+  kprobes: "kprobes (kprobe PMU or tracefs kprobe_events)",
   mmapable_maps: "mmap()able array map support (BPF_F_MMAPABLE)",
   batch_api: "Batch map operation support",
   bpf_link: "BPF link support (BPF_LINK_CREATE)",
@@ -218,6 +220,17 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   // The kernel's own types, which CO-RE, tp_btf, struct_ops and kfuncs need.
   kernel_btf: () =>
     fileInfoIfExists("/sys/kernel/btf/vmlinux")
+      ? { supported: true, errno: 0 }
+      : { supported: false, errno: ENOENT },
+  // Where attachKprobe creates kprobes: the kprobe PMU (4.17+), else
+  // tracefs's kprobe_events (ENOENT when neither exists, or tracefs is not
+  // mounted).
+  kprobes: () =>
+    [
+        "/sys/bus/event_source/devices/kprobe/type",
+        "/sys/kernel/tracing/kprobe_events",
+        "/sys/kernel/debug/tracing/kprobe_events",
+      ].some((f) => fileInfoIfExists(f) !== undefined)
       ? { supported: true, errno: 0 }
       : { supported: false, errno: ENOENT },
   mmapable_maps: () => mapWithFlags(BPF_F_MMAPABLE),
@@ -383,6 +396,11 @@ export function haveBtf(): boolean {
 /** Whether the kernel exposes its own BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF, Linux 5.4). */
 export function haveKernelBtf(): boolean {
   return haveFeature("kernel_btf");
+}
+
+/** Whether kprobes can be created (CONFIG_KPROBES, CONFIG_KPROBE_EVENTS): the kprobe PMU or tracefs kprobe_events. */
+export function haveKprobes(): boolean {
+  return haveFeature("kprobes");
 }
 
 /** Whether array maps may be mmap()ed (BPF_F_MMAPABLE, Linux 5.5). */
