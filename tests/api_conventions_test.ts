@@ -10,6 +10,8 @@ import { createMap, fdOf, type FdSource, InvalidArgumentError, ringBufReader } f
 import { buildTarget, runTarget } from "./uprobe_fixtures.ts";
 import { dupRawFd } from "../src/sys/fd_dup.ts";
 import { probe, tracepoint } from "../src/probe/mod.ts";
+import * as kallsyms from "../src/kallsyms/mod.ts";
+import { kernelModuleOf } from "../src/btf/kernel.ts";
 
 await ensureTracefs();
 
@@ -83,4 +85,17 @@ Deno.test("probe actions verify their program off the JS thread: BPF_PROG_LOAD c
   for (const tid of loaders) {
     assert.ok(!jsThread.has(tid), `no program load on the JS thread (${tid}): ${where}`);
   }
+});
+
+Deno.test("file readers are synchronous: loadKallsyms and its helpers return values; the module of a symbol is kernelModuleOf alone", () => {
+  const table = kallsyms.loadKallsyms();
+  assert.ok(table instanceof kallsyms.Kallsyms, "a table, not a promise");
+  assert.equal(kallsyms.loadKallsyms(), table, "cached per root");
+  const stext = kallsyms.symbolAddress("_stext");
+  assert.equal(typeof stext, "bigint");
+  assert.equal(stext, table.address("_stext"));
+  assert.ok(Array.isArray(kallsyms.symbolsOf(undefined)));
+  assert.deepEqual(kallsyms.symbolModules("vfs_read"), [undefined]);
+  assert.equal(kernelModuleOf("vfs_read"), undefined);
+  assert.equal("symbolModule" in kallsyms, false, "one answer: kernelModuleOf");
 });

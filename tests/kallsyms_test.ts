@@ -17,7 +17,6 @@ import {
   loadKallsymsSync,
   RestrictedAddressError,
   symbolAddress,
-  symbolModule,
   symbolModules,
   symbolsOf,
 } from "../src/kallsyms/mod.ts";
@@ -27,11 +26,11 @@ function assertEquals<T>(actual: T, expected: T, msg?: string): void {
 }
 
 async function assertRejects(
-  fn: () => Promise<unknown>,
+  fn: () => unknown,
   // deno-lint-ignore no-explicit-any
   cls: new (...args: any[]) => Error,
 ): Promise<void> {
-  await assert.rejects(fn, cls);
+  await assert.rejects(async () => await fn(), cls);
 }
 
 // deno-lint-ignore no-explicit-any
@@ -174,12 +173,12 @@ Deno.test({
     assertEquals(k.lookup("_stext")?.address, stext);
     assertEquals(k.lookup("_stext")?.module, undefined);
     assert(k.has("__do_sys_getpid"));
-    assertEquals(await symbolModule("__do_sys_getpid"), undefined);
+    assertEquals(await loadKallsyms().module("__do_sys_getpid"), undefined);
     assertEquals(await symbolModules("__do_sys_getpid"), [undefined]);
     const getpid = k.symbolize(await symbolAddress("__do_sys_getpid") + 1n);
     assertEquals(getpid?.offset, 1n);
     await assertRejects(() => symbolAddress("no_such_symbol_denobpf_x"), NotFoundError);
-    await assertRejects(() => symbolModule("no_such_symbol_denobpf_x"), NotFoundError);
+    await assertRejects(() => loadKallsyms().module("no_such_symbol_denobpf_x"), NotFoundError);
   },
 });
 
@@ -285,17 +284,17 @@ Deno.test("kallsyms: fixture root: lookups, modules, duplicates", async () => {
     // vmlinux + module at different addresses: the address is ambiguous…
     await assertRejects(() => symbolAddress("shadowed", opts), AmbiguousSymbolError);
     // …but the owner resolves to vmlinux, as the kernel does.
-    assertEquals(await symbolModule("shadowed", opts), undefined);
+    assertEquals(await loadKallsyms(opts).module("shadowed"), undefined);
     assertEquals(await symbolModules("shadowed", opts), [undefined, "modb"]);
     assertEquals(k.lookup("shadowed")?.module, undefined);
 
-    assertEquals(await symbolModule("ctnetlink_init", opts), "nf_conntrack_netlink");
-    assertEquals(await symbolModule("only_modc", opts), "modc");
+    assertEquals(await loadKallsyms(opts).module("ctnetlink_init"), "nf_conntrack_netlink");
+    assertEquals(await loadKallsyms(opts).module("only_modc"), "modc");
     assertEquals(await symbolModules("in_two_modules", opts), ["modb", "modc"]);
-    await assertRejects(() => symbolModule("in_two_modules", opts), AmbiguousSymbolError);
+    await assertRejects(() => loadKallsyms(opts).module("in_two_modules"), AmbiguousSymbolError);
     assertEquals(await symbolModules("same_in_mod", opts), ["modd"]);
     assertEquals(await symbolModules("absent", opts), []);
-    await assertRejects(() => symbolModule("absent", opts), NotFoundError);
+    await assertRejects(() => loadKallsyms(opts).module("absent"), NotFoundError);
     await assertRejects(() => symbolAddress("absent", opts), NotFoundError);
 
     assertEquals((await symbolsOf("nf_conntrack_netlink", opts)).map((s) => s.name), [
@@ -345,7 +344,7 @@ Deno.test("kallsyms: all-zero addresses are restricted", async () => {
     // Absent names are still NotFound: the names are visible.
     await assertRejects(() => symbolAddress("absent", opts), NotFoundError);
     // Module ownership does not need addresses.
-    assertEquals(await symbolModule("ctnetlink_fill_info", opts), "nf_conntrack_netlink");
+    assertEquals(await loadKallsyms(opts).module("ctnetlink_fill_info"), "nf_conntrack_netlink");
     assertThrows(() => k.symbolize(1n), RestrictedAddressError);
   } finally {
     clearKallsymsCache({ root });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readFile, readFileAsync } from "../sys/file.ts";
+import { readFile } from "../sys/file.ts";
 import { Kallsyms, type KallsymsParseOptions, type KallsymsSymbol } from "./kallsyms.ts";
 
 /** Options of every function that reads kallsyms from the file system. */
@@ -23,12 +23,7 @@ export interface KallsymsOptions extends KallsymsParseOptions {
   cache?: boolean;
 }
 
-interface CacheEntry {
-  value?: Kallsyms;
-  promise?: Promise<Kallsyms>;
-}
-
-const cache = new Map<string, CacheEntry>();
+const cache = new Map<string, Kallsyms>();
 
 /** Normalizes a root: no trailing slash except for "/" itself; "" counts as "/". */
 function normalizeRoot(root: string | undefined): string {
@@ -57,68 +52,38 @@ function readOptions() {
   return { maxBytes: MAX_KALLSYMS_BYTES, what: "kallsyms file" };
 }
 
-/**
- * Async read. `/proc/kallsyms` is a seq_file that returns at most a page per
- * read() (about 1300 reads for 122k symbols); with Deno's read permission the
- * read-until-EOF loop runs off the JS thread in `Deno.readFile` (after the
- * checks of src/sys/file.ts), and the bytes are then parsed in one pass.
- */
-async function readAsync(options?: KallsymsOptions): Promise<Kallsyms> {
-  const bytes = await readFileAsync(kallsymsPath(options), readOptions());
-  return Kallsyms.fromBytes(bytes, options);
-}
-
-/** Sync read: the whole file (page-sized reads until EOF), then one parse. */
+/** Reads the whole file (page-sized reads until EOF), then parses it in one pass. */
 function readSync(options?: KallsymsOptions): Kallsyms {
   return Kallsyms.fromBytes(readFile(kallsymsPath(options), readOptions()), options);
 }
 
 /**
  * Reads and parses `<root>/proc/kallsyms` (see {@link KallsymsOptions}),
- * returning the cached table for that root when there is one. Concurrent
- * calls for one root share one read.
+ * returning the cached table for that root when there is one. Synchronous,
+ * as every file reader of the package (README, "API conventions").
  *
  * @throws {FileNotFoundError} (a `NotFoundError`) when the file does not exist.
  * @throws {ParseError} on malformed text (strict mode).
  * @throws {FilePermissionError} when it may not be read; `FileError` when it is
  * not a regular file or is implausibly large.
  */
-export function loadKallsyms(options?: KallsymsOptions): Promise<Kallsyms> {
-  if (options?.cache === false) return readAsync(options);
-  const key = cacheKey(options);
-  let entry = cache.get(key);
-  if (entry?.value) return Promise.resolve(entry.value);
-  if (entry?.promise) return entry.promise;
-  entry = {};
-  const e = entry;
-  cache.set(key, e);
-  e.promise = readAsync(options).then(
-    (k) => {
-      if (cache.get(key) === e) {
-        e.value ??= k;
-        e.promise = undefined;
-        return e.value;
-      }
-      return k;
-    },
-    (err) => {
-      if (cache.get(key) === e) cache.delete(key);
-      throw err;
-    },
-  );
-  return e.promise;
-}
-
-/** The synchronous {@link loadKallsyms}; shares its cache. */
-export function loadKallsymsSync(options?: KallsymsOptions): Kallsyms {
+export function loadKallsyms(options?: KallsymsOptions): Kallsyms {
   if (options?.cache === false) return readSync(options);
   const key = cacheKey(options);
-  const entry = cache.get(key);
-  if (entry?.value) return entry.value;
+  const cached = cache.get(key);
+  if (cached) return cached;
   const k = readSync(options);
-  if (entry) entry.value = k;
-  else cache.set(key, { value: k });
+  cache.set(key, k);
   return k;
+}
+
+/**
+ * The same as {@link loadKallsyms}, which is synchronous now.
+ *
+ * @deprecated Use {@link loadKallsyms}.
+ */
+export function loadKallsymsSync(options?: KallsymsOptions): Kallsyms {
+  return loadKallsyms(options);
 }
 
 /**
@@ -144,39 +109,25 @@ export function clearKallsymsCache(options?: { root?: string }): void {
  * @throws {RestrictedAddressError} when addresses are hidden (all zero).
  * @throws {AmbiguousSymbolError} when listed at several different addresses.
  */
-export async function symbolAddress(name: string, options?: KallsymsOptions): Promise<bigint> {
-  return (await loadKallsyms(options)).address(name);
-}
-
-/**
- * The module holding `name`, undefined for vmlinux ({@link Kallsyms.module}:
- * vmlinux wins over modules, as in the kernel's own lookup).
- *
- * @throws {NotFoundError} when absent.
- * @throws {AmbiguousSymbolError} when only modules have it and more than one does.
- */
-export async function symbolModule(
-  name: string,
-  options?: KallsymsOptions,
-): Promise<string | undefined> {
-  return (await loadKallsyms(options)).module(name);
+export function symbolAddress(name: string, options?: KallsymsOptions): bigint {
+  return loadKallsyms(options).address(name);
 }
 
 /**
  * Every distinct owner of `name` in file order, `undefined` standing for
  * vmlinux ({@link Kallsyms.modules}); empty when absent.
  */
-export async function symbolModules(
+export function symbolModules(
   name: string,
   options?: KallsymsOptions,
-): Promise<(string | undefined)[]> {
-  return (await loadKallsyms(options)).modules(name);
+): (string | undefined)[] {
+  return loadKallsyms(options).modules(name);
 }
 
 /** Every entry of a module (`undefined`: vmlinux), in file order ({@link Kallsyms.symbolsOf}). */
-export async function symbolsOf(
+export function symbolsOf(
   module: string | undefined,
   options?: KallsymsOptions,
-): Promise<KallsymsSymbol[]> {
-  return (await loadKallsyms(options)).symbolsOf(module);
+): KallsymsSymbol[] {
+  return loadKallsyms(options).symbolsOf(module);
 }

@@ -4,13 +4,15 @@
  * module, and address symbolization.
  *
  * ```ts
- * import { symbolAddress, symbolModule } from "@denobpf/ebpf/kallsyms";
- * const addr = await symbolAddress("_stext"); // bigint
- * const mod = await symbolModule("__do_sys_getpid"); // undefined: vmlinux
+ * import { loadKallsyms, symbolAddress } from "@denobpf/ebpf/kallsyms";
+ * const addr = symbolAddress("_stext"); // bigint
+ * const mod = loadKallsyms().module("__do_sys_getpid"); // undefined: vmlinux
  * ```
  *
- * Every reading function takes `{ root }` (default `"/"`) and reads
- * `<root>/proc/kallsyms`.
+ * Every reading function takes `{ root }` (default `"/"`), reads
+ * `<root>/proc/kallsyms` and is synchronous (the table is cached per root).
+ * The module of a kernel symbol, as the loader sees it, is `kernelModuleOf`
+ * (root entry and `@denobpf/ebpf/btf`).
  *
  * @module
  */
@@ -35,7 +37,6 @@ export {
   loadKallsyms,
   loadKallsymsSync,
   symbolAddress,
-  symbolModule,
   symbolModules,
   symbolsOf,
 } from "./load.ts";

@@ -20,8 +20,8 @@ import {
   MissingModuleBtfError,
   MODULE_BTF_CONFIG,
   resolveKernelTypes,
-  symbolModule,
 } from "../../mod.ts";
+import { loadKallsyms } from "../../src/kallsyms/mod.ts";
 import {
   BTF_DIR,
   exists,
@@ -104,12 +104,12 @@ vmTest(
 // --- the library against the real module ------------------------------------------------
 
 vmTest(
-  `kernelModuleOf("${TARGET}") and symbolModule name ${MODULE}; vmlinux symbols none`,
-  async () => {
+  `kernelModuleOf("${TARGET}") and the kallsyms table name ${MODULE}; vmlinux symbols none`,
+  () => {
     assert.equal(kernelModuleOf(TARGET), MODULE);
     assert.equal(kernelModuleOf("vfs_read"), undefined);
-    assert.equal(await symbolModule(TARGET), MODULE);
-    assert.equal(await symbolModule("vfs_read"), undefined);
+    assert.equal(loadKallsyms().module(TARGET), MODULE);
+    assert.equal(loadKallsyms().module("vfs_read"), undefined);
   },
 );
 
