@@ -13,8 +13,12 @@ ASM_INC=$(for d in /usr/include/$(uname -m)-linux-gnu /usr/include/x86_64-linux-
 done)
 # Keep the objects independent of the checkout path and compiler build.
 COMMON="-O2 -g -Wall -Werror -fno-ident -fdebug-prefix-map=$(pwd)=. -I$ASM_INC"
+total=$(ls ./*.c | wc -l)
+i=0
 for src in *.c; do
   name=${src%.c}
+  i=$((i + 1))
+  echo "[$i/$total] $src → ${name}_bpfel.o ${name}_bpfeb.o"
   for arch in bpfel bpfeb; do
     $CLANG -target $arch $COMMON -c "$src" -o "${name}_${arch}.o"
   done
