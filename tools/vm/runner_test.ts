@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { ConsoleLines } from "./console.ts";
 import { renderInit, shellQuote } from "./guest_init.ts";
 import { qemuArgs } from "./qemu.ts";
-import { parseDenoSummary, summaryLine } from "./summary.ts";
+import { addCounts, ignoredTests, parseDenoSummary, summaryLine } from "./summary.ts";
 
 Deno.test("parseDenoSummary reads the last ok/FAILED line, with steps and ignored", () => {
   assert.equal(parseDenoSummary("no summary here"), undefined);
@@ -19,6 +19,25 @@ Deno.test("parseDenoSummary reads the last ok/FAILED line, with steps and ignore
   assert.deepEqual(parseDenoSummary(out), { passed: 132, failed: 5, ignored: 3 });
   assert.equal(summaryLine({ passed: 9, failed: 0, ignored: 0 }), "9 passed, 0 failed");
   assert.equal(summaryLine({ passed: 1, failed: 1, ignored: 1 }), "1 passed, 1 failed, 1 skipped");
+  assert.deepEqual(
+    addCounts({ passed: 3, failed: 0, ignored: 1 }, { passed: 132, failed: 5, ignored: 3 }),
+    { passed: 135, failed: 5, ignored: 4 },
+  );
+});
+
+Deno.test("ignoredTests lists the skipped tests and steps by name", () => {
+  const out = [
+    "running 2 tests from ./tests/map_test.ts",
+    "createMap: hash ... ok (1ms)",
+    "createMap: arena (skipped: map type arena not supported by this kernel) ... ignored (0ms)",
+    "one trivial program of every program type this kernel supports ...",
+    "  lirc_mode2: skipped, program type lirc_mode2 not supported by this kernel ... ignored (0ms)",
+    "one trivial program of every program type this kernel supports ... ok (3s)",
+  ].join("\n");
+  assert.deepEqual(ignoredTests(out), [
+    "createMap: arena (skipped: map type arena not supported by this kernel)",
+    "lirc_mode2: skipped, program type lirc_mode2 not supported by this kernel",
+  ]);
 });
 
 Deno.test("shellQuote survives sh for awkward strings", async () => {
@@ -41,6 +60,16 @@ Deno.test("ConsoleLines strips terminal control sequences and CRs, joins split c
 });
 
 Deno.test("renderInit gives a script sh accepts, mounting every share at its host path", async () => {
+  const plan = () => ({
+    bootModules: [],
+    testModules: [],
+    rootTag: "r",
+    shares: [],
+    runDir: "/r",
+    cwd: "/",
+    env: {},
+    commands: [],
+  });
   const init = renderInit({
     bootModules: ["virtio_pci", "9p"],
     testModules: ["nf_conntrack_netlink"],
@@ -52,9 +81,26 @@ Deno.test("renderInit gives a script sh accepts, mounting every share at its hos
     runDir: "/work/my project/.vm/run-1/share",
     cwd: "/work/my project",
     env: { DENOBPF_VM: "1", PATH: "/usr/bin:/bin" },
-    argv: ["/usr/bin/deno", "test", "-A", "it's_test.ts"],
+    commands: [
+      { name: "focused", argv: ["/usr/bin/deno", "test", "-A", "it's_test.ts"] },
+      { name: "suite", argv: ["/usr/bin/deno", "test", "-A", "--ignore=tests/vm", "tests/"] },
+    ],
+    kernelConfig: "/work/my project/.vm/cache/k/boot/config-6.1.0-9-amd64",
   });
   assert.ok(init.startsWith("#!/bin/busybox sh\n"));
+  // Each command in turn, with its own output, exit code and duration.
+  const focused = init.indexOf("/host/work/my project/.vm/run-1/share/focused.code'");
+  const suite = init.indexOf("/host/work/my project/.vm/run-1/share/suite.code'");
+  assert.ok(focused > 0 && suite > focused, "focused, then suite");
+  assert.match(init, /share\/suite\.out'/);
+  assert.match(init, /share\/suite\.secs'/);
+  // The kernel config lands where /boot/config-<release> readers look.
+  assert.match(init, /mount -t tmpfs tmpfs \/host\/boot /);
+  assert.match(
+    init,
+    /cp '\/host\/work\/my project\/[^']*config-6\.1\.0-9-amd64' "\/host\/boot\/config-\$\(uname -r\)"/,
+  );
+  assert.throws(() => renderInit({ ...plan(), commands: [{ name: "a b", argv: ["x"] }] }));
   assert.match(init, /mount -t 9p -o [^ ]*,ro hostroot \/host /);
   assert.match(init, /,ro project '\/host\/work\/my project'/);
   assert.match(init, /,rw run '\/host\/work\/my project\/\.vm\/run-1\/share'/);

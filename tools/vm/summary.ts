@@ -27,3 +27,23 @@ export function parseDenoSummary(output: string): TestCounts | undefined {
 export function summaryLine(c: TestCounts): string {
   return `${c.passed} passed, ${c.failed} failed${c.ignored ? `, ${c.ignored} skipped` : ""}`;
 }
+
+/** The sum of several runs' counts. */
+export function addCounts(...runs: TestCounts[]): TestCounts {
+  return runs.reduce(
+    (a, c) => ({
+      passed: a.passed + c.passed,
+      failed: a.failed + c.failed,
+      ignored: a.ignored + c.ignored,
+    }),
+    { passed: 0, failed: 0, ignored: 0 },
+  );
+}
+
+/**
+ * The names of the tests (and steps) `deno test` reported as ignored, in
+ * order: with this project's rule, each names the feature it lacks.
+ */
+export function ignoredTests(output: string): string[] {
+  return [...output.matchAll(/^\s*(.+?) \.\.\. ignored(?: \([^)]*\))?\s*$/gm)].map((m) => m[1]);
+}
