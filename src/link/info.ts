@@ -108,6 +108,9 @@ export interface LinkInfo {
 }
 
 const NAME_LEN = 4096;
+/** The `struct bpf_link_info` layout (src/sys/abi.ts). */
+const L = LINK_INFO.fields;
+type LinkInfoField = keyof typeof LINK_INFO.fields;
 const decoder = new TextDecoder();
 
 function cstr(b: Uint8Array, len = b.length): string {
@@ -143,130 +146,165 @@ export function readLinkInfo(fd: number): LinkInfo {
     progId: layoutU32(dv, LINK_INFO.fields.progId),
   };
   const name = new Uint8Array(NAME_LEN);
-  const u32 = (o: number) => dv.getUint32(o, true);
-  const u64 = (o: number) => dv.getBigUint64(o, true);
+  const u32 = (f: LinkInfoField) => dv.getUint32(L[f][0], true);
+  const u64 = (f: LinkInfoField) => dv.getBigUint64(L[f][0], true);
+  const at = (f: LinkInfoField) => L[f][0];
   switch (type) {
     case LinkType.raw_tracepoint: {
       dv = raw(fd, (d) => {
-        d.setBigUint64(16, addressOf(name), true);
-        d.setUint32(24, NAME_LEN, true);
+        d.setBigUint64(at("rawTracepoint.tpName"), addressOf(name), true);
+        d.setUint32(at("rawTracepoint.tpNameLen"), NAME_LEN, true);
       });
-      info.rawTracepoint = { name: cstr(name), cookie: u64(32) };
+      info.rawTracepoint = { name: cstr(name), cookie: u64("rawTracepoint.cookie") };
       break;
     }
     case LinkType.tracing:
       info.tracing = {
-        attachType: u32(16),
-        attachTypeName: atName(u32(16)),
-        targetObjId: u32(20),
-        targetBtfId: u32(24),
-        cookie: u64(32),
+        attachType: u32("tracing.attachType"),
+        attachTypeName: atName(u32("tracing.attachType")),
+        targetObjId: u32("tracing.targetObjId"),
+        targetBtfId: u32("tracing.targetBtfId"),
+        cookie: u64("tracing.cookie"),
       };
       break;
     case LinkType.cgroup:
-      info.cgroup = { cgroupId: u64(16), attachType: u32(24), attachTypeName: atName(u32(24)) };
+      info.cgroup = {
+        cgroupId: u64("cgroup.cgroupId"),
+        attachType: u32("cgroup.attachType"),
+        attachTypeName: atName(u32("cgroup.attachType")),
+      };
       break;
     case LinkType.iter: {
       dv = raw(fd, (d) => {
-        d.setBigUint64(16, addressOf(name), true);
-        d.setUint32(24, NAME_LEN, true);
+        d.setBigUint64(at("iter.targetName"), addressOf(name), true);
+        d.setUint32(at("iter.targetNameLen"), NAME_LEN, true);
       });
       info.iter = {
         targetName: cstr(name),
-        mapId: u32(28),
-        cgroupId: u64(32),
-        cgroupOrder: u32(40),
-        tid: u32(32),
-        pid: u32(36),
+        mapId: u32("iter.map.mapId"),
+        cgroupId: u64("iter.cgroup.cgroupId"),
+        cgroupOrder: u32("iter.cgroup.order"),
+        tid: u32("iter.task.tid"),
+        pid: u32("iter.task.pid"),
       };
       break;
     }
     case LinkType.netns:
-      info.netns = { netnsIno: u32(16), attachType: u32(20), attachTypeName: atName(u32(20)) };
+      info.netns = {
+        netnsIno: u32("netns.netnsIno"),
+        attachType: u32("netns.attachType"),
+        attachTypeName: atName(u32("netns.attachType")),
+      };
       break;
     case LinkType.xdp:
-      info.xdp = { ifindex: u32(16) };
+      info.xdp = { ifindex: u32("xdp.ifindex") };
       break;
     case LinkType.struct_ops:
-      info.structOps = { mapId: u32(16) };
+      info.structOps = { mapId: u32("structOps.mapId") };
       break;
     case LinkType.netfilter:
       info.netfilter = {
-        pf: u32(16),
-        hooknum: u32(20),
-        priority: dv.getInt32(24, true),
-        flags: u32(28),
+        pf: u32("netfilter.pf"),
+        hooknum: u32("netfilter.hooknum"),
+        priority: dv.getInt32(at("netfilter.priority"), true),
+        flags: u32("netfilter.flags"),
       };
       break;
     case LinkType.kprobe_multi:
-      info.kprobeMulti = { count: u32(24), flags: u32(28), missed: u64(32) };
+      info.kprobeMulti = {
+        count: u32("kprobeMulti.count"),
+        flags: u32("kprobeMulti.flags"),
+        missed: u64("kprobeMulti.missed"),
+      };
       break;
     case LinkType.uprobe_multi: {
-      const count = u32(52);
+      const count = u32("uprobeMulti.count");
       const offsets = new BigUint64Array(count);
       const refs = new BigUint64Array(count);
       const cookies = new BigUint64Array(count);
       dv = raw(fd, (d) => {
-        d.setBigUint64(16, addressOf(name), true);
-        d.setBigUint64(24, addressOf(offsets), true);
-        d.setBigUint64(32, addressOf(refs), true);
-        d.setBigUint64(40, addressOf(cookies), true);
-        d.setUint32(48, NAME_LEN, true);
-        d.setUint32(52, count, true);
+        d.setBigUint64(at("uprobeMulti.path"), addressOf(name), true);
+        d.setBigUint64(at("uprobeMulti.offsets"), addressOf(offsets), true);
+        d.setBigUint64(at("uprobeMulti.refCtrOffsets"), addressOf(refs), true);
+        d.setBigUint64(at("uprobeMulti.cookies"), addressOf(cookies), true);
+        d.setUint32(at("uprobeMulti.pathSize"), NAME_LEN, true);
+        d.setUint32(at("uprobeMulti.count"), count, true);
       });
       info.uprobeMulti = {
-        path: cstr(name, u32(48)),
+        path: cstr(name, u32("uprobeMulti.pathSize")),
         offsets: [...offsets],
         refCtrOffsets: [...refs],
         cookies: [...cookies],
         count,
-        flags: u32(56),
-        pid: u32(60),
+        flags: u32("uprobeMulti.flags"),
+        pid: u32("uprobeMulti.pid"),
       };
       break;
     }
     case LinkType.perf_event: {
-      const pType = u32(16);
+      const pType = u32("perfEvent.type");
       const typeName = Object.entries(PerfEventType).find(([, v]) => v === pType)?.[0] ??
         `perf event type ${pType}`;
       if (pType === PerfEventType.event) {
-        info.perfEvent = { type: typeName, config: u64(24), eventType: u32(32), cookie: u64(40) };
+        info.perfEvent = {
+          type: typeName,
+          config: u64("perfEvent.event.config"),
+          eventType: u32("perfEvent.event.type"),
+          cookie: u64("perfEvent.event.cookie"),
+        };
         break;
       }
+      // file_name, func_name and tp_name share one slot, as do their name_len.
       dv = raw(fd, (d) => {
-        d.setBigUint64(24, addressOf(name), true);
-        d.setUint32(32, NAME_LEN, true);
+        d.setBigUint64(at("perfEvent.uprobe.fileName"), addressOf(name), true);
+        d.setUint32(at("perfEvent.uprobe.nameLen"), NAME_LEN, true);
       });
       if (pType === PerfEventType.uprobe || pType === PerfEventType.uretprobe) {
         info.perfEvent = {
           type: typeName,
           name: cstr(name),
-          offset: u32(36),
-          cookie: u64(40),
-          refCtrOffset: u64(48),
+          offset: u32("perfEvent.uprobe.offset"),
+          cookie: u64("perfEvent.uprobe.cookie"),
+          refCtrOffset: u64("perfEvent.uprobe.refCtrOffset"),
         };
       } else if (pType === PerfEventType.kprobe || pType === PerfEventType.kretprobe) {
         info.perfEvent = {
           type: typeName,
           name: cstr(name),
-          offset: u32(36),
-          address: u64(40),
-          missed: u64(48),
-          cookie: u64(56),
+          offset: u32("perfEvent.kprobe.offset"),
+          address: u64("perfEvent.kprobe.addr"),
+          missed: u64("perfEvent.kprobe.missed"),
+          cookie: u64("perfEvent.kprobe.cookie"),
         };
       } else {
-        info.perfEvent = { type: typeName, name: cstr(name), cookie: u64(40) };
+        info.perfEvent = {
+          type: typeName,
+          name: cstr(name),
+          cookie: u64("perfEvent.tracepoint.cookie"),
+        };
       }
       break;
     }
     case LinkType.tcx:
-      info.tcx = { ifindex: u32(16), attachType: u32(20), attachTypeName: atName(u32(20)) };
+      info.tcx = {
+        ifindex: u32("tcx.ifindex"),
+        attachType: u32("tcx.attachType"),
+        attachTypeName: atName(u32("tcx.attachType")),
+      };
       break;
     case LinkType.netkit:
-      info.netkit = { ifindex: u32(16), attachType: u32(20), attachTypeName: atName(u32(20)) };
+      info.netkit = {
+        ifindex: u32("netkit.ifindex"),
+        attachType: u32("netkit.attachType"),
+        attachTypeName: atName(u32("netkit.attachType")),
+      };
       break;
     case LinkType.sockmap:
-      info.sockmap = { mapId: u32(16), attachType: u32(20), attachTypeName: atName(u32(20)) };
+      info.sockmap = {
+        mapId: u32("sockmap.mapId"),
+        attachType: u32("sockmap.attachType"),
+        attachTypeName: atName(u32("sockmap.attachType")),
+      };
       break;
   }
   return info;
