@@ -10,7 +10,7 @@
  * 3. the `results` global it fills is decoded member by member with the
  *    object's own BTF.
  *
- *     deno run -A examples/collection_core.ts
+ *     deno run --allow-ffi examples/collection_core.ts
  *
  * @module
  */
@@ -30,7 +30,8 @@ for (const r of coll.coreRelocations.core_task) {
 // Attach, let a few system calls happen (this process makes some), detach.
 {
   using _link = attachRawTracepoint(coll.programs.core_task, { name: "sys_enter" });
-  for (let i = 0; i < 3; i++) Deno.statSync("/");
+  // Waiting on a timer is system calls too (epoll_wait), and other processes make theirs.
+  await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 // Decode `struct core_results results` with the object's BTF.

@@ -4,7 +4,7 @@
  * with BPF_PROG_TEST_RUN; the script prints what `report` sees and what the
  * map holds.
  *
- *     deno run -A examples/map_shared.ts
+ *     deno run --allow-ffi examples/map_shared.ts
  *
  * @module
  */

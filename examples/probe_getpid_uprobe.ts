@@ -3,10 +3,11 @@
  *
  *     bpftrace -e 'uprobe:libc:getpid { @[pid, comm] = count(); }'
  *
- * This script calls getpid 1000 times itself (through FFI), and runs `ps`
- * (which calls getpid too), so both show up.
+ * This script calls getpid 1000 times itself (through FFI), and, when
+ * allowed to run programs (--allow-run), runs `ps` (which calls getpid too),
+ * so both show up.
  *
- *     deno run -A examples/probe_getpid_uprobe.ts
+ *     deno run --allow-ffi examples/probe_getpid_uprobe.ts
  *
  * @module
  */
@@ -22,7 +23,9 @@ export async function countGetpid(n = 1000): Promise<number> {
   } finally {
     libc.close();
   }
-  await new Deno.Command("ps", { args: ["-o", "pid="], stdout: "null" }).output().catch(() => {});
+  if (Deno.permissions.querySync({ name: "run", command: "ps" }).state === "granted") {
+    await new Deno.Command("ps", { args: ["-o", "pid="], stdout: "null" }).output().catch(() => {});
+  }
   const counts = await calls.runFor(0.1);
   calls.print({ top: 5 });
   let ours = 0;

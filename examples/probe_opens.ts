@@ -5,7 +5,7 @@
  *
  * The script opens a few files itself, so there is something to see.
  *
- *     deno run -A examples/probe_opens.ts [seconds=1]
+ *     deno run --allow-ffi examples/probe_opens.ts [seconds=1]
  *
  * Ctrl-C (or SIGTERM) stops it early; it then prints how many opens it saw.
  *
@@ -13,6 +13,8 @@
  */
 
 import { interrupted, probe, tracepoint } from "@denobpf/ebpf/probe";
+// Reads files through Deno, or through the C library when --allow-read is not given.
+import { readTextFile } from "@denobpf/ebpf/unstable-sys";
 
 /** The fields of `sys_enter_openat` this script reads. */
 type OpenatArgs = { filename: string; flags: number };
@@ -28,7 +30,7 @@ export async function watchOpens(
   const timeout = AbortSignal.timeout(seconds * 1000);
   const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
   const touch = setTimeout(() => {
-    for (const f of ["/etc/hostname", "/etc/os-release"]) Deno.readTextFileSync(f);
+    for (const f of ["/etc/hostname", "/etc/os-release"]) readTextFile(f);
   }, 50);
   console.log("Tracing... Hit Ctrl-C to end.");
   console.log(`${"PID".padEnd(8)}${"COMM".padEnd(16)}FLAGS     FILE`);

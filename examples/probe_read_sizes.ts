@@ -5,7 +5,7 @@
  *
  * plus the failed reads by process (`args.ret < 0`).
  *
- *     deno run -A examples/probe_read_sizes.ts [seconds=2]
+ *     deno run --allow-ffi examples/probe_read_sizes.ts [seconds=2]
  *
  * Ctrl-C (or SIGTERM) stops it early and prints the histograms so far.
  *
@@ -13,6 +13,8 @@
  */
 
 import { type Histogram, interrupted, probe, tracepoint } from "@denobpf/ebpf/probe";
+// Reads files through Deno, or through the C library when --allow-read is not given.
+import { readFile } from "@denobpf/ebpf/unstable-sys";
 
 /** Reads' sizes for `seconds` (or until `signal` aborts): the histogram of successful reads. */
 export async function readSizes(
@@ -25,7 +27,7 @@ export async function readSizes(
   await using failures = await probe(exit, { where: "args.ret < 0" })
     .count({ by: ["comm", "args.ret"], name: "@errors" });
   // Some reads of our own, of known sizes.
-  const timer = setInterval(() => Deno.readFileSync("/etc/os-release"), 100);
+  const timer = setInterval(() => readFile("/etc/os-release"), 100);
   console.log("Tracing... Hit Ctrl-C to end.");
   await sizes.runFor(seconds, { signal });
   clearInterval(timer);

@@ -5,7 +5,7 @@
  *
  * (compare examples/syscall_counts.ts, which writes the same program by hand).
  *
- *     deno run -A examples/probe_syscall_counts.ts [seconds=2] [top=10]
+ *     deno run --allow-ffi examples/probe_syscall_counts.ts [seconds=2] [top=10]
  *
  * Ctrl-C (or SIGTERM) stops it early: the counts so far are printed, as
  * bpftrace prints its maps, and it exits normally.

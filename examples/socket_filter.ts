@@ -3,7 +3,7 @@
  * written with the assembler, loaded, and run with BPF_PROG_TEST_RUN on
  * packets this script builds.
  *
- *     deno run -A examples/socket_filter.ts
+ *     deno run --allow-ffi examples/socket_filter.ts
  *
  * @module
  */

@@ -4,7 +4,7 @@
  * does — a raw tracepoint program assembled in TypeScript, a hash map keyed
  * by `comm`, live counts printed every second, then a clean detach.
  *
- *     deno run -A examples/syscall_counts.ts [seconds=3]
+ *     deno run --allow-ffi examples/syscall_counts.ts [seconds=3]
  *
  * Ctrl-C (or SIGTERM) stops it early: it prints the final counts, detaches
  * and exits normally.
