@@ -12,6 +12,7 @@ import { dupRawFd } from "../src/sys/fd_dup.ts";
 import { probe, tracepoint } from "../src/probe/mod.ts";
 import * as kallsyms from "../src/kallsyms/mod.ts";
 import { kernelModuleOf } from "../src/btf/kernel.ts";
+import { ElfFile, readElfFile } from "../src/elf/mod.ts";
 
 await ensureTracefs();
 
@@ -98,4 +99,11 @@ Deno.test("file readers are synchronous: loadKallsyms and its helpers return val
   assert.deepEqual(kallsyms.symbolModules("vfs_read"), [undefined]);
   assert.equal(kernelModuleOf("vfs_read"), undefined);
   assert.equal("symbolModule" in kallsyms, false, "one answer: kernelModuleOf");
+});
+
+Deno.test("file readers are synchronous: readElfFile returns the ElfFile, its errors are thrown", () => {
+  const self = readElfFile("/usr/bin/true");
+  assert.ok(self instanceof ElfFile, "an ElfFile, not a promise");
+  assert.ok(self.sections.length > 0);
+  assert.throws(() => readElfFile("/nonexistent/denobpf.o"), /does not exist/);
 });

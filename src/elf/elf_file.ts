@@ -14,7 +14,7 @@
 
 import { InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
 import { SectionIndex, SectionType, SegmentType } from "./constants.ts";
-import { pathOf, readFile, readFileAsync } from "../sys/file.ts";
+import { pathOf, readFile } from "../sys/file.ts";
 
 /** The ELF file header. */
 export interface ElfHeader {
@@ -805,20 +805,23 @@ export function parseElf(bytes: Uint8Array): ElfFile {
 export const MAX_ELF_FILE_BYTES = 1024 * 1024 * 1024;
 
 /**
- * Reads and parses an ELF file. Directories, FIFOs, devices and files over
- * {@linkcode MAX_ELF_FILE_BYTES} are refused before reading.
+ * Reads and parses an ELF file, synchronously, as every file reader of the
+ * package (README, "API conventions"). Directories, FIFOs, devices and files
+ * over {@linkcode MAX_ELF_FILE_BYTES} are refused before reading.
  *
  * @throws {ParseError} when it is not a well-formed ELF file.
  * @throws {FileNotFoundError} when it does not exist.
  * @throws {FileError} for a non-regular or oversized file.
  */
-export async function readElfFile(path: string | URL): Promise<ElfFile> {
-  return new ElfFile(
-    await readFileAsync(pathOf(path), { maxBytes: MAX_ELF_FILE_BYTES, what: "ELF file" }),
-  );
+export function readElfFile(path: string | URL): ElfFile {
+  return new ElfFile(readFile(pathOf(path), { maxBytes: MAX_ELF_FILE_BYTES, what: "ELF file" }));
 }
 
-/** The synchronous {@link readElfFile}. */
+/**
+ * The same as {@link readElfFile}, which is synchronous now.
+ *
+ * @deprecated Use {@link readElfFile}.
+ */
 export function readElfFileSync(path: string | URL): ElfFile {
-  return new ElfFile(readFile(pathOf(path), { maxBytes: MAX_ELF_FILE_BYTES, what: "ELF file" }));
+  return readElfFile(path);
 }

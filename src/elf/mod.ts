@@ -6,7 +6,7 @@
  *
  * ```ts
  * import { readElfFile, SymbolType } from "@denobpf/ebpf/elf";
- * const libc = await readElfFile("/usr/lib/x86_64-linux-gnu/libc.so.6");
+ * const libc = readElfFile("/usr/lib/x86_64-linux-gnu/libc.so.6");
  * const getpid = libc.dynamicSymbols().find((s) => s.name === "getpid" && s.type === SymbolType.FUNC);
  * const uprobeOffset = getpid && libc.addressToOffset(getpid.value);
  * ```
