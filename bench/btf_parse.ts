@@ -12,7 +12,7 @@
 // and the anonymous part of it (the data; the rest is Deno's own binary
 // being paged in as new code paths run).
 
-import { parseBtf, parseBtfFile, readBtfFile, type Spec } from "../src/btf/mod.ts";
+import { type BtfSpec as Spec, parseBtf, parseBtfFile, readBtfFile } from "../src/btf/mod.ts";
 
 const args = Deno.args;
 const opt = (name: string, dflt: string) => {

@@ -6,8 +6,7 @@
 // Needs root (or CAP_BPF). No BPF program is involved: user space reads and
 // writes the maps with bpf(2) directly.
 
-import { createMap, cstring, struct, u32, u64 } from "@denobpf/ebpf/map";
-import { possibleCpuCount } from "@denobpf/ebpf/sys";
+import { createMap, cstring, possibleCpuCount, struct, u32, u64 } from "@denobpf/ebpf/map";
 
 // A hash from a u32 port to a { packets, bytes, name } struct.
 const stats = struct({ packets: u64, bytes: u64, name: cstring(16) });

@@ -11,13 +11,13 @@
 
 import {
   BtfCache,
-  kernelBtfDir,
   kernelModuleSpecs,
   loadKernelSpec,
   NotFoundError,
   resolveKernelTypes,
-  uname,
 } from "@denobpf/ebpf";
+import { kernelBtfDir } from "@denobpf/ebpf/btf";
+import { uname } from "@denobpf/ebpf/unstable-sys";
 
 const args = [...Deno.args];
 let root: string | undefined;

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ParseError } from "../src/errors.ts";
-import { BtfBuilder, encodeBtf, parseBtf, readBtfFile, type Spec } from "../src/btf/mod.ts";
+import {
+  BtfBuilder,
+  type BtfSpec as Spec,
+  encodeBtf,
+  parseBtf,
+  readBtfFile,
+} from "../src/btf/mod.ts";
 import { allKinds, exercise, haveVmlinux, splitOnAllKinds, VMLINUX } from "./btf_helpers.ts";
 
 /** Parses and exercises `bytes`; returns whether it parsed. Throws on any non-ParseError. */

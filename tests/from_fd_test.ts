@@ -10,7 +10,7 @@ import { createMap, mapFromFd } from "../src/map/mod.ts";
 import { loadProgram, programFromFd } from "../src/program/mod.ts";
 import { bpf } from "../src/sys/bpf.ts";
 import { closeRawFd } from "../src/sys/fd.ts";
-import { libc } from "../src/sys/mod.ts";
+import { libc } from "../src/sys/_libc.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
 import { returns } from "./program_fixtures.ts";
 

@@ -24,7 +24,7 @@ import {
 import { NotSupportedError } from "../src/errors.ts";
 import { loadProgram } from "../src/program/mod.ts";
 import { loadKernelSpec } from "../src/btf/kernel.ts";
-import { libc } from "../src/sys/mod.ts";
+import { libc } from "../src/sys/_libc.ts";
 import { PerfSwConfig, PerfType } from "../src/sys/perf_event.ts";
 import * as asm from "../src/asm/builders.ts";
 import { R0, R1, R10, R2, R3, R4, R5, R6, R7 } from "../src/asm/register.ts";

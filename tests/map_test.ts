@@ -27,7 +27,7 @@ import { EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM } from "../src/sys/errno.t
 import { PermissionError, SyscallError } from "../src/sys/error.ts";
 import { FD, openFdCount } from "../src/sys/fd.ts";
 import { bpf, cString } from "../src/sys/bpf.ts";
-import { libc } from "../src/sys/mod.ts";
+import { libc } from "../src/sys/_libc.ts";
 import { haveMapType } from "../src/features/mod.ts";
 import { mountBpffs } from "./_helpers.ts";
 import { findVmlinuxStruct } from "./map_helpers.ts";

@@ -11,10 +11,10 @@ import {
   FD,
   openFdCount,
   PermissionError,
-  setErrno,
   SyscallError,
   uname,
 } from "../src/sys/mod.ts";
+import { setErrno } from "../src/sys/_libc.ts";
 import { BpfCmd } from "../src/sys/bpf.ts";
 
 function expectErrno(fn: () => unknown, no: number, command?: string) {

@@ -119,3 +119,6 @@ export {
   type ProgramTypeName,
   programTypeName,
 } from "./types.ts";
+// The base classes of the errors above, for `instanceof` checks by users of
+// this entry alone.
+export { EbpfError, InvalidArgumentError, NotFoundError } from "../errors.ts";

@@ -1,12 +1,23 @@
 /**
- * BTF (BPF Type Format): a lazy decoder for raw BTF (vmlinux, split module
- * BTF, either byte order), an encoder, and a raw dump identical to
+ * BTF (BPF Type Format): the running kernel's types ({@linkcode loadKernelSpec},
+ * {@linkcode loadKernelModuleSpec}, {@linkcode kernelModuleOf},
+ * {@linkcode resolveKernelTypes}, each taking `{ root }`), a lazy decoder for
+ * raw BTF ({@linkcode BtfSpec}: vmlinux, split module BTF, either byte
+ * order), an encoder, CO-RE relocation, and a raw dump identical to
  * `bpftool btf dump … format raw`.
  *
+ * @example
  * ```ts
- * import { parseBtf } from "./mod.ts";
+ * import { kernelModuleOf, loadKernelSpec, parseBtf } from "@denobpf/ebpf/btf";
+ *
+ * const vmlinux = loadKernelSpec();
+ * const task = vmlinux.typeByName("task_struct", "struct");
+ * console.log(task?.id, vmlinux.typesByName("pid_t").length);
+ * console.log(kernelModuleOf("__do_sys_getpid")); // undefined: in vmlinux
+ *
+ * // Any BTF blob, e.g. a copy of vmlinux's:
  * const spec = parseBtf(Deno.readFileSync("/sys/kernel/btf/vmlinux"));
- * const task = spec.typeByName("task_struct", "struct");
+ * console.log(spec.typeById(1).kind);
  * ```
  *
  * @module
@@ -54,7 +65,9 @@ export {
   MAX_RESOLVE_DEPTH,
   parseBtf,
   type ParseOptions,
+  /** @deprecated The same class as {@linkcode BtfSpec}: use that name. */
   Spec,
+  Spec as BtfSpec,
   type TypesOptions,
 } from "./spec.ts";
 export {
@@ -112,3 +125,24 @@ export {
   type MarshalledBtf,
   marshalProgramBtf,
 } from "./marshal.ts";
+export {
+  BtfCache,
+  defaultBtfCache,
+  kernelBtfDir,
+  KernelFileError,
+  kernelModuleBtfPath,
+  kernelModuleOf,
+  type KernelModuleSpecs,
+  kernelModuleSpecs,
+  type KernelOptions,
+  type KernelTypes,
+  loadKernelModuleSpec,
+  loadKernelSpec,
+  MissingModuleBtfError,
+  MODULE_BTF_CONFIG,
+  resolveKernelTypes,
+} from "./kernel.ts";
+export type { FD } from "../sys/fd.ts";
+// The base classes of the errors above, for `instanceof` checks by users of
+// this entry alone.
+export { EbpfError, NotFoundError, ParseError } from "../errors.ts";

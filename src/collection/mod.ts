@@ -8,8 +8,8 @@
  * supply), `.kconfig` and `.ksyms` externs, kfunc calls, and pinning.
  *
  * @example
- * ```ts ignore
- * import { loadCollection, loadCollectionSpec } from "./mod.ts";
+ * ```ts
+ * import { loadCollection, loadCollectionSpec } from "@denobpf/ebpf/collection";
  *
  * const spec = loadCollectionSpec("testdata/bpf/basic_bpfel.o");
  * spec.variables.rodata_limit.set(100);
@@ -92,3 +92,95 @@ export {
   marshalProgramBtf,
 } from "../btf/marshal.ts";
 export { MissingModuleBtfError } from "../btf/kernel.ts";
+// The types this entry's API refers to, so that it is complete on its own.
+export type { FdHolder } from "../map/mod.ts";
+export type { FD } from "../sys/fd.ts";
+export type {
+  AssembleResult,
+  AttachType,
+  AttachTypeName,
+  Instruction,
+  InstructionFields,
+  InstructionInit,
+  Instructions,
+  ProgramType,
+  ProgramTypeName,
+  ReferenceKind,
+  Register,
+  SourceInfo,
+  UnresolvedReference,
+} from "../asm/mod.ts";
+export type {
+  ArrayType,
+  BtfSpec,
+  BtfType,
+  ConstType,
+  DatasecType,
+  DeclTagType,
+  Enum64Type,
+  Enum64Value,
+  EnumType,
+  EnumValue,
+  FloatType,
+  FuncLinkage,
+  FuncProtoType,
+  FuncType,
+  FwdType,
+  IntEncoding,
+  IntType,
+  KernelTypes,
+  Kind,
+  Member,
+  Param,
+  PtrType,
+  RestrictType,
+  StructType,
+  TypeCommon,
+  TypedefType,
+  TypeRef,
+  TypesOptions,
+  TypeTagType,
+  UnionType,
+  VarLinkage,
+  VarSecinfo,
+  VarType,
+  VoidType,
+  VolatileType,
+} from "../btf/mod.ts";
+export type {
+  BatchBuffers,
+  BatchLookupOptions,
+  BatchOptions,
+  BatchWriteOptions,
+  BpfMap,
+  Codec,
+  LookupOptions,
+  MapBatchCursor,
+  MapBtfSpec,
+  MapInfo,
+  MapMemory,
+  MapSpec,
+  MapType,
+  MapTypeName,
+  MapUpdateFlags,
+  MmapOptions,
+  RawMapOps,
+  TypedMap,
+  UpdateFlag,
+  UpdateFlagName,
+} from "../map/mod.ts";
+export type {
+  AttachTypeLike,
+  FdSource,
+  Program,
+  ProgramBtf,
+  ProgramInfo,
+  ProgramInstructions,
+  ProgramSpec,
+  ProgramTypeLike,
+  TestRunOptions,
+  TestRunResult,
+} from "../program/mod.ts";
+// The base classes of the errors above, for `instanceof` checks by users of
+// this entry alone.
+export { EbpfError, NotFoundError } from "../errors.ts";

@@ -33,4 +33,6 @@ export * from "./misc.ts";
 export * from "./program_types.ts";
 export * from "./report.ts";
 export * from "./requirements.ts";
-export { probeSyscallCount } from "./_raw.ts";
+// The types this entry's API refers to, so that it is complete on its own.
+export type { Helper, ProgramType } from "../asm/mod.ts";
+export type { MapType } from "../map/mod.ts";

@@ -15,8 +15,14 @@
  * info, detach); attachments made the older way — which the functions fall
  * back to on kernels without the link kind — are {@linkcode LegacyLink}s.
  *
- * ```ts ignore
- * import { attachTracepoint } from "./mod.ts";
+ * @example
+ * ```ts
+ * import { attachTracepoint } from "@denobpf/ebpf/link";
+ * import { loadProgram } from "@denobpf/ebpf/program";
+ *
+ * // r0 = 0; exit
+ * const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+ * using prog = loadProgram({ type: "tracepoint", instructions: insns, license: "GPL" });
  * using link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
  * console.log(link.info());
  * ```
@@ -40,3 +46,13 @@ export * from "./tracepoint.ts";
 export * from "./tracing.ts";
 export * from "./uprobe.ts";
 export * from "./xdp.ts";
+// The base classes of the errors above, for `instanceof` checks by users of
+// this entry alone.
+export { EbpfError, InvalidArgumentError, NotFoundError, NotSupportedError } from "../errors.ts";
+// The types this entry's API refers to, so that it is complete on its own.
+export type { AttachType, AttachTypeName } from "../asm/mod.ts";
+export type { AttachTypeLike } from "../program/mod.ts";
+export type { FD } from "../sys/fd.ts";
+export type { PerfEventAttr, PerfFlag } from "../sys/perf_event.ts";
+export type { TracefsOptions } from "../tracefs/mod.ts";
+export type { UsdtArgument, UsdtArgumentKind, UsdtProbe } from "../uprobe/mod.ts";

@@ -33,7 +33,7 @@ import { TypedMap } from "./typed.ts";
 import { fdOf, type FdSource } from "../sys/fd_source.ts";
 
 /** An object owning a descriptor (the object form of {@linkcode FdSource}). */
-type FdHolder = Extract<FdSource, { readonly fd: unknown }>;
+export type FdHolder = Extract<FdSource, { readonly fd: unknown }>;
 import {
   isLocalStorageMapType,
   isMapInMapType,

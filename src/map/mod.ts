@@ -28,3 +28,12 @@ export * from "./codec.ts";
 export * from "./memory.ts";
 export * from "./typed.ts";
 export * from "./map.ts";
+/** The number of possible CPUs: the value count of a per-CPU map's entry. */
+export { possibleCpuCount } from "../sys/cpu.ts";
+// The base classes of the errors above, for `instanceof` checks by users of
+// this entry alone.
+export { EbpfError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+// The types this entry's API refers to, so that it is complete on its own.
+export type { FD } from "../sys/fd.ts";
+export type { FdSource } from "../sys/fd_source.ts";
+export { PermissionError, SyscallError } from "../sys/error.ts";

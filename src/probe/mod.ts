@@ -103,3 +103,10 @@ export type {
   StrBuiltin,
   ValueOf,
 } from "./types.ts";
+// The base classes of the errors above, for `instanceof` checks by users of
+// this entry alone.
+export { EbpfError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+// The types this entry's API refers to, so that it is complete on its own.
+export type { Program, ProgramInfo, TestRunOptions, TestRunResult } from "../program/mod.ts";
+export type { FD } from "../sys/fd.ts";
+export type { TracefsOptions } from "../tracefs/mod.ts";

@@ -4,8 +4,8 @@
  * the {@linkcode Program} it returns: test runs, info, pinning, cloning.
  *
  * @example
- * ```ts ignore
- * import { loadProgram } from "./mod.ts";
+ * ```ts
+ * import { loadProgram } from "@denobpf/ebpf/program";
  * // r0 = 2 (XDP_PASS); exit
  * const insns = new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
  * using prog = loadProgram({ type: "xdp", instructions: insns, name: "pass" });
@@ -23,3 +23,24 @@ export * from "./stats.ts";
 export * from "./test_run.ts";
 export * from "./types.ts";
 export * from "./verifier_log.ts";
+// The base classes of the errors above, for `instanceof` checks by users of
+// this entry alone.
+export { EbpfError, InvalidArgumentError, NotSupportedError } from "../errors.ts";
+// The types this entry's API refers to, so that it is complete on its own.
+export type {
+  AssembleResult,
+  AttachType,
+  AttachTypeName,
+  Instruction,
+  InstructionFields,
+  InstructionInit,
+  Instructions,
+  ProgramType,
+  ProgramTypeName,
+  ReferenceKind,
+  Register,
+  SourceInfo,
+  UnresolvedReference,
+} from "../asm/mod.ts";
+export type { FD } from "../sys/fd.ts";
+export { PermissionError, SyscallError } from "../sys/error.ts";

@@ -3,22 +3,16 @@
 // programs written with the library's assembler.
 
 import {
-  asm,
   type BpfMap,
   createMap,
-  defaultBtfCache,
   type FD,
   loadProgram,
-  objFromId,
-  objIds,
-  objInfo,
   type Program,
   type ProgramSpec,
-  R0,
-  R1,
-  R10,
-  R2,
 } from "../../mod.ts";
+import { asm, R0, R1, R10, R2 } from "../../src/asm/mod.ts";
+import { defaultBtfCache } from "../../src/btf/mod.ts";
+import { objFromId, objIds, objInfo } from "../../src/sys/mod.ts";
 
 /** Set by the guest's /init; the guest kernel has the features these tests need. */
 export const IN_VM = Deno.env.get("DENOBPF_VM") === "1";

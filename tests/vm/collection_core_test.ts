@@ -25,8 +25,8 @@ import {
   BtfCache,
   loadKernelModuleSpec,
   MissingModuleBtfError,
-  MODULE_BTF_CONFIG,
 } from "../../mod.ts";
+import { MODULE_BTF_CONFIG } from "../../src/btf/mod.ts";
 import {
   type Collection,
   type CollectionSpec,

@@ -14,36 +14,31 @@
 
 import assert from "node:assert/strict";
 import {
-  asm,
-  attachFreplace,
   attachKprobe,
-  attachKprobeMulti,
-  attachLsm,
   attachTracing,
   BpfLink,
   BtfCache,
-  errno,
-  KPROBE_MULTI_REQUIREMENT,
   LegacyLink,
-  libc,
   loadCollection,
   loadCollectionSpec,
   loadKernelModuleSpec,
   loadKernelSpec,
   loadProgram,
-  matchKernelFunctions,
   NotFoundError,
   NotSupportedError,
   type Program,
   type ProgramSpec,
-  R0,
-  R1,
-  R10,
-  R2,
-  R6,
-  R7,
   SyscallError,
 } from "../../mod.ts";
+import { asm, R0, R1, R10, R2, R6, R7 } from "../../src/asm/mod.ts";
+import {
+  attachFreplace,
+  attachKprobeMulti,
+  attachLsm,
+  KPROBE_MULTI_REQUIREMENT,
+  matchKernelFunctions,
+} from "../../src/link/mod.ts";
+import { errno, libc } from "../../src/sys/_libc.ts";
 import { Ctnetlink, flows } from "./_ctnetlink.ts";
 import {
   countingProgram,

@@ -18,9 +18,9 @@ import {
   loadKernelModuleSpec,
   loadKernelSpec,
   MissingModuleBtfError,
-  MODULE_BTF_CONFIG,
   resolveKernelTypes,
 } from "../../mod.ts";
+import { MODULE_BTF_CONFIG } from "../../src/btf/mod.ts";
 import { loadKallsyms } from "../../src/kallsyms/mod.ts";
 import {
   BTF_DIR,
