@@ -55,7 +55,7 @@ import { MAX_ELF_FILE_BYTES } from "../elf/elf_file.ts";
 
 const EM_BPF = 247;
 /** BPF_F_LINK: a struct_ops map registered through a link. */
-const STRUCT_OPS_LINK_FLAG = 1 << 13;
+const STRUCT_OPS_LINK_FLAG = MapCreateFlag.LINK;
 const SHF_ALLOC = 0x2;
 const SHF_EXECINSTR = 0x4;
 

@@ -8,7 +8,7 @@
 
 import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { BpfCmd, bpfRaw, cString, encodeAttr, type ProgLoadAttr } from "../sys/bpf.ts";
-import { ProgramType } from "../sys/abi.ts";
+import { AluOp, Class, OP_EXIT, ProgramType, Source } from "../sys/abi.ts";
 import { bpfRawAsync } from "../sys/bpf_async.ts";
 import { E2BIG, EACCES, EAGAIN, EINVAL, ENOMEM, ENOSPC, EPERM } from "../sys/errno.ts";
 import { type PermissionError, SyscallError } from "../sys/error.ts";
@@ -425,7 +425,25 @@ function invalidError(p: Prepared): Error {
   });
 }
 
-const TRIVIAL = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+/** `r0 = 0; exit` (`ALU64 | MOV | K`, then `JMP | EXIT`). */
+const TRIVIAL = new Uint8Array([
+  Class.ALU64 | AluOp.MOV | Source.K,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  OP_EXIT,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
 
 // True if the kernel knows program type `type`: a trivial program of it
 // loads, or fails in the verifier (non-empty log) or with another errno.
