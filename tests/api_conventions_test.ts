@@ -13,6 +13,7 @@ import { probe, tracepoint } from "../src/probe/mod.ts";
 import * as kallsyms from "../src/kallsyms/mod.ts";
 import { kernelModuleOf } from "../src/btf/kernel.ts";
 import { ElfFile, readElfFile } from "../src/elf/mod.ts";
+import * as features from "../src/features/mod.ts";
 
 await ensureTracefs();
 
@@ -106,4 +107,37 @@ Deno.test("file readers are synchronous: readElfFile returns the ElfFile, its er
   assert.ok(self instanceof ElfFile, "an ElfFile, not a promise");
   assert.ok(self.sections.length > 0);
   assert.throws(() => readElfFile("/nonexistent/denobpf.o"), /does not exist/);
+});
+
+Deno.test("feature probes: one question per verb; the haveX() shortcuts are deprecated for haveFeature(name), with the same answer", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", new URL("../src/features/mod.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success, "deno doc runs");
+  const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    nodes: Record<string, { symbols: { name: string; declarations: DocDecl[] }[] }>;
+  };
+  type DocDecl = { kind: string; jsDoc?: { tags?: { kind: string; doc?: string }[] } };
+  const symbols = Object.values(doc.nodes).flatMap((n) => n.symbols);
+  const general = new Set(["haveFeature", "haveMapType", "haveProgramType", "haveHelper"]);
+  const shortcuts = symbols.filter((s) =>
+    /^have[A-Z]/.test(s.name) && !general.has(s.name) &&
+    s.declarations.some((d) => d.kind === "function")
+  );
+  assert.ok(shortcuts.length >= 15, `the shortcuts are there (${shortcuts.length})`);
+  const mod = features as unknown as Record<string, () => boolean>;
+  for (const s of shortcuts) {
+    const tag = s.declarations.flatMap((d) => d.jsDoc?.tags ?? []).find((t) =>
+      t.kind === "deprecated"
+    );
+    assert.ok(tag, `${s.name} is deprecated`);
+    const m = /haveFeature\("(\w+)"\)/.exec(tag.doc ?? "");
+    assert.ok(m, `${s.name}'s deprecation names the haveFeature call: ${tag.doc}`);
+    const name = m[1] as features.MiscFeature;
+    assert.ok(features.MISC_FEATURES.includes(name), `${name} is a feature`);
+    assert.equal(mod[s.name](), features.haveFeature(name), s.name);
+  }
+  for (const g of general) assert.equal(typeof mod[g], "function", g);
 });

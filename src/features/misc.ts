@@ -58,7 +58,8 @@ import {
 import { AttachType as ATTACH, programTypeNumber } from "./_names.ts";
 import { MISC_REQUIREMENTS } from "./requirements.ts";
 
-/** The names of the miscellaneous features. */
+/**
+ * The names of the miscellaneous features. */
 export type MiscFeature =
   | "bpf_syscall"
   | "large_insn_limit"
@@ -343,107 +344,190 @@ export function checkFeature(feature: MiscFeature): void {
 /** The list of miscellaneous features, in report order. */
 export const MISC_FEATURES: readonly MiscFeature[] = Object.keys(PROBES) as MiscFeature[];
 
-/** Whether the bpf(2) syscall exists (CONFIG_BPF_SYSCALL). */
+/** Whether the bpf(2) syscall exists (CONFIG_BPF_SYSCALL).
+ *
+ * @deprecated Use `haveFeature("bpf_syscall")`, the one feature question.
+ */
 export function haveBpfSyscall(): boolean {
   return haveFeature("bpf_syscall");
 }
 
-/** Whether programs may have a million instructions (Linux 5.3). */
+/**
+ * Whether programs may have a million instructions (Linux 5.3).
+ *
+ * @deprecated Use `haveFeature("large_insn_limit")`, the one feature question.
+ */
 export function haveLargeInsnLimit(): boolean {
   return haveFeature("large_insn_limit");
 }
 
-/** Whether the verifier accepts bounded loops (Linux 5.3). */
+/**
+ * Whether the verifier accepts bounded loops (Linux 5.3).
+ *
+ * @deprecated Use `haveFeature("bounded_loops")`, the one feature question.
+ */
 export function haveBoundedLoops(): boolean {
   return haveFeature("bounded_loops");
 }
 
-/** Whether the v2 ISA (BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE) is supported (Linux 4.14). */
+/**
+ * Whether the v2 ISA (BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE) is supported (Linux 4.14).
+ *
+ * @deprecated Use `haveFeature("v2_isa")`, the one feature question.
+ */
 export function haveV2Isa(): boolean {
   return haveFeature("v2_isa");
 }
 
-/** Whether the v3 ISA (32-bit jumps, BPF_JMP32) is supported (Linux 5.1). */
+/**
+ * Whether the v3 ISA (32-bit jumps, BPF_JMP32) is supported (Linux 5.1).
+ *
+ * @deprecated Use `haveFeature("v3_isa")`, the one feature question.
+ */
 export function haveV3Isa(): boolean {
   return haveFeature("v3_isa");
 }
 
-/** Whether the v4 ISA (gotol, sign extension, sdiv/smod, bswap) is supported (Linux 6.6). */
+/**
+ * Whether the v4 ISA (gotol, sign extension, sdiv/smod, bswap) is supported (Linux 6.6).
+ *
+ * @deprecated Use `haveFeature("v4_isa")`, the one feature question.
+ */
 export function haveV4Isa(): boolean {
   return haveFeature("v4_isa");
 }
 
-/** Whether the load-acquire and store-release atomic instructions are supported (Linux 6.15). */
+/**
+ * Whether the load-acquire and store-release atomic instructions are supported (Linux 6.15).
+ *
+ * @deprecated Use `haveFeature("load_acquire")`, the one feature question.
+ */
 export function haveLoadAcquire(): boolean {
   return haveFeature("load_acquire");
 }
 
-/** Whether the may_goto instruction is supported (Linux 6.9). */
+/**
+ * Whether the may_goto instruction is supported (Linux 6.9).
+ *
+ * @deprecated Use `haveFeature("may_goto")`, the one feature question.
+ */
 export function haveMayGoto(): boolean {
   return haveFeature("may_goto");
 }
 
-/** Whether maps and programs may have names (Linux 4.15). */
+/**
+ * Whether maps and programs may have names (Linux 4.15).
+ *
+ * @deprecated Use `haveFeature("obj_name")`, the one feature question.
+ */
 export function haveObjName(): boolean {
   return haveFeature("obj_name");
 }
 
-/** Whether the kernel loads BTF (BPF_BTF_LOAD, Linux 4.18). */
+/**
+ * Whether the kernel loads BTF (BPF_BTF_LOAD, Linux 4.18).
+ *
+ * @deprecated Use `haveFeature("btf")`, the one feature question.
+ */
 export function haveBtf(): boolean {
   return haveFeature("btf");
 }
 
-/** Whether the kernel exposes its own BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF, Linux 5.4). */
+/**
+ * Whether the kernel exposes its own BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF, Linux 5.4).
+ *
+ * @deprecated Use `haveFeature("kernel_btf")`, the one feature question.
+ */
 export function haveKernelBtf(): boolean {
   return haveFeature("kernel_btf");
 }
 
-/** Whether kprobes can be created (CONFIG_KPROBES, CONFIG_KPROBE_EVENTS): the kprobe PMU or tracefs kprobe_events. */
+/**
+ * Whether kprobes can be created (CONFIG_KPROBES, CONFIG_KPROBE_EVENTS): the kprobe PMU or tracefs kprobe_events.
+ *
+ * @deprecated Use `haveFeature("kprobes")`, the one feature question.
+ */
 export function haveKprobes(): boolean {
   return haveFeature("kprobes");
 }
 
-/** Whether array maps may be mmap()ed (BPF_F_MMAPABLE, Linux 5.5). */
+/**
+ * Whether array maps may be mmap()ed (BPF_F_MMAPABLE, Linux 5.5).
+ *
+ * @deprecated Use `haveFeature("mmapable_maps")`, the one feature question.
+ */
 export function haveMmapableMaps(): boolean {
   return haveFeature("mmapable_maps");
 }
 
-/** Whether the batch map commands exist (BPF_MAP_*_BATCH, Linux 5.6). */
+/**
+ * Whether the batch map commands exist (BPF_MAP_*_BATCH, Linux 5.6).
+ *
+ * @deprecated Use `haveFeature("batch_api")`, the one feature question.
+ */
 export function haveBatchApi(): boolean {
   return haveFeature("batch_api");
 }
 
-/** Whether BPF_LINK_CREATE exists (Linux 5.7). */
+/**
+ * Whether BPF_LINK_CREATE exists (Linux 5.7).
+ *
+ * @deprecated Use `haveFeature("bpf_link")`, the one feature question.
+ */
 export function haveBpfLinkCreate(): boolean {
   return haveFeature("bpf_link");
 }
 
-/** Whether maps accept BPF_F_INNER_MAP (Linux 5.10). */
+/**
+ * Whether maps accept BPF_F_INNER_MAP (Linux 5.10).
+ *
+ * @deprecated Use `haveFeature("inner_maps")`, the one feature question.
+ */
 export function haveInnerMaps(): boolean {
   return haveFeature("inner_maps");
 }
 
-/** Whether perf events (kprobes, tracepoints) attach through BPF links (Linux 5.15). */
+/**
+ * Whether perf events (kprobes, tracepoints) attach through BPF links (Linux 5.15).
+ *
+ * @deprecated Use `haveFeature("perf_link")`, the one feature question.
+ */
 export function havePerfLink(): boolean {
   return haveFeature("perf_link");
 }
 
-/** Whether kprobe_multi links work (Linux 5.18 and CONFIG_FPROBE). */
+/**
+ * Whether kprobe_multi links work (Linux 5.18 and CONFIG_FPROBE).
+ *
+ * @deprecated Use `haveFeature("kprobe_multi_link")`, the one feature question.
+ */
 export function haveKprobeMultiLink(): boolean {
   return haveFeature("kprobe_multi_link");
 }
 
-/** Whether uprobe_multi links work (Linux 6.6 and CONFIG_UPROBES). */
+/**
+ * Whether uprobe_multi links work (Linux 6.6 and CONFIG_UPROBES).
+ *
+ * @deprecated Use `haveFeature("uprobe_multi_link")`, the one feature question.
+ */
 export function haveUprobeMultiLink(): boolean {
   return haveFeature("uprobe_multi_link");
 }
 
-/** Whether tcx links work (Linux 6.6). */
+/**
+ * Whether tcx links work (Linux 6.6).
+ *
+ * @deprecated Use `haveFeature("tcx_link")`, the one feature question.
+ */
 export function haveTcxLink(): boolean {
   return haveFeature("tcx_link");
 }
 
-/** Whether netkit links work (Linux 6.7 and CONFIG_NETKIT). */
+/**
+ * Whether netkit links work (Linux 6.7 and CONFIG_NETKIT).
+ *
+ * @deprecated Use `haveFeature("netkit_link")`, the one feature question.
+ */
 export function haveNetkitLink(): boolean {
   return haveFeature("netkit_link");
 }
