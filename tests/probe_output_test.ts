@@ -6,8 +6,16 @@
 // a fast producer outruns a slow consumer.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { mapFromId } from "../src/map/mod.ts";
-import { probe, rawTracepoint } from "../src/probe/mod.ts";
+import {
+  formatAggregation,
+  formatKey,
+  type Histogram,
+  probe,
+  rawTracepoint,
+  tracepoint,
+} from "../src/probe/mod.ts";
 import { EVENTS_PER_TURN } from "../src/probe/probe.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
 
@@ -175,4 +183,221 @@ Deno.test("events(): a consumer awaiting a timer per event leaves the backlog in
       `the rest was copied into JS`,
   );
   assert.ok(ring.available() > 0, "the ring was drained into JS while the consumer was busy");
+});
+
+// ---- printing: bpftrace's exact bytes ----
+
+// Captured from bpftrace v0.17.0 on this kernel (stdout after "Attaching 2
+// probes...\n\n\n"), for a getpid loop through two functions:
+//   bpftrace -e 'tracepoint:syscalls:sys_enter_getpid /comm == "gp"/ { @[ustack] = count();
+//     @k[kstack] = count(); @u1[ustack(1)] = count(); } interval:s:4 { exit(); }'
+const BPFTRACE_STACKS = "@[\n" +
+  "    0x7faac5873829\n" +
+  "    0x563ddf0a9177\n" +
+  "    0x563ddf0a91e8\n" +
+  "    0x7faac579924a\n" +
+  "]: 67\n" +
+  "@k[\n" +
+  "    perf_syscall_enter+475\n" +
+  "    syscall_trace_enter+384\n" +
+  "    do_syscall_64+527\n" +
+  "    entry_SYSCALL_64_after_hwframe+118\n" +
+  "]: 67\n" +
+  "@u1[\n" +
+  "    0x7faac5873829\n" +
+  "]: 67\n";
+// ... and for tuple keys with stacks and a histogram keyed by a one-frame stack:
+//   { @[comm, kstack(2)] = count(); @t[ustack(2), pid] = count(); @h[kstack(1)] = hist(pid); }
+const BPFTRACE_TUPLES = "@[gp, \n" +
+  "    perf_syscall_enter+475\n" +
+  "    syscall_trace_enter+384\n" +
+  "]: 8\n" +
+  "@h[\n" +
+  "    perf_syscall_enter+475\n" +
+  "]: \n" +
+  "[4K, 8K)               8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n" +
+  "\n" +
+  "@t[\n" +
+  "    0x7f5567932829\n" +
+  "    0x56322a96c177\n" +
+  ", 6023]: 3\n" +
+  "@t[\n" +
+  "    0x7f9ed9dd0829\n" +
+  "    0x564bffc41177\n" +
+  ", 6102]: 5\n";
+// A keyless count() cleared (or never hit) prints "@: 0"; other keyless
+// aggregations and keyed maps print nothing but their newline:
+//   bpftrace -e 'tracepoint:syscalls:sys_enter_getpid { @ = count(); } interval:s:3 { clear(@); exit(); }'
+const BPFTRACE_CLEARED_COUNT = "@: 0\n";
+
+/** What `print()` writes: `format()` and a newline, nothing when it is empty. */
+function printed(text: string): string {
+  return text === "" ? "" : text + "\n";
+}
+
+Deno.test("formatAggregation: stack keys as bpftrace prints them, byte for byte (4-space frames, one-frame stacks too)", () => {
+  const ustack = "0x7faac5873829\n0x563ddf0a9177\n0x563ddf0a91e8\n0x7faac579924a";
+  const kstack =
+    "perf_syscall_enter+475\nsyscall_trace_enter+384\ndo_syscall_64+527\nentry_SYSCALL_64_after_hwframe+118";
+  const text = printed(formatAggregation([[ustack, 67]], { name: "@", stacks: [0] })) +
+    printed(formatAggregation([[kstack, 67]], { name: "@k", stacks: [0] })) +
+    printed(formatAggregation([["0x7faac5873829", 67]], { name: "@u1", stacks: [0] }));
+  assert.equal(text, BPFTRACE_STACKS);
+  // Multi-line strings are still stacks without the option.
+  assert.equal(
+    formatAggregation([[kstack, 67]], { name: "@k" }) + "\n",
+    BPFTRACE_STACKS.slice(
+      BPFTRACE_STACKS.indexOf("@k["),
+      BPFTRACE_STACKS.indexOf("@u1["),
+    ),
+  );
+  // A one-frame stack key prints as a stack, not inline.
+  assert.equal(formatKey("0x7faac5873829", { stacks: [0] }), "\n    0x7faac5873829\n");
+  assert.equal(formatKey("", { stacks: [0] }), "\n");
+  // Only the positions named are stacks.
+  assert.equal(formatKey(["gp", "a"], { stacks: [1] }), "gp, \n    a\n");
+  assert.equal(formatKey(["gp", 5], { stacks: [0] }), "\n    gp\n, 5");
+});
+
+Deno.test("formatKey: any stack prints as a line break and one 4-space-indented line per frame; other parts as they are", () => {
+  const frame = fc.string({ minLength: 1, maxLength: 24 }).filter((f) => !f.includes("\n"));
+  fc.assert(fc.property(fc.array(frame, { maxLength: 8 }), fc.nat(1000), (frames, pid) => {
+    const stack = "\n" + frames.map((f) => `    ${f}\n`).join("");
+    assert.equal(formatKey(frames.join("\n"), { stacks: [0] }), stack);
+    assert.equal(formatKey([frames.join("\n"), pid], { stacks: [0] }), `${stack}, ${pid}`);
+    assert.equal(formatKey([pid, frames.join("\n")], { stacks: [1] }), `${pid}, ${stack}`);
+    assert.equal(
+      formatAggregation([[frames.join("\n"), pid]], { stacks: [0] }),
+      `@[${stack}]: ${pid}`,
+    );
+  }));
+});
+
+Deno.test("formatAggregation: tuple keys with stacks and a histogram keyed by a one-frame stack, byte for byte", () => {
+  const hist: Histogram = {
+    buckets: [{ low: 4096, high: 8192, count: 8, label: "[4K, 8K)" }],
+    total: 8,
+  };
+  const text =
+    printed(formatAggregation([[["gp", "perf_syscall_enter+475\nsyscall_trace_enter+384"], 8]], {
+      stacks: [1],
+    })) +
+    printed(formatAggregation([["perf_syscall_enter+475", hist]], { name: "@h", stacks: [0] })) +
+    printed(formatAggregation([
+      [["0x7f9ed9dd0829\n0x564bffc41177", 6102], 5],
+      [["0x7f5567932829\n0x56322a96c177", 6023], 3],
+    ], { name: "@t", stacks: [0] }));
+  assert.equal(text, BPFTRACE_TUPLES);
+});
+
+/** bpftrace running `script`, attached (its BEGIN probe has printed "ready"). */
+async function startBpftrace(script: string) {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("bpftrace", {
+      args: ["-e", `BEGIN { printf("ready\\n"); } ${script}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    throw new Error(
+      `bpftrace (the oracle of this test) cannot run: ${e}; tools/setup.ts installs it`,
+    );
+  }
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) {
+      const err = new TextDecoder().decode((await child.output()).stderr);
+      throw new Error(`bpftrace ended before attaching: ${err}`);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return {
+    /** Waits for bpftrace to end (after SIGINT when `interrupt`); its map output. */
+    async output(interrupt: boolean): Promise<string> {
+      if (interrupt) child.kill("SIGINT");
+      let rest = text.slice(text.indexOf("ready\n") + 6);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += decoder.decode(value, { stream: true });
+      }
+      const status = await child.status;
+      await child.stderr.cancel();
+      assert.ok(status.success, `bpftrace failed (${status.code})`);
+      return rest.replace(/^\n+/, "");
+    },
+  };
+}
+
+Deno.test("stack keys print as bpftrace prints the same events: a one-frame ustack as a stack, frames indented by 4", async () => {
+  await target();
+  const bpftrace = await startBpftrace(
+    `tracepoint:syscalls:sys_enter_getpid /comm == "${COMM}"/ { @[ustack] = count(); @k[kstack] = count(); }`,
+  );
+  let expected: string;
+  {
+    await using u = await probe(tracepoint("syscalls:sys_enter_getpid"), { comm: COMM })
+      .count({ by: "ustack" });
+    await using k = await probe(tracepoint("syscalls:sys_enter_getpid"), { comm: COMM })
+      .count({ by: "kstack", name: "@k" });
+    await runTarget("flat", 67);
+    await runTarget("deep", 5);
+    const ustacks = [...u.read()];
+    assert.equal(ustacks.length, 2);
+    // The frame pointer zeroed: the walk stops after the first frame.
+    assert.equal(ustacks[1][1], 67);
+    assert.match(ustacks[1][0], /^0x[0-9a-f]+$/);
+    assert.match(
+      u.format(),
+      /^@\[\n {4}0x[0-9a-f]+\n( {4}0x[0-9a-f]+\n)*\]: 5\n@\[\n {4}0x[0-9a-f]+\n\]: 67$/,
+    );
+    assert.match(k.format(), /^@k\[\n( {4}[\w.]+\+\d+\n)+\]: 72$/);
+    expected = printed(u.format()) + printed(k.format());
+  }
+  assert.equal(await bpftrace.output(true), expected);
+});
+
+Deno.test("a keyless count() cleared or never hit prints @: 0, as bpftrace does; other empty aggregations print nothing", async () => {
+  await target();
+  const bpftrace = await startBpftrace(
+    `tracepoint:syscalls:sys_enter_getpid /comm == "${COMM}"/ { @ = count(); } ` +
+      `tracepoint:sched:sched_process_exit /comm == "${COMM}"/ { clear(@); exit(); }`,
+  );
+  await using p = await probe(tracepoint("syscalls:sys_enter_getpid"), { comm: COMM }).count();
+  await using s = await probe(tracepoint("syscalls:sys_enter_getpid"), { comm: COMM })
+    .sum("pid");
+  await using byPid = await probe(tracepoint("syscalls:sys_enter_getpid"), { comm: COMM })
+    .count({ by: "pid", name: "@c" });
+  assert.equal(p.format(), "@: 0"); // never hit
+  await runTarget("flat", 5);
+  assert.equal(p.format(), "@: 5");
+  p.clear();
+  s.clear();
+  byPid.clear();
+  assert.equal(printed(p.format()), BPFTRACE_CLEARED_COUNT);
+  assert.equal(await bpftrace.output(false), BPFTRACE_CLEARED_COUNT);
+  assert.equal(s.format(), "");
+  assert.equal(byPid.format(), "");
+  // print() writes the same line.
+  const lines: unknown[][] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void lines.push(args);
+  try {
+    p.print();
+    s.print();
+  } finally {
+    console.log = log;
+  }
+  assert.deepEqual(lines, [["@: 0"]]);
+  // And after stop(), a cleared final snapshot too.
+  await runTarget("flat", 3);
+  await p.stop();
+  assert.equal(p.format(), "@: 3");
+  p.clear();
+  assert.equal(p.format(), "@: 0");
+  assert.equal(p.format({ name: "@calls" }), "@calls: 0");
 });

@@ -28,6 +28,8 @@ const NEEDS: [check: string, pkg: string][] = [
   ],
   // libbpf-tools' binaries embed their BPF objects (cpudist: maps sized at run time).
   ["/usr/sbin/cpudist", "libbpf-tools"],
+  // The oracle of scripted probes' printed output (tests/probe_output_test.ts).
+  ["bpftrace", "bpftrace"],
 ];
 
 function have(check: string): boolean {

@@ -105,14 +105,26 @@ export function formatHistogram(h: Histogram): string {
   }).join("\n");
 }
 
-/** A key as bpftrace prints it inside `@name[…]`; stacks (multi-line strings) go one frame a line. */
-export function formatKey(key: unknown): string {
+/** Frames as bpftrace prints a stack: a line break, then each frame indented 4 and on its own line. */
+function formatStack(frames: string): string {
+  return "\n" + (frames === "" ? [] : frames.split("\n")).map((f) => `    ${f}\n`).join("");
+}
+
+/**
+ * A key as bpftrace prints it inside `@name[…]`: tuple parts joined by
+ * `", "`, stacks one frame a line, indented by 4 (`@[\n    f1\n    f2\n]`).
+ */
+export function formatKey(
+  key: unknown,
+  options: Pick<AggregationFormatOptions, "stacks"> = {},
+): string {
   const parts = Array.isArray(key) ? key : [key];
-  return parts.map((p) => {
-    if (typeof p === "string" && p.includes("\n")) {
-      return "\n" + p.split("\n").map((f) => `        ${f}`).join("\n") + "\n";
-    }
-    return String(p);
+  const stacks = options.stacks;
+  return parts.map((p, i) => {
+    const stack = stacks
+      ? stacks.includes(i) && typeof p === "string"
+      : typeof p === "string" && p.includes("\n");
+    return stack ? formatStack(p as string) : String(p);
   }).join(", ");
 }
 
@@ -122,6 +134,14 @@ export interface AggregationFormatOptions {
   name?: string;
   /** Print only the `top` largest entries. */
   top?: number;
+  /**
+   * Which parts of the keys are stacks (frames joined by `"\n"`, as probes
+   * decode `kstack` and `ustack`): their positions in a tuple key, `[0]`
+   * for a key that is one stack. They print one frame a line, even with a
+   * single frame or none. Without it, a string of several lines is taken
+   * for a stack, and a one-frame stack prints inline.
+   */
+  stacks?: readonly number[];
 }
 
 function sizeOf(v: number | Histogram): number {
@@ -143,7 +163,9 @@ export function formatAggregation(
   if (top !== undefined) rows = top > 0 ? rows.slice(-top) : [];
   const out: string[] = [];
   for (const [key, value] of rows) {
-    const head = key === null || key === undefined ? `${name}` : `${name}[${formatKey(key)}]`;
+    const head = key === null || key === undefined
+      ? `${name}`
+      : `${name}[${formatKey(key, { stacks: options.stacks })}]`;
     if (typeof value === "number") {
       out.push(`${head}: ${Number.isInteger(value) ? value : Math.trunc(value)}`);
     } else {

@@ -455,12 +455,26 @@ export class AggregateProbe<K, V extends number | Histogram> extends ProbeHandle
     for (const [k] of this.#agg.batchLookupAll()) this.#agg.delete(k);
   }
 
-  /** The aggregation as bpftrace prints it. */
+  /**
+   * The aggregation as bpftrace prints it: stack keys one frame a line
+   * (even a one-frame stack), and a keyless `count()` with no entry (never
+   * hit, or cleared) as `@: 0`.
+   */
   format(options: PrintOptions = {}): string {
-    return formatAggregation(this.read(), { name: options.name ?? this.name, top: options.top });
+    let entries: Map<unknown, number | Histogram> = this.read();
+    const shape = this.#shape;
+    if (entries.size === 0 && this.kind === "count" && shape.key.length === 0) {
+      entries = new Map([[null, 0]]);
+    }
+    const stacks = shape.key.flatMap((s, i) => s.access.type === "stack" ? [i] : []);
+    return formatAggregation(entries, {
+      name: options.name ?? this.name,
+      top: options.top,
+      stacks,
+    });
   }
 
-  /** Prints {@linkcode format} to stdout (nothing for an empty aggregation). */
+  /** Prints {@linkcode format} to stdout (nothing for an empty aggregation but a keyless count). */
   print(options: PrintOptions = {}): void {
     const text = this.format(options);
     if (text) console.log(text);
