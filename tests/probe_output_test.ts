@@ -413,3 +413,55 @@ Deno.test("a keyless count() cleared or never hit prints @: 0, as bpftrace does;
   assert.equal(p.format(), "@: 0");
   assert.equal(p.format({ name: "@calls" }), "@calls: 0");
 });
+
+Deno.test("ringBufReader.records(): a sync consumer of a faster producer lets the event loop turn between batches of at most 4096", async () => {
+  await target();
+  // The probe only produces: its ring is read here by a reader of our own.
+  await using p = await probe(rawTracepoint("sys_enter"), { comm: COMM, ringSize: 1 << 20 })
+    .emit({ fields: ["pid", "args.id"] });
+  const ringId = p.program.info().mapIds.find((id) => {
+    using m = mapFromId(id);
+    return m.info().typeName === "ringbuf";
+  });
+  assert.ok(ringId !== undefined, "no ring buffer among the program's maps");
+  using ringMap = mapFromId(ringId);
+  using ring = ringBufReader(ringMap);
+  const child = spawnTarget("spin", 5_000_000);
+  const stop = new AbortController();
+  let seen = 0;
+  let sinceTurn = 0;
+  let mostBetweenTurns = 0;
+  let turns = 0;
+  const { port1, port2 } = new MessageChannel();
+  port2.onmessage = () => {
+    turns++;
+    mostBetweenTurns = Math.max(mostBetweenTurns, sinceTurn);
+    sinceTurn = 0;
+    port1.postMessage(null);
+  };
+  try {
+    for await (const rec of ring.records({ signal: stop.signal })) {
+      if (seen++ === 0) {
+        port1.postMessage(null);
+        AbortSignal.timeout(300).addEventListener("abort", () => stop.abort(), { once: true });
+      }
+      sinceTurn++;
+      assert.equal(rec.byteLength, 16);
+    }
+  } finally {
+    port1.close();
+    port2.close();
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+  }
+  mostBetweenTurns = Math.max(mostBetweenTurns, sinceTurn);
+  assert.ok(stop.signal.aborted, "the loop ended before the signal aborted");
+  assert.ok(seen > 4096, `only ${seen} records: the producer was not faster`);
+  assert.ok(turns > 1, `${turns} turns while records() ran`);
+  assert.ok(
+    mostBetweenTurns <= 4096,
+    `${mostBetweenTurns} records were handed out without a turn of the event loop`,
+  );
+});

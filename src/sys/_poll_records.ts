@@ -1,9 +1,11 @@
 // The async iteration the ring buffer and perf buffer readers share: drain
-// what is pending into a batch (copied by the caller), yield it, and wait on
-// the reader's Poller (on a worker thread) when nothing was pending.
+// what is pending into a batch (copied by the caller), yield it, let the
+// event loop turn, and wait on the reader's Poller (on a worker thread) when
+// nothing was pending.
 
 import { InvalidArgumentError } from "../errors.ts";
 import type { Poller } from "./epoll.ts";
+import { nextTurn } from "./event_loop.ts";
 
 /** Options of {@link pollRecords}. */
 export interface PollRecordsOptions {
@@ -15,7 +17,9 @@ export interface PollRecordsOptions {
 
 /**
  * Yields what `drain` pushes into the batch (up to the reader's own limit
- * per call), waiting on `poller` whenever a drain finds nothing.
+ * per call), waiting on `poller` whenever a drain finds nothing. Between
+ * two batches the event loop turns (timers, `AbortSignal.timeout`, I/O),
+ * even while a producer keeps the ring from ever being empty.
  */
 export async function* pollRecords<T>(
   poller: Poller,
@@ -29,6 +33,7 @@ export async function* pollRecords<T>(
     if (batch.length) {
       for (const r of batch) yield r;
       batch.length = 0;
+      await nextTurn();
       continue;
     }
     await poller.waitAsync(-1, options.signal);
