@@ -49,12 +49,41 @@ function isElf(path: string): boolean {
   }
 }
 
+/**
+ * An environment variable: through Deno when --allow-env grants it, else
+ * from /proc/self/environ (read through the C library with --allow-ffi
+ * alone), so `LD_LIBRARY_PATH` and `PATH` count without --allow-env. Without
+ * that permission the script cannot have changed the environment, so the
+ * one the process started with is the current one.
+ */
 function env(name: string): string | undefined {
   try {
-    return Deno.env.get(name);
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state === "granted") {
+      return Deno.env.get(name);
+    }
   } catch {
-    return undefined; // no --allow-env
+    // fall back to /proc/self/environ
   }
+  return startEnv().get(name);
+}
+
+let startEnvCache: Map<string, string> | undefined;
+
+function startEnv(): Map<string, string> {
+  if (startEnvCache) return startEnvCache;
+  const vars = new Map<string, string>();
+  try {
+    const text = readTextFile("/proc/self/environ", { what: "environment" });
+    for (const entry of text.split("\0")) {
+      const eq = entry.indexOf("=");
+      if (eq > 0 && !vars.has(entry.slice(0, eq))) {
+        vars.set(entry.slice(0, eq), entry.slice(eq + 1));
+      }
+    }
+  } catch {
+    // no /proc: the defaults apply
+  }
+  return startEnvCache = vars;
 }
 
 function fromMaps(name: string, pid: number): string | undefined {
