@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { mapFromId } from "../src/map/mod.ts";
 import {
+  EVENTS_PER_TURN,
   formatAggregation,
   formatKey,
   type Histogram,
@@ -16,7 +17,6 @@ import {
   rawTracepoint,
   tracepoint,
 } from "../src/probe/mod.ts";
-import { EVENTS_PER_TURN } from "../src/probe/probe.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
 
 // A target whose comm the probes filter on. `flat N`: N getpid system calls

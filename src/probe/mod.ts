@@ -35,6 +35,8 @@ export {
   AggregateProbe,
   type EmitOptions,
   EventProbe,
+  EVENTS_PER_TURN,
+  EVENTS_TURN_MS,
   type EventsOptions,
   type LinearHistogramOptions,
   type PrintOptions,
