@@ -1,7 +1,7 @@
 // Maps from user space: a hash map with typed keys and values, and a
 // per-CPU array, created, updated, iterated and printed.
 //
-//   deno run -A examples/map_basics.ts
+//   deno run --allow-ffi examples/map_basics.ts
 //
 // Needs root (or CAP_BPF). No BPF program is involved: user space reads and
 // writes the maps with bpf(2) directly.

@@ -4,7 +4,7 @@
  * module publishes BTF (/sys/kernel/btf/<module>), and what a CO-RE loader
  * falls back to when it does not.
  *
- *   deno run -A examples/module_btf.ts [FUNCTION ...] [--root DIR]
+ *   deno run --allow-ffi examples/module_btf.ts [FUNCTION ...] [--root DIR]
  *
  * @module
  */
