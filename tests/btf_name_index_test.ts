@@ -98,6 +98,15 @@ function check(spec: Spec, queries: readonly string[]): void {
   }
 }
 
+/** typeIdByName on names not looked up before (a scan that stops early, then the hash index). */
+function checkFirst(spec: Spec, queries: readonly string[]): void {
+  const want = brute(spec);
+  for (const n of queries) {
+    const k = (["struct", "fwd", "typedef", undefined] as const)[n.length % 4];
+    assert.equal(spec.typeIdByName(n, k), want.first(n, k), `first typeIdByName(${n}, ${k})`);
+  }
+}
+
 Deno.test("name index: exact, kind and flavoured lookups match a brute-force search, however filled (property)", () => {
   fc.assert(
     fc.property(
@@ -144,6 +153,9 @@ Deno.test("name index: exact, kind and flavoured lookups match a brute-force sea
         const split = (base: Spec) =>
           parseBtf(blob(splitRecs_, soffs, boffs, bstrs.length, sstrs), { base });
 
+        // typeIdByName first, on fresh specs.
+        checkFirst(parseBtf(baseBytes), queries);
+        checkFirst(split(parseBtf(baseBytes)), queries);
         // One lookup at a time: scans, then the hash index (after 8 scans).
         const base1 = parseBtf(baseBytes);
         check(base1, queries);

@@ -32,6 +32,14 @@ export interface NameSource {
  */
 export type BaseStrings = (off: number) => readonly [Uint8Array, number];
 
+/** A name being looked for by `#scan`, and what was found. */
+interface Wanted {
+  name: string;
+  bytes: Uint8Array;
+  ids: number[];
+  flavoured: number[];
+}
+
 /** Number of linear passes before the hash index of every name is built. */
 const LINEAR_SCANS = 8;
 const ASCII_UNDERSCORE = 95;
@@ -170,31 +178,46 @@ export class NameIndex {
     return [strs, off - strBase];
   }
 
-  /** One linear pass over the type records for several names. */
+  /**
+   * One linear pass over the type records for several names. The loop is
+   * kept tight (typed arrays, no calls on the common path): on vmlinux it
+   * runs over 126k records, often before V8 has optimised it.
+   */
   #scan(names: string[]): void {
-    type Want = { name: string; bytes: Uint8Array; ids: number[]; flavoured: number[] };
-    const wanted: Want[] = names.map((name) => ({
+    const wanted: Wanted[] = names.map((name) => ({
       name,
       bytes: utf8.encode(name),
       ids: [],
       flavoured: [],
     }));
     // Wanted names by first byte: one array probe per type.
-    const byFirst: (Want[] | undefined)[] = new Array(256);
+    const byFirst: (Wanted[] | undefined)[] = new Array(256);
     for (const w of wanted) (byFirst[w.bytes[0]] ??= []).push(w);
     const { words, offsets, strs, strBase, firstTypeId: first, typeCount: n } = this.#src;
+    const slen = strs.length;
     for (let i = 0; i < n; i++) {
       const off = words[offsets[i]];
       if (off === 0) continue;
-      let s = strs;
-      let rel = off - strBase;
-      if (off < strBase) [s, rel] = this.#at(off); // a name in the base's strings (split BTF)
-      const list = byFirst[s[rel]];
+      if (off < strBase) {
+        this.#scanBaseName(off, first + i, byFirst); // a name in the base's strings (split BTF)
+        continue;
+      }
+      const rel = off - strBase;
+      const list = byFirst[strs[rel]];
       if (list === undefined) continue;
       for (let k = 0; k < list.length; k++) {
-        const m = matchName(s, rel, list[k].bytes);
-        if (m === 1) list[k].ids.push(first + i);
-        else if (m === 2) list[k].flavoured.push(first + i);
+        const w = list[k];
+        const q = w.bytes;
+        const len = q.length;
+        if (rel + len >= slen) continue;
+        // The name itself ends in NUL there, a flavoured one in "_".
+        const end = strs[rel + len];
+        if (end !== 0 && end !== ASCII_UNDERSCORE) continue;
+        let j = 1;
+        while (j < len && strs[rel + j] === q[j]) j++;
+        if (j < len) continue;
+        if (end === 0) w.ids.push(first + i);
+        else if (matchName(strs, rel, q) === 2) w.flavoured.push(first + i);
       }
     }
     for (const w of wanted) {
@@ -203,33 +226,90 @@ export class NameIndex {
     }
   }
 
+  /** `#scan` for a type `id` whose name is at `off` in a base's strings. */
+  #scanBaseName(off: number, id: number, byFirst: (Wanted[] | undefined)[]): void {
+    const [s, rel] = this.#at(off);
+    const list = byFirst[s[rel]];
+    if (list === undefined) return;
+    for (const w of list) {
+      const m = matchName(s, rel, w.bytes);
+      if (m === 1) w.ids.push(id);
+      else if (m === 2) w.flavoured.push(id);
+    }
+  }
+
+  /**
+   * The first type named `name` (ascending ids) that `rank` calls complete
+   * (2), else the first it accepts at all (1; 0 skips): its id, or its id
+   * negated when it is not complete, or 0 when there is none. Answered from
+   * the cache or the hash index when there; otherwise a scan that stops at
+   * the first complete type and caches nothing (libbpf's
+   * `btf__find_by_name_kind` costs the same).
+   */
+  first(name: string, rank: (id: number) => number): number {
+    let ids = this.#exact.get(name);
+    if (ids === undefined && this.#heads === undefined && ++this.#scans > LINEAR_SCANS) {
+      this.#build();
+    }
+    if (ids === undefined && this.#heads !== undefined) ids = this.exact(name) as number[];
+    let fallback = 0;
+    if (ids !== undefined) {
+      for (const id of ids) {
+        const r = rank(id);
+        if (r === 2) return id;
+        if (r === 1 && fallback === 0) fallback = -id;
+      }
+      return fallback;
+    }
+    if (name === "") return 0;
+    const q = utf8.encode(name);
+    const { words, offsets, strs, strBase, firstTypeId: first, typeCount: n } = this.#src;
+    const slen = strs.length;
+    const len = q.length;
+    const q0 = q[0];
+    for (let i = 0; i < n; i++) {
+      const off = words[offsets[i]];
+      if (off === 0) continue;
+      if (off >= strBase) {
+        const rel = off - strBase;
+        if (rel + len >= slen || strs[rel] !== q0 || strs[rel + len] !== 0) continue;
+        let j = 1;
+        while (j < len && strs[rel + j] === q[j]) j++;
+        if (j < len) continue;
+      } else {
+        const [s, rel] = this.#at(off);
+        if (matchName(s, rel, q) !== 1) continue;
+      }
+      const r = rank(first + i);
+      if (r === 2) return first + i;
+      if (r === 1 && fallback === 0) fallback = -(first + i);
+    }
+    return fallback;
+  }
+
   /** Looks `name` up through the hash index. */
   #lookup(name: string): void {
     const q = utf8.encode(name);
-    const { words, offsets, firstTypeId: first } = this.#src;
-    if (!this.#exact.has(name)) {
-      const heads = this.#heads!, next = this.#next!;
-      const ids: number[] = [];
-      for (let i = heads[hashBytes(q, 0, q.length) & (heads.length - 1)]; i >= 0; i = next[i]) {
-        const [s, rel] = this.#at(words[offsets[i]]);
-        if (matchName(s, rel, q) === 1) ids.push(first + i);
-      }
-      this.#exact.set(name, ids);
-    }
+    if (!this.#exact.has(name)) this.#exact.set(name, this.#chain(this.#heads!, this.#next!, q, 1));
     if (!this.#flavoured.has(name)) {
-      const heads = this.#flavourHeads!, next = this.#flavourNext!;
-      const ids: number[] = [];
-      for (let i = heads[hashBytes(q, 0, q.length) & (heads.length - 1)]; i >= 0; i = next[i]) {
-        const [s, rel] = this.#at(words[offsets[i]]);
-        if (matchName(s, rel, q) === 2) ids.push(first + i);
-      }
-      this.#flavoured.set(name, ids);
+      this.#flavoured.set(name, this.#chain(this.#flavourHeads!, this.#flavourNext!, q, 2));
     }
+  }
+
+  /** The ids on `q`'s hash chain whose name relates to `q` as `want` (see matchName). */
+  #chain(heads: Int32Array, next: Int32Array, q: Uint8Array, want: number): number[] {
+    const { words, offsets, firstTypeId: first } = this.#src;
+    const ids: number[] = [];
+    for (let i = heads[hashBytes(q, 0, q.length) & (heads.length - 1)]; i >= 0; i = next[i]) {
+      const [s, rel] = this.#at(words[offsets[i]]);
+      if (matchName(s, rel, q) === want) ids.push(first + i);
+    }
+    return ids;
   }
 
   /** Builds the hash chains of every name (and of every flavoured name's essential name). */
   #build(): void {
-    const { words, offsets, typeCount: n } = this.#src;
+    const { words, offsets, strs: own, strBase, typeCount: n } = this.#src;
     let size = 16;
     while (size < n * 2) size *= 2;
     const heads = new Int32Array(size).fill(-1);
@@ -241,18 +321,31 @@ export class NameIndex {
     for (let i = n - 1; i >= 0; i--) {
       const off = words[offsets[i]];
       if (off === 0) continue;
-      const [strs, rel] = this.#at(off);
+      let strs = own;
+      let rel = off - strBase;
+      if (off < strBase) [strs, rel] = this.#at(off); // a name in the base's strings
       if (rel >= strs.length) continue; // invalid name: never matches
-      const end = strs.indexOf(0, rel);
-      const b = hashBytes(strs, rel, end) & mask;
+      // FNV-1a of the name, noting where a "___" run starts (a possible flavour).
+      let h = 0x811c9dc5;
+      let p = rel;
+      let underscores = 0;
+      let flavoured = false;
+      for (let c = strs[p]; c !== 0; c = strs[++p]) {
+        h = Math.imul(h ^ c, 0x01000193);
+        if (c === ASCII_UNDERSCORE) underscores++;
+        else {
+          if (underscores === 3 && p - 3 > rel) flavoured = true;
+          underscores = 0;
+        }
+      }
+      const b = (h >>> 0) & mask;
       next[i] = heads[b];
       heads[b] = i;
-      const ess = essentialLength(strs, rel, end);
-      if (ess < end - rel) {
-        const f = hashBytes(strs, rel, rel + ess) & mask;
-        flavourNext[i] = flavourHeads[f];
-        flavourHeads[f] = i;
-      }
+      if (!flavoured) continue;
+      const ess = essentialLength(strs, rel, p);
+      const f = hashBytes(strs, rel, rel + ess) & mask;
+      flavourNext[i] = flavourHeads[f];
+      flavourHeads[f] = i;
     }
     this.#heads = heads;
     this.#next = next;

@@ -23,7 +23,7 @@ import {
   type VarSecinfo,
   type VoidType,
 } from "./types.ts";
-import { NameIndex } from "./_name_index.ts";
+import { NameIndex, type NameSource } from "./_name_index.ts";
 import { HOST_LITTLE_ENDIAN, readBtfHeader } from "./blob.ts";
 
 export { BTF_HEADER_SIZE, BTF_MAGIC, HOST_LITTLE_ENDIAN } from "./blob.ts";
@@ -93,19 +93,7 @@ const utf8Encoder = new TextEncoder();
  *
  * @internal
  */
-export interface RawSpec {
-  /** The type section as host-order 32-bit words. */
-  readonly words: Uint32Array;
-  /** Word offset of each type record in `words`, by `id - firstTypeId`. */
-  readonly offsets: Uint32Array;
-  /** This blob's own string section. */
-  readonly strs: Uint8Array;
-  /** String offset of `strs[0]` (the base's string length for split BTF, else 0). */
-  readonly strBase: number;
-  /** Id of the first type in this blob. */
-  readonly firstTypeId: number;
-  /** Number of types in this blob. */
-  readonly typeCount: number;
+export interface RawSpec extends NameSource {
   /** Byte offset of the type section in the blob, for error offsets. */
   readonly typeSecStart: number;
   /** The base spec, for split BTF. */
@@ -376,12 +364,21 @@ export class Spec implements Iterable<BtfType> {
    */
   typeIdByName(name: string, kind?: Kind): number | undefined {
     if (name === "") return undefined;
-    const ids = this.typeIdsByName(name, kind);
-    for (const id of ids) {
+    const k = kind === undefined ? -1 : kindNumber(kind);
+    const rank = (id: number): number => {
       const [r, o] = this.#locate(id);
-      if (isComplete(r.words, o)) return id;
+      if (k >= 0 && ((r.words[o + 1] >>> 24) & 0x1f) !== k) return 0;
+      return isComplete(r.words, o) ? 2 : 1;
+    };
+    // Base first: a complete type anywhere wins, else the first of any.
+    let fallback = 0;
+    const chain = this.#chain;
+    for (let c = chain.length - 1; c >= 0; c--) {
+      const id = chain[c].#nameIndex().first(name, rank);
+      if (id > 0) return id;
+      if (id < 0 && fallback === 0) fallback = -id;
     }
-    return ids.length === 0 ? undefined : ids[0];
+    return fallback === 0 ? undefined : fallback;
   }
 
   /**
