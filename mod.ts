@@ -195,7 +195,7 @@ export type { RecordCallback } from "./src/ringbuf/mod.ts";
 export type { FD } from "./src/sys/fd.ts";
 export type { TracefsOptions } from "./src/tracefs/mod.ts";
 export type { UsdtArgument, UsdtArgumentKind, UsdtProbe } from "./src/uprobe/mod.ts";
-export { fdOf, type FdSource } from "./src/sys/fd_source.ts";
+export { fdOf, type FdSource, type ProgramHints } from "./src/sys/fd_source.ts";
 export type {
   AssembleResult,
   AttachType,

@@ -50,6 +50,9 @@ Deno.test("one descriptor type: fdOf resolves a map, its FD, a number and { fd }
   using copy = dupRawFd(n, "conv_fd copy");
   const sources: FdSource[] = [map, n, { fd: n }];
   for (const s of sources) assert.equal(fdOf(s), n);
+  // An object given for a program may carry what it knows about itself.
+  const hinted: FdSource = { fd: n, type: 1, attachType: 2, name: "conv" };
+  assert.equal(fdOf(hinted), n);
   for (const s of [copy, { fd: copy }]) assert.equal(fdOf(s), copy.value);
   // The readers, the attach functions and the specs take the same type.
   for (const s of [...sources, copy]) {

@@ -9,9 +9,9 @@ import { bpfError, bpfTry, cString, type LinkCreateAttr } from "../sys/bpf.ts";
 import { EINVAL, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { libc } from "../sys/_libc.ts";
 import { FD } from "../sys/fd.ts";
-import { descriptorOf, type FdSource } from "../sys/fd_source.ts";
+import { descriptorOf, type FdSource, type ProgramHints } from "../sys/fd_source.ts";
 
-export type { FdSource };
+export type { FdSource, ProgramHints };
 
 /**
  * A loaded program as the attach functions take it: a `Program` from

@@ -30,7 +30,7 @@
  * @module
  */
 
-export { type FdSource, type InterfaceTarget } from "./_common.ts";
+export { type FdSource, type InterfaceTarget, type ProgramHints } from "./_common.ts";
 export * from "./cgroup.ts";
 export * from "./info.ts";
 export * from "./iter.ts";

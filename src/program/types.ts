@@ -26,7 +26,7 @@ export type ProgramTypeLike = ProgramTypeName | (string & {}) | number;
 // deno-lint-ignore ban-types
 export type AttachTypeLike = AttachTypeName | (string & {}) | number;
 
-export { fdOf, type FdSource } from "../sys/fd_source.ts";
+export { fdOf, type FdSource, type ProgramHints } from "../sys/fd_source.ts";
 
 /**
  * A descriptor: a number, an {@linkcode FD}, or an object owning one.

@@ -11,9 +11,23 @@ import { FD } from "./fd.ts";
  * Something with a descriptor, as every function that needs only the
  * descriptor of a map, program, link or BTF object takes it: an object
  * owning one (a `BpfMap`, a `Program`, a `Link`, loaded BTF: anything with
- * an `fd`), an {@linkcode FD}, or a raw descriptor number.
+ * an `fd`), an {@linkcode FD}, or a raw descriptor number. An object given
+ * for a program may also say what the attach functions would otherwise
+ * read from the kernel ({@linkcode ProgramHints}).
  */
-export type FdSource = number | FD | { readonly fd: FD | number };
+export type FdSource = number | FD | { readonly fd: FD | number } | ProgramHints;
+
+/** The object form of {@linkcode FdSource} for a program, with what it knows about itself. */
+export interface ProgramHints {
+  /** The descriptor, as a number or an {@linkcode FD}. */
+  readonly fd: FD | number;
+  /** The program type number (else read with BPF_OBJ_GET_INFO_BY_FD). */
+  readonly type?: number;
+  /** The attach type it was loaded with: the attach functions' default. */
+  readonly attachType?: number;
+  /** Its name (tc filters are named after it). */
+  readonly name?: string;
+}
 
 /**
  * The descriptor number behind an {@linkcode FdSource}.

@@ -68,7 +68,7 @@ export * from "./cpu.ts";
 export * from "./obj.ts";
 export * from "./epoll.ts";
 export * from "./map_ref.ts";
-export { fdOf, type FdSource } from "./fd_source.ts";
+export { fdOf, type FdSource, type ProgramHints } from "./fd_source.ts";
 export * from "./open_path.ts";
 export * from "./file.ts";
 // The base classes of the errors above, for `instanceof` checks by users of
