@@ -22,7 +22,7 @@ import {
   NotSupportedError,
   ParseError,
 } from "../errors.ts";
-import { loadKallsymsSync } from "../kallsyms/mod.ts";
+import { loadKallsyms } from "../kallsyms/mod.ts";
 import { parseElf } from "../elf/mod.ts";
 import { uname } from "../sys/uname.ts";
 import { fileInfoIfExists, FilePermissionError, readDirNames, readFile } from "../sys/file.ts";
@@ -373,7 +373,7 @@ export function kernelModuleOf(symbol: string, options: KernelOptions = {}): str
   if (typeof symbol !== "string" || symbol.length === 0) {
     throw new InvalidArgumentError("kernel symbol name is empty");
   }
-  const ksyms = loadKallsymsSync({ root: options.root, strict: false });
+  const ksyms = loadKallsyms({ root: options.root, strict: false });
   const owners = ksyms.modules(symbol);
   if (owners.length === 0) {
     throw new NotFoundError(

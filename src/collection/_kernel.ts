@@ -17,7 +17,7 @@ import { parseBtfFile } from "../btf/file.ts";
 import { coreLookupNames, CoreTargets } from "../btf/core.ts";
 import type { Spec } from "../btf/spec.ts";
 import type { Kind } from "../btf/types.ts";
-import { type Kallsyms, loadKallsymsSync } from "../kallsyms/mod.ts";
+import { type Kallsyms, loadKallsyms } from "../kallsyms/mod.ts";
 import type { FD } from "../sys/fd.ts";
 import { openKernelBtf } from "./_btf.ts";
 
@@ -72,7 +72,7 @@ export class KernelEnv {
   }
 
   kallsyms(): Kallsyms {
-    return this.#kallsyms ??= loadKallsymsSync({ root: this.root, strict: false });
+    return this.#kallsyms ??= loadKallsyms({ root: this.root, strict: false });
   }
 
   /**

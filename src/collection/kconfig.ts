@@ -12,7 +12,7 @@ import { FileNotFoundError, InvalidArgumentError, NotFoundError } from "../error
 import { HOST_LITTLE_ENDIAN as LE, type Spec } from "../btf/spec.ts";
 import { KernelVersion } from "../sys/kernel_version.ts";
 import { kernelVersionCode, uname } from "../sys/uname.ts";
-import { loadKallsymsSync } from "../kallsyms/mod.ts";
+import { loadKallsyms } from "../kallsyms/mod.ts";
 import type { ExternSpec } from "./types.ts";
 import { readFileAsync, readTextFile, readTextFileAsync } from "../sys/file.ts";
 
@@ -144,7 +144,7 @@ function releaseOf(root: string | undefined): string {
 
 function hasSyscallWrapper(root: string | undefined): string {
   try {
-    const ks = loadKallsymsSync({ root, strict: false });
+    const ks = loadKallsyms({ root, strict: false });
     for (const p of ["__x64_sys_bpf", "__arm64_sys_bpf", "__s390x_sys_bpf", "__riscv_sys_bpf"]) {
       if (ks.has(p)) return "y";
     }

@@ -15,7 +15,7 @@ import {
   NotSupportedError,
 } from "../errors.ts";
 import { readTextFile } from "../sys/file.ts";
-import { loadKallsymsSync } from "../kallsyms/mod.ts";
+import { loadKallsyms } from "../kallsyms/mod.ts";
 import { addressOf, cString } from "../sys/bpf.ts";
 import { EINVAL, ENOENT } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
@@ -235,7 +235,7 @@ export function matchKernelFunctions(pattern: string, options: TracefsOptions = 
       if (name && re.test(name)) names.add(name);
     }
   } else {
-    for (const s of loadKallsymsSync({ root: options.root })) {
+    for (const s of loadKallsyms({ root: options.root })) {
       if ((s.type === "t" || s.type === "T") && re.test(s.name)) names.add(s.name);
     }
   }

@@ -22,7 +22,7 @@ import {
   type TracefsOptions,
 } from "../tracefs/mod.ts";
 import { findUsdtProbes, resolveBinaryPath, symbolOffset, type UsdtProbe } from "../uprobe/mod.ts";
-import { readElfFileSync } from "../elf/mod.ts";
+import { readElfFile } from "../elf/mod.ts";
 import {
   expectProgramType,
   type FdSource,
@@ -251,7 +251,7 @@ export function attachUprobeMulti(program: FdSource, options: UprobeMultiOptions
   const path = resolveBinaryPath(options.path, { pid: options.pid });
   let offsets: bigint[];
   if (options.symbols !== undefined) {
-    const elf = readElfFileSync(path);
+    const elf = readElfFile(path);
     offsets = options.symbols.map((s) => symbolOffset(elf, s).offset);
   } else offsets = options.offsets!.map((o) => BigInt(o));
   const count = offsets.length;

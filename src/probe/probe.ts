@@ -19,7 +19,7 @@
 
 import type { Assembler } from "../asm/mod.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { loadKallsymsSync } from "../kallsyms/mod.ts";
+import { loadKallsyms } from "../kallsyms/mod.ts";
 import {
   attachKprobe,
   attachPerfEvent,
@@ -287,7 +287,7 @@ function stackDecoder(stacks: BpfMap | undefined, user: boolean): Decoder {
 
 function kernelSymbol(ip: bigint): string {
   try {
-    const s = loadKallsymsSync().symbolize(ip);
+    const s = loadKallsyms().symbolize(ip);
     if (s) return `${s.symbol.name}+${s.offset}`;
   } catch {
     // kallsyms hidden or unreadable: print the address

@@ -8,7 +8,7 @@
  */
 
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { type ElfFile, type ElfSymbol, readElfFileSync } from "../elf/mod.ts";
+import { type ElfFile, type ElfSymbol, readElfFile } from "../elf/mod.ts";
 import { ElfType, MAX_ELF_FILE_BYTES, SectionIndex, SymbolType } from "../elf/mod.ts";
 import {
   fileInfo,
@@ -233,7 +233,7 @@ export interface SymbolLocation {
  * defined symbol.
  */
 export function symbolOffset(file: string | ElfFile, symbol: string): SymbolLocation {
-  const elf = typeof file === "string" ? readElfFileSync(file) : file;
+  const elf = typeof file === "string" ? readElfFile(file) : file;
   const sym = findElfSymbol(elf, symbol);
   const label = typeof file === "string" ? file : "the ELF file";
   if (sym === undefined) {

@@ -8,7 +8,7 @@
  */
 
 import { InvalidArgumentError, ParseError } from "../errors.ts";
-import { type ElfFile, readElfFileSync } from "../elf/mod.ts";
+import { type ElfFile, readElfFile } from "../elf/mod.ts";
 import { ElfMachine } from "../elf/mod.ts";
 import { addressToFileOffset } from "./resolve.ts";
 
@@ -231,7 +231,7 @@ function archOf(elf: ElfFile): UsdtArch {
  * `arguments` empty (the spec string is still there) rather than failing.
  */
 export function readUsdtProbes(file: string | ElfFile): UsdtProbe[] {
-  const elf = typeof file === "string" ? readElfFileSync(file) : file;
+  const elf = typeof file === "string" ? readElfFile(file) : file;
   const label = typeof file === "string" ? file : "the ELF file";
   const baseSection = elf.sectionHeader(".stapsdt.base");
   const word = elf.is64 ? 8 : 4;
