@@ -6,7 +6,7 @@
  * @module
  */
 
-import { EbpfError } from "../errors.ts";
+import { EbpfError, InvalidArgumentError } from "../errors.ts";
 import { EEXIST, ENOENT, EPERM } from "../sys/errno.ts";
 import { PermissionError, SyscallError } from "../sys/error.ts";
 
@@ -86,4 +86,51 @@ export class MapIterationError extends EbpfError {
     );
     this.visited = options.visited;
   }
+}
+
+/** One field in which an existing map differs from the spec it should match. */
+export interface MapFieldMismatch {
+  /** The spec field: `"type"`, `"keySize"`, `"valueSize"`, `"maxEntries"` or `"flags"`. */
+  field: "type" | "keySize" | "valueSize" | "maxEntries" | "flags";
+  /** What the existing map has (a type name for `type`). */
+  actual: number | string;
+  /** What the spec asks for (a type name for `type`). */
+  expected: number | string;
+}
+
+/**
+ * An existing map (a pin being reused, a `replaceMaps` entry) does not match
+ * the spec it stands for. The message names the map, where it came from and
+ * each differing field (`keySize 8 ≠ 4`: the map's value, then the spec's);
+ * `mismatches` lists them.
+ */
+export class MapMismatchError extends InvalidArgumentError {
+  /** The map's name in the spec or collection. */
+  readonly map: string;
+  /** The fields that differ. */
+  readonly mismatches: readonly MapFieldMismatch[];
+  /**
+   * Creates the error. `subject` says which map and where it came from
+   * (`"the map pinned at /sys/fs/bpf/x"`); `remedy` what to do.
+   */
+  constructor(
+    map: string,
+    subject: string,
+    mismatches: readonly MapFieldMismatch[],
+    remedy: string,
+  ) {
+    super(`${subject} does not match its spec: ${describeMismatches(mismatches)}; ${remedy}`);
+    this.map = map;
+    this.mismatches = mismatches;
+  }
+}
+
+/** `"keySize 8 ≠ 4, flags 0x0 ≠ 0x1"`: each field, the map's value, then the spec's. */
+export function describeMismatches(mismatches: readonly MapFieldMismatch[]): string {
+  const show = (f: MapFieldMismatch["field"], v: number | string) =>
+    f === "flags" && typeof v === "number" ? `0x${v.toString(16)}` : String(v);
+  return mismatches.map((m) =>
+    `${m.field} ${show(m.field, m.actual)} ≠ ${show(m.field, m.expected)}`
+  )
+    .join(", ");
 }

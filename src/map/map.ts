@@ -17,12 +17,14 @@ import { possibleCpuCount } from "../sys/cpu.ts";
 import { EBUSY, EEXIST, ENOENT, ENOSPC, EPERM } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
+import { readLink } from "../sys/file.ts";
 import { pageSize } from "../sys/mmap.ts";
 import { objFromId, objGet, objPin, objUnpin } from "../sys/obj.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
 import { buildMapBtf } from "./_btf.ts";
 import { loadBtfObject } from "../btf/_load.ts";
 import { copyBytes, copyOut } from "./_copy.ts";
+import { assertMapMatches } from "./compat.ts";
 import { batchError, elemError, type ElemOp, mapCreateError } from "./_errors.ts";
 import type { Codec } from "./codec.ts";
 import { MapIterationError, MapReadOnlyError } from "./errors.ts";
@@ -1182,24 +1184,6 @@ function createResolved(r: ResolvedMapSpec): BpfMap {
   }
 }
 
-function compatible(r: ResolvedMapSpec, info: MapInfo): string | undefined {
-  const diffs: string[] = [];
-  if (info.type !== r.type) diffs.push(`type ${info.typeName} ≠ ${r.typeName}`);
-  if (info.keySize !== r.keySize) diffs.push(`keySize ${info.keySize} ≠ ${r.keySize}`);
-  if (info.valueSize !== r.valueSize) diffs.push(`valueSize ${info.valueSize} ≠ ${r.valueSize}`);
-  if (info.maxEntries !== r.maxEntries) {
-    diffs.push(`maxEntries ${info.maxEntries} ≠ ${r.maxEntries}`);
-  }
-  // The kernel adds BPF_F_RDONLY_PROG to device maps by itself.
-  const added = r.type === MapType.devmap || r.type === MapType.devmap_hash
-    ? MapCreateFlag.RDONLY_PROG
-    : 0;
-  if ((info.flags & ~added) !== (r.flags & ~added)) {
-    diffs.push(`flags 0x${info.flags.toString(16)} ≠ 0x${r.flags.toString(16)}`);
-  }
-  return diffs.length ? diffs.join(", ") : undefined;
-}
-
 // Rounds of open-or-create-and-pin before giving up: each lost race means
 // another process pinned (or unpinned) the map in between, so a few are
 // plenty even with many processes starting at once.
@@ -1214,18 +1198,17 @@ function openCompatiblePin(r: ResolvedMapSpec, path: string): BpfMap | undefined
     if (e instanceof SyscallError && e.errno === ENOENT) return undefined;
     throw e;
   }
-  let diff: string | undefined;
   try {
-    diff = compatible(r, existing.info());
+    assertMapMatches(
+      r.name,
+      `map ${r.name} pinned at ${path}`,
+      existing.info(),
+      r,
+      "unpin it or fix the spec",
+    );
   } catch (e) {
     existing.close();
     throw e;
-  }
-  if (diff) {
-    existing.close();
-    throw new InvalidArgumentError(
-      `the map pinned at ${path} does not match the spec (${diff}): unpin it or fix the spec`,
-    );
   }
   return existing;
 }
@@ -1343,7 +1326,7 @@ function readOwnMapInfo(fd: number, label: string): MapInfo {
   // this is a map before reading its info as struct bpf_map_info.
   let kind = "";
   try {
-    kind = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    kind = readLink(`/proc/self/fd/${fd}`);
   } catch {
     // No /proc: trust the caller.
     kind = "anon_inode:bpf-map";
