@@ -84,7 +84,8 @@ const FAMILIES: Record<string, (() => boolean) | null> = {
   "probe hist": null,
 };
 
-Deno.test("deno run --allow-ffi alone runs every public function family", async () => {
+/** Runs the child with `flags` and checks that every family says ok (or skip by a probe). */
+async function everyFamily(flags: string[]): Promise<void> {
   const kernelRoot = await fakeKernelRoot();
   const bpffs = `/sys/fs/bpf/denobpf_ffi_${Deno.pid}`;
   await Deno.mkdir(bpffs);
@@ -117,7 +118,7 @@ Deno.test("deno run --allow-ffi alone runs every public function family", async 
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        "--allow-ffi",
+        ...flags,
         "--no-prompt",
         "tests/allow_ffi_child.ts",
         JSON.stringify(setup),
@@ -169,5 +170,43 @@ Deno.test("deno run --allow-ffi alone runs every public function family", async 
     assert.ok(line, `no line for ${name}:\n${report}`);
     if (probe && !probe()) assert.match(line, /^skip /, line);
     else assert.match(line, /^ok /, `${line}\n${report}`);
+  }
+}
+
+Deno.test("deno run --allow-ffi alone runs every public function family", async () => {
+  await everyFamily(["--allow-ffi"]);
+});
+
+Deno.test(
+  "deno run --allow-ffi with every other permission denied (--deny-read, -write, -run, -env, -sys, -net) runs every family",
+  async () => {
+    await everyFamily([
+      "--allow-ffi",
+      "--deny-read",
+      "--deny-write",
+      "--deny-run",
+      "--deny-env",
+      "--deny-sys",
+      "--deny-net",
+    ]);
+  },
+);
+
+Deno.test("without --allow-ffi, every family's error names the flag, never a missing mount, file or library", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "tests/allow_ffi_none_child.ts"],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const lines = text.trimEnd().split("\n");
+  assert.equal(lines.length, 6, text);
+  for (const line of lines) {
+    assert.match(line, /--allow-ffi/, line);
+    assert.doesNotMatch(line, /not mounted|does not exist|cannot find|NotFound/, line);
   }
 });

@@ -6,6 +6,7 @@
  */
 
 import { TracefsNotMountedError } from "./errors.ts";
+import { FileError } from "../errors.ts";
 import { fileInfo, FilePermissionError, readTextFile } from "../sys/file.ts";
 
 /** Options of every tracefs function. */
@@ -81,6 +82,7 @@ function isDir(path: string): boolean {
   try {
     return fileInfo(path).kind === "directory";
   } catch (e) {
+    rethrowNotCapable(e);
     return e instanceof FilePermissionError;
   }
 }
@@ -88,9 +90,19 @@ function isDir(path: string): boolean {
 function readText(path: string): string | undefined {
   try {
     return readTextFile(path);
-  } catch {
+  } catch (e) {
+    rethrowNotCapable(e);
     return undefined;
   }
+}
+
+/**
+ * Neither Deno's --allow-read nor --allow-ffi: rethrown (the error names the
+ * flag), so that a missing permission is never reported as tracefs not
+ * mounted.
+ */
+function rethrowNotCapable(e: unknown): void {
+  if (e instanceof FileError && e.code === "ENOTCAPABLE") throw e;
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { FileError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { type ElfFile, type ElfSymbol, readElfFile } from "../elf/mod.ts";
 import { ElfType, MAX_ELF_FILE_BYTES, SectionIndex, SymbolType } from "../elf/mod.ts";
 import {
@@ -32,10 +32,19 @@ export const LIBRARY_DIRS: readonly string[] = [
   "/usr/local/lib",
 ];
 
+/**
+ * Neither Deno's permission nor --allow-ffi lets us look: rethrown, so that a
+ * missing permission never reads as "cannot find" (the error names the flag).
+ */
+function rethrowNotCapable(e: unknown): void {
+  if (e instanceof FileError && e.code === "ENOTCAPABLE") throw e;
+}
+
 function isFile(path: string): boolean {
   try {
     return fileInfo(path).kind === "file";
-  } catch {
+  } catch (e) {
+    rethrowNotCapable(e);
     return false;
   }
 }
@@ -44,7 +53,8 @@ function isElf(path: string): boolean {
   try {
     const b = readFileHead(path, 4);
     return b.length === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-  } catch {
+  } catch (e) {
+    rethrowNotCapable(e);
     return false;
   }
 }
@@ -142,7 +152,8 @@ export function resolveBinaryPath(name: string, options: ResolveOptions = {}): s
     let entries: string[];
     try {
       entries = readDirNames(dir);
-    } catch {
+    } catch (e) {
+      rethrowNotCapable(e);
       continue;
     }
     // Versioned names first (`libc.so` is often a linker script or a dev symlink).
