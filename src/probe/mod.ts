@@ -36,7 +36,6 @@ export {
   type EmitOptions,
   EventProbe,
   EVENTS_PER_TURN,
-  EVENTS_TURN_MS,
   type EventsOptions,
   type LinearHistogramOptions,
   type PrintOptions,

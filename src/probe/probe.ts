@@ -499,13 +499,6 @@ export class AggregateProbe<K, V extends number | Histogram> extends ProbeHandle
  */
 export const EVENTS_PER_TURN = 1024;
 
-/**
- * How long (in milliseconds) {@linkcode EventProbe.events} hands out events
- * it already took from the ring (to a consumer slow without awaiting)
- * before it lets the event loop turn.
- */
-export const EVENTS_TURN_MS = 10;
-
 /** Options of {@linkcode EventProbe.events}. */
 export interface EventsOptions {
   /** Ends the iteration when aborted. */
@@ -563,30 +556,22 @@ export class EventProbe<T> extends ProbeHandle {
    * still in the ring) or `signal` aborts. One consumer at a time.
    *
    * It takes at most {@linkcode EVENTS_PER_TURN} records from the ring at a
-   * time, and between two such batches (or after
-   * {@linkcode EVENTS_TURN_MS} of handing out events) lets the event loop
-   * turn, so that timers (`AbortSignal.timeout`), I/O and signal listeners
-   * run even while a producer outruns the consumer; the backlog stays in
-   * the ring (the program counts what it cannot write there, see
-   * `dropped()`), not in the JS heap.
+   * time, and between two such batches lets the event loop turn, so that
+   * timers (`AbortSignal.timeout`), I/O and signal listeners run even while
+   * a producer outruns the consumer; the backlog stays in the ring (the
+   * program counts what it cannot write there, see `dropped()`), not in the
+   * JS heap.
    */
   async *events(options: EventsOptions = {}): AsyncGenerator<T> {
     const signal = options.signal;
-    let turned = performance.now();
     for (;;) {
       for (let v = this.#take(); v !== undefined; v = this.#take()) {
         yield v;
         if (signal?.aborted) return;
-        if (performance.now() - turned >= EVENTS_TURN_MS) {
-          await nextTurn();
-          turned = performance.now();
-          if (signal?.aborted) return;
-        }
       }
       if (this.stopped || signal?.aborted) return;
       // A turn of the event loop before each batch.
       await nextTurn();
-      turned = performance.now();
       if (signal?.aborted) return;
       if (this.stopped) continue; // the queue holds what stop() took from the ring
       if (this.#consume(EVENTS_PER_TURN) > 0) continue;
