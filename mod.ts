@@ -102,12 +102,7 @@ export { possibleCpuCount } from "./src/sys/cpu.ts";
 
 // Programs.
 export { loadProgram } from "./src/program/load.ts";
-export {
-  loadPinnedProgram,
-  Program,
-  programFromFd,
-  programFromPinned,
-} from "./src/program/program.ts";
+export { loadPinnedProgram, Program, programFromFd } from "./src/program/program.ts";
 export {
   AttachTypeRequiredError,
   ProgramRefusedError,

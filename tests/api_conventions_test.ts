@@ -144,3 +144,37 @@ Deno.test("feature probes: one question per verb; the haveX() shortcuts are depr
   }
   for (const g of general) assert.equal(typeof mod[g], "function", g);
 });
+
+Deno.test("one verb per meaning: the root entry's functions read, parse, load, create, attach or open (…FromFd/…FromId); programFromPinned is a deprecated alias of loadPinnedProgram", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", new URL("../mod.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success, "deno doc runs");
+  const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    nodes: Record<string, { symbols: { name: string; declarations: { kind: string }[] }[] }>;
+  };
+  const functions = Object.values(doc.nodes).flatMap((n) => n.symbols)
+    .filter((s) => s.declarations.some((d) => d.kind === "function" || d.kind === "variable"))
+    .map((s) => s.name)
+    .filter((n) => /^[a-z]/.test(n));
+  // Nouns for what they return, each the one answer to its question.
+  const nouns = new Set([
+    "codec",
+    "fdOf",
+    "kernelModuleOf",
+    "kernelModuleSpecs",
+    "resolveKernelTypes",
+    "possibleCpuCount",
+    "ringBufReader",
+    "perfReader",
+  ]);
+  const odd = functions.filter((n) =>
+    !/^(read|parse|load|create|attach)[A-Z]/.test(n) && !/(FromFd|FromId)$/.test(n) &&
+    !nouns.has(n)
+  );
+  assert.deepEqual(odd, [], "every root function follows the verb convention");
+  const program = await import("../src/program/mod.ts");
+  assert.equal(program.programFromPinned, program.loadPinnedProgram);
+});

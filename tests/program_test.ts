@@ -17,7 +17,6 @@ import {
   ProgramFlags,
   programFromFd,
   programFromId,
-  programFromPinned,
   ProgramRefusedError,
   type ProgramSpec,
   summarizeVerifierLog,
@@ -686,7 +685,7 @@ Deno.test("pin, open pinned, open by id and from fd, clone, unpin", async () => 
   assert.equal(prog.pinnedPath, path);
   assert.ok(Deno.statSync(path).isFile);
   {
-    using again = programFromPinned(path);
+    using again = loadPinnedProgram(path);
     assert.equal(again.id, prog.id);
     assert.equal(again.type, 6);
     assert.equal(again.name, "pinned");
@@ -704,7 +703,7 @@ Deno.test("pin, open pinned, open by id and from fd, clone, unpin", async () => 
     using told = programFromId(prog.id, { attachType: "xdp" });
     assert.equal(told.attachType, AttachType.xdp);
     assert.equal(told.info().attachTypeName, "xdp");
-    using toldPinned = programFromPinned(path, { attachType: "xdp", readOnly: true });
+    using toldPinned = loadPinnedProgram(path, { attachType: "xdp", readOnly: true });
     assert.equal(toldPinned.attachTypeName, "xdp");
     assert.throws(() => programFromId(prog.id, { attachType: "nope" }), InvalidArgumentError);
     const raw = bpf("PROG_GET_FD_BY_ID", { id: prog.id });
@@ -718,7 +717,7 @@ Deno.test("pin, open pinned, open by id and from fd, clone, unpin", async () => 
   prog.unpin();
   assert.equal(prog.pinnedPath, undefined);
   assert.throws(() => Deno.statSync(path), Deno.errors.NotFound);
-  assert.throws(() => programFromPinned(path), SyscallError);
+  assert.throws(() => loadPinnedProgram(path), SyscallError);
 
   using map = arrayMap(1);
   const mapFd = bpf("MAP_GET_FD_BY_ID", { id: map.info().id });

@@ -45,7 +45,7 @@ export interface ProgramMeta {
  * pin, link or attachment holds it any more.
  *
  * Create one with `loadProgram`, {@linkcode programFromId},
- * {@linkcode programFromPinned} or {@linkcode programFromFd}.
+ * {@linkcode loadPinnedProgram} or {@linkcode programFromFd}.
  */
 export class Program implements Disposable {
   /** The program's descriptor. */
@@ -273,14 +273,17 @@ export function programFromId(id: number, options: OpenProgramOptions = {}): Pro
   return fromFd(objFromId("prog", id), given);
 }
 
-/** Options for {@linkcode programFromPinned}. */
+/** Options for {@linkcode loadPinnedProgram}. */
 export interface PinnedProgramOptions extends OpenProgramOptions {
   /** Open read-only (BPF_F_RDONLY): enough for info and test runs. */
   readOnly?: boolean;
 }
 
-/** Opens the program pinned at `path` on a bpffs mount. */
-export function programFromPinned(path: string, options: PinnedProgramOptions = {}): Program {
+/**
+ * Opens the program pinned at `path` on a bpffs mount (as `loadPinnedMap`
+ * and `loadPinnedLink` do for maps and links; cilium/ebpf's `LoadPinnedProgram`).
+ */
+export function loadPinnedProgram(path: string, options: PinnedProgramOptions = {}): Program {
   const given = givenAttachType(options);
   const fd = objGet(path, { fileFlags: options.readOnly ? 1 << 3 : 0, label: `program ${path}` });
   if (!isProgramFd(fd.value)) {
@@ -290,5 +293,9 @@ export function programFromPinned(path: string, options: PinnedProgramOptions = 
   return fromFd(fd, given, path);
 }
 
-/** Alias of {@linkcode programFromPinned}, named as in cilium/ebpf (`LoadPinnedProgram`). */
-export const loadPinnedProgram: typeof programFromPinned = programFromPinned;
+/**
+ * The same as {@linkcode loadPinnedProgram}.
+ *
+ * @deprecated Use {@linkcode loadPinnedProgram}: `loadPinned…` opens a pinned map, program or link.
+ */
+export const programFromPinned: typeof loadPinnedProgram = loadPinnedProgram;
