@@ -69,10 +69,29 @@ Deno.test("iproute2 PIN_GLOBAL_NS map over a pin of another shape: the error nam
       assert.ok(e instanceof InvalidArgumentError, String(e));
       assert.match(e.message, /hash_map/);
       assert.match(e.message, /maxEntries 3 ≠ 2/);
-      const cause = e instanceof MapMismatchError ? e : e.cause;
-      assert.ok(cause instanceof MapMismatchError, String(cause));
-      assert.equal(cause.map, "hash_map");
-      assert.deepEqual(cause.mismatches, [{ field: "maxEntries", actual: 3, expected: 2 }]);
+      assert.ok(e instanceof MapMismatchError, String(e));
+      assert.equal(e.map, "hash_map");
+      assert.deepEqual(e.mismatches, [{ field: "maxEntries", actual: 3, expected: 2 }]);
+      return true;
+    },
+  );
+});
+
+Deno.test("replaceMaps: a replacement of another shape names the map and each field", async () => {
+  using wrong = createMap({ type: "hash", keySize: 8, valueSize: 4, maxEntries: 2 });
+  await assert.rejects(
+    () => loadCollection(IPROUTE2, { replaceMaps: { hash_map: wrong } }),
+    (e: unknown) => {
+      assert.ok(e instanceof MapMismatchError, String(e));
+      assert.equal(e.map, "hash_map");
+      assert.deepEqual(e.mismatches, [
+        { field: "keySize", actual: 8, expected: 4 },
+        { field: "valueSize", actual: 4, expected: 8 },
+      ]);
+      assert.match(
+        e.message,
+        /^replacement for map hash_map \(replaceMaps\.hash_map\) does not match its spec: keySize 8 ≠ 4, valueSize 4 ≠ 8; /,
+      );
       return true;
     },
   );

@@ -5,7 +5,9 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { HOST_LITTLE_ENDIAN } from "../btf/spec.ts";
+import { assertMapMatches } from "../map/compat.ts";
 import { createMap } from "../map/map.ts";
+import { MapMismatchError } from "../map/errors.ts";
 import type { BpfMap } from "../map/map.ts";
 import type { MapSpec } from "../map/spec.ts";
 import { MapType, mapTypeName, mapTypeNumber } from "../map/types.ts";
@@ -70,19 +72,23 @@ function toMapSpec(s: CollectionMapSpec, btfFd: FD | undefined, name = true): Ma
   return spec;
 }
 
-/** How `m` differs from the spec `s` (type, key/value size, max entries), or undefined. */
-export function isCompatible(m: BpfMap, s: CollectionMapSpec): string | undefined {
-  const diffs: string[] = [];
-  const type = mapTypeNumber(s.type);
-  if (m.type !== type) diffs.push(`type ${m.typeName} ≠ ${mapTypeName(type)}`);
-  if (s.keySize && m.keySize !== s.keySize) diffs.push(`key size ${m.keySize} ≠ ${s.keySize}`);
-  if (s.valueSize && m.valueSize !== s.valueSize) {
-    diffs.push(`value size ${m.valueSize} ≠ ${s.valueSize}`);
-  }
-  if (s.maxEntries && m.maxEntries !== s.maxEntries) {
-    diffs.push(`max entries ${m.maxEntries} ≠ ${s.maxEntries}`);
-  }
-  return diffs.length ? diffs.join(", ") : undefined;
+/**
+ * Throws `MapMismatchError` naming `name` (`replaceMaps.<name>`) and each
+ * field in which the replacement `m` differs from the spec `s`.
+ */
+export function assertReplacementMatches(name: string, m: BpfMap, s: CollectionMapSpec): void {
+  assertMapMatches(
+    name,
+    `replacement for map ${name} (replaceMaps.${name})`,
+    m,
+    {
+      type: mapTypeNumber(s.type),
+      keySize: s.keySize,
+      valueSize: s.valueSize,
+      maxEntries: s.maxEntries,
+    },
+    `pass a map of the spec's shape or change spec.maps.${name}`,
+  );
 }
 
 function pinExists(path: string): boolean {
@@ -104,7 +110,8 @@ export function namingMap(name: string, ms: CollectionMapSpec, create: () => Bpf
   try {
     return create();
   } catch (e) {
-    if (!(e instanceof InvalidArgumentError)) throw e;
+    // A pin of another shape already names the map and the field.
+    if (!(e instanceof InvalidArgumentError) || e instanceof MapMismatchError) throw e;
     const key = /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
     const what = `map ${JSON.stringify(name)} (${mapTypeName(mapTypeNumber(ms.type))})`;
     const missing = /^\w+ map: (keySize|valueSize|maxEntries) is required$/.exec(e.message);

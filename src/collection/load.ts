@@ -25,7 +25,7 @@ import { SyscallError } from "../sys/error.ts";
 import type { FD } from "../sys/fd.ts";
 import { probeBtfFeatures } from "./_btf.ts";
 import { KernelEnv } from "./_kernel.ts";
-import { createCollectionMap, isCompatible, namingMap, u32Key } from "./_load_maps.ts";
+import { assertReplacementMatches, createCollectionMap, namingMap, u32Key } from "./_load_maps.ts";
 import {
   freplaceTargetId,
   ParallelLoads,
@@ -286,13 +286,7 @@ class CollectionLoader {
     for (const [name, ms] of Object.entries(this.#spec.maps)) {
       const replacement = replaceMaps?.[name];
       if (replacement) {
-        const diff = isCompatible(replacement, ms);
-        if (diff) {
-          throw new InvalidArgumentError(
-            `replacement for map ${name} (replaceMaps.${name}) does not match ` +
-              `its spec: ${diff}; pass a map of the spec's shape or change spec.maps.${name}`,
-          );
-        }
+        assertReplacementMatches(name, replacement, ms);
         this.#maps[name] = replacement;
         this.#borrowed.add(replacement);
         continue;
