@@ -142,12 +142,17 @@ function fileError(path: string, e: unknown): KernelFileError {
   if (e instanceof FileError && e.code === "EISDIR") {
     return new KernelFileError(path, "is a directory, not a BTF file", { cause: e });
   }
-  if (e instanceof FilePermissionError || (e instanceof FileError && e.code === "ENOTCAPABLE")) {
+  if (e instanceof FileError && e.code === "ENOTCAPABLE") {
     return new KernelFileError(
       path,
-      "permission denied (reading kernel BTF needs root, and Deno's --allow-ffi or --allow-read)",
+      `Deno's permission to read it is missing: run deno with --allow-ffi (or --allow-read=${path})`,
       { cause: e },
     );
+  }
+  if (e instanceof FilePermissionError) {
+    return new KernelFileError(path, "permission denied (reading kernel BTF needs root)", {
+      cause: e,
+    });
   }
   if (e instanceof FileError && e.code === "ENOTDIR") {
     return new KernelFileError(path, "a path component is not a directory", { cause: e });
