@@ -23,7 +23,7 @@ import type { ProgramSpec } from "../program/types.ts";
 import { ProgramType } from "../sys/abi.ts";
 import { SyscallError } from "../sys/error.ts";
 import type { FD } from "../sys/fd.ts";
-import { probeBtfFeatures } from "./_btf.ts";
+import { probeBtfFeatures } from "../features/btf_kinds.ts";
 import { KernelEnv } from "./_kernel.ts";
 import { assertReplacementMatches, createCollectionMap, namingMap, u32Key } from "./_load_maps.ts";
 import {
