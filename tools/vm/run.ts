@@ -51,6 +51,14 @@ const QEMU = Deno.env.get("DENOBPF_VM_QEMU") ?? "qemu-system-x86_64";
 const BOOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p"];
 /** The scenario's module: its functions, kallsyms entries and split BTF. */
 const TEST_MODULES = ["nf_conntrack_netlink"];
+/**
+ * What the host suite's network tests use that Debian builds as modules:
+ * veth pairs, the clsact qdisc and tc's bpf classifier and action, dummy
+ * interfaces.
+ */
+const SUITE_MODULES = ["veth", "sch_ingress", "cls_bpf", "act_bpf", "dummy"];
+/** Every module the initramfs carries. */
+const ALL_MODULES = [...BOOT_MODULES, ...SUITE_MODULES, ...TEST_MODULES];
 
 /**
  * Default QEMU timeout, 45 minutes: CI's budget is 90 minutes in all. Under
@@ -103,7 +111,7 @@ const FOCUSED: TestRun = {
 // expects a kernel like the host's, where nf_conntrack_netlink is not loaded.
 const SUITE: TestRun = {
   name: "suite",
-  modules: [],
+  modules: SUITE_MODULES,
   args: [`--ignore=${PROJECT}/tests/vm`, `${PROJECT}/tests/`],
   files: [`${PROJECT}/tests/`],
 };
@@ -134,8 +142,14 @@ function parseArgs(argv: string[]): Options {
     } else if (a.startsWith("-")) throw new Error(`unknown option ${a}\n${USAGE}`);
     else files.push(a.startsWith("/") ? a : `${Deno.cwd()}/${a}`);
   }
-  if (files.length) o.runs.push({ name: "files", modules: TEST_MODULES, args: files, files });
-  else if (focused && !suite) o.runs.push(FOCUSED);
+  if (files.length) {
+    o.runs.push({
+      name: "files",
+      modules: [...SUITE_MODULES, ...TEST_MODULES],
+      args: files,
+      files,
+    });
+  } else if (focused && !suite) o.runs.push(FOCUSED);
   else if (suite && !focused) o.runs.push(SUITE);
   else o.runs.push(SUITE, FOCUSED);
   for (const f of files) {
@@ -161,7 +175,7 @@ async function prepareHost(): Promise<Kernel> {
     throw new VmUnavailable(`${QEMU} does not run on this host`);
   }
   if (!(await exists("/bin/busybox"))) throw new VmUnavailable("/bin/busybox missing");
-  return await ensureKernel(CACHE, [...BOOT_MODULES, ...TEST_MODULES], log);
+  return await ensureKernel(CACHE, ALL_MODULES, log);
 }
 
 async function main(opts: Options): Promise<Outcome> {
@@ -244,7 +258,7 @@ async function main(opts: Options): Promise<Outcome> {
     });
     const initrd = `${work}/initramfs.cpio`;
     await buildInitramfs(kernel, initrd, {
-      modules: [...BOOT_MODULES, ...TEST_MODULES],
+      modules: ALL_MODULES,
       init,
       stageDir: `${work}/stage`,
     });
