@@ -136,3 +136,19 @@ export class FileNotFoundError extends NotFoundError {
     this.path = path;
   }
 }
+
+/**
+ * A Deno permission denobpf needs was not granted (`code` `"ENOTCAPABLE"`):
+ * usually `--allow-ffi`, through which every system call goes. `flag` is
+ * the flag to add to `deno run`; the message names it.
+ */
+export class DenoPermissionError extends EbpfError {
+  override readonly code = "ENOTCAPABLE";
+  /** The `deno run` flag that grants the permission, e.g. `"--allow-ffi"`. */
+  readonly flag: string;
+  /** Creates the error; `message` says what needed the permission and names `flag`. */
+  constructor(flag: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.flag = flag;
+  }
+}

@@ -209,5 +209,6 @@ Deno.test("without --allow-ffi, every family's error names the flag, never a mis
     assert.match(line, /--allow-ffi/, line);
     assert.doesNotMatch(line, /not mounted|does not exist|cannot find|NotFound/, line);
     assert.doesNotMatch(line, /needs root|as root/, `${line}: we are root`);
+    assert.doesNotMatch(line, /^[^:]+: Error:/, `${line}: a plain Error, not one of the package's`);
   }
 });

@@ -1,6 +1,8 @@
 // The one Deno.dlopen of the C library that the whole of denobpf shares.
 // Private to src/sys: everything else goes through the typed wrappers.
 
+import { DenoPermissionError } from "../errors.ts";
+
 /**
  * The C library functions denobpf binds, as `Deno.dlopen` symbol definitions
  * (exported from src/sys as `LIBC_SYMBOLS`).
@@ -77,7 +79,8 @@ let libPath: string | undefined;
 const handles: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>[] = [];
 
 function permissionError(e: unknown): Error {
-  return new Error(
+  return new DenoPermissionError(
+    "--allow-ffi",
     "denobpf needs FFI access to the C library: run deno with --allow-ffi (or -A)",
     { cause: e },
   );
