@@ -105,7 +105,7 @@ export function kernelBtfDir(options: { root?: string } = {}): string {
  * Checks a module name before it becomes part of a path: non-empty, no `/`,
  * no `..`, no NUL, and not absurdly long. Throws {@linkcode InvalidArgumentError}.
  */
-export function checkModuleName(module: string): void {
+function checkModuleName(module: string): void {
   if (typeof module !== "string" || module.length === 0) {
     throw new InvalidArgumentError("kernel module name is empty");
   }

@@ -29,11 +29,6 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   },
 };
 
-/** Registers a command (used by optional command sets). */
-export function registerCommand(name: string, run: Handler, help: string): void {
-  COMMANDS[name] = { run, help };
-}
-
 function usage(): string {
   return "usage: denobpf <command> [args]\n\ncommands:\n" +
     Object.values(COMMANDS).map((c) => `  ${c.help}`).join("\n");
@@ -70,7 +65,7 @@ export async function main(args: string[]): Promise<number> {
  * The one line the CLI prints for an error: `denobpf: <message>`, the
  * message of a typed error as it is, of any other error with its class name.
  */
-export function errorLine(e: unknown): string {
+function errorLine(e: unknown): string {
   const text = e instanceof EbpfError
     ? e.message
     : e instanceof Error

@@ -15,8 +15,6 @@ export const PSEUDO_MAP_VALUE = Pseudo.MAP_VALUE;
 export const PSEUDO_BTF_ID = Pseudo.BTF_ID;
 /** `src_reg` of lddw: a BPF function's address. */
 export const PSEUDO_FUNC = Pseudo.FUNC;
-/** `src_reg` of lddw: index into `fd_array`. */
-export const PSEUDO_MAP_IDX = Pseudo.MAP_IDX;
 /** `src_reg` of call: a BPF-to-BPF call. */
 export const PSEUDO_CALL = Pseudo.CALL;
 /** `src_reg` of call: a kernel function (kfunc). */

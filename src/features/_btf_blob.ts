@@ -21,7 +21,7 @@ export const STORAGE_KEY_TYPE_ID = 1;
 export const STORAGE_VALUE_TYPE_ID = 3;
 
 /** The raw BTF blob (header, types, strings). */
-export function storageProbeBtf(): Uint8Array {
+function storageProbeBtf(): Uint8Array {
   const strings = "\0bpf_spin_lock\0val\0cnt\0l\0";
   const off = (s: string) => strings.indexOf(`\0${s}\0`) + 1;
   const info = (kind: number, vlen: number) => ((kind << 24) | vlen) >>> 0;

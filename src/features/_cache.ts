@@ -12,11 +12,6 @@ export function memo<T>(key: string, probe: () => T): T {
   return v;
 }
 
-/** True if `key` already has an outcome. */
-export function isCached(key: string): boolean {
-  return cache.has(key);
-}
-
 /**
  * Test hook: makes the probe for `key` answer `outcome` without running.
  * Keys: `map:<n>`, `prog:<n>`, `helper:<prog>:<id>`, `misc:<name>` (see the

@@ -26,9 +26,9 @@ import {
 import { MAP_TYPE_SINCE, type MapTypeName } from "./types.ts";
 
 /** LINUX_VERSION_CODE of 5.11, the first kernel that charges maps to memcg, not memlock. */
-export const KERNEL_5_11: number = new KernelVersion(5, 11).code;
+const KERNEL_5_11: number = new KernelVersion(5, 11).code;
 /** LINUX_VERSION_CODE of 5.6, the first kernel with batch map operations. */
-export const KERNEL_5_6: number = new KernelVersion(5, 6).code;
+const KERNEL_5_6: number = new KernelVersion(5, 6).code;
 
 const MEMLOCK_HINT = "on kernels before 5.11 maps are charged to RLIMIT_MEMLOCK: raise it " +
   "(ulimit -l unlimited, or setrlimit(RLIMIT_MEMLOCK) with CAP_SYS_RESOURCE)";

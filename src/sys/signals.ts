@@ -17,10 +17,10 @@
  */
 
 /** The signals that end a program by default and that denobpf cleans up on: Ctrl-C and `kill`. */
-export type TerminationSignal = "SIGINT" | "SIGTERM";
+type TerminationSignal = "SIGINT" | "SIGTERM";
 
 /** `["SIGINT", "SIGTERM"]`. */
-export const TERMINATION_SIGNALS: readonly TerminationSignal[] = ["SIGINT", "SIGTERM"];
+const TERMINATION_SIGNALS: readonly TerminationSignal[] = ["SIGINT", "SIGTERM"];
 
 type Listener = () => void;
 type SignalFn = (signal: Deno.Signal, handler: Listener) => void;
@@ -76,7 +76,7 @@ const reg = registry();
  * or an {@linkcode interrupted} signal not aborted yet), so that the signal
  * does not end the process by default.
  */
-export function programHandlesSignal(signal: Deno.Signal): boolean {
+function programHandlesSignal(signal: Deno.Signal): boolean {
   return (reg.others.get(signal)?.size ?? 0) > 0 || reg.justRemoved.has(signal);
 }
 
