@@ -61,6 +61,7 @@ import type { CollectionSpec } from "./src/collection/types.ts";
 
 // Errors.
 export {
+  DenoPermissionError,
   EbpfError,
   type ErrorOptions as EbpfErrorOptions,
   FileError,

@@ -143,6 +143,7 @@ export class FileNotFoundError extends NotFoundError {
  * the flag to add to `deno run`; the message names it.
  */
 export class DenoPermissionError extends EbpfError {
+  /** Always `"ENOTCAPABLE"`. */
   override readonly code = "ENOTCAPABLE";
   /** The `deno run` flag that grants the permission, e.g. `"--allow-ffi"`. */
   readonly flag: string;

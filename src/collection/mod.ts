@@ -174,6 +174,7 @@ export type {
   FdSource,
   Program,
   ProgramBtf,
+  ProgramHints,
   ProgramInfo,
   ProgramInstructions,
   ProgramSpec,

@@ -35,5 +35,5 @@ export { possibleCpuCount } from "../sys/cpu.ts";
 export { EbpfError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 // The types this entry's API refers to, so that it is complete on its own.
 export type { FD } from "../sys/fd.ts";
-export type { FdSource } from "../sys/fd_source.ts";
+export type { FdSource, ProgramHints } from "../sys/fd_source.ts";
 export { PermissionError, SyscallError } from "../sys/error.ts";

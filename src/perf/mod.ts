@@ -27,4 +27,4 @@
 export * from "./reader.ts";
 // The types this entry's API refers to, so that it is complete on its own.
 export type { FD } from "../sys/fd.ts";
-export type { FdSource } from "../sys/fd_source.ts";
+export type { FdSource, ProgramHints } from "../sys/fd_source.ts";
