@@ -51,6 +51,8 @@ Deno.test("collection reader: every seed object reads as it is", () => {
   assert.ok(seeds.length >= 20, `only ${seeds.length} objects`);
   for (const { name, bytes } of seeds) {
     const spec = loadCollectionSpec(bytes);
+    // core_flavours_target_*.o only carries BTF for kernelTypes: no programs by design.
+    if (name.startsWith("core_flavours_target_")) continue;
     assert.ok(Object.keys(spec.programs).length > 0, name);
   }
 });

@@ -492,7 +492,7 @@ class Reader {
     const iproute2: Iproute2MapDef[] = [];
     for (const s of syms) {
       const o = Number(s.value);
-      if (o + 20 > data.length) this.fail(`legacy map ${s.name} lies outside its section`);
+      if (o + defSize > data.length) this.fail(`legacy map ${s.name} lies outside its section`);
       const u = (
         i: number,
       ) => (o + i * 4 + 4 <= o + defSize ? dv.getUint32(o + i * 4, this.le) : 0);
