@@ -1,28 +1,4 @@
-// The per-process cache of probe outcomes. Every probe runs at most once per
-// process; tests may inject outcomes (to exercise the "not supported" path on
-// a kernel that has everything) and clear the cache.
+// The feature probes' cache is the one per-process probe cache of
+// src/sys/probe_cache.ts, which the program loader's own type check shares.
 
-const cache = new Map<string, unknown>();
-
-/** Runs `probe` once for `key` and remembers its outcome. Exceptions are not cached. */
-export function memo<T>(key: string, probe: () => T): T {
-  if (cache.has(key)) return cache.get(key) as T;
-  const v = probe();
-  cache.set(key, v);
-  return v;
-}
-
-/**
- * Test hook: makes the probe for `key` answer `outcome` without running.
- * Keys: `map:<n>`, `prog:<n>`, `helper:<prog>:<id>`, `misc:<name>` (see the
- * probe modules for each outcome's shape).
- */
-export function _injectOutcome(key: string, outcome: unknown): void {
-  cache.set(key, outcome);
-}
-
-/** Test hook: forgets one outcome, or all of them. */
-export function _forget(key?: string): void {
-  if (key === undefined) cache.clear();
-  else cache.delete(key);
-}
+export { _forget, _injectOutcome, memo } from "../sys/probe_cache.ts";

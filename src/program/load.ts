@@ -13,6 +13,7 @@ import { bpfRawAsync } from "../sys/bpf_async.ts";
 import { E2BIG, EACCES, EAGAIN, EINVAL, ENOMEM, ENOSPC, EPERM } from "../sys/errno.ts";
 import { type PermissionError, SyscallError } from "../sys/error.ts";
 import { closeRawFd, FD } from "../sys/fd.ts";
+import { memo } from "../sys/probe_cache.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
 import {
   effectiveCapabilities,
@@ -447,7 +448,15 @@ const TRIVIAL = new Uint8Array([
 
 // True if the kernel knows program type `type`: a trivial program of it
 // loads, or fails in the verifier (non-empty log) or with another errno.
+// Probed once per process, in the probes' one cache.
 function probeType(type: number, expectedAttachType: number): boolean {
+  return memo(
+    `prog-known:${type}:${expectedAttachType}`,
+    () => runTypeProbe(type, expectedAttachType),
+  );
+}
+
+function runTypeProbe(type: number, expectedAttachType: number): boolean {
   const candidates = new Set([expectedAttachType, PROBE_ATTACH_TYPES[type] ?? 0, 0]);
   for (const attach of candidates) {
     const a = attempt(
