@@ -7,6 +7,7 @@ import { EINVAL, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
 import { ioctl, PerfIoctl } from "../sys/perf_event.ts";
+import type { ProbeEvent } from "../tracefs/probe_events.ts";
 import { type FdSource, linkCreateError, linkCreateTry, programFd } from "./_common.ts";
 import { BpfLink, LegacyLink, type LinkResource } from "./link.ts";
 
@@ -16,8 +17,15 @@ export interface PerfAttachOptions {
   cookie?: bigint | number;
   /** Skip BPF_LINK_CREATE and use PERF_EVENT_IOC_SET_BPF. */
   legacy?: boolean;
-  /** Released with the link, after the perf event (e.g. a tracefs probe event). */
+  /** Released with the link, after the perf event. */
   resources?: LinkResource[];
+  /**
+   * The tracefs probe event the perf event was opened on (legacy kprobes
+   * and uprobes): released with the link, after the other resources, and
+   * owned by it, so that a process ending with the link open closes the link
+   * before the event's own cleanup removes the event.
+   */
+  event?: ProbeEvent;
   /** For messages: what the perf event is, e.g. `"tracepoint syscalls/sys_enter_getpid"`. */
   what: string;
 }
@@ -33,7 +41,18 @@ export function attachToPerfEvent(
   kind: string,
   options: PerfAttachOptions,
 ): BpfLink | LegacyLink {
-  const resources = [...(options.resources ?? [])];
+  const link = attach(program, perf, kind, options);
+  if (options.event) options.event.owner = link;
+  return link;
+}
+
+function attach(
+  program: FdSource,
+  perf: FD,
+  kind: string,
+  options: PerfAttachOptions,
+): BpfLink | LegacyLink {
+  const resources = [...(options.resources ?? []), ...(options.event ? [options.event] : [])];
   try {
     const prog = programFd(program);
     const cookie = BigInt(options.cookie ?? 0);

@@ -163,15 +163,12 @@ export function attachKprobe(program: FdSource, options: KprobeOptions): BpfLink
       throw e;
     }
   }
-  const link = attachToPerfEvent(program, perf, kind, {
+  return attachToPerfEvent(program, perf, kind, {
     cookie: options.cookie,
     legacy: options.legacy,
-    resources: event ? [event] : [],
+    event,
     what,
   });
-  // If the process ends with the link open, the event's cleanup closes it first.
-  if (event) event.owner = link;
-  return link;
 }
 
 function probeOpenError(e: unknown, what: string, target: string): unknown {

@@ -181,15 +181,12 @@ export function attachUprobe(program: FdSource, options: UprobeOptions): BpfLink
       throw uprobeOpenError(e, what);
     }
   }
-  const link = attachToPerfEvent(program, perf, kind, {
+  return attachToPerfEvent(program, perf, kind, {
     cookie: options.cookie,
     legacy: options.legacy,
-    resources: event ? [event] : [],
+    event,
     what,
   });
-  // If the process ends with the link open, the event's cleanup closes it first.
-  if (event) event.owner = link;
-  return link;
 }
 
 function uprobeOpenError(e: unknown, what: string): unknown {
