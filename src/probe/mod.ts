@@ -32,19 +32,21 @@
 
 export {
   type AggregateOptions,
-  AggregateProbe,
   type EmitOptions,
+  type LinearHistogramOptions,
+  probe,
+  ProbeBuilder,
+  type ProbeOptions,
+} from "./builder.ts";
+export {
+  AggregateProbe,
   EventProbe,
   EVENTS_PER_TURN,
   type EventsOptions,
-  type LinearHistogramOptions,
   type PrintOptions,
-  probe,
-  ProbeBuilder,
   ProbeHandle,
-  type ProbeOptions,
   type RunOptions,
-} from "./probe.ts";
+} from "./handles.ts";
 export {
   type ArgsOf,
   kprobe,

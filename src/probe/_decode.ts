@@ -1,0 +1,62 @@
+/**
+ * Decoding of the records and keys a scripted probe's program writes:
+ * integers, strings, and stack ids (symbolized through kallsyms).
+ *
+ * @module
+ */
+
+import { loadKallsyms } from "../kallsyms/mod.ts";
+import type { BpfMap } from "../map/mod.ts";
+import type { Access } from "./_access.ts";
+
+/** Reads one field at `offset` of a record or key. */
+export type Decoder = (view: DataView, offset: number) => unknown;
+
+const utf8 = new TextDecoder();
+
+function stackDecoder(stacks: BpfMap | undefined, user: boolean): Decoder {
+  return (view, offset) => {
+    const id = Number(view.getBigInt64(offset, true));
+    if (id < 0 || !stacks) return "";
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, id, true);
+    const v = stacks.lookup(key);
+    if (!v) return "";
+    const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+    const frames: string[] = [];
+    for (let i = 0; i + 8 <= v.byteLength; i += 8) {
+      const ip = dv.getBigUint64(i, true);
+      if (ip === 0n) break;
+      frames.push(user ? `0x${ip.toString(16)}` : kernelSymbol(ip));
+    }
+    return frames.join("\n");
+  };
+}
+
+function kernelSymbol(ip: bigint): string {
+  try {
+    const s = loadKallsyms().symbolize(ip);
+    if (s) return `${s.symbol.name}+${s.offset}`;
+  } catch {
+    // kallsyms hidden or unreadable: print the address
+  }
+  return `0x${ip.toString(16)}`;
+}
+
+/**
+ * The decoder of one field: `size` bytes of a string, a 64-bit integer,
+ * or a stack id looked up in `stacks`.
+ */
+export function decoderOf(a: Access, size: number, stacks: BpfMap | undefined): Decoder {
+  if (a.type === "stack") return stackDecoder(stacks, a.user);
+  if (a.type === "str") {
+    return (view, offset) => {
+      const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, size);
+      const end = bytes.indexOf(0);
+      return utf8.decode(end < 0 ? bytes : bytes.subarray(0, end));
+    };
+  }
+  return a.signed
+    ? (view, offset) => Number(view.getBigInt64(offset, true))
+    : (view, offset) => Number(view.getBigUint64(offset, true));
+}
