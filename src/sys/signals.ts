@@ -10,8 +10,18 @@
  * cleanup it re-raises the signal, unless the program has listeners of its
  * own for it. Deno cannot tell whether a signal has listeners, so this
  * module wraps `Deno.addSignalListener` / `Deno.removeSignalListener` once,
- * when it is loaded, to see the program's listeners (its own go directly to
- * Deno's functions and are not counted).
+ * to see the program's listeners (its own go directly to Deno's functions
+ * and are not counted).
+ *
+ * The wrapping happens on first use ({@linkcode onProcessEnd}, which the
+ * library calls when it creates a legacy tracefs probe event, or
+ * {@linkcode interrupted}), not when the module is loaded: importing the
+ * library leaves the `Deno` namespace as it is. The limitation: a SIGINT or
+ * SIGTERM listener the program added *before* that first use is not seen,
+ * so on that signal the library cleans up and re-raises it (the process
+ * ends by it). A program that handles those signals itself and also uses
+ * legacy probe events should add its listeners after attaching, or use
+ * {@linkcode interrupted}, which is always seen.
  *
  * @module
  */
@@ -69,14 +79,13 @@ function registry(): Registry {
   return r;
 }
 
-const reg = registry();
-
 /**
  * True when the program listens for `signal` itself (`Deno.addSignalListener`,
  * or an {@linkcode interrupted} signal not aborted yet), so that the signal
  * does not end the process by default.
  */
 function programHandlesSignal(signal: Deno.Signal): boolean {
+  const reg = registry();
   return (reg.others.get(signal)?.size ?? 0) > 0 || reg.justRemoved.has(signal);
 }
 
@@ -115,6 +124,7 @@ function onSignal(signal: TerminationSignal): void {
 function install(): void {
   if (installed) return;
   installed = true;
+  const reg = registry();
   for (const s of TERMINATION_SIGNALS) reg.add(s, signalListeners[s]);
   globalThis.addEventListener("unload", onUnload);
   globalThis.addEventListener("error", onError);
@@ -124,6 +134,7 @@ function install(): void {
 function uninstall(): void {
   if (!installed) return;
   installed = false;
+  const reg = registry();
   for (const s of TERMINATION_SIGNALS) reg.remove(s, signalListeners[s]);
   globalThis.removeEventListener("unload", onUnload);
   globalThis.removeEventListener("error", onError);
@@ -205,6 +216,7 @@ export function interrupted(options: InterruptedOptions = {}): AbortSignal & Dis
     for (const l of listeners) Deno.removeSignalListener(l.signal, l.listener);
   };
   // Through the (wrapped) global functions: the program handles these now.
+  registry();
   for (const l of listeners) Deno.addSignalListener(l.signal, l.listener);
   return Object.assign(controller.signal, { [Symbol.dispose]: stop });
 }

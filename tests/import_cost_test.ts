@@ -1,0 +1,45 @@
+// What importing the root entry costs, in terms that do not depend on the
+// machine's speed (bench/import_cost.ts has the timings): importing it
+// changes nothing in the process (no global is wrapped, no listener
+// added), and its modules do no avoidable work when they are evaluated.
+// Each case runs a fresh `deno run` of a small script, so that nothing this
+// test process loaded before counts.
+
+import assert from "node:assert/strict";
+
+const root = new URL("../", import.meta.url);
+const MOD = new URL("mod.ts", root).href;
+
+/** Runs `code` as a module in a fresh `deno run --allow-ffi` (as users do); returns its stdout. */
+async function runScript(code: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf-import-cost-" });
+  try {
+    const file = `${dir}/script.ts`;
+    await Deno.writeTextFile(file, code);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--no-prompt", "--allow-ffi", file],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, `the script failed:\n${stderr}`);
+    return new TextDecoder().decode(out.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("importing the root leaves Deno's signal functions as they are (wrapped only on first use)", async () => {
+  const out = await runScript(`
+    const add = Deno.addSignalListener;
+    const remove = Deno.removeSignalListener;
+    const m = await import(${JSON.stringify(MOD)});
+    console.log(JSON.stringify({
+      add: add === Deno.addSignalListener,
+      remove: remove === Deno.removeSignalListener,
+      exports: Object.keys(m).length > 0,
+    }));
+  `);
+  assert.deepEqual(JSON.parse(out), { add: true, remove: true, exports: true });
+});
