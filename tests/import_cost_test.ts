@@ -43,3 +43,23 @@ Deno.test("importing the root leaves Deno's signal functions as they are (wrappe
   `);
   assert.deepEqual(JSON.parse(out), { add: true, remove: true, exports: true });
 });
+
+Deno.test("importing the root builds no tables: no Object.defineProperty, fromEntries or entries runs", async () => {
+  // The C library's lazy symbol getters, the program-info field offsets and
+  // such are made on first use; loading the modules only defines them.
+  const out = await runScript(`
+    const counts: Record<string, number> = {};
+    const O = Object as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const name of ["defineProperty", "defineProperties", "fromEntries", "entries"]) {
+      const f = O[name];
+      O[name] = (...a: unknown[]) => {
+        counts[name] = (counts[name] ?? 0) + 1;
+        return f(...a);
+      };
+    }
+    const m = await import(${JSON.stringify(MOD)});
+    if (!m.createMap) throw new Error("no createMap");
+    console.log(JSON.stringify(counts));
+  `);
+  assert.deepEqual(JSON.parse(out), {}, "calls made while the root was imported");
+});

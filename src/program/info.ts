@@ -71,9 +71,15 @@ export interface ProgramInfo {
 const PROG_INFO_SIZE = PROG_INFO.size;
 
 /** Byte offsets of the `struct bpf_prog_info` fields read here (the layout is in src/sys/abi.ts). */
-const O = Object.fromEntries(
-  Object.entries(PROG_INFO.fields).map(([k, [off]]) => [k, off]),
-) as { readonly [K in keyof typeof PROG_INFO.fields]: number };
+type Offsets = { readonly [K in keyof typeof PROG_INFO.fields]: number };
+let offsets: Offsets | undefined;
+
+/** The offsets, built on first use (not when the module is loaded). */
+function fieldOffsets(): Offsets {
+  return offsets ??= Object.fromEntries(
+    Object.entries(PROG_INFO.fields).map(([k, [off]]) => [k, off]),
+  ) as Offsets;
+}
 
 function readRaw(fd: number, fill?: (dv: DataView) => void): DataView {
   const buf = new Uint8Array(PROG_INFO_SIZE);
@@ -94,6 +100,7 @@ function cstr(bytes: Uint8Array): string {
 
 /** Reads `struct bpf_prog_info` for the program behind `fd`, including its map ids. */
 export function readProgramInfo(fd: number): ProgramInfo {
+  const O = fieldOffsets();
   const dv = readRaw(fd);
   const bytes = new Uint8Array(dv.buffer);
   const nrMaps = dv.getUint32(O.nrMapIds, true);
@@ -137,6 +144,7 @@ export function readProgramInfo(fd: number): ProgramInfo {
 
 /** The program type number of `fd` (throws a SyscallError if `fd` is not a BPF object). */
 export function readProgramType(fd: number): { type: number; name: string } {
+  const O = fieldOffsets();
   const dv = readRaw(fd);
   return {
     type: dv.getUint32(O.type, true),
@@ -157,10 +165,12 @@ function readCode(fd: number, lenOff: number, ptrOff: number): Uint8Array {
 
 /** The instructions as the verifier rewrote them (`xlated_prog_insns`). */
 export function readXlated(fd: number): Uint8Array {
+  const O = fieldOffsets();
   return readCode(fd, O.xlatedProgLen, O.xlatedProgInsns);
 }
 
 /** The JIT-compiled machine code (`jited_prog_insns`); empty if the program is not JITed. */
 export function readJited(fd: number): Uint8Array {
+  const O = fieldOffsets();
   return readCode(fd, O.jitedProgLen, O.jitedProgInsns);
 }

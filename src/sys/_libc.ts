@@ -115,24 +115,31 @@ function bind<K extends Name>(name: K): Symbols[K] {
   });
 }
 
-const lazy = {} as Symbols;
-for (const name of Object.keys(SYMBOLS) as Name[]) {
-  Object.defineProperty(lazy, name, {
-    configurable: true,
-    enumerable: true,
-    get() {
-      const fn = bind(name);
-      Object.defineProperty(lazy, name, { value: fn, enumerable: true, writable: false });
-      return fn;
-    },
-  });
+// The object of lazy getters is itself made on the first libc() call, not
+// when this module is loaded (importing the library does no work).
+let lazy: Symbols | undefined;
+
+function lazySymbols(): Symbols {
+  const obj = {} as Symbols;
+  for (const name of Object.keys(SYMBOLS) as Name[]) {
+    Object.defineProperty(obj, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const fn = bind(name);
+        Object.defineProperty(obj, name, { value: fn, enumerable: true, writable: false });
+        return fn;
+      },
+    });
+  }
+  return obj;
 }
 
 let errnoView: Deno.UnsafePointerView | undefined;
 
 /** The C library's symbols, each bound on first use. */
 export function libc(): Symbols {
-  return lazy;
+  return lazy ??= lazySymbols();
 }
 
 /**

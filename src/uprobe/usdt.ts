@@ -89,29 +89,37 @@ const X86_PT_REGS = [
   "ss",
 ];
 
-const X86_ALIASES: Record<string, string> = {};
-for (
-  const [r64, r32, r16, r8, r8h] of [
-    ["rax", "eax", "ax", "al", "ah"],
-    ["rbx", "ebx", "bx", "bl", "bh"],
-    ["rcx", "ecx", "cx", "cl", "ch"],
-    ["rdx", "edx", "dx", "dl", "dh"],
-    ["rsi", "esi", "si", "sil", ""],
-    ["rdi", "edi", "di", "dil", ""],
-    ["rbp", "ebp", "bp", "bpl", ""],
-    ["rsp", "esp", "sp", "spl", ""],
-    ["rip", "eip", "ip", "", ""],
-  ]
-) {
-  for (const a of [r64, r32, r16, r8, r8h]) if (a) X86_ALIASES[a] = r64;
-}
-for (let i = 8; i <= 15; i++) {
-  for (const s of ["", "d", "w", "b"]) X86_ALIASES[`r${i}${s}`] = `r${i}`;
+// Built on first use, not when the module is loaded.
+let x86Aliases: Record<string, string> | undefined;
+
+/** Every x86-64 register name (`eax`, `r8d`, `al`, …) → its 64-bit register. */
+function aliases(): Record<string, string> {
+  if (x86Aliases) return x86Aliases;
+  const map: Record<string, string> = {};
+  for (
+    const [r64, r32, r16, r8, r8h] of [
+      ["rax", "eax", "ax", "al", "ah"],
+      ["rbx", "ebx", "bx", "bl", "bh"],
+      ["rcx", "ecx", "cx", "cl", "ch"],
+      ["rdx", "edx", "dx", "dl", "dh"],
+      ["rsi", "esi", "si", "sil", ""],
+      ["rdi", "edi", "di", "dil", ""],
+      ["rbp", "ebp", "bp", "bpl", ""],
+      ["rsp", "esp", "sp", "spl", ""],
+      ["rip", "eip", "ip", "", ""],
+    ]
+  ) {
+    for (const a of [r64, r32, r16, r8, r8h]) if (a) map[a] = r64;
+  }
+  for (let i = 8; i <= 15; i++) {
+    for (const s of ["", "d", "w", "b"]) map[`r${i}${s}`] = `r${i}`;
+  }
+  return x86Aliases = map;
 }
 
 /** The canonical 64-bit name and pt_regs offset of an x86-64 register name (`eax` → `rax`, 80). */
 export function x86Register(name: string): { register: string; offset: number } | undefined {
-  const r = X86_ALIASES[name.toLowerCase()];
+  const r = aliases()[name.toLowerCase()];
   if (r === undefined) return undefined;
   return { register: r, offset: X86_PT_REGS.indexOf(r) * 8 };
 }
