@@ -7,6 +7,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { dumpRawChunks } from "../btf/dump.ts";
+import { formatBtfAsC } from "../btf/dump_c.ts";
 import { parseBtf } from "../btf/spec.ts";
 import {
   kernelModuleBtfPath,
@@ -23,18 +24,29 @@ async function writeAll(chunk: Uint8Array): Promise<void> {
   while (off < chunk.length) off += await Deno.stdout.write(chunk.subarray(off));
 }
 
-/** `btf dump FILE [--base FILE] [--format raw]`: like `bpftool btf dump file … format raw`. */
+/**
+ * `btf dump FILE [--base FILE] [--format raw|c]`: like `bpftool btf dump file …
+ * format raw` or `format c` (the C header, e.g. vmlinux.h).
+ */
 export async function btfDumpCommand(args: string[]): Promise<number> {
   const p = parseArgs(args, ["base", "format"]);
   const file = p.positional[0];
-  if (!file) throw new InvalidArgumentError("usage: btf dump FILE [--base FILE] [--format raw]");
+  if (!file) {
+    throw new InvalidArgumentError("usage: btf dump FILE [--base FILE] [--format raw|c]");
+  }
   const format = stringOption(p, "format") ?? "raw";
-  if (format !== "raw") throw new InvalidArgumentError(`unsupported format ${format} (only raw)`);
+  if (format !== "raw" && format !== "c") {
+    throw new InvalidArgumentError(`unsupported format ${format}: use --format raw or --format c`);
+  }
   const basePath = stringOption(p, "base");
   const read = (path: string) =>
     readFileAsync(path, { maxBytes: MAX_BTF_FILE_BYTES, what: "BTF file" });
   const base = basePath ? parseBtf(await read(basePath)) : undefined;
   const spec = parseBtf(await read(file), base ? { base } : undefined);
+  if (format === "c") {
+    await writeAll(new TextEncoder().encode(formatBtfAsC(spec)));
+    return 0;
+  }
   for (const chunk of dumpRawChunks(spec, { chunkSize: 1 << 20 })) await writeAll(chunk);
   return 0;
 }
