@@ -7,6 +7,7 @@
 import { EbpfError } from "../errors.ts";
 import { btfDumpCommand, btfModuleCommand, ksymModuleCommand } from "./btf.ts";
 import { featureCommand } from "./feature.ts";
+import { BPFTOOL_COMMANDS } from "./bpftool_commands.ts";
 
 type Handler = (args: string[]) => number | Promise<number>;
 
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
     run: ksymModuleCommand,
     help: "ksym module SYMBOL [--root DIR]              the module that owns a kernel symbol",
   },
+  ...BPFTOOL_COMMANDS,
 };
 
 function usage(): string {

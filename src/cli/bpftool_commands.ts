@@ -1,0 +1,55 @@
+/**
+ * bpftool's everyday commands, with its text output and its `-j`/`-p` JSON
+ * (as bpftool 7.1 prints them), for the CLI's command table.
+ *
+ * @module
+ */
+
+import { btfShowCommand } from "./bpftool_btf.ts";
+import { linkShowCommand } from "./bpftool_link.ts";
+import { mapShowCommand } from "./bpftool_map.ts";
+import { progShowCommand } from "./bpftool_prog.ts";
+
+/** A CLI command: its handler and its line of help. */
+export interface BpftoolCommand {
+  /** Runs the command on the words after its name; returns the exit code. */
+  run: (args: string[]) => number | Promise<number>;
+  /** One line of help. */
+  help: string;
+}
+
+/** The bpftool-like commands by their two-word names. */
+export const BPFTOOL_COMMANDS: Record<string, BpftoolCommand> = {
+  "prog list": {
+    run: progShowCommand,
+    help: "prog list [-j|-p]                            like bpftool prog list",
+  },
+  "prog show": {
+    run: progShowCommand,
+    help: "prog show [id N] [-j|-p]                     like bpftool prog show",
+  },
+  "map list": {
+    run: mapShowCommand,
+    help: "map list [-j|-p]                             like bpftool map list",
+  },
+  "map show": {
+    run: mapShowCommand,
+    help: "map show [id N] [-j|-p]                      like bpftool map show",
+  },
+  "link list": {
+    run: linkShowCommand,
+    help: "link list [-j|-p]                            like bpftool link list",
+  },
+  "link show": {
+    run: linkShowCommand,
+    help: "link show [id N] [-j|-p]                     like bpftool link show",
+  },
+  "btf list": {
+    run: btfShowCommand,
+    help: "btf list [-j|-p]                             like bpftool btf list",
+  },
+  "btf show": {
+    run: btfShowCommand,
+    help: "btf show [id N] [-j|-p]                      like bpftool btf show",
+  },
+};
