@@ -30,6 +30,8 @@ const NEEDS: [check: string, pkg: string][] = [
   ["/usr/sbin/cpudist", "libbpf-tools"],
   // The oracle of scripted probes' printed output (tests/probe_output_test.ts).
   ["bpftrace", "bpftrace"],
+  // The scraper and linter of @denobpf/ebpf/metrics' output (tests/metrics_test.ts).
+  ["promtool", "prometheus"],
 ];
 
 function have(check: string): boolean {

@@ -1,0 +1,738 @@
+/**
+ * Metrics from scripted probes and from BPF maps: {@linkcode probeMetric}
+ * turns a running aggregation (`count`/`sum` by key, `hist`, `lhist`,
+ * `avg`/`min`/`max`) into a counter, gauge or histogram with one label per
+ * key part; {@linkcode mapMetric} reads any map with a key decoder, the way
+ * ebpf_exporter does (one batch walk per scrape, per-CPU values summed).
+ *
+ * @module
+ */
+
+import { InvalidArgumentError } from "../errors.ts";
+import { SyscallError } from "../sys/error.ts";
+import { ENOSPC } from "../sys/errno.ts";
+import { ascii, type ExpositionWriter } from "./writer.ts";
+
+/** A metric family's type. */
+export type MetricType = "counter" | "gauge" | "histogram";
+
+/** The two exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0. */
+export type ExpositionFormat = "prometheus" | "openmetrics";
+
+/** The default cap on series per metric. */
+export const DEFAULT_MAX_SERIES = 10_000;
+
+/**
+ * One metric family, ready to be written by {@linkcode metricsHandler}: the
+ * handler writes its `# HELP`/`# TYPE` lines, then calls `write` for the
+ * samples. Made by {@linkcode probeMetric} and {@linkcode mapMetric}.
+ */
+export interface Metric {
+  /** The family name (a counter's without `_total`). */
+  readonly name: string;
+  /** The `# HELP` text. */
+  readonly help: string;
+  /** Counter, gauge or histogram. */
+  readonly type: MetricType;
+  /** At most this many series are written per scrape; the rest are counted as dropped. */
+  readonly maxSeries: number;
+  /**
+   * Writes the samples (one line each, `name{labels} value\n`) and returns
+   * how many series it left out because of `maxSeries`.
+   */
+  write(out: ExpositionWriter, format: ExpositionFormat): number;
+}
+
+/** Options shared by {@linkcode probeMetric} and {@linkcode mapMetric}. */
+export interface MetricOptions {
+  /** The metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`); a counter's `_total` is added when missing. */
+  name: string;
+  /** The `# HELP` text (default: says where the values come from). */
+  help?: string;
+  /** At most this many series per scrape (default 10,000); the rest are counted as dropped. */
+  maxSeries?: number;
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function familyName(name: string, type: MetricType): string {
+  if (typeof name !== "string" || !METRIC_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      `metric name ${JSON.stringify(name)} is not a Prometheus metric name: use letters, ` +
+        `digits, "_" and ":", not starting with a digit (e.g. "syscalls_total")`,
+    );
+  }
+  return type === "counter" && name.endsWith("_total") ? name.slice(0, -6) : name;
+}
+
+function checkLabels(metric: string, names: readonly string[], type: MetricType): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (typeof n !== "string" || !LABEL_NAME.test(n) || n.startsWith("__")) {
+      throw new InvalidArgumentError(
+        `metric ${metric}: label name ${JSON.stringify(n)} is not a Prometheus label name: ` +
+          `use letters, digits and "_", not starting with a digit or "__" (e.g. "comm")`,
+      );
+    }
+    if (type === "histogram" && n === "le") {
+      throw new InvalidArgumentError(
+        `metric ${metric}: "le" is the bucket label of a histogram; name the key part otherwise`,
+      );
+    }
+    if (seen.has(n)) {
+      throw new InvalidArgumentError(`metric ${metric}: label "${n}" is named twice`);
+    }
+    seen.add(n);
+  }
+}
+
+function checkMax(metric: string, max: number | undefined): number {
+  if (max === undefined) return DEFAULT_MAX_SERIES;
+  if (!Number.isSafeInteger(max) || max < 0) {
+    throw new InvalidArgumentError(
+      `metric ${metric}: maxSeries must be a non-negative integer, got ${max}`,
+    );
+  }
+  return max;
+}
+
+/**
+ * The constant bytes of a label set: `{a="`, `",b="`, … and the closing
+ * `"}`; with `le` for histogram buckets.
+ */
+class LabelBytes {
+  readonly open: Uint8Array[];
+  readonly close: Uint8Array;
+  readonly le: Uint8Array;
+  constructor(names: readonly string[]) {
+    this.open = names.map((n, i) => ascii(`${i === 0 ? "{" : '",'}${n}="`));
+    this.close = ascii(names.length ? '"}' : "");
+    this.le = ascii(names.length ? '",le="' : '{le="');
+  }
+}
+
+/** Sample-name bytes of a family, by format. */
+class SampleNames {
+  readonly value: Uint8Array;
+  readonly bucket: Uint8Array;
+  readonly sum: Uint8Array;
+  readonly count: Uint8Array;
+  constructor(name: string, type: MetricType) {
+    this.value = ascii(type === "counter" ? `${name}_total` : name);
+    this.bucket = ascii(`${name}_bucket`);
+    this.sum = ascii(`${name}_sum`);
+    this.count = ascii(`${name}_count`);
+  }
+}
+
+const SPACE = 0x20;
+const NL = 0x0a;
+const CLOSE_INF = ascii('+Inf"} ');
+const QUOTE_CLOSE = ascii('"} ');
+
+// ---- scripted probes ----
+
+/** One bucket of a probe histogram: values from `low` (inclusive) to `high` (exclusive). */
+export interface HistogramBucketLike {
+  /** Lowest value (`-Infinity` for the below-range bucket). */
+  readonly low: number;
+  /** First value past the bucket (`Infinity` for the above-range bucket). */
+  readonly high: number;
+  /** Values counted in it. */
+  readonly count: number;
+}
+
+/** A probe histogram: its buckets, lowest first, and the number of values. */
+export interface HistogramLike {
+  /** The buckets, lowest first. */
+  readonly buckets: readonly HistogramBucketLike[];
+  /** Values counted. */
+  readonly total: number;
+}
+
+/**
+ * What {@linkcode probeMetric} reads: a running aggregation of
+ * `@denobpf/ebpf/probe` (an `AggregateProbe`), or anything with the same
+ * `kind` and `read()`.
+ */
+export interface AggregateSource {
+  /** `"count"`, `"sum"`, `"min"`, `"max"`, `"avg"`, `"hist"` or `"lhist"`. */
+  readonly kind: string;
+  /** Where it probes, for the default help text. */
+  readonly point?: string;
+  /** The current values by key (`null`, one value, or a tuple of values). */
+  read(): ReadonlyMap<unknown, number | HistogramLike>;
+}
+
+/** Options of {@linkcode probeMetric}. */
+export interface ProbeMetricOptions extends MetricOptions {
+  /**
+   * One label name per key part, e.g. `["comm"]` for `by: "comm"` or
+   * `["comm", "pid"]` for `by: ["comm", "pid"]`. Default: `key` for one
+   * part, `key1`, `key2`, … for tuples.
+   */
+  labels?: readonly string[];
+  /**
+   * The metric type of a `count`/`sum` (default `"counter"`; a `sum` of
+   * values that can be negative is better a `"gauge"`). `avg`/`min`/`max`
+   * are always gauges and `hist`/`lhist` histograms.
+   */
+  type?: "counter" | "gauge";
+}
+
+function probeType(kind: string, type: "counter" | "gauge" | undefined, name: string): MetricType {
+  switch (kind) {
+    case "count":
+    case "sum":
+      return type ?? "counter";
+    case "avg":
+    case "min":
+    case "max":
+      if (type === "counter") {
+        throw new InvalidArgumentError(
+          `metric ${name}: an ${kind} aggregation is a gauge (it can go down), not a counter`,
+        );
+      }
+      return "gauge";
+    case "hist":
+    case "lhist":
+      return "histogram";
+    default:
+      throw new InvalidArgumentError(
+        `metric ${name}: ${JSON.stringify(kind)} is not an aggregation this exporter knows ` +
+          `(count, sum, min, max, avg, hist, lhist); emit() probes stream events, they have no value`,
+      );
+  }
+}
+
+class ProbeMetric implements Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly maxSeries: number;
+  #source: AggregateSource;
+  #names: readonly string[] | undefined;
+  #labels: LabelBytes | undefined;
+  #samples: SampleNames;
+
+  constructor(source: AggregateSource, options: ProbeMetricOptions) {
+    const given = options?.name;
+    const type = probeType(source?.kind, options?.type, String(given));
+    this.type = type;
+    this.name = familyName(given, type);
+    this.maxSeries = checkMax(this.name, options.maxSeries);
+    if (options.labels !== undefined) {
+      checkLabels(this.name, options.labels, type);
+      this.#names = [...options.labels];
+      this.#labels = new LabelBytes(this.#names);
+    }
+    this.help = options.help ??
+      `${source.kind} of probe ${source.point ?? "(scripted probe)"}`;
+    this.#source = source;
+    this.#samples = new SampleNames(this.name, type);
+  }
+
+  #labelsFor(parts: number): LabelBytes {
+    if (this.#labels === undefined) {
+      const names = parts === 1 ? ["key"] : Array.from({ length: parts }, (_, i) => `key${i + 1}`);
+      this.#names = names;
+      this.#labels = new LabelBytes(names);
+    }
+    if (this.#names!.length !== parts) {
+      throw new InvalidArgumentError(
+        `metric ${this.name}: the probe's keys have ${parts} part(s) but labels names ` +
+          `${this.#names!.length} (${
+            JSON.stringify(this.#names)
+          }): give one label name per key part`,
+      );
+    }
+    return this.#labels;
+  }
+
+  #writeLabels(out: ExpositionWriter, key: unknown, labels: LabelBytes): void {
+    if (key === null || key === undefined) return;
+    if (Array.isArray(key)) {
+      for (let i = 0; i < key.length; i++) {
+        out.bytes(labels.open[i]);
+        writePart(out, key[i]);
+      }
+    } else {
+      out.bytes(labels.open[0]);
+      writePart(out, key);
+    }
+  }
+
+  write(out: ExpositionWriter): number {
+    const entries = this.#source.read();
+    // read() is sorted smallest first: past the cap, leave out the smallest.
+    const skip = Math.max(0, entries.size - this.maxSeries);
+    let i = 0;
+    for (const [key, value] of entries) {
+      if (i++ < skip) continue;
+      const parts = key === null || key === undefined ? 0 : Array.isArray(key) ? key.length : 1;
+      const labels = this.#labelsFor(parts);
+      if (typeof value === "number") {
+        out.bytes(this.#samples.value);
+        this.#writeLabels(out, key, labels);
+        out.bytes(labels.close);
+        out.byte(SPACE);
+        out.number(value);
+        out.byte(NL);
+      } else {
+        this.#writeHistogram(out, key, labels, value);
+      }
+    }
+    return skip;
+  }
+
+  #writeHistogram(
+    out: ExpositionWriter,
+    key: unknown,
+    labels: LabelBytes,
+    h: HistogramLike,
+  ): void {
+    const s = this.#samples;
+    let cumulative = 0;
+    let sum = 0;
+    let negative = false;
+    for (let b = 0; b < h.buckets.length; b++) {
+      const bucket = h.buckets[b];
+      cumulative += bucket.count;
+      if (bucket.count > 0) {
+        if (bucket.low < 0) negative = true;
+        sum += bucket.count * (bucket.high === Infinity ? bucket.low : bucket.high - 1);
+      }
+      if (bucket.high === Infinity) continue;
+      out.bytes(s.bucket);
+      this.#writeLabels(out, key, labels);
+      out.bytes(labels.le);
+      // Values are integers: [low, high) holds low … high − 1.
+      out.number(bucket.high - 1);
+      out.bytes(QUOTE_CLOSE);
+      out.number(cumulative);
+      out.byte(NL);
+    }
+    out.bytes(s.bucket);
+    this.#writeLabels(out, key, labels);
+    out.bytes(labels.le);
+    out.bytes(CLOSE_INF);
+    out.number(h.total);
+    out.byte(NL);
+    if (!negative) {
+      out.bytes(s.sum);
+      this.#writeLabels(out, key, labels);
+      out.bytes(labels.close);
+      out.byte(SPACE);
+      out.number(sum);
+      out.byte(NL);
+    }
+    out.bytes(s.count);
+    this.#writeLabels(out, key, labels);
+    out.bytes(labels.close);
+    out.byte(SPACE);
+    out.number(h.total);
+    out.byte(NL);
+  }
+}
+
+function writePart(out: ExpositionWriter, part: unknown): void {
+  if (typeof part === "string") out.text(part, true);
+  else if (typeof part === "number") out.number(part);
+  else out.text(Array.isArray(part) ? part.join(";") : String(part), true);
+}
+
+/**
+ * A metric from a scripted probe's aggregation: `count`/`sum` become a
+ * counter (or a gauge, with `type: "gauge"`), `avg`/`min`/`max` gauges,
+ * `hist`/`lhist` a Prometheus histogram whose `le` is each bucket's
+ * largest value (values are integers: bpftrace's `[4, 8)` is `le="7"`),
+ * with cumulative `_bucket` counts, `_count`, and an estimated `_sum`
+ * (each value counted at its bucket's largest value, as ebpf_exporter
+ * does; left out when negative values were seen). Each key part is a
+ * label. Past `maxSeries`, the smallest series are left out and counted.
+ *
+ * @example
+ * ```ts ignore
+ * const calls = await probe(tracepoint("raw_syscalls:sys_enter")).count({ by: "comm" });
+ * Deno.serve(metricsHandler([probeMetric(calls, { name: "syscalls_total", labels: ["comm"] })]));
+ * ```
+ */
+export function probeMetric(source: AggregateSource, options: ProbeMetricOptions): Metric {
+  if (!source || typeof source.read !== "function") {
+    throw new InvalidArgumentError(
+      `probeMetric: give a running aggregation (what probe(…).count(), .hist(), … return), ` +
+        `got ${source === null ? "null" : typeof source}`,
+    );
+  }
+  if (!options || typeof options !== "object") {
+    throw new InvalidArgumentError(`probeMetric: give options with at least a name`);
+  }
+  return new ProbeMetric(source, options);
+}
+
+// ---- maps ----
+
+/** The batch cursor of a {@linkcode BatchReadable} map (a `BpfMap`'s `MapBatchCursor`). */
+export interface BatchCursorLike {
+  /** Elements per batch. */
+  readonly batchSize: number;
+  /** The keys of the last batch. */
+  readonly keys: Uint8Array;
+  /** The values of the last batch. */
+  readonly values: Uint8Array;
+  /** True once the last batch was read. */
+  readonly done: boolean;
+  /** Starts over from the beginning of the map. */
+  reset(): void;
+}
+
+/**
+ * What {@linkcode mapMetric} reads: a `BpfMap` of `@denobpf/ebpf/map` (or
+ * anything with its sizes and batch lookups).
+ */
+export interface BatchReadable<C extends BatchCursorLike = BatchCursorLike> {
+  /** Key size in bytes. */
+  readonly keySize: number;
+  /** Value size in bytes (per CPU for per-CPU maps). */
+  readonly valueSize: number;
+  /** Bytes of a value in a batch: per-CPU maps hold one 8-byte-aligned value per CPU. */
+  readonly valueBufferSize: number;
+  /** Maximum entries. */
+  readonly maxEntries: number;
+  /** True for per-CPU maps. */
+  readonly perCpu: boolean;
+  /** Value slots of a per-CPU map. */
+  readonly cpus: number;
+  /** The map for messages, e.g. `"hash map calls"`. */
+  readonly label: string;
+  /** A cursor with room for `batchSize` elements. */
+  batchCursor(options: { batchSize?: number }): C;
+  /** Reads the next batch at `cursor`; returns how many elements it holds. */
+  lookupBatch(cursor: C): number;
+}
+
+/** Integer layouts of map keys and values, little-endian as the kernel stores them. */
+export type IntType = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64";
+
+const INT_SIZE: Record<IntType, number> = {
+  u8: 1,
+  i8: 1,
+  u16: 2,
+  i16: 2,
+  u32: 4,
+  i32: 4,
+  u64: 8,
+  i64: 8,
+};
+
+/**
+ * One label of a map metric, decoded from the key bytes at `offset`
+ * (default: right after the previous label, aligned to its size, as in a C
+ * struct): an integer, a NUL-terminated string of `size` bytes (`comm`), an
+ * integer looked up in `values` (ebpf_exporter's static_map), or your own
+ * `decode`.
+ */
+export type MapLabel =
+  & {
+    /** The label name. */
+    name: string;
+    /** Byte offset in the key. */
+    offset?: number;
+  }
+  & (
+    | {
+      /** An integer of this layout. */
+      type: IntType;
+      /** Names of known values; others are written as numbers. */
+      values?: Readonly<Record<number, string>>;
+    }
+    | {
+      /** A C string. */
+      type: "string";
+      /** Its size in the key, in bytes. */
+      size: number;
+    }
+    | {
+      /** Decodes the label value from the key (allocates: prefer the built-in types). */
+      decode: (key: DataView, offset: number) => string | number;
+      /** Bytes it reads (for the default offset of the next label). */
+      size: number;
+    }
+  );
+
+/** Options of {@linkcode mapMetric}. */
+export interface MapMetricOptions extends MetricOptions {
+  /** `"counter"` (default) or `"gauge"`. */
+  type?: "counter" | "gauge";
+  /** The labels, decoded from each key. None: the map has one series per key, all alike. */
+  labels: readonly MapLabel[];
+  /**
+   * The value: an integer of this layout at `offset` (default the whole
+   * value: u8, u16, u32 or u64 by the map's value size). Per-CPU maps' values
+   * are summed over the CPUs.
+   */
+  value?: { type?: IntType; offset?: number };
+  /** Elements per batch lookup (default: the map's max entries, at most 4096). */
+  batchSize?: number;
+}
+
+/** Reads an integer at `off` of `view` as a number (64-bit ones without a BigInt). */
+function readInt(view: DataView, off: number, type: IntType): number {
+  switch (type) {
+    case "u8":
+      return view.getUint8(off);
+    case "i8":
+      return view.getInt8(off);
+    case "u16":
+      return view.getUint16(off, true);
+    case "i16":
+      return view.getInt16(off, true);
+    case "u32":
+      return view.getUint32(off, true);
+    case "i32":
+      return view.getInt32(off, true);
+    case "u64":
+      return view.getUint32(off + 4, true) * 4294967296 + view.getUint32(off, true);
+    case "i64":
+      return view.getInt32(off + 4, true) * 4294967296 + view.getUint32(off, true);
+  }
+}
+
+interface LabelPlan {
+  offset: number;
+  size: number;
+  type?: IntType | "string";
+  values?: Readonly<Record<number, string>>;
+  decode?: (key: DataView, offset: number) => string | number;
+}
+
+function planLabels(name: string, map: BatchReadable, labels: readonly MapLabel[]): LabelPlan[] {
+  if (!Array.isArray(labels)) {
+    throw new InvalidArgumentError(
+      `metric ${name}: labels must be a list of { name, type, … } decoding ${map.label}'s keys ` +
+        `(an empty list for none)`,
+    );
+  }
+  let at = 0;
+  return labels.map((l) => {
+    let plan: LabelPlan;
+    if ("decode" in l && typeof l.decode === "function") {
+      plan = { offset: 0, size: l.size, decode: l.decode };
+    } else if ("type" in l && l.type === "string") {
+      plan = { offset: 0, size: l.size, type: "string" };
+    } else if ("type" in l && typeof l.type === "string" && l.type in INT_SIZE) {
+      const t = l.type as IntType;
+      plan = { offset: 0, size: INT_SIZE[t], type: t, values: l.values };
+    } else {
+      throw new InvalidArgumentError(
+        `metric ${name}: label ${JSON.stringify(l?.name)} needs a type (u8 … i64, or "string" ` +
+          `with a size) or a decode function with a size`,
+      );
+    }
+    if (!Number.isSafeInteger(plan.size) || plan.size <= 0) {
+      throw new InvalidArgumentError(
+        `metric ${name}: label "${l.name}" needs a positive byte size, got ${plan.size}`,
+      );
+    }
+    const align = plan.type && plan.type !== "string" ? plan.size : 1;
+    plan.offset = l.offset ?? Math.ceil(at / align) * align;
+    if (!Number.isSafeInteger(plan.offset) || plan.offset < 0) {
+      throw new InvalidArgumentError(
+        `metric ${name}: label "${l.name}" offset must be a non-negative integer, got ${plan.offset}`,
+      );
+    }
+    if (plan.offset + plan.size > map.keySize) {
+      throw new InvalidArgumentError(
+        `metric ${name}: label "${l.name}" reads bytes ${plan.offset}…${plan.offset + plan.size} ` +
+          `but ${map.label} has ${map.keySize}-byte keys: fix its offset, size or type`,
+      );
+    }
+    at = plan.offset + plan.size;
+    return plan;
+  });
+}
+
+const DEFAULT_VALUE: Record<number, IntType> = { 1: "u8", 2: "u16", 4: "u32", 8: "u64" };
+
+class MapMetric implements Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly maxSeries: number;
+  #map: BatchReadable;
+  #plans: LabelPlan[];
+  #labels: LabelBytes;
+  #samples: SampleNames;
+  #valueType: IntType;
+  #valueOffset: number;
+  #stride: number;
+  #batchSize: number;
+  #cursor: BatchCursorLike | undefined;
+  #keys: DataView | undefined;
+  #values: DataView | undefined;
+
+  constructor(map: BatchReadable, options: MapMetricOptions) {
+    const type = options.type ?? "counter";
+    if (type !== "counter" && type !== "gauge") {
+      throw new InvalidArgumentError(
+        `metric ${options.name}: a map metric is a "counter" or a "gauge", got ${
+          JSON.stringify(type)
+        }`,
+      );
+    }
+    this.type = type;
+    this.name = familyName(options.name, type);
+    this.maxSeries = checkMax(this.name, options.maxSeries);
+    this.#plans = planLabels(this.name, map, options.labels);
+    checkLabels(this.name, options.labels.map((l) => l.name), type);
+    this.#labels = new LabelBytes(options.labels.map((l) => l.name));
+    this.#samples = new SampleNames(this.name, type);
+    const vt = options.value?.type ?? DEFAULT_VALUE[map.valueSize];
+    if (vt === undefined || !(vt in INT_SIZE)) {
+      throw new InvalidArgumentError(
+        `metric ${this.name}: ${map.label} has ${map.valueSize}-byte values: say which integer ` +
+          `is the value with value: { type: "u64", offset: … }`,
+      );
+    }
+    this.#valueType = vt;
+    this.#valueOffset = options.value?.offset ?? 0;
+    if (this.#valueOffset < 0 || this.#valueOffset + INT_SIZE[vt] > map.valueSize) {
+      throw new InvalidArgumentError(
+        `metric ${this.name}: a ${vt} value at offset ${this.#valueOffset} does not fit ` +
+          `${map.label}'s ${map.valueSize}-byte values`,
+      );
+    }
+    this.#stride = map.perCpu ? Math.ceil(map.valueSize / 8) * 8 : map.valueSize;
+    const batch = options.batchSize ?? Math.min(Math.max(1, map.maxEntries), 4096);
+    if (!Number.isSafeInteger(batch) || batch <= 0) {
+      throw new InvalidArgumentError(
+        `metric ${this.name}: batchSize must be a positive integer, got ${batch}`,
+      );
+    }
+    this.#batchSize = batch;
+    this.help = options.help ?? `values of the ${map.label}`;
+    this.#map = map;
+  }
+
+  #cursorOf(size: number): BatchCursorLike {
+    if (this.#cursor === undefined || this.#cursor.batchSize !== size) {
+      const c = this.#map.batchCursor({ batchSize: size });
+      this.#cursor = c;
+      this.#keys = new DataView(c.keys.buffer, c.keys.byteOffset, c.keys.byteLength);
+      this.#values = new DataView(c.values.buffer, c.values.byteOffset, c.values.byteLength);
+    }
+    return this.#cursor;
+  }
+
+  write(out: ExpositionWriter): number {
+    const start = out.length;
+    for (;;) {
+      try {
+        return this.#walk(out);
+      } catch (e) {
+        // A hash bucket larger than the batch: start over with a bigger one.
+        if (e instanceof SyscallError && e.errno === ENOSPC && this.#batchSize < 1 << 20) {
+          out.truncate(start);
+          this.#batchSize *= 2;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  #walk(out: ExpositionWriter): number {
+    const map = this.#map;
+    const cursor = this.#cursorOf(this.#batchSize);
+    cursor.reset();
+    const keys = this.#keys!;
+    const values = this.#values!;
+    const keyBytes = cursor.keys;
+    const keySize = map.keySize;
+    const valueBuffer = map.valueBufferSize;
+    const cpus = map.perCpu ? map.cpus : 1;
+    const plans = this.#plans;
+    const labels = this.#labels;
+    const sample = this.#samples.value;
+    const vt = this.#valueType;
+    const vo = this.#valueOffset;
+    const stride = this.#stride;
+    const max = this.maxSeries;
+    let written = 0;
+    let dropped = 0;
+    while (!cursor.done) {
+      const n = map.lookupBatch(cursor);
+      for (let i = 0; i < n; i++) {
+        if (written >= max) {
+          dropped += n - i;
+          break;
+        }
+        written++;
+        const kb = i * keySize;
+        out.bytes(sample);
+        for (let l = 0; l < plans.length; l++) {
+          const p = plans[l];
+          out.bytes(labels.open[l]);
+          const off = kb + p.offset;
+          if (p.type === "string") out.cString(keyBytes, off, off + p.size);
+          else if (p.type !== undefined) {
+            const v = readInt(keys, off, p.type);
+            const known = p.values?.[v];
+            if (known !== undefined) out.text(known, true);
+            else out.number(v);
+          } else {
+            const v = p.decode!(keys, off);
+            if (typeof v === "number") out.number(v);
+            else out.text(String(v), true);
+          }
+        }
+        out.bytes(labels.close);
+        out.byte(SPACE);
+        const vb = i * valueBuffer + vo;
+        let sum = 0;
+        for (let c = 0; c < cpus; c++) sum += readInt(values, vb + c * stride, vt);
+        out.number(sum);
+        out.byte(NL);
+      }
+    }
+    return dropped;
+  }
+}
+
+/**
+ * A metric from any BPF map, the way ebpf_exporter reads maps: each key is
+ * a series whose labels are decoded from the key bytes (integers, C
+ * strings, named values, or a decode function), its value an integer of
+ * the value (summed over the CPUs of a per-CPU map). A scrape walks the map
+ * with batch lookups into buffers made once, and writes each series without
+ * allocating; past `maxSeries`, the rest are counted as dropped.
+ *
+ * @example
+ * ```ts ignore
+ * // struct { u32 pid; char comm[16]; } → u64
+ * const m = mapMetric(map, {
+ *   name: "calls_total",
+ *   labels: [{ name: "pid", type: "u32" }, { name: "comm", type: "string", size: 16 }],
+ * });
+ * Deno.serve(metricsHandler([m]));
+ * ```
+ */
+export function mapMetric<C extends BatchCursorLike>(
+  map: BatchReadable<C>,
+  options: MapMetricOptions,
+): Metric {
+  if (!map || typeof map.lookupBatch !== "function") {
+    throw new InvalidArgumentError(
+      `mapMetric: give an open BpfMap (a TypedMap's .map), got ${
+        map === null ? "null" : typeof map
+      }`,
+    );
+  }
+  if (!options || typeof options !== "object") {
+    throw new InvalidArgumentError(
+      `mapMetric: give options with a name and labels for ${map.label}`,
+    );
+  }
+  return new MapMetric(map as unknown as BatchReadable, options);
+}
