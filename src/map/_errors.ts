@@ -6,6 +6,7 @@ import {
   E2BIG,
   EACCES,
   EBADF,
+  EBUSY,
   EEXIST,
   EINVAL,
   ENOENT,
@@ -16,6 +17,7 @@ import {
   EPERM,
 } from "../sys/errno.ts";
 import { PermissionError, SyscallError } from "../sys/error.ts";
+import { readTextFile } from "../sys/file.ts";
 import { KernelVersion, parseKernelVersion } from "../sys/kernel_version.ts";
 import {
   MapFullError,
@@ -189,4 +191,36 @@ export function batchError(
     command,
     hint: `on ${map.label} (${done} elements were processed before the error)`,
   });
+}
+
+/**
+ * The error for a failed BPF_MAP_FREEZE. A map that is already frozen is a
+ * {@linkcode MapReadOnlyError} on every kernel: Linux 6.1 reports it as
+ * EBUSY (like a writable mmap), newer kernels as EPERM, so on EBUSY the
+ * caller says whether the map is frozen (`frozen`, from its fdinfo).
+ */
+export function freezeError(err: number, options: { map: MapLabel; frozen: boolean }): Error {
+  const { map, frozen } = options;
+  const command = "BPF_MAP_FREEZE";
+  if (err === EPERM || (err === EBUSY && frozen)) return new MapReadOnlyError(command, map.label);
+  return new SyscallError("bpf", err, {
+    command,
+    hint: err === EBUSY
+      ? `${map.label} has a writable mmap (or another freeze is under way): close the mapping first`
+      : `freezing ${map.label}`,
+  });
+}
+
+/**
+ * Whether the map behind `fd` is frozen, from `frozen:` in
+ * /proc/self/fdinfo/FD (Linux 5.2+); false when that cannot be read.
+ */
+export function fdinfoFrozen(fd: number): boolean {
+  let text: string;
+  try {
+    text = readTextFile(`/proc/self/fdinfo/${fd}`);
+  } catch {
+    return false;
+  }
+  return /^frozen:\s*1$/m.test(text);
 }

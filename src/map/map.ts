@@ -14,7 +14,7 @@
 import { EbpfError, InvalidArgumentError } from "../errors.ts";
 import { addressOf, bpfRaw, bpfRawAt, bpfTry, type MapCreateAttr } from "../sys/bpf.ts";
 import { possibleCpuCount } from "../sys/cpu.ts";
-import { EBUSY, EEXIST, ENOENT, ENOSPC, EPERM } from "../sys/errno.ts";
+import { EBUSY, EEXIST, ENOENT, ENOSPC } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
 import { readLink } from "../sys/file.ts";
@@ -25,9 +25,16 @@ import { buildMapBtf } from "./_btf.ts";
 import { loadBtfObject } from "../btf/_load.ts";
 import { copyBytes, copyOut } from "./_copy.ts";
 import { assertMapMatches } from "./compat.ts";
-import { batchError, elemError, type ElemOp, mapCreateError } from "./_errors.ts";
+import {
+  batchError,
+  elemError,
+  type ElemOp,
+  fdinfoFrozen,
+  freezeError,
+  mapCreateError,
+} from "./_errors.ts";
 import type { Codec } from "./codec.ts";
-import { MapIterationError, MapReadOnlyError } from "./errors.ts";
+import { MapIterationError } from "./errors.ts";
 import { type MapInfo, readMapInfo } from "./info.ts";
 import { MapMemory } from "./memory.ts";
 import { type MapSpec, type ResolvedMapSpec, resolveMapSpec, roundUp8 } from "./spec.ts";
@@ -998,13 +1005,9 @@ export class BpfMap implements Disposable {
     if (this.#fdn < 0) throw this.#closedError();
     const r = bpfTry("MAP_FREEZE", { mapFd: this.#fdn });
     if (r < 0) {
-      if (r === -EPERM) throw new MapReadOnlyError("BPF_MAP_FREEZE", this.label);
-      throw new SyscallError("bpf", -r, {
-        command: "BPF_MAP_FREEZE",
-        hint: -r === EBUSY
-          ? `${this.label} has a writable mmap (or another freeze is under way): ` +
-            `close the mapping first`
-          : `freezing ${this.label}`,
+      throw freezeError(-r, {
+        map: this,
+        frozen: -r === EBUSY && fdinfoFrozen(this.#fdn),
       });
     }
   }
