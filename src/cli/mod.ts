@@ -7,6 +7,7 @@
 import { EbpfError } from "../errors.ts";
 import { btfDumpCommand, btfModuleCommand, ksymModuleCommand } from "./btf.ts";
 import { featureCommand } from "./feature.ts";
+import { exportCommand } from "./export.ts";
 import { BPFTOOL_COMMANDS } from "./bpftool_commands.ts";
 
 type Handler = (args: string[]) => number | Promise<number>;
@@ -19,6 +20,11 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "btf module": {
     run: btfModuleCommand,
     help: "btf module NAME [--root DIR]                 find a kernel module's BTF",
+  },
+  // One word: the config file follows.
+  "export": {
+    run: exportCommand,
+    help: "export CONFIG [--port N]                     serve probes' metrics for Prometheus",
   },
   "feature probe": {
     run: featureCommand,
@@ -42,7 +48,8 @@ function usage(): string {
  * `--debug` or `DENOBPF_DEBUG=1` prints the stack too.
  */
 export async function main(args: string[]): Promise<number> {
-  const key = args.slice(0, 2).join(" ");
+  const words = COMMANDS[args.slice(0, 2).join(" ")] ? 2 : 1; // "btf dump" or "export"
+  const key = args.slice(0, words).join(" ");
   const cmd = COMMANDS[key];
   if (!cmd) {
     console.error(
@@ -52,8 +59,8 @@ export async function main(args: string[]): Promise<number> {
     );
     return args.length && args[0] !== "help" && args[0] !== "--help" ? 2 : 0;
   }
-  const rest = args.slice(2).filter((a) => a !== "--debug");
-  const debug = rest.length !== args.length - 2 || envDebug();
+  const rest = args.slice(words).filter((a) => a !== "--debug");
+  const debug = rest.length !== args.length - words || envDebug();
   try {
     return await cmd.run(rest);
   } catch (e) {

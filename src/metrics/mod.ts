@@ -4,7 +4,9 @@
  * `@denobpf/ebpf/probe`) and {@linkcode mapMetric} (any map, its keys
  * decoded into labels, as ebpf_exporter reads maps), and serve them with
  * {@linkcode metricsHandler} and `Deno.serve`: the Prometheus text format,
- * or OpenMetrics when the scraper asks for it.
+ * or OpenMetrics when the scraper asks for it. A configuration file (JSON or
+ * YAML) can name the probes instead: {@linkcode parseExporterConfig} and
+ * {@linkcode serveExporter}, or `deno task cli export CONFIG [--port N]`.
  *
  * ```ts ignore
  * import { probe, tracepoint } from "@denobpf/ebpf/probe";
@@ -54,5 +56,15 @@ export {
   PROMETHEUS_CONTENT_TYPE,
 } from "./handler.ts";
 export { ExpositionWriter } from "./writer.ts";
+export {
+  Exporter,
+  type ExporterAction,
+  type ExporterConfig,
+  type ExporterMetricConfig,
+  parseExporterConfig,
+  serveExporter,
+  type ServeExporterOptions,
+  startExporter,
+} from "./exporter.ts";
 // The error base classes, for `instanceof` checks by users of this entry alone.
 export { EbpfError, InvalidArgumentError } from "../errors.ts";

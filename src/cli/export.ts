@@ -1,0 +1,50 @@
+/**
+ * `export CONFIG [--port N] [--hostname H]`: the declarative exporter. Reads
+ * a configuration (JSON or YAML) naming probes and metrics, starts them,
+ * serves `/metrics` for Prometheus, and on SIGTERM or Ctrl-C stops serving,
+ * detaches the probes and exits 0.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError } from "../errors.ts";
+import { parseExporterConfig, serveExporter } from "../metrics/exporter.ts";
+import { interrupted } from "../sys/signals.ts";
+import { readTextFile } from "../sys/file.ts";
+import { parseArgs, stringOption } from "./args.ts";
+
+const USAGE = `usage: export CONFIG [--port N] [--hostname H]
+
+  CONFIG        a JSON or YAML file: { port?, hostname?, metrics: [{ name, help?,
+                probe, where?, action, value?, by?, labels?, min?, max?, step? }] }
+                (examples in examples/exporter/)
+  --port N      listen on N instead of the config's port (default 9435)
+  --hostname H  listen on H instead of the config's hostname (default 127.0.0.1)`;
+
+/** Runs `export`; returns the exit code once stopped by SIGTERM or Ctrl-C. */
+export async function exportCommand(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, ["port", "hostname"]);
+  if (parsed.options.has("help") || parsed.positional.length !== 1) {
+    console.error(USAGE);
+    return parsed.options.has("help") ? 0 : 2;
+  }
+  const path = parsed.positional[0];
+  const portText = stringOption(parsed, "port");
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new InvalidArgumentError(`--port must be an integer from 0 to 65535, got ${portText}`);
+  }
+  const config = parseExporterConfig(readTextFile(path), path);
+  using stop = interrupted();
+  await serveExporter(config, {
+    port,
+    hostname: stringOption(parsed, "hostname"),
+    signal: stop,
+    onListen: (addr) =>
+      console.log(
+        `serving ${config.metrics.length} metrics at http://${addr.hostname}:${addr.port}/metrics`,
+      ),
+  });
+  console.log("stopped");
+  return 0;
+}
