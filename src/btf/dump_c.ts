@@ -19,7 +19,7 @@
 
 import { InvalidArgumentError, ParseError } from "../errors.ts";
 import type { BtfType, Member } from "./types.ts";
-import type { Spec } from "./spec.ts";
+import { rawSpec, type Spec } from "./spec.ts";
 
 /** Options of {@linkcode formatBtfAsC}. */
 export interface FormatCOptions {
@@ -94,6 +94,8 @@ class CDumper {
   readonly #fwdEmitted: Uint8Array;
   readonly #nameResolved: Uint8Array;
   readonly #referenced: Uint8Array;
+  /** Whether a type's name offset is nonzero (libbpf's test for "named", even when the string is empty). */
+  readonly #named: Uint8Array;
   readonly #cached: (string | undefined)[];
   readonly #typeNames = new Map<string, number>();
   readonly #identNames = new Map<string, number>();
@@ -101,8 +103,9 @@ class CDumper {
   #queue: number[] = [];
   readonly out: string[] = [];
 
-  constructor(types: BtfType[]) {
+  constructor(types: BtfType[], named: Uint8Array) {
     this.#types = types;
+    this.#named = named;
     const n = types.length;
     this.#order = new Uint8Array(n);
     this.#emit = new Uint8Array(n);
@@ -177,7 +180,7 @@ class CDumper {
     if (state === ORDERED) return 1;
     const t = this.#t(id);
     if (state === ORDERING) {
-      if ((t.kind === "struct" || t.kind === "union") && throughPtr && t.name !== "") return 0;
+      if ((t.kind === "struct" || t.kind === "union") && throughPtr && this.#named[id]) return 0;
       throw new ParseError(
         "btf",
         `cannot dump BTF as C: unsatisfiable type cycle through type [${id}] ${t.kind} ` +
@@ -199,17 +202,17 @@ class CDumper {
         return this.#orderType(t.type, false);
       case "struct":
       case "union": {
-        if (throughPtr && t.name !== "") return 0;
+        if (throughPtr && this.#named[id]) return 0;
         this.#order[id] = ORDERING;
         for (const m of t.members) this.#orderType(m.type, false);
-        if (t.name !== "") this.#queue.push(id);
+        if (this.#named[id]) this.#queue.push(id);
         this.#order[id] = ORDERED;
         return 1;
       }
       case "enum":
       case "enum64":
       case "fwd":
-        if (t.name !== "" || !this.#referenced[id]) this.#queue.push(id);
+        if (this.#named[id] || !this.#referenced[id]) this.#queue.push(id);
         this.#order[id] = ORDERED;
         return 1;
       case "typedef": {
@@ -259,7 +262,7 @@ class CDumper {
       if (this.#fwdEmitted[id]) return;
       if (t.kind === "struct" || t.kind === "union") {
         if (id === contId) return;
-        if (t.name === "") return; // an anonymous struct/union loop: libbpf warns and goes on
+        if (!this.#named[id]) return; // an anonymous struct/union loop: libbpf warns and goes on
         this.#emitStructFwd(id, t);
         this.#p(";\n\n");
         this.#fwdEmitted[id] = 1;
@@ -313,8 +316,8 @@ class CDumper {
       case "struct":
       case "union":
         this.#emit[id] = EMITTING;
-        if (topLevel || t.name === "") {
-          const cont = t.name === "" ? contId : id;
+        if (topLevel || !this.#named[id]) {
+          const cont = this.#named[id] ? id : contId;
           for (const m of t.members) this.#emitType(m.type, cont);
         } else if (!this.#fwdEmitted[id] && id !== contId) {
           this.#emitStructFwd(id, t);
@@ -474,7 +477,11 @@ class CDumper {
   }
 
   #emitStructFwd(id: number, t: BtfType): void {
-    this.#p(`${t.kind === "struct" ? "struct" : "union"}${t.name ? " " : ""}${this.#typeName(id)}`);
+    this.#p(
+      `${t.kind === "struct" ? "struct" : "union"}${this.#named[id] ? " " : ""}${
+        this.#typeName(id)
+      }`,
+    );
   }
 
   #emitStructDef(
@@ -485,7 +492,7 @@ class CDumper {
     const isStruct = t.kind === "struct";
     const align = this.#alignOf(id);
     const packed = isStruct ? this.#isStructPacked(t) : false;
-    this.#p(`${isStruct ? "struct" : "union"}${t.name ? " " : ""}${this.#typeName(id)} {`);
+    this.#p(`${isStruct ? "struct" : "union"}${this.#named[id] ? " " : ""}${this.#typeName(id)} {`);
     let off = 0;
     let prevBitfield = false;
     for (const m of t.members) {
@@ -514,7 +521,7 @@ class CDumper {
   }
 
   #emitEnumDef(id: number, t: BtfType & { kind: "enum" | "enum64" }, lvl: number): void {
-    this.#p(`enum${t.name ? " " : ""}${this.#typeName(id)}`);
+    this.#p(`enum${this.#named[id] ? " " : ""}${this.#typeName(id)}`);
     const vlen = t.values.length;
     if (!vlen) return;
     this.#p(" {");
@@ -627,13 +634,13 @@ class CDumper {
         case "struct":
         case "union":
           this.#emitMods(decls);
-          if (t.name === "") this.#emitStructDef(id, t, lvl);
+          if (!this.#named[id]) this.#emitStructDef(id, t, lvl);
           else this.#emitStructFwd(id, t);
           break;
         case "enum":
         case "enum64":
           this.#emitMods(decls);
-          if (t.name === "") this.#emitEnumDef(id, t, lvl);
+          if (!this.#named[id]) this.#emitEnumDef(id, t, lvl);
           else this.#p(`enum ${this.#typeName(id)}`);
           break;
         case "fwd":
@@ -720,7 +727,7 @@ class CDumper {
   #resolveName(id: number, map: Map<string, number>): string {
     const t = this.#t(id);
     const orig = t.name;
-    if (orig === "") return "";
+    if (!this.#named[id]) return "";
     if (this.#nameResolved[id]) return this.#cached[id] ?? orig;
     if (t.kind === "fwd" || (t.kind === "enum" && t.values.length === 0)) {
       this.#nameResolved[id] = 1;
@@ -778,7 +785,7 @@ export function formatBtfAsC(spec: Spec, options: FormatCOptions = {}): string {
       );
     }
   }
-  const d = new CDumper(types);
+  const d = new CDumper(types, namedTypes(spec, last));
   try {
     for (const id of roots) d.dumpType(id);
   } catch (e) {
@@ -794,6 +801,18 @@ export function formatBtfAsC(spec: Spec, options: FormatCOptions = {}): string {
   }
   const body = d.out.join("");
   return options.header === false ? body : HEADER + body + FOOTER;
+}
+
+/** 1 for each type id whose record's name offset is nonzero. */
+function namedTypes(spec: Spec, last: number): Uint8Array {
+  const named = new Uint8Array(last + 1);
+  for (let s: Spec | undefined = spec; s !== undefined; s = s.base) {
+    const r = rawSpec(s);
+    for (let i = 0; i < r.typeCount; i++) {
+      named[r.firstTypeId + i] = r.words[r.offsets[i]] !== 0 ? 1 : 0;
+    }
+  }
+  return named;
 }
 
 function referencesOf(t: BtfType): number[] {
