@@ -138,6 +138,15 @@ Deno.test({
     } finally {
       Deno.removeSync(file);
     }
+    const help = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-ffi", CLI, "--help"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.match(
+      dec.decode(help.stdout) + dec.decode(help.stderr),
+      /btf dump FILE .*--format raw\|c/,
+    );
     const bad = await run([VMLINUX, "--format", "json"]);
     assert.equal(bad.code, 1);
     assert.match(dec.decode(bad.stderr), /unsupported format json: use --format raw or --format c/);

@@ -15,7 +15,7 @@ type Handler = (args: string[]) => number | Promise<number>;
 const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "btf dump": {
     run: btfDumpCommand,
-    help: "btf dump FILE [--base FILE] [--format raw]   dump BTF like bpftool's format raw",
+    help: "btf dump FILE [--base FILE] [--format raw|c] dump BTF like bpftool's format raw or c",
   },
   "btf module": {
     run: btfModuleCommand,
