@@ -22,7 +22,12 @@ import {
   readIter,
 } from "../src/link/mod.ts";
 import { NotSupportedError } from "../src/errors.ts";
-import { haveKprobeMultiLink, haveKprobes, probeProgramType } from "../src/features/mod.ts";
+import {
+  haveFeature,
+  haveKprobeMultiLink,
+  haveKprobes,
+  probeProgramType,
+} from "../src/features/mod.ts";
 import { loadProgram } from "../src/program/mod.ts";
 import { loadKernelSpec } from "../src/btf/kernel.ts";
 import { libc } from "../src/sys/_libc.ts";
@@ -35,6 +40,11 @@ import { program } from "./program_fixtures.ts";
 
 await ensureTracefs();
 const PID = Deno.pid;
+/**
+ * Whether the kernel fills in a perf-event link's details (6.6); before, its
+ * info has the link type and program only, and those assertions are skipped.
+ */
+const PERF_LINK_INFO = haveFeature("perf_link_info");
 
 function getpids(n: number): void {
   for (let i = 0; i < n; i++) libc().getpid();
@@ -50,8 +60,10 @@ Deno.test("attachTracepoint: sys_enter_getpid counts our getpid calls (BPF_LINK_
   const info = link.info();
   assert.equal(info.typeName, "perf_event");
   assert.equal(info.progId, prog.id);
-  assert.equal(info.perfEvent?.type, "tracepoint");
-  assert.equal(info.perfEvent?.name, "sys_enter_getpid");
+  if (PERF_LINK_INFO) {
+    assert.equal(info.perfEvent?.type, "tracepoint");
+    assert.equal(info.perfEvent?.name, "sys_enter_getpid");
+  }
   link.close();
   getpids(10);
   assert.equal(counter.value, 25n, "no counting after close");
@@ -65,7 +77,8 @@ Deno.test("attachTracepoint: cookie shows in link info", () => {
     name: "sys_enter_getpid",
     cookie: 0x1234n,
   });
-  assert.equal(link.info().perfEvent?.cookie, 0x1234n);
+  if (PERF_LINK_INFO) assert.equal(link.info().perfEvent?.cookie, 0x1234n);
+  else assert.equal(link.info().typeName, "perf_event");
   getpids(3);
   assert.equal(counter.value, 3n);
 });
@@ -260,7 +273,8 @@ Deno.test("attachPerfEvent: a perf_event program on a software clock event", asy
   while (Date.now() < end) { /* burn CPU */ }
   await Promise.resolve();
   assert.ok(counter.value > 0n, "the sampling program ran");
-  assert.equal(link.info().perfEvent?.type, "event");
+  if (PERF_LINK_INFO) assert.equal(link.info().perfEvent?.type, "event");
+  else assert.equal(link.info().typeName, "perf_event");
 });
 
 Deno.test("link pinning: a pinned tracepoint link survives closing its fd", async () => {

@@ -35,6 +35,7 @@ import {
 } from "../sys/abi.ts";
 import { MapCreateFlag } from "../map/types.ts";
 import { loadStorageProbeBtf } from "./_btf_blob.ts";
+import { perfLinkInfo, rotatingVerifierLog } from "./_behaviour.ts";
 import { memo } from "./_cache.ts";
 import { assertCanProbe, isDenied } from "./_privilege.ts";
 import {
@@ -81,7 +82,9 @@ export type MiscFeature =
   | "kprobe_multi_link"
   | "uprobe_multi_link"
   | "tcx_link"
-  | "netkit_link";
+  | "netkit_link"
+  | "perf_link_info"
+  | "rotating_verifier_log";
 
 /** What a miscellaneous probe found. */
 export interface MiscProbe {
@@ -116,6 +119,8 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   uprobe_multi_link: "uprobe_multi link support",
   tcx_link: "tcx link support",
   netkit_link: "netkit link support",
+  perf_link_info: "perf event link details in link info",
+  rotating_verifier_log: "Rotating verifier log (log_true_size, BPF_LOG_FIXED)",
 };
 
 const BPF_F_MMAPABLE = MapCreateFlag.MMAPABLE;
@@ -307,6 +312,10 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
         [ENODEV],
         linkCreate({ progFd, targetFd: NO_FD, attachType: ATTACH.netkit_primary }),
       )),
+  // A perf-event link's info: its perf_event part is filled in from 6.6.
+  perf_link_info: perfLinkInfo,
+  // log_level 1 | BPF_LOG_FIXED: EINVAL before the rotating log (6.4).
+  rotating_verifier_log: rotatingVerifierLog,
 };
 
 /** Probes `feature` (once per process) and returns what the probe saw. */

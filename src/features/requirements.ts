@@ -97,4 +97,6 @@ export const MISC_REQUIREMENTS: Readonly<Record<string, string>> = {
   uprobe_multi_link: "Linux 6.6 and CONFIG_UPROBES",
   tcx_link: "Linux 6.6",
   netkit_link: "Linux 6.7 and CONFIG_NETKIT",
+  perf_link_info: "Linux 6.6",
+  rotating_verifier_log: "Linux 6.4",
 };
