@@ -161,6 +161,59 @@ Deno.test("map metric: named values, gauges, a value inside a struct, and refusa
   );
 });
 
+Deno.test("map metric: a histogram held in the value as slots (libbpf-tools' struct hist), log2 and linear", async () => {
+  using m = createMap({
+    type: "percpu_hash",
+    keySize: 4,
+    valueSize: 16,
+    maxEntries: 8,
+    name: "hists",
+  });
+  const v = new Uint8Array(16);
+  new Uint32Array(v.buffer).set([2, 0, 3, 1]); // slots 0..3 on every CPU
+  m.updatePerCpu(new Uint8Array([9, 0, 0, 0]), Array.from({ length: m.cpus }, () => v));
+  const n = m.cpus;
+  const handler = metricsHandler([
+    mapMetric(m, {
+      name: "lat_log2",
+      labels: [{ name: "pid", type: "u32" }],
+      histogram: { slots: 4 },
+    }),
+    mapMetric(m, {
+      name: "lat_linear",
+      labels: [{ name: "pid", type: "u32" }],
+      histogram: { slots: 4, buckets: { min: 0, step: 10 } },
+    }),
+  ]);
+  const text = (await scrape(handler)).text;
+  const family = (name: string) => samples(text).filter((l) => l.startsWith(`${name}_`));
+  // log2: slot 0 holds 0 and 1, slot i 2^i … 2^(i+1) − 1; the last slot holds the rest.
+  assert.deepEqual(family("lat_log2"), [
+    `lat_log2_bucket{pid="9",le="+Inf"} ${6 * n}`,
+    `lat_log2_bucket{pid="9",le="1"} ${2 * n}`,
+    `lat_log2_bucket{pid="9",le="3"} ${2 * n}`,
+    `lat_log2_bucket{pid="9",le="7"} ${5 * n}`,
+    `lat_log2_count{pid="9"} ${6 * n}`,
+    `lat_log2_sum{pid="9"} ${(2 * 1 + 3 * 7 + 1 * 8) * n}`,
+  ]);
+  assert.deepEqual(family("lat_linear"), [
+    `lat_linear_bucket{pid="9",le="+Inf"} ${6 * n}`,
+    `lat_linear_bucket{pid="9",le="19"} ${2 * n}`,
+    `lat_linear_bucket{pid="9",le="29"} ${5 * n}`,
+    `lat_linear_bucket{pid="9",le="9"} ${2 * n}`,
+    `lat_linear_count{pid="9"} ${6 * n}`,
+    `lat_linear_sum{pid="9"} ${(2 * 9 + 3 * 29 + 1 * 30) * n}`,
+  ]);
+  assert.match(text, /# TYPE lat_log2 histogram\n/);
+  assert.equal(await promtoolCheck(text), "");
+  assert.throws(
+    () => mapMetric(m, { name: "x", labels: [], histogram: { slots: 5 } }),
+    (e: unknown) =>
+      e instanceof InvalidArgumentError &&
+      /5 u32 slots at offset 0 do not fit .*16-byte values/.test(e.message),
+  );
+});
+
 Deno.test("a map closed under a running handler: the scrape answers 500 naming the metric", async () => {
   const m = callsMap([[1, "a", 1]]);
   const handler = metricsHandler([mapMetric(m, { name: "calls_total", labels: [...CALL_LABELS] })]);

@@ -475,6 +475,30 @@ export interface MapMetricOptions extends MetricOptions {
   value?: { type?: IntType; offset?: number };
   /** Elements per batch lookup (default: the map's max entries, at most 4096). */
   batchSize?: number;
+  /**
+   * The value is a histogram (the metric's type is then `"histogram"`):
+   * `slots` counters as libbpf-tools' `struct hist { u32 slots[N]; }`.
+   */
+  histogram?: MapHistogram;
+}
+
+/**
+ * A histogram held in a map value as consecutive counters, one per bucket
+ * (libbpf-tools' layout). `"log2"`: slot 0 holds 0 and 1, slot i values
+ * from 2^i to 2^(i+1) − 1 (libbpf-tools' `bpf_log2l`), so slot i is
+ * `le="2^(i+1) − 1"`; `{ min, step }`: slot i holds `min + i·step` to
+ * `min + (i+1)·step − 1`. The last slot also holds every larger value (the
+ * BPF side clamps to it), so it counts only in `le="+Inf"`.
+ */
+export interface MapHistogram {
+  /** Number of slots. */
+  slots: number;
+  /** The counters' layout (default `"u32"`). */
+  type?: IntType;
+  /** Byte offset of slot 0 in the value (default 0). */
+  offset?: number;
+  /** How slots map to values (default `"log2"`). */
+  buckets?: "log2" | { min: number; step: number };
 }
 
 /** Reads an integer at `off` of `view` as a number (64-bit ones without a BigInt). */
@@ -571,10 +595,16 @@ class MapMetric implements Metric {
   #cursor: BatchCursorLike | undefined;
   #keys: DataView | undefined;
   #values: DataView | undefined;
+  #hist: { slots: number; type: IntType; offset: number; le: number[] } | undefined;
 
   constructor(map: BatchReadable, options: MapMetricOptions) {
-    const type = options.type ?? "counter";
-    if (type !== "counter" && type !== "gauge") {
+    const type = options.histogram ? "histogram" : options.type ?? "counter";
+    if (options.histogram && options.type !== undefined) {
+      throw new InvalidArgumentError(
+        `metric ${options.name}: a map histogram's type is "histogram"; leave type out`,
+      );
+    }
+    if (type !== "counter" && type !== "gauge" && type !== "histogram") {
       throw new InvalidArgumentError(
         `metric ${options.name}: a map metric is a "counter" or a "gauge", got ${
           JSON.stringify(type)
@@ -588,7 +618,9 @@ class MapMetric implements Metric {
     checkLabels(this.name, options.labels.map((l) => l.name), type);
     this.#labels = new LabelBytes(options.labels.map((l) => l.name));
     this.#samples = new SampleNames(this.name, type);
-    const vt = options.value?.type ?? DEFAULT_VALUE[map.valueSize];
+    if (options.histogram) this.#hist = planHistogram(this.name, map, options.histogram);
+    const vt = options.value?.type ?? DEFAULT_VALUE[map.valueSize] ??
+      (options.histogram ? "u8" : undefined);
     if (vt === undefined || !(vt in INT_SIZE)) {
       throw new InvalidArgumentError(
         `metric ${this.name}: ${map.label} has ${map.valueSize}-byte values: say which integer ` +
@@ -646,13 +678,10 @@ class MapMetric implements Metric {
     const map = this.#map;
     const cursor = this.#cursorOf(this.#batchSize);
     cursor.reset();
-    const keys = this.#keys!;
     const values = this.#values!;
-    const keyBytes = cursor.keys;
     const keySize = map.keySize;
     const valueBuffer = map.valueBufferSize;
     const cpus = map.perCpu ? map.cpus : 1;
-    const plans = this.#plans;
     const labels = this.#labels;
     const sample = this.#samples.value;
     const vt = this.#valueType;
@@ -670,23 +699,12 @@ class MapMetric implements Metric {
         }
         written++;
         const kb = i * keySize;
-        out.bytes(sample);
-        for (let l = 0; l < plans.length; l++) {
-          const p = plans[l];
-          out.bytes(labels.open[l]);
-          const off = kb + p.offset;
-          if (p.type === "string") out.cString(keyBytes, off, off + p.size);
-          else if (p.type !== undefined) {
-            const v = readInt(keys, off, p.type);
-            const known = p.values?.[v];
-            if (known !== undefined) out.text(known, true);
-            else out.number(v);
-          } else {
-            const v = p.decode!(keys, off);
-            if (typeof v === "number") out.number(v);
-            else out.text(String(v), true);
-          }
+        if (this.#hist) {
+          this.#writeHistogram(out, i, kb);
+          continue;
         }
+        out.bytes(sample);
+        this.#writeLabels(out, kb);
         out.bytes(labels.close);
         out.byte(SPACE);
         const vb = i * valueBuffer + vo;
@@ -698,13 +716,130 @@ class MapMetric implements Metric {
     }
     return dropped;
   }
+
+  #writeLabels(out: ExpositionWriter, kb: number): void {
+    const plans = this.#plans;
+    const labels = this.#labels;
+    const keys = this.#keys!;
+    const keyBytes = this.#cursor!.keys;
+    for (let l = 0; l < plans.length; l++) {
+      const p = plans[l];
+      out.bytes(labels.open[l]);
+      const off = kb + p.offset;
+      if (p.type === "string") out.cString(keyBytes, off, off + p.size);
+      else if (p.type !== undefined) {
+        const v = readInt(keys, off, p.type);
+        const known = p.values?.[v];
+        if (known !== undefined) out.text(known, true);
+        else out.number(v);
+      } else {
+        const v = p.decode!(keys, off);
+        if (typeof v === "number") out.number(v);
+        else out.text(String(v), true);
+      }
+    }
+  }
+
+  #writeHistogram(out: ExpositionWriter, i: number, kb: number): void {
+    const h = this.#hist!;
+    const map = this.#map;
+    const values = this.#values!;
+    const cpus = map.perCpu ? map.cpus : 1;
+    const stride = this.#stride;
+    const size = INT_SIZE[h.type];
+    const base = i * map.valueBufferSize + h.offset;
+    const labels = this.#labels;
+    const s = this.#samples;
+    let cumulative = 0;
+    let sum = 0;
+    for (let slot = 0; slot < h.slots; slot++) {
+      let count = 0;
+      for (let c = 0; c < cpus; c++) {
+        count += readInt(values, base + slot * size + c * stride, h.type);
+      }
+      cumulative += count;
+      if (slot === h.slots - 1) {
+        // The clamped last slot: counted at its lowest value.
+        sum += count * (slot === 0 ? 0 : h.le[slot - 1] + 1);
+        break;
+      }
+      sum += count * h.le[slot];
+      out.bytes(s.bucket);
+      this.#writeLabels(out, kb);
+      out.bytes(labels.le);
+      out.number(h.le[slot]);
+      out.bytes(QUOTE_CLOSE);
+      out.number(cumulative);
+      out.byte(NL);
+    }
+    out.bytes(s.bucket);
+    this.#writeLabels(out, kb);
+    out.bytes(labels.le);
+    out.bytes(CLOSE_INF);
+    out.number(cumulative);
+    out.byte(NL);
+    if (h.le[0] >= 0) {
+      out.bytes(s.sum);
+      this.#writeLabels(out, kb);
+      out.bytes(labels.close);
+      out.byte(SPACE);
+      out.number(sum);
+      out.byte(NL);
+    }
+    out.bytes(s.count);
+    this.#writeLabels(out, kb);
+    out.bytes(labels.close);
+    out.byte(SPACE);
+    out.number(cumulative);
+    out.byte(NL);
+  }
+}
+
+function planHistogram(
+  name: string,
+  map: BatchReadable,
+  h: MapHistogram,
+): { slots: number; type: IntType; offset: number; le: number[] } {
+  const type = h.type ?? "u32";
+  const offset = h.offset ?? 0;
+  if (!(type in INT_SIZE)) {
+    throw new InvalidArgumentError(`metric ${name}: histogram type must be u8 … i64, got ${type}`);
+  }
+  if (!Number.isSafeInteger(h.slots) || h.slots < 1 || h.slots > 1024) {
+    throw new InvalidArgumentError(
+      `metric ${name}: histogram slots must be an integer from 1 to 1024, got ${h.slots}`,
+    );
+  }
+  if (
+    !Number.isSafeInteger(offset) || offset < 0 || offset + h.slots * INT_SIZE[type] > map.valueSize
+  ) {
+    throw new InvalidArgumentError(
+      `metric ${name}: ${h.slots} ${type} slots at offset ${offset} do not fit ` +
+        `${map.label}'s ${map.valueSize}-byte values`,
+    );
+  }
+  const b = h.buckets ?? "log2";
+  if (
+    b !== "log2" && !(Number.isSafeInteger(b?.min) && Number.isSafeInteger(b?.step) && b.step > 0)
+  ) {
+    throw new InvalidArgumentError(
+      `metric ${name}: histogram buckets are "log2" or { min, step } with integers, step > 0`,
+    );
+  }
+  const le = Array.from(
+    { length: h.slots },
+    (_, i) => b === "log2" ? 2 ** (i + 1) - 1 : b.min + (i + 1) * b.step - 1,
+  );
+  return { slots: h.slots, type, offset, le };
 }
 
 /**
  * A metric from any BPF map, the way ebpf_exporter reads maps: each key is
  * a series whose labels are decoded from the key bytes (integers, C
  * strings, named values, or a decode function), its value an integer of
- * the value (summed over the CPUs of a per-CPU map). A scrape walks the map
+ * the value (summed over the CPUs of a per-CPU map), or a histogram held in
+ * the value as one counter per bucket ({@linkcode MapHistogram}, libbpf-tools'
+ * `struct hist`). A scrape walks the map
  * with batch lookups into buffers made once, and writes each series without
  * allocating; past `maxSeries`, the rest are counted as dropped.
  *

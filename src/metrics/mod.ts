@@ -36,6 +36,7 @@ export {
   type HistogramBucketLike,
   type HistogramLike,
   type IntType,
+  type MapHistogram,
   type MapLabel,
   mapMetric,
   type MapMetricOptions,
