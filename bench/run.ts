@@ -12,6 +12,7 @@ const ALL = [
   "perfbuf",
   "attach_tracepoint",
   "import_cost",
+  "metrics_scrape",
 ];
 const chosen = Deno.args.length ? Deno.args : ALL;
 const here = new URL(".", import.meta.url).pathname;
