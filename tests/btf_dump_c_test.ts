@@ -10,7 +10,7 @@ import { ParseError } from "../src/errors.ts";
 import { loadCollection } from "../src/collection/mod.ts";
 import { attachRawTracepoint } from "../src/link/mod.ts";
 import { libc } from "../src/sys/_libc.ts";
-import { haveVmlinux, NO_VMLINUX, VMLINUX } from "./btf_helpers.ts";
+import { haveVmlinux, NO_VMLINUX, splitOnAllKinds, VMLINUX } from "./btf_helpers.ts";
 
 const dec = new TextDecoder();
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -184,6 +184,37 @@ Deno.test("btf dump format c: a struct that contains itself is a ParseError nami
   } finally {
     Deno.removeSync(file);
   }
+});
+
+Deno.test("btf dump format c: testdata all_kinds.btf and its split: bpftool crashes, we throw a ParseError", () => {
+  // all_kinds.btf holds every kind's odd corners, some of which C cannot express: a
+  // datasec entry refers to a type past the last one and modifiers form a cycle.
+  const bytes = Deno.readFileSync(new URL("../testdata/btf/all_kinds.btf", import.meta.url));
+  const file = tmpFile(bytes);
+  try {
+    assert.equal(bpftoolC(file), undefined, "bpftool fails (SIGSEGV) on all_kinds.btf");
+  } finally {
+    Deno.removeSync(file);
+  }
+  const base = parseBtf(bytes);
+  assert.throws(
+    () => formatBtfAsC(base),
+    (e) => e instanceof ParseError && /refers to type \d+, past the last type 41/.test(e.message),
+  );
+  const split = parseBtf(splitOnAllKinds(base), { base });
+  assert.throws(() => formatBtfAsC(split), ParseError);
+  // A cycle of modifiers (as all_kinds.btf has) is refused as such.
+  const b = new BtfBuilder();
+  b.addAll([
+    { kind: "typedef", name: "t", type: 2 },
+    { kind: "const", name: "", type: 3 },
+    { kind: "volatile", name: "", type: 2 },
+  ]);
+  const cyclic = b.encode();
+  assert.throws(
+    () => formatBtfAsC(parseBtf(cyclic)),
+    (e) => e instanceof ParseError && /cyclic or too deep/.test(e.message),
+  );
 });
 
 // ---- random specs against bpftool --------------------------------------------
