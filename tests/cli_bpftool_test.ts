@@ -17,6 +17,7 @@ import { attachRawTracepoint } from "../src/link/tracepoint.ts";
 import { attachCgroup } from "../src/link/cgroup.ts";
 import { IdMultimap } from "../src/cli/bpftool_btf.ts";
 import { JsonWriter } from "../src/cli/bpftool_json.ts";
+import { parseBytes } from "../src/cli/bpftool_map_dump.ts";
 import * as asm from "../src/asm/builders.ts";
 import { R0 } from "../src/asm/register.ts";
 import { mountBpffs } from "./_helpers.ts";
@@ -37,6 +38,18 @@ async function bpftool(args: string[]): Promise<string> {
   const r = await run("bpftool", args);
   assert.equal(r.code, 0, `bpftool ${args.join(" ")}: ${r.err}`);
   return r.out;
+}
+
+/** stdout, and whether the command succeeded, of both (bpftool's exit code is an errno). */
+async function both(args: string[]): Promise<[string, string]> {
+  const [a, b] = await Promise.all([
+    run(Deno.execPath(), ["run", "-A", "--no-prompt", CLI, ...args]),
+    run("bpftool", args),
+  ]);
+  return [
+    `${a.code === 0 ? "ok" : "failed"}\n${a.out}`,
+    `${b.code === 0 ? "ok" : "failed"}\n${b.out}`,
+  ];
 }
 
 async function cli(args: string[]): Promise<string> {
@@ -265,4 +278,163 @@ Deno.test("cli prog/map/link/btf show of an id that does not exist: one line nam
     assert.equal(r.code, 1, r.err);
     assert.match(r.err, new RegExp(`^denobpf: there is no .* with id 4294967295; list them`));
   }
+});
+
+Deno.test("cli map dump: hex text, BTF-formatted text and -j as bpftool 7.1 prints them", async () => {
+  await using fs = await mountBpffs("denobpf-cli-bpftool-");
+  using coll = await loadBasic(fs.path);
+  coll.maps.pairs.update(u32(2), new Uint8Array(16).fill(7));
+  using bare = createMap({ type: "hash", keySize: 4, valueSize: 4, maxEntries: 8 });
+  bare.update(u32(1), u32(0x01020304));
+  bare.update(u32(2), u32(5));
+  using wide = createMap({ type: "hash", keySize: 20, valueSize: 40, maxEntries: 2 });
+  wide.update(new Uint8Array(20).fill(0xab), new Uint8Array(40).map((_, i) => i));
+  using mid = createMap({ type: "array", keySize: 4, valueSize: 16, maxEntries: 2 });
+  using pcpu = createMap({ type: "percpu_array", keySize: 4, valueSize: 4, maxEntries: 2 });
+  const maps = [
+    ...["counts", "pairs", "percpu", "jumps", "perf", "lru", "outer", "stack", "events"],
+    ...[".bss", ".data", ".rodata", ".rodata.custom", ".data.custom"],
+  ].map((n) => coll.maps[n].info().id);
+  maps.push(...[bare, wide, mid, pcpu].map((m) => m.info().id));
+  for (const id of maps) {
+    for (const flags of [[], ["-j"]]) {
+      const args = ["map", "dump", "id", String(id), ...flags];
+      await agree(args.join(" "), () => both(args));
+    }
+  }
+  // What a user reads: the hex form and the BTF form.
+  assert.equal(
+    await cli(["map", "dump", "id", String(bare.info().id)]),
+    await bpftool(["map", "dump", "id", String(bare.info().id)]),
+  );
+  assert.match(await cli(["map", "dump", "id", String(bare.info().id)]), /Found 2 elements\n$/);
+  assert.match(
+    await cli(["map", "dump", "id", String(coll.maps[".rodata.custom"].info().id)]),
+    /"greeting": "hello"/,
+  );
+});
+
+const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+
+Deno.test("cli map lookup/update/delete: what bpftool then sees, and bpftool's output", async () => {
+  await using fs = await mountBpffs("denobpf-cli-bpftool-");
+  using coll = await loadBasic(fs.path);
+  using bare = createMap({ type: "hash", keySize: 4, valueSize: 4, maxEntries: 8 });
+  const id = String(bare.info().id);
+  assert.equal(
+    await cli([
+      "map",
+      "update",
+      "id",
+      id,
+      "key",
+      "1",
+      "0",
+      "0",
+      "0",
+      "value",
+      "0x2a",
+      "0",
+      "0",
+      "0",
+    ]),
+    "",
+  );
+  assert.equal(
+    await cli([
+      "map",
+      "update",
+      "id",
+      id,
+      "key",
+      "hex",
+      "02",
+      "00",
+      "00",
+      "00",
+      "value",
+      "7",
+      "0",
+      "0",
+      "0",
+      "-j",
+    ]),
+    "null\n",
+  );
+  for (const key of [["1", "0", "0", "0"], ["2", "0", "0", "0"], ["9", "0", "0", "0"]]) {
+    for (const flags of [[], ["-j"]]) {
+      const args = ["map", "lookup", "id", id, "key", ...key, ...flags];
+      const [ours, theirs] = await both(args);
+      assert.equal(ours, theirs, args.join(" "));
+    }
+  }
+  assert.equal(
+    await bpftool(["map", "lookup", "id", id, "key", "1", "0", "0", "0"]),
+    "key: 01 00 00 00  value: 2a 00 00 00\n",
+  );
+  assert.equal(await cli(["map", "delete", "id", id, "key", "1", "0", "0", "0"]), "");
+  assert.match(
+    (await run("bpftool", ["map", "lookup", "id", id, "key", "1", "0", "0", "0"])).out,
+    /Not found/,
+  );
+  const missing = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    "--no-prompt",
+    CLI,
+    "map",
+    "delete",
+    "id",
+    id,
+    "key",
+    "1",
+    "0",
+    "0",
+    "0",
+  ]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, new RegExp(`^denobpf: map id ${id} has no key 01 00 00 00`));
+  const short = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    "--no-prompt",
+    CLI,
+    "map",
+    "lookup",
+    "id",
+    id,
+    "key",
+    "1",
+    "0",
+  ]);
+  assert.equal(short.code, 1);
+  assert.match(short.err, /expected 4 bytes, got 2/);
+  // With BTF: the formatted form.
+  const counts = String(coll.maps.counts.info().id);
+  for (const flags of [[], ["-j"], ["-p"]]) {
+    const args = ["map", "lookup", "id", counts, "key", "0", "0", "0", "0", ...flags];
+    assert.equal(await cli(args), await bpftool(args), args.join(" "));
+  }
+});
+
+Deno.test("map key/value bytes parse as bpftool's do (decimal, 0x, octal, or hex after 'hex')", () => {
+  const word = (b: number, style: number) =>
+    style === 0 ? String(b) : style === 1 ? `0x${b.toString(16)}` : `0${b.toString(8)}`;
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 24 }),
+      fc.nat(2),
+      fc.boolean(),
+      (bytes, style, hex) => {
+        const words = hex
+          ? ["hex", ...Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))]
+          : Array.from(bytes, (b) => word(b, style));
+        const r = parseBytes(["key", ...words, "value"], 1, bytes.length, "test");
+        assert.deepEqual(r.bytes, bytes);
+        assert.equal(r.next, words.length + 1);
+      },
+    ),
+  );
+  assert.throws(() => parseBytes(["256"], 0, 1, "map lookup key"), /"256" is not a byte/);
+  assert.throws(() => parseBytes(["1"], 0, 2, "map lookup key"), /expected 2 bytes, got 1/);
 });

@@ -8,6 +8,12 @@
 import { btfShowCommand } from "./bpftool_btf.ts";
 import { linkShowCommand } from "./bpftool_link.ts";
 import { mapShowCommand } from "./bpftool_map.ts";
+import {
+  mapDeleteCommand,
+  mapDumpCommand,
+  mapLookupCommand,
+  mapUpdateCommand,
+} from "./bpftool_map_dump.ts";
 import { progShowCommand } from "./bpftool_prog.ts";
 
 /** A CLI command: its handler and its line of help. */
@@ -35,6 +41,22 @@ export const BPFTOOL_COMMANDS: Record<string, BpftoolCommand> = {
   "map show": {
     run: mapShowCommand,
     help: "map show [id N] [-j|-p]                      like bpftool map show",
+  },
+  "map dump": {
+    run: mapDumpCommand,
+    help: "map dump id N [-j|-p]                        like bpftool map dump",
+  },
+  "map lookup": {
+    run: mapLookupCommand,
+    help: "map lookup id N key BYTES… [-j|-p]           like bpftool map lookup",
+  },
+  "map update": {
+    run: mapUpdateCommand,
+    help: "map update id N key BYTES… value BYTES… [any|exist|noexist]",
+  },
+  "map delete": {
+    run: mapDeleteCommand,
+    help: "map delete id N key BYTES…                   like bpftool map delete",
   },
   "link list": {
     run: linkShowCommand,
