@@ -5,7 +5,7 @@
 //   deno run -A bench/btf_dump.ts [--runs N] [--file PATH]
 //   deno run -A bench/btf_dump.ts --child [--file PATH] > out.txt   # the dump itself
 
-import { dumpRawChunks, parseBtfFile } from "../src/btf/mod.ts";
+import { dumpRawChunks, readBtfFile } from "../src/btf/mod.ts";
 
 const args = Deno.args;
 const opt = (name: string, dflt: string) => {
@@ -15,7 +15,7 @@ const opt = (name: string, dflt: string) => {
 const FILE = opt("--file", "/sys/kernel/btf/vmlinux");
 
 if (args[0] === "--child") {
-  const spec = parseBtfFile(FILE);
+  const spec = readBtfFile(FILE);
   for (const chunk of dumpRawChunks(spec, { chunkSize: 4 << 20 })) {
     let off = 0;
     while (off < chunk.length) off += Deno.stdout.writeSync(chunk.subarray(off));

@@ -5,14 +5,15 @@
 //   deno run -A bench/btf_parse.ts [--runs N] [--file PATH]
 //
 // Rows: libbpf (C, btf__parse reads the file), denobpf reading the file
-// (parseBtfFile with mmap: false), denobpf mapping it (parseBtfFile's
+// (readBtfFile with mmap: false), denobpf mapping it (readBtfFile's
 // default where FFI is allowed and the kernel can mmap vmlinux BTF).
 // Memory: C's peak RSS (VmHWM) and its growth over the RSS before parsing;
 // for Deno, whose runtime alone is ~40 MB, the RSS growth across parse+find
 // and the anonymous part of it (the data; the rest is Deno's own binary
 // being paged in as new code paths run).
 
-import { type BtfSpec as Spec, parseBtf, parseBtfFile, readBtfFile } from "../src/btf/mod.ts";
+import { type BtfSpec as Spec, parseBtf, readBtfFile } from "../src/btf/mod.ts";
+import { readBtfBytes } from "../src/btf/file.ts";
 
 const args = Deno.args;
 const opt = (name: string, dflt: string) => {
@@ -48,10 +49,10 @@ if (args[0] === "--child") {
   const t0 = performance.now();
   let tr = t0;
   let spec: Spec;
-  if (mmap) spec = parseBtfFile(FILE, { mmap: true });
+  if (mmap) spec = readBtfFile(FILE, { mmap: true });
   else {
-    // parseBtfFile(FILE, { mmap: false }) is exactly these two steps.
-    const bytes = readBtfFile(FILE);
+    // readBtfFile(FILE, { mmap: false }) is exactly these two steps.
+    const bytes = readBtfBytes(FILE);
     tr = performance.now();
     spec = parseBtf(bytes);
   }

@@ -44,7 +44,7 @@ import { ringBufReader } from "@denobpf/ebpf/ringbuf";
 import { perfReader } from "@denobpf/ebpf/perf";
 import { probe, tracepoint, uprobe } from "@denobpf/ebpf/probe";
 import { resolveBinaryPath } from "@denobpf/ebpf/uprobe";
-import { haveProgramType, haveTcxLink, haveUprobeMultiLink } from "@denobpf/ebpf/features";
+import { haveFeature, haveProgramType } from "@denobpf/ebpf/features";
 import { PerfSwConfig, PerfType, possibleCpuCount } from "@denobpf/ebpf/unstable-sys";
 import * as asm from "../src/asm/builders.ts";
 import { R0, R1, R10, R2, R3, R4, R5, R6, R7 } from "../src/asm/register.ts";
@@ -265,7 +265,7 @@ await family("uprobe targets from LD_LIBRARY_PATH and PATH", () => {
   return `${setup.library} → ${lib}, ${setup.tool} → ${tool}`;
 });
 
-if (haveUprobeMultiLink()) {
+if (haveFeature("uprobe_multi_link")) {
   await family("attach uprobe_multi", () => {
     using counter = new Counter();
     using prog = counting(counter, "kprobe", 0, { attachType: "trace_uprobe_multi" }, true);
@@ -277,7 +277,7 @@ if (haveUprobeMultiLink()) {
     check(counter.value === 7n, `counted ${counter.value}`);
     return 'library "c" getpid + getppid counted 7';
   });
-} else skip("attach uprobe_multi", "haveUprobeMultiLink() says no");
+} else skip("attach uprobe_multi", `haveFeature("uprobe_multi_link") says no`);
 
 await family("attach usdt", async () => {
   using counter = new Counter();
@@ -306,14 +306,14 @@ await family("attach tc", () => {
   return `lo ingress clsact filter, handle ${link.handle}`;
 });
 
-if (haveTcxLink()) {
+if (haveFeature("tcx_link")) {
   await family("attach tcx", () => {
     using counter = new Counter();
     using prog = counting(counter, "sched_cls", -1);
     using link = attachTcx(prog, { interface: "lo", direction: "ingress" });
     return `lo ingress, link id ${link.info().id}`;
   });
-} else skip("attach tcx", "haveTcxLink() says no");
+} else skip("attach tcx", `haveFeature("tcx_link") says no`);
 
 await family("attach cgroup", () => {
   using counter = new Counter();

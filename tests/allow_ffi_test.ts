@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { BtfBuilder } from "../src/btf/encode.ts";
 import { loadKernelSpec } from "../src/btf/kernel.ts";
-import { haveProgramType, haveTcxLink, haveUprobeMultiLink } from "../src/features/mod.ts";
+import { haveFeature, haveProgramType } from "../src/features/mod.ts";
 import { buildTarget, cleanTargets, runTarget } from "./uprobe_fixtures.ts";
 
 const root = new URL("../", import.meta.url);
@@ -66,11 +66,11 @@ const FAMILIES: Record<string, (() => boolean) | null> = {
   "attach tp_btf": null,
   "attach uprobe": null,
   "uprobe targets from LD_LIBRARY_PATH and PATH": null,
-  "attach uprobe_multi": haveUprobeMultiLink,
+  "attach uprobe_multi": () => haveFeature("uprobe_multi_link"),
   "attach usdt": null,
   "attach xdp": null,
   "attach tc": null,
-  "attach tcx": haveTcxLink,
+  "attach tcx": () => haveFeature("tcx_link"),
   "attach cgroup": null,
   "attach socket filter": null,
   "attach iter": null,

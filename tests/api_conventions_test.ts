@@ -13,6 +13,7 @@ import { probe, tracepoint } from "../src/probe/mod.ts";
 import * as kallsyms from "../src/kallsyms/mod.ts";
 import { kernelModuleOf } from "../src/btf/kernel.ts";
 import { ElfFile, readElfFile } from "../src/elf/mod.ts";
+import { BtfSpec } from "../src/btf/mod.ts";
 import * as features from "../src/features/mod.ts";
 
 await ensureTracefs();
@@ -123,40 +124,91 @@ Deno.test("file readers are synchronous: readElfFile returns the ElfFile, its er
   assert.throws(() => readElfFile("/nonexistent/denobpf.o"), /does not exist/);
 });
 
-Deno.test("feature probes: one question per verb; the haveX() shortcuts are deprecated for haveFeature(name), with the same answer", async () => {
+/** `deno doc --json` of a file: its symbols with their declarations' kinds and JSDoc tags. */
+async function docSymbols(file: string): Promise<DocSymbol[]> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["doc", "--json", new URL("../src/features/mod.ts", import.meta.url).pathname],
+    args: ["doc", "--json", new URL(file, import.meta.url).pathname],
     stdout: "piped",
     stderr: "null",
   }).output();
-  assert.ok(out.success, "deno doc runs");
+  assert.ok(out.success, `deno doc runs on ${file}`);
   const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    nodes: Record<string, { symbols: { name: string; declarations: DocDecl[] }[] }>;
+    nodes: Record<string, { symbols?: DocSymbol[] }>;
   };
-  type DocDecl = { kind: string; jsDoc?: { tags?: { kind: string; doc?: string }[] } };
-  const symbols = Object.values(doc.nodes).flatMap((n) => n.symbols);
-  const general = new Set(["haveFeature", "haveMapType", "haveProgramType", "haveHelper"]);
-  const shortcuts = symbols.filter((s) =>
-    /^have[A-Z]/.test(s.name) && !general.has(s.name) &&
-    s.declarations.some((d) => d.kind === "function")
-  );
-  assert.ok(shortcuts.length >= 15, `the shortcuts are there (${shortcuts.length})`);
-  const mod = features as unknown as Record<string, () => boolean>;
-  for (const s of shortcuts) {
-    const tag = s.declarations.flatMap((d) => d.jsDoc?.tags ?? []).find((t) =>
-      t.kind === "deprecated"
-    );
-    assert.ok(tag, `${s.name} is deprecated`);
-    const m = /haveFeature\("(\w+)"\)/.exec(tag.doc ?? "");
-    assert.ok(m, `${s.name}'s deprecation names the haveFeature call: ${tag.doc}`);
-    const name = m[1] as features.MiscFeature;
-    assert.ok(features.MISC_FEATURES.includes(name), `${name} is a feature`);
-    assert.equal(mod[s.name](), features.haveFeature(name), s.name);
+  return Object.values(doc.nodes).flatMap((n) => n.symbols ?? []);
+}
+type DocSymbol = {
+  name: string;
+  declarations: {
+    kind: string;
+    jsDoc?: { tags?: { kind: string; doc?: string }[] };
+    def?: unknown;
+  }[];
+};
+
+Deno.test("read… reads a file: readBtfFile reads and parses a BTF file into a BtfSpec; the btf entry has no parseBtfFile", async () => {
+  const btf = await import("../src/btf/mod.ts") as Record<string, unknown>;
+  assert.equal("parseBtfFile" in btf, false, "parse… decodes bytes: parseBtf");
+  const readBtfFile = btf.readBtfFile as (path: string) => unknown;
+  const path = "/sys/kernel/btf/vmlinux";
+  if (features.haveFeature("kernel_btf")) {
+    const spec = readBtfFile(path);
+    assert.ok(spec instanceof BtfSpec, "a BtfSpec, as readElfFile returns an ElfFile");
+    assert.ok(spec.typeByName("task_struct", "struct"));
   }
-  for (const g of general) assert.equal(typeof mod[g], "function", g);
+  assert.throws(() => readBtfFile("/nonexistent/denobpf.btf"), /does not exist/);
 });
 
-Deno.test("one verb per meaning: the root entry's functions read, parse, load, create, attach or open (…FromFd/…FromId); programFromPinned is a deprecated alias of loadPinnedProgram", async () => {
+Deno.test("feature probes: one question per verb; haveFeature(name) is the one feature question, with no haveX() shortcuts", async () => {
+  const symbols = await docSymbols("../src/features/mod.ts");
+  const general = new Set(["haveFeature", "haveMapType", "haveProgramType", "haveHelper"]);
+  const haves = symbols.filter((s) => /^have[A-Z]/.test(s.name)).map((s) => s.name).sort();
+  assert.deepEqual(haves, [...general].sort(), "have… answers for a named feature, type or helper");
+  const mod = features as unknown as Record<string, unknown>;
+  for (const g of general) assert.equal(typeof mod[g], "function", g);
+  for (const name of features.MISC_FEATURES) {
+    assert.equal(typeof features.haveFeature(name), "boolean", name);
+  }
+  assert.equal(features.haveFeature("v4_isa"), features.probeMisc("v4_isa").supported);
+});
+
+Deno.test("no deprecated aliases: no entry of deno.json exports a @deprecated name, nor one of the aliases removed for 1.0", async () => {
+  const config = JSON.parse(
+    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+  ) as { exports: Record<string, string> };
+  const removed = new Set([
+    "MapRef",
+    "FdLike",
+    "ProgramLike",
+    "FdRef",
+    "MapFdHolder",
+    "mapRefFd",
+    "fdRefValue",
+    "programFromPinned",
+    "UsdtAttachment",
+    "loadKallsymsSync",
+    "readElfFileSync",
+    "Spec",
+    "haveV4Isa",
+    "haveKprobes",
+    "haveTcxLink",
+  ]);
+  const found: string[] = [];
+  for (const [entry, file] of Object.entries(config.exports)) {
+    for (const s of await docSymbols(`.${file}`)) {
+      const deprecated = s.declarations.some((d) =>
+        (d.jsDoc?.tags ?? []).some((t) => t.kind === "deprecated") ||
+        JSON.stringify(d.def ?? null).includes('"kind":"deprecated"')
+      );
+      if (deprecated || removed.has(s.name)) found.push(`${entry}: ${s.name}`);
+    }
+  }
+  assert.deepEqual(found, [], "0.1.0 is unpublished: no deprecated aliases");
+  const usdt = Object.getOwnPropertyNames(UsdtLink.prototype);
+  assert.ok(!usdt.includes("link"), "UsdtLink is the link; its members are .links");
+});
+
+Deno.test("one verb per meaning: the root entry's functions read, parse, load, create, attach or open (…FromFd/…FromId)", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["doc", "--json", new URL("../mod.ts", import.meta.url).pathname],
     stdout: "piped",
@@ -186,6 +238,4 @@ Deno.test("one verb per meaning: the root entry's functions read, parse, load, c
     !nouns.has(n)
   );
   assert.deepEqual(odd, [], "every root function follows the verb convention");
-  const program = await import("../src/program/mod.ts");
-  assert.equal(program.programFromPinned, program.loadPinnedProgram);
 });

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { bpf, FD, SyscallError } from "../src/sys/mod.ts";
 import { MapType } from "../src/map/mod.ts";
-import { haveHelper, haveLoadAcquire, haveMayGoto, haveV4Isa } from "../src/features/mod.ts";
+import { haveFeature, haveHelper } from "../src/features/mod.ts";
 import {
   asm,
   Assembler,
@@ -377,9 +377,12 @@ function funcBtf(names: string[]): Uint8Array {
 
 /** Each feature beyond the base ISA: its probe and how a skipped test names it. */
 const NEEDS: Record<Need, { have: () => boolean; what: string }> = {
-  v4_isa: { have: haveV4Isa, what: "ISA v4 (sdiv/smod, movsx, ldsx, bswap, gotol)" },
-  load_acquire: { have: haveLoadAcquire, what: "load-acquire and store-release" },
-  may_goto: { have: haveMayGoto, what: "may_goto" },
+  v4_isa: {
+    have: () => haveFeature("v4_isa"),
+    what: "ISA v4 (sdiv/smod, movsx, ldsx, bswap, gotol)",
+  },
+  load_acquire: { have: () => haveFeature("load_acquire"), what: "load-acquire and store-release" },
+  may_goto: { have: () => haveFeature("may_goto"), what: "may_goto" },
   bpf_loop: {
     have: () => haveHelper("socket_filter", "bpf_loop"),
     what: "bpf_loop with a function pointer",

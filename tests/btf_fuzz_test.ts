@@ -40,7 +40,7 @@ const SPLIT = splitOnAllKinds(SMALL_BASE);
 
 /** The first types of vmlinux re-encoded on their own (references past the slice dangle). */
 function vmlinuxSlice(count: number): Uint8Array {
-  const spec = parseBtf(readBtfFile(VMLINUX));
+  const spec = readBtfFile(VMLINUX, { mmap: false });
   const b = new BtfBuilder();
   for (let id = 1; id <= count; id++) b.add(spec.typeById(id));
   return b.encode();

@@ -5,20 +5,20 @@
 import { InvalidArgumentError, ParseError } from "../src/errors.ts";
 import {
   BtfBuilder,
+  type BtfSpec,
   type BtfType,
   dumpRaw,
   dumpRawBytes,
   parseBtf,
   reencodeSpec,
-  type Spec,
   type TypeDesc,
 } from "../src/btf/mod.ts";
-import { haveKernelBtf } from "../src/features/mod.ts";
+import { haveFeature } from "../src/features/mod.ts";
 
 export const VMLINUX = "/sys/kernel/btf/vmlinux";
 
 /** Whether the kernel exposes its BTF at {@linkcode VMLINUX} (the package's own probe). */
-export const haveVmlinux: boolean = haveKernelBtf();
+export const haveVmlinux: boolean = haveFeature("kernel_btf");
 
 /** Appended to the name of a test that needs kernel BTF, when it is skipped. */
 export const NO_VMLINUX: string = haveVmlinux
@@ -197,7 +197,7 @@ export function oddValuesBlob(): Uint8Array {
 }
 
 /** Split BTF on `base` (the parsed `allKinds()`), with own and base references. */
-export function splitOnAllKinds(base: Spec): Uint8Array {
+export function splitOnAllKinds(base: BtfSpec): Uint8Array {
   const b = new BtfBuilder({ base });
   const st = b.add({
     kind: "struct",
@@ -294,7 +294,7 @@ export function tolerate<T>(
  * reference, sizes and resolves every id, looks names up, dumps raw, and —
  * when every type decoded — checks that re-encoding round-trips.
  */
-export function exercise(spec: Spec): void {
+export function exercise(spec: BtfSpec): void {
   let allDecoded = true;
   const names = new Set<string>(["int", "task_struct", "", "a"]);
   for (let id = 0; id <= spec.lastTypeId; id++) {

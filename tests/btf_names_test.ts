@@ -3,7 +3,8 @@
 
 import assert from "node:assert/strict";
 import { ParseError } from "../src/errors.ts";
-import { encodeBtf, parseBtf, parseBtfFile, readBtfFile } from "../src/btf/mod.ts";
+import { encodeBtf, parseBtf, readBtfFile } from "../src/btf/mod.ts";
+import { readBtfBytes } from "../src/btf/file.ts";
 import type { Spec } from "../src/btf/spec.ts";
 import { allKinds, haveVmlinux, NO_VMLINUX, rawBlob, VMLINUX } from "./btf_helpers.ts";
 
@@ -106,9 +107,9 @@ Deno.test({
       "x",
       "no_such_type_anywhere",
     ];
-    sameAsLookup(readBtfFile(VMLINUX), names);
-    const spec = parseBtfFile(VMLINUX, { findNames: names });
-    const plain = parseBtf(readBtfFile(VMLINUX));
+    sameAsLookup(readBtfBytes(VMLINUX), names);
+    const spec = readBtfFile(VMLINUX, { findNames: names });
+    const plain = parseBtf(readBtfBytes(VMLINUX));
     for (const n of names) assert.deepEqual(spec.typeIdsByName(n), plain.typeIdsByName(n), n);
   },
 });

@@ -4,18 +4,18 @@ import {
   BTF_KIND_NAMES,
   BTF_KIND_NUMBERS,
   BtfBuilder,
+  type BtfSpec,
   type BtfType,
   dumpRaw,
   dumpRawBytes,
   encodeBtf,
   parseBtf,
-  parseBtfFile,
   readBtfFile,
   reencodeSpec,
-  type Spec,
   type StructType,
   type TypeDesc,
 } from "../src/btf/mod.ts";
+import { readBtfBytes } from "../src/btf/file.ts";
 import {
   allKinds,
   haveVmlinux,
@@ -44,9 +44,9 @@ function json(v: unknown): string {
 
 // ---- vmlinux ------------------------------------------------------------
 
-let vmlinuxSpec: Spec | undefined;
-function vmlinux(): Spec {
-  return vmlinuxSpec ??= parseBtf(readBtfFile(VMLINUX));
+let vmlinuxSpec: BtfSpec | undefined;
+function vmlinux(): BtfSpec {
+  return vmlinuxSpec ??= readBtfFile(VMLINUX, { mmap: false });
 }
 
 Deno.test({
@@ -148,11 +148,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "btf: parseBtfFile reads or maps vmlinux to the same spec" + NO_VMLINUX,
+  name: "btf: readBtfFile reads or maps vmlinux to the same spec" + NO_VMLINUX,
   ignore: !haveVmlinux,
   fn() {
-    const read = parseBtfFile(VMLINUX, { mmap: false });
-    const mapped = parseBtfFile(VMLINUX);
+    const read = readBtfFile(VMLINUX, { mmap: false });
+    const mapped = readBtfFile(VMLINUX);
     assert.equal(mapped.typeCount, read.typeCount);
     assert.equal(
       mapped.typeByName("task_struct", "struct")?.id,
@@ -162,15 +162,15 @@ Deno.test({
   },
 });
 
-Deno.test("btf: parseBtfFile and readBtfFile on a regular file", () => {
+Deno.test("btf: readBtfFile reads and parses a regular file (readBtfBytes its bytes)", () => {
   const bytes = encodeBtf(allKinds());
   const path = Deno.makeTempFileSync({ suffix: ".btf" });
   try {
     Deno.writeFileSync(path, bytes);
-    assert.deepEqual(readBtfFile(path), bytes);
-    assert.deepEqual([...parseBtfFile(path)], withIds(allKinds()));
+    assert.deepEqual(readBtfBytes(path), bytes);
+    assert.deepEqual([...readBtfFile(path)], withIds(allKinds()));
     Deno.writeFileSync(path, bytes.subarray(0, 30));
-    assert.throws(() => parseBtfFile(path), ParseError);
+    assert.throws(() => readBtfFile(path), ParseError);
   } finally {
     Deno.removeSync(path);
   }

@@ -12,7 +12,7 @@ import {
   readKernelConfig,
   relocateProgram,
 } from "../src/collection/mod.ts";
-import { loadKallsymsSync } from "../src/kallsyms/mod.ts";
+import { loadKallsyms } from "../src/kallsyms/mod.ts";
 import { kernelVersionCode } from "../src/sys/uname.ts";
 import { parseBtf } from "../src/btf/spec.ts";
 import { NotFoundError } from "../src/errors.ts";
@@ -27,7 +27,7 @@ const NO_KCONFIG = KCONFIG
   ? ""
   : " (skipped: the kernel's build config is not readable: no /proc/config.gz" +
     " (CONFIG_IKCONFIG_PROC) nor /boot/config-<release>)";
-const ksyms = loadKallsymsSync({ strict: false });
+const ksyms = loadKallsyms({ strict: false });
 const vmlinux = parseBtf(Deno.readFileSync("/sys/kernel/btf/vmlinux"));
 
 // externs.o's kfunc_lookup calls the kfunc bpf_task_from_pid (Linux 6.2),

@@ -19,7 +19,7 @@ import { objFromId } from "../src/sys/obj.ts";
 import { openFdCount } from "../src/sys/fd.ts";
 import { parseBtf } from "../src/btf/spec.ts";
 import { InvalidArgumentError, NotFoundError } from "../src/errors.ts";
-import { haveProgramType, haveTcxLink, haveUprobeMultiLink } from "../src/features/mod.ts";
+import { haveFeature, haveProgramType } from "../src/features/mod.ts";
 import { mountBpffs } from "./_helpers.ts";
 
 const dir = new URL("../testdata/bpf/", import.meta.url);
@@ -261,8 +261,8 @@ Deno.test("noBtf loads without BTF; sections.o loads every kind this kernel know
 
 // sections_new.o: uprobe.multi (6.6), tcx/ingress and tcx/egress (6.6), netfilter (6.4).
 const SECTIONS_NEW_MISSING = [
-  haveUprobeMultiLink() ? "" : "uprobe_multi links",
-  haveTcxLink() ? "" : "tcx links",
+  haveFeature("uprobe_multi_link") ? "" : "uprobe_multi links",
+  haveFeature("tcx_link") ? "" : "tcx links",
   haveProgramType("netfilter") ? "" : "program type netfilter",
 ].filter(Boolean);
 Deno.test({

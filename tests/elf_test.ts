@@ -10,7 +10,6 @@ import {
   GnuNoteType,
   parseElf,
   readElfFile,
-  readElfFileSync,
   SectionIndex,
   SectionType,
   SegmentType,
@@ -220,7 +219,7 @@ const BPF_OBJECTS = ["prog_bpfel.o", "prog_bpfeb.o"];
 
 for (const name of BPF_OBJECTS) {
   Deno.test(`elf: ${name}: header, sections, symbols, relocations`, () => {
-    const elf = readElfFileSync(td(name));
+    const elf = readElfFile(td(name));
     const le = name.includes("bpfel");
     assertEquals(elf.header.class, 64);
     assertEquals(elf.header.littleEndian, le);
@@ -311,8 +310,8 @@ for (const name of BPF_OBJECTS) {
 }
 
 Deno.test("elf: little- and big-endian BPF objects parse to the same structure", () => {
-  const a = readElfFileSync(td("prog_bpfel.o"));
-  const b = readElfFileSync(td("prog_bpfeb.o"));
+  const a = readElfFile(td("prog_bpfel.o"));
+  const b = readElfFile(td("prog_bpfeb.o"));
   const strip = (e: ElfFile) => e.sections.map((s) => ({ ...s }));
   assertEquals(strip(a), strip(b));
   assertEquals(a.symbols(), b.symbols());
@@ -333,7 +332,7 @@ Deno.test({
   fn() {
     for (const name of ALL_TESTDATA) {
       const file = td(name);
-      const elf = readElfFileSync(file);
+      const elf = readElfFile(file);
       compareSections(elf, file);
       const n = compareSymbols(elf, file, false);
       const r = compareRelocations(elf, file);
@@ -353,7 +352,7 @@ Deno.test("elf: ELF32 objects of both byte orders, REL and RELA", () => {
     ["small_ppc32.o", false, ElfMachine.PPC, SectionType.RELA],
   ];
   for (const [name, le, machine, relType] of cases) {
-    const elf = readElfFileSync(td(name));
+    const elf = readElfFile(td(name));
     assertEquals(elf.header.class, 32);
     assertEquals(elf.is64, false);
     assertEquals(elf.header.littleEndian, le);
@@ -378,7 +377,7 @@ Deno.test("elf: ELF32 objects of both byte orders, REL and RELA", () => {
 });
 
 Deno.test("elf: x86_64 object with RELA relocations", () => {
-  const elf = readElfFileSync(td("small_x86_64.o"));
+  const elf = readElfFile(td("small_x86_64.o"));
   assertEquals(elf.header.machine, ElfMachine.X86_64);
   const rela = elf.relocations(".rela.text");
   assert(rela.length > 0);

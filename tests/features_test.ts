@@ -5,19 +5,10 @@ import {
   checkMapType,
   checkProgramType,
   formatReport,
-  haveBoundedLoops,
+  haveFeature,
   haveHelper,
-  haveKprobeMultiLink,
-  haveLargeInsnLimit,
-  haveLoadAcquire,
   haveMapType,
-  haveMayGoto,
-  haveNetkitLink,
   haveProgramType,
-  haveUprobeMultiLink,
-  haveV2Isa,
-  haveV3Isa,
-  haveV4Isa,
   IndeterminateProbeError,
   type MapTypeInput,
   NotSupportedError,
@@ -176,10 +167,10 @@ Deno.test("helpers: spot checks of the kernel's answers", () => {
 
 Deno.test("misc: bpftool's misc section agrees", async () => {
   const bt = await bpftoolJson();
-  assert.equal(haveLargeInsnLimit(), bt.misc.have_large_insn_limit);
-  assert.equal(haveBoundedLoops(), bt.misc.have_bounded_loops);
-  assert.equal(haveV2Isa(), bt.misc.have_v2_isa_extension);
-  assert.equal(haveV3Isa(), bt.misc.have_v3_isa_extension);
+  assert.equal(haveFeature("large_insn_limit"), bt.misc.have_large_insn_limit);
+  assert.equal(haveFeature("bounded_loops"), bt.misc.have_bounded_loops);
+  assert.equal(haveFeature("v2_isa"), bt.misc.have_v2_isa_extension);
+  assert.equal(haveFeature("v3_isa"), bt.misc.have_v3_isa_extension);
 });
 
 Deno.test("misc: v4_isa, load_acquire and may_goto probes say whether such a program loads", () => {
@@ -187,7 +178,7 @@ Deno.test("misc: v4_isa, load_acquire and may_goto probes say whether such a pro
     {
       // Every kind of v4 instruction; Linux 6.1 said yes to a gotol-only probe.
       feature: "v4_isa" as const,
-      have: haveV4Isa(),
+      have: haveFeature("v4_isa"),
       requirement: /Linux 6\.6/,
       build: (a: Assembler) =>
         a.mov64(R0, -7).sdiv64(R0, 2).smod64(R0, 2).movsx64(R0, R0, 8).bswap16(R0)
@@ -195,13 +186,13 @@ Deno.test("misc: v4_isa, load_acquire and may_goto probes say whether such a pro
     },
     {
       feature: "load_acquire" as const,
-      have: haveLoadAcquire(),
+      have: haveFeature("load_acquire"),
       requirement: /Linux 6\.15/,
       build: (a: Assembler) => a.stdw(R10, -8, 0).loadAcquire64(R0, R10, -8),
     },
     {
       feature: "may_goto" as const,
-      have: haveMayGoto(),
+      have: haveFeature("may_goto"),
       requirement: /Linux 6\.9/,
       build: (a: Assembler) => a.mayGoto("out").mov64(R0, 1).label("out"),
     },
@@ -225,8 +216,8 @@ Deno.test("misc: v4_isa, load_acquire and may_goto probes say whether such a pro
   }
   // Linux 6.15 has both; 6.9 has may_goto.
   const v = kernelVersionCode();
-  if (v >= kernelVersionCode("6.9")) assert.equal(haveMayGoto(), true);
-  if (v >= kernelVersionCode("6.15")) assert.equal(haveLoadAcquire(), true);
+  if (v >= kernelVersionCode("6.9")) assert.equal(haveFeature("may_goto"), true);
+  if (v >= kernelVersionCode("6.15")) assert.equal(haveFeature("load_acquire"), true);
 });
 
 /**
@@ -265,9 +256,13 @@ function linkProbesAgreeWithConfig() {
   const config = KCONFIG!;
   const set = (opt: string) => new RegExp(`^${opt}=y$`, "m").test(config);
   const v = kernelVersionCode();
-  if (v >= kernelVersionCode("5.18")) assert.equal(haveKprobeMultiLink(), set("CONFIG_FPROBE"));
-  if (v >= kernelVersionCode("6.6")) assert.equal(haveUprobeMultiLink(), set("CONFIG_UPROBES"));
-  if (v >= kernelVersionCode("6.7")) assert.equal(haveNetkitLink(), set("CONFIG_NETKIT"));
+  if (v >= kernelVersionCode("5.18")) {
+    assert.equal(haveFeature("kprobe_multi_link"), set("CONFIG_FPROBE"));
+  }
+  if (v >= kernelVersionCode("6.6")) {
+    assert.equal(haveFeature("uprobe_multi_link"), set("CONFIG_UPROBES"));
+  }
+  if (v >= kernelVersionCode("6.7")) assert.equal(haveFeature("netkit_link"), set("CONFIG_NETKIT"));
 }
 
 // ---- caching ----------------------------------------------------------------
@@ -276,7 +271,7 @@ Deno.test("probes run once: a second call makes no syscall", () => {
   haveMapType("hash");
   haveProgramType("xdp");
   haveHelper("xdp", "bpf_redirect");
-  haveBoundedLoops();
+  haveFeature("bounded_loops");
   const before = probeSyscallCount();
   for (let i = 0; i < 3; i++) {
     assert.equal(haveMapType("hash"), true);
@@ -284,7 +279,7 @@ Deno.test("probes run once: a second call makes no syscall", () => {
     assert.equal(haveProgramType("xdp"), true);
     assert.equal(haveHelper("xdp", "bpf_redirect"), true);
     assert.equal(haveHelper("xdp", "redirect"), true);
-    assert.equal(haveBoundedLoops(), true);
+    assert.equal(haveFeature("bounded_loops"), true);
   }
   assert.equal(probeSyscallCount(), before);
   // Forgetting the outcome runs the probe again (one BPF_MAP_CREATE).

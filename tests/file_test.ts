@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FileError, FileNotFoundError, NotFoundError } from "../src/errors.ts";
 import { fileInfo, readFile, readTextFile } from "../src/sys/file.ts";
 import { loadCollectionSpec } from "../src/collection/reader.ts";
-import { readElfFile, readElfFileSync } from "../src/elf/mod.ts";
+import { readElfFile } from "../src/elf/mod.ts";
 import { resolveBinaryPath, symbolOffset } from "../src/uprobe/resolve.ts";
 
 /** A fixture directory: a small file, a FIFO, a 4 GiB sparse file, a symlink, a subdirectory. */
@@ -161,7 +161,7 @@ function fileError(code: string, re: RegExp): (e: unknown) => boolean {
   };
 }
 
-Deno.test("loadCollectionSpec and readElfFileSync refuse /dev/zero, a FIFO, a 4 GiB file, a directory", async () => {
+Deno.test("loadCollectionSpec and readElfFile refuse /dev/zero, a FIFO, a 4 GiB file, a directory", async () => {
   await using f = await fixture();
   const load = (p: string | URL) => () => loadCollectionSpec(p);
   assert.throws(load("/dev/zero"), fileError("ENOTREGULAR", /^BPF object \/dev\/zero is a char/));
@@ -175,7 +175,7 @@ Deno.test("loadCollectionSpec and readElfFileSync refuse /dev/zero, a FIFO, a 4 
     assert.equal(e.path, `${f.dir}/missing`);
     return true;
   });
-  assert.throws(() => readElfFileSync(`${f.dir}/fifo`), fileError("ENOTREGULAR", /^ELF file/));
+  assert.throws(() => readElfFile(`${f.dir}/fifo`), fileError("ENOTREGULAR", /^ELF file/));
   assert.throws(() => readElfFile("/dev/zero"), fileError("ENOTREGULAR", /char/));
 });
 

@@ -14,7 +14,6 @@ import {
   kallsymsPath,
   type KallsymsSymbol,
   loadKallsyms,
-  loadKallsymsSync,
   RestrictedAddressError,
   symbolAddress,
   symbolModules,
@@ -201,7 +200,7 @@ Deno.test({
       if (i % 97 === 0) assertEquals(got[i], ref.entries[i]);
     }
     clearKallsymsCache();
-    const sync = loadKallsymsSync({ cache: false });
+    const sync = loadKallsyms({ cache: false });
     const asyncK = await loadKallsyms({ cache: false });
     // The file may change between reads (a module or BPF program loaded), so
     // compare the vmlinux part only.
@@ -223,7 +222,7 @@ Deno.test({
     const syncTimes: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      loadKallsymsSync({ cache: false });
+      loadKallsyms({ cache: false });
       syncTimes.push(performance.now() - t);
     }
     console.log(
@@ -363,7 +362,7 @@ Deno.test("kallsyms: missing file is NotFoundError; paths", async () => {
   const root = await Deno.makeTempDir({ prefix: "denobpf_kallsyms_" });
   try {
     await assertRejects(() => loadKallsyms({ root }), NotFoundError);
-    assertThrows(() => loadKallsymsSync({ root }), NotFoundError);
+    assertThrows(() => loadKallsyms({ root }), NotFoundError);
     // A failed load is not cached.
     await Deno.mkdir(`${root}/proc`);
     await Deno.writeTextFile(`${root}/proc/kallsyms`, FIXTURE);
@@ -386,7 +385,7 @@ Deno.test("kallsyms: cache is per root, shared by sync/async, clearable", async 
     const a1 = await loadKallsyms({ root: rootA });
     const a2 = await loadKallsyms({ root: rootA + "/" });
     assert(a1 === a2, "same root (trailing slash) → same cached object");
-    assert(loadKallsymsSync({ root: rootA }) === a1, "sync shares the cache");
+    assert(loadKallsyms({ root: rootA }) === a1, "sync shares the cache");
     const b1 = await loadKallsyms({ root: rootB });
     assert(b1 !== a1);
     assertEquals(b1.restricted, true);
@@ -404,7 +403,7 @@ Deno.test("kallsyms: cache is per root, shared by sync/async, clearable", async 
     await Deno.writeTextFile(`${rootA}/proc/kallsyms`, "ffffffff81000000 T only_one\n");
     assertEquals((await loadKallsyms({ root: rootA })).size, 19);
     assertEquals((await loadKallsyms({ root: rootA, cache: false })).size, 1);
-    assertEquals(loadKallsymsSync({ root: rootA, cache: false }).size, 1);
+    assertEquals(loadKallsyms({ root: rootA, cache: false }).size, 1);
     assertEquals((await loadKallsyms({ root: rootA })).size, 19, "cache: false leaves cache");
     clearKallsymsCache({ root: rootA });
     assertEquals((await loadKallsyms({ root: rootA })).size, 1);
@@ -414,7 +413,7 @@ Deno.test("kallsyms: cache is per root, shared by sync/async, clearable", async 
     assert((await loadKallsyms({ root: rootB })) !== b1);
     // Sync load after clear fills the cache for async callers too.
     clearKallsymsCache();
-    const s = loadKallsymsSync({ root: rootB });
+    const s = loadKallsyms({ root: rootB });
     assert((await loadKallsyms({ root: rootB })) === s);
   } finally {
     clearKallsymsCache();

@@ -19,7 +19,7 @@ import {
   TcLink,
 } from "../src/link/mod.ts";
 import { NotSupportedError } from "../src/errors.ts";
-import { haveProgramType, haveTcxLink } from "../src/features/mod.ts";
+import { haveFeature, haveProgramType } from "../src/features/mod.ts";
 import { errno, libc } from "../src/sys/_libc.ts";
 import { openPath } from "../src/sys/open_path.ts";
 import { bpftoolIds, Counter, countingProgram, run, waitFor } from "./link_fixtures.ts";
@@ -151,9 +151,9 @@ Deno.test("attachXdp: netlink attachment (legacy), visible to ip link, removed o
 
 Deno.test({
   name: `attachTcx: two ingress programs in order, both count${
-    haveTcxLink() ? "" : " (skipped: tcx links not supported by this kernel)"
+    haveFeature("tcx_link") ? "" : " (skipped: tcx links not supported by this kernel)"
   }`,
-  ignore: !haveTcxLink(),
+  ignore: !haveFeature("tcx_link"),
   fn: tcxInOrder,
 });
 
@@ -344,7 +344,7 @@ Deno.test("clean detach: none of the programs or links made here remain", async 
     using l1 = inNetns(NS_B, () => attachXdp(prog, { interface: "dbpfvb" }));
     ids.push(l1.info().id, prog.id, tc.id);
     // A tcx link too, where the kernel has them (Linux 6.6).
-    if (haveTcxLink()) {
+    if (haveFeature("tcx_link")) {
       using l2 = inNetns(NS_B, () => attachTcx(tc, { interface: "dbpfvb", direction: "egress" }));
       ids.push(l2.info().id);
     }

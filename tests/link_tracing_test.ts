@@ -22,12 +22,7 @@ import {
   readIter,
 } from "../src/link/mod.ts";
 import { NotSupportedError } from "../src/errors.ts";
-import {
-  haveFeature,
-  haveKprobeMultiLink,
-  haveKprobes,
-  probeProgramType,
-} from "../src/features/mod.ts";
+import { haveFeature, probeProgramType } from "../src/features/mod.ts";
 import { loadProgram } from "../src/program/mod.ts";
 import { loadKernelSpec } from "../src/btf/kernel.ts";
 import { libc } from "../src/sys/_libc.ts";
@@ -312,9 +307,11 @@ Deno.test("link update and detach: perf_event links refuse both with NotSupporte
 
 Deno.test({
   name: `attachKprobe: no kprobes here → NotSupportedError naming CONFIG_KPROBES${
-    haveKprobes() ? " (skipped: this kernel has kprobes; tests/vm/link_test.ts attaches them)" : ""
+    haveFeature("kprobes")
+      ? " (skipped: this kernel has kprobes; tests/vm/link_test.ts attaches them)"
+      : ""
   }`,
-  ignore: haveKprobes(),
+  ignore: haveFeature("kprobes"),
   fn: noKprobes,
 });
 
@@ -338,11 +335,11 @@ function noKprobes() {
 
 Deno.test({
   name: `attachKprobeMulti: EOPNOTSUPP here → NotSupportedError naming CONFIG_FPROBE${
-    haveKprobeMultiLink()
+    haveFeature("kprobe_multi_link")
       ? " (skipped: this kernel has kprobe_multi links; no refusal to check)"
       : ""
   }`,
-  ignore: haveKprobeMultiLink(),
+  ignore: haveFeature("kprobe_multi_link"),
   fn: noKprobeMulti,
 });
 

@@ -11,11 +11,11 @@ import {
   LinkGroup,
 } from "../src/link/mod.ts";
 import { NotFoundError } from "../src/errors.ts";
-import { haveFeature, haveUprobeMultiLink } from "../src/features/mod.ts";
+import { haveFeature } from "../src/features/mod.ts";
 import { Counter, countingProgram, ensureTracefs } from "./link_fixtures.ts";
 import { buildTarget, cleanTargets, runTarget, WaitingTarget } from "./uprobe_fixtures.ts";
 
-const NO_UPROBE_MULTI = haveUprobeMultiLink()
+const NO_UPROBE_MULTI = haveFeature("uprobe_multi_link")
   ? ""
   : " (skipped: uprobe_multi links not supported by this kernel)";
 
@@ -115,7 +115,7 @@ Deno.test("attachUprobe: errors name what is missing", async () => {
 
 Deno.test({
   name: `attachUprobeMulti: two functions, entries then returns, in one link${NO_UPROBE_MULTI}`,
-  ignore: !haveUprobeMultiLink(),
+  ignore: !haveFeature("uprobe_multi_link"),
   fn: uprobeMultiTwoFunctions,
 });
 
@@ -160,9 +160,11 @@ Deno.test("attachUsdt: uprobe per location with the semaphore as reference count
     using prog = countingProgram(counter, { type: "kprobe" });
     const before = await runTarget(path, 3);
     assert.equal(before.enabled, 0, "semaphore off without a probe");
-    const { link, probes } = attachUsdt(prog, { path, provider: "denobpf", name: "tick" });
+    const usdt = attachUsdt(prog, { path, provider: "denobpf", name: "tick" });
+    const { links: [link], probes } = usdt;
     try {
       assert.equal(probes.length, 1);
+      assert.equal(usdt.links.length, 1);
       assert.ok(!(link instanceof LinkGroup));
       const r = await runTarget(path, 9);
       assert.equal(counter.value, 9n, kind);
@@ -171,7 +173,7 @@ Deno.test("attachUsdt: uprobe per location with the semaphore as reference count
         assert.equal(link.info().perfEvent?.refCtrOffset, probes[0].semaphoreOffset);
       }
     } finally {
-      link.close();
+      usdt.close();
     }
     assert.equal((await runTarget(path, 2)).enabled, 0);
   }
@@ -179,7 +181,7 @@ Deno.test("attachUsdt: uprobe per location with the semaphore as reference count
 
 Deno.test({
   name: `attachUsdt: through uprobe_multi${NO_UPROBE_MULTI}`,
-  ignore: !haveUprobeMultiLink(),
+  ignore: !haveFeature("uprobe_multi_link"),
   fn: usdtThroughUprobeMulti,
 });
 
@@ -188,14 +190,14 @@ async function usdtThroughUprobeMulti() {
   using counter = new Counter();
   using prog = countingProgram(counter, { type: "kprobe", attachType: "trace_uprobe_multi" });
   // The program was loaded for uprobe_multi: attachUsdt picks it by itself.
-  const { link } = attachUsdt(prog, { path, provider: "denobpf", name: "tick" });
+  const usdt = attachUsdt(prog, { path, provider: "denobpf", name: "tick" });
   try {
     const r = await runTarget(path, 5);
     assert.equal(counter.value, 5n);
     assert.equal(r.enabled, 5);
-    assert.equal(link.info().typeName, "uprobe_multi");
+    assert.equal(usdt.links[0].info().typeName, "uprobe_multi");
   } finally {
-    link.close();
+    usdt.close();
   }
   // An explicit method overrides the default: uprobe_multi for a program
   // given as a bare descriptor (no attach type to go by).
@@ -209,9 +211,9 @@ async function usdtThroughUprobeMulti() {
   try {
     await runTarget(path, 2);
     assert.equal(counter.value, 2n);
-    assert.equal(explicit.link.info().typeName, "uprobe_multi");
+    assert.equal(explicit.links[0].info().typeName, "uprobe_multi");
   } finally {
-    explicit.link.close();
+    explicit.close();
   }
 }
 

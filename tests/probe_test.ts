@@ -4,7 +4,7 @@
 // left behind.
 
 import assert from "node:assert/strict";
-import { haveKprobes } from "../src/features/mod.ts";
+import { haveFeature } from "../src/features/mod.ts";
 import { InvalidArgumentError, NotFoundError, NotSupportedError } from "../src/errors.ts";
 import {
   type AggregateProbe,
@@ -425,9 +425,9 @@ Deno.test("errors: bad filters and expressions are InvalidArgumentErrors; nothin
 
 Deno.test({
   name: `kprobe: NotSupportedError naming CONFIG_KPROBES on this kernel, nothing left open${
-    haveKprobes() ? " (skipped: this kernel has kprobes; no refusal to check)" : ""
+    haveFeature("kprobes") ? " (skipped: this kernel has kprobes; no refusal to check)" : ""
   }`,
-  ignore: haveKprobes(),
+  ignore: haveFeature("kprobes"),
   fn: noKprobes,
 });
 

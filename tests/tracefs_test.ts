@@ -1,7 +1,7 @@
 // src/tracefs: the mount lookup (real and under a fake root), tracepoint
 // ids with validated names, and uprobe/kprobe events through tracefs.
 
-import { haveKprobes } from "../src/features/mod.ts";
+import { haveFeature } from "../src/features/mod.ts";
 import assert from "node:assert/strict";
 import {
   checkEventComponent,
@@ -149,9 +149,9 @@ Deno.test("createUprobeEvent: defined, has an id, removed on close", () => {
 
 Deno.test({
   name: `createKprobeEvent: no kprobe_events on this kernel → NotSupportedError${
-    haveKprobes() ? " (skipped: this kernel has kprobes; no refusal to check)" : ""
+    haveFeature("kprobes") ? " (skipped: this kernel has kprobes; no refusal to check)" : ""
   }`,
-  ignore: haveKprobes(),
+  ignore: haveFeature("kprobes"),
   fn() {
     assert.throws(
       () => createKprobeEvent({ symbol: "__do_sys_getpid" }),

@@ -13,7 +13,7 @@ import {
   x86Register,
 } from "../src/uprobe/mod.ts";
 import { NotFoundError, ParseError } from "../src/errors.ts";
-import { readElfFileSync } from "../src/elf/mod.ts";
+import { readElfFile } from "../src/elf/mod.ts";
 import { buildTarget, cleanTargets } from "./uprobe_fixtures.ts";
 
 async function nmOffset(path: string, symbol: string): Promise<bigint> {
@@ -30,7 +30,7 @@ async function nmOffset(path: string, symbol: string): Promise<bigint> {
 Deno.test("symbolOffset: PIE and fixed-address executables", async () => {
   for (const kind of ["pie", "nopie"] as const) {
     const path = await buildTarget(kind);
-    const elf = readElfFileSync(path);
+    const elf = readElfFile(path);
     const loc = symbolOffset(path, "denobpf_target_add");
     const vaddr = await nmOffset(path, "denobpf_target_add");
     assert.equal(loc.address, vaddr);

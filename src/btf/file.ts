@@ -2,7 +2,7 @@
  * Reading raw BTF files. `/sys/kernel/btf/*` files hand out at most one
  * page per `read(2)`, so the reader loops over an exactly sized buffer;
  * where the kernel allows it (vmlinux BTF on Linux 6.16+) and FFI is
- * permitted, `parseBtfFile` maps the file read-only instead.
+ * permitted, `readBtfFile` maps the file read-only instead.
  *
  * @module
  */
@@ -13,8 +13,8 @@ import { fileInfo, readFile } from "../sys/file.ts";
 import { openPath } from "../sys/open_path.ts";
 import { parseBtf, type ParseOptions, type Spec } from "./spec.ts";
 
-/** Options of `parseBtfFile`. */
-export interface ParseFileOptions extends ParseOptions {
+/** Options of {@linkcode readBtfFile}. */
+export interface ReadBtfFileOptions extends ParseOptions {
   /**
    * Map `/sys/kernel/btf/vmlinux` read-only instead of reading it, when FFI
    * is permitted and the kernel supports it (falls back to reading
@@ -31,15 +31,16 @@ export interface ParseFileOptions extends ParseOptions {
 export const MAX_BTF_FILE_BYTES = 256 * 1024 * 1024;
 
 /**
- * Reads a whole BTF file (looping over short reads: sysfs returns one page
- * per read). Directories, FIFOs, devices and files over
- * {@linkcode MAX_BTF_FILE_BYTES} are refused before reading.
+ * The bytes of a whole BTF file (looping over short reads: sysfs returns one
+ * page per read). Directories, FIFOs, devices and files over
+ * {@linkcode MAX_BTF_FILE_BYTES} are refused before reading. Used by
+ * {@linkcode readBtfFile}, which also parses them.
  *
  * @throws {FileNotFoundError} when the file does not exist.
  * @throws {FileError} for a non-regular or oversized file, or an I/O error.
  * @throws {FilePermissionError} when the file may not be read.
  */
-export function readBtfFile(path: string): Uint8Array {
+export function readBtfBytes(path: string): Uint8Array {
   if (typeof path !== "string") {
     throw new InvalidArgumentError("readBtfFile: path must be a string");
   }
@@ -47,17 +48,25 @@ export function readBtfFile(path: string): Uint8Array {
 }
 
 /**
- * Reads and parses a raw BTF file, e.g. `/sys/kernel/btf/vmlinux` or, with
- * `options.base`, a module's `/sys/kernel/btf/<module>`.
+ * Reads a raw BTF file and parses it, e.g. `/sys/kernel/btf/vmlinux` or,
+ * with `options.base`, a module's `/sys/kernel/btf/<module>` (as
+ * `readElfFile` reads an ELF file). For bytes already in memory, use
+ * `parseBtf`.
  *
+ * @throws {FileNotFoundError} when the file does not exist.
+ * @throws {FileError} for a non-regular or oversized file, or an I/O error.
+ * @throws {FilePermissionError} when the file may not be read.
  * @throws {ParseError} when the file is not valid BTF.
  */
-export function parseBtfFile(path: string, options: ParseFileOptions = {}): Spec {
+export function readBtfFile(path: string, options: ReadBtfFileOptions = {}): Spec {
+  if (typeof path !== "string") {
+    throw new InvalidArgumentError("readBtfFile: path must be a string");
+  }
   if (options.mmap !== false && path === "/sys/kernel/btf/vmlinux") {
     const mapped = mapReadOnly(path);
     if (mapped !== undefined) return parseBtf(mapped, options);
   }
-  return parseBtf(readBtfFile(path), options);
+  return parseBtf(readBtfBytes(path), options);
 }
 
 // ---- read-only mapping through the shared libc binding (FFI) -------------

@@ -26,7 +26,7 @@ import { loadKallsyms } from "../kallsyms/mod.ts";
 import { parseElf } from "../elf/mod.ts";
 import { uname } from "../sys/uname.ts";
 import { fileInfoIfExists, FilePermissionError, readDirNames, readFile } from "../sys/file.ts";
-import { parseBtfFile } from "./file.ts";
+import { readBtfFile } from "./file.ts";
 import { parseBtf, type Spec } from "./spec.ts";
 import type { Kind } from "./types.ts";
 
@@ -247,7 +247,7 @@ function atPath<T>(path: string, parse: () => T): T {
  */
 function parseFileIfExists(path: string, base?: Spec): Spec | undefined {
   try {
-    return atPath(path, () => parseBtfFile(path, base ? { base } : {}));
+    return atPath(path, () => readBtfFile(path, base ? { base } : {}));
   } catch (e) {
     if (e instanceof FileNotFoundError) return undefined;
     if (e instanceof FileError || e instanceof FilePermissionError) throw fileError(path, e);

@@ -65,8 +65,6 @@ export {
   MAX_RESOLVE_DEPTH,
   parseBtf,
   type ParseOptions,
-  /** @deprecated The same class as {@linkcode BtfSpec}: use that name. */
-  Spec,
   Spec as BtfSpec,
   type TypesOptions,
 } from "./spec.ts";
@@ -85,7 +83,7 @@ export {
   dumpRawBytes,
   dumpRawChunks,
 } from "./dump.ts";
-export { parseBtfFile, type ParseFileOptions, readBtfFile } from "./file.ts";
+export { readBtfFile, type ReadBtfFileOptions } from "./file.ts";
 export { loadedBtfBytes, type LoadedBtfInfo, loadedBtfInfo, loadedBtfSpec } from "./loaded.ts";
 export {
   type ApplyCoreOptions,

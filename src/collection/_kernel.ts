@@ -13,7 +13,7 @@ import {
   MissingModuleBtfError,
   resolveKernelTypes,
 } from "../btf/kernel.ts";
-import { parseBtfFile } from "../btf/file.ts";
+import { readBtfFile } from "../btf/file.ts";
 import { coreLookupNames, CoreTargets } from "../btf/core.ts";
 import type { Spec } from "../btf/spec.ts";
 import type { Kind } from "../btf/types.ts";
@@ -50,7 +50,7 @@ export class KernelEnv {
       // Names wanted right away are found in the same walk as the parse.
       const path = `${kernelBtfDir({ root })}/vmlinux`;
       try {
-        defaultBtfCache.setVmlinux(root, parseBtfFile(path, { findNames: names }));
+        defaultBtfCache.setVmlinux(root, readBtfFile(path, { findNames: names }));
       } catch {
         // handled below
       }

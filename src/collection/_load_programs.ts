@@ -6,7 +6,7 @@ import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { loadedBtfSpec } from "../btf/loaded.ts";
 import { readProgramInfo } from "../program/info.ts";
 import type { Program } from "../program/program.ts";
-import { type FdLike, fdOf } from "../program/types.ts";
+import { fdOf, type FdSource } from "../program/types.ts";
 import { OP_CALL } from "./_insn.ts";
 import type { CollectionProgramSpec, CollectionSpec } from "./types.ts";
 
@@ -51,7 +51,7 @@ export function refuseUnresolvedSymbol(name: string, ps: CollectionProgramSpec):
  * section names (`freplace/decide`), in the BTF of the target program, as
  * libbpf's `bpf_program__set_attach_target` finds it.
  */
-export function freplaceTargetId(ps: CollectionProgramSpec, target: FdLike): number {
+export function freplaceTargetId(ps: CollectionProgramSpec, target: FdSource): number {
   const name = ps.attachTo;
   if (!name) {
     throw new InvalidArgumentError(

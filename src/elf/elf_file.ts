@@ -816,12 +816,3 @@ export const MAX_ELF_FILE_BYTES = 1024 * 1024 * 1024;
 export function readElfFile(path: string | URL): ElfFile {
   return new ElfFile(readFile(pathOf(path), { maxBytes: MAX_ELF_FILE_BYTES, what: "ELF file" }));
 }
-
-/**
- * The same as {@link readElfFile}, which is synchronous now.
- *
- * @deprecated Use {@link readElfFile}.
- */
-export function readElfFileSync(path: string | URL): ElfFile {
-  return readElfFile(path);
-}

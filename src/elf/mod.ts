@@ -27,7 +27,6 @@ export {
   MAX_ELF_FILE_BYTES,
   parseElf,
   readElfFile,
-  readElfFileSync,
 } from "./elf_file.ts";
 export {
   BpfRelocationType,

@@ -78,15 +78,6 @@ export function loadKallsyms(options?: KallsymsOptions): Kallsyms {
 }
 
 /**
- * The same as {@link loadKallsyms}, which is synchronous now.
- *
- * @deprecated Use {@link loadKallsyms}.
- */
-export function loadKallsymsSync(options?: KallsymsOptions): Kallsyms {
-  return loadKallsyms(options);
-}
-
-/**
  * Drops cached tables: those of one root when `options.root` is given (both
  * strict and lenient), else all of them.
  */

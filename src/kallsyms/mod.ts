@@ -35,7 +35,6 @@ export {
   type KallsymsOptions,
   kallsymsPath,
   loadKallsyms,
-  loadKallsymsSync,
   symbolAddress,
   symbolModules,
   symbolsOf,

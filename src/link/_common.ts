@@ -13,16 +13,6 @@ import { descriptorOf, type FdSource, type ProgramHints } from "../sys/fd_source
 
 export type { FdSource, ProgramHints };
 
-/**
- * A loaded program as the attach functions take it: a `Program` from
- * src/program (or anything with an `fd`, and optionally its `type` and
- * `attachType`), an {@linkcode FD}, or a raw descriptor number. The attach
- * functions use `attachType`, when it is there, as the default attach type.
- *
- * @deprecated Use {@linkcode FdSource}, the one descriptor type (the same values).
- */
-export type ProgramLike = FdSource;
-
 /** The descriptor number of a program argument (`fdOf` naming a program in its error). */
 export function programFd(p: FdSource): number {
   return descriptorOf(p, "program");
@@ -47,7 +37,7 @@ export function programAttachType(p: FdSource): number | undefined {
 
 /** Throws InvalidArgumentError unless the program's type is one of `allowed`. */
 export function expectProgramType(
-  p: ProgramLike,
+  p: FdSource,
   allowed: readonly number[],
   what: string,
 ): number {

@@ -327,24 +327,7 @@ export class UsdtLink extends LinkGroup {
     super("usdt", links);
     this.probes = probes;
   }
-
-  /**
-   * The only member when there is one, else the group itself.
-   *
-   * @deprecated The USDT link is itself a `Link`: use it directly
-   * (`using usdt = attachUsdt(…)`), and `links` for its members.
-   */
-  get link(): Link {
-    return this.links.length === 1 ? this.links[0] : this;
-  }
 }
-
-/**
- * What `attachUsdt` returned before it returned a {@linkcode UsdtLink}.
- *
- * @deprecated Use {@linkcode UsdtLink}.
- */
-export type UsdtAttachment = UsdtLink;
 
 /**
  * Attaches a kprobe-type program to USDT probe `provider:name` of a binary

@@ -8,7 +8,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { possibleCpuCount } from "../sys/cpu.ts";
 import type { FD } from "../sys/fd.ts";
-import { fdOf, type FdSource } from "../sys/fd_source.ts";
+import type { FdSource } from "../sys/fd_source.ts";
 import { pageSize } from "../sys/mmap.ts";
 import {
   isKeylessMapType,
@@ -22,13 +22,6 @@ import {
   mapTypeNumber,
 } from "./types.ts";
 
-/**
- * A descriptor given by number or by the {@linkcode FD} that owns it.
- *
- * @deprecated Use {@linkcode FdSource}, the one descriptor type.
- */
-export type FdRef = number | FD;
-
 /** BTF type information for a map (BPF_MAP_CREATE's `btf_*` fields). */
 export interface MapBtfSpec {
   /** The loaded BTF object holding the key and value types. */
@@ -41,25 +34,6 @@ export interface MapBtfSpec {
   vmlinuxValueTypeId?: number;
   /** For struct_ops maps of a module: the module's BTF object (6.9+). */
   valueTypeBtfObjFd?: FdSource;
-}
-
-/**
- * Anything that holds an open descriptor: a `BpfMap` (inner maps), a program (program arrays).
- *
- * @deprecated Use {@linkcode FdSource}, the one descriptor type.
- */
-export interface MapFdHolder {
-  /** The descriptor, as a number or an {@linkcode FD}. */
-  readonly fd: FD | number;
-}
-
-/**
- * The descriptor number of a number or {@linkcode FD}.
- *
- * @deprecated Use {@linkcode fdOf}.
- */
-export function fdRefValue(ref: FdSource): number {
-  return fdOf(ref);
 }
 
 /**

@@ -292,10 +292,3 @@ export function loadPinnedProgram(path: string, options: PinnedProgramOptions = 
   }
   return fromFd(fd, given, path);
 }
-
-/**
- * The same as {@linkcode loadPinnedProgram}.
- *
- * @deprecated Use {@linkcode loadPinnedProgram}: `loadPinned…` opens a pinned map, program or link.
- */
-export const programFromPinned: typeof loadPinnedProgram = loadPinnedProgram;

@@ -29,13 +29,6 @@ export type AttachTypeLike = AttachTypeName | (string & {}) | number;
 export { fdOf, type FdSource, type ProgramHints } from "../sys/fd_source.ts";
 
 /**
- * A descriptor: a number, an {@linkcode FD}, or an object owning one.
- *
- * @deprecated Use {@linkcode FdSource}, the one descriptor type.
- */
-export type FdLike = FdSource;
-
-/**
  * A program's instructions: raw `struct bpf_insn` bytes, an array of
  * instructions from src/asm (labels are resolved here), or an `Assembler`
  * (anything whose `assemble()` returns `{ bytes, references }`). Maps that

@@ -6,23 +6,6 @@
  */
 
 import { readMapInfo } from "../map/info.ts";
-import { descriptorOf, type FdSource } from "./fd_source.ts";
-
-/**
- * Something that refers to a BPF map.
- *
- * @deprecated Use {@linkcode FdSource} , the one descriptor type (exported by `@denobpf/ebpf/program` and the root).
- */
-export type MapRef = FdSource;
-
-/**
- * The raw descriptor number of a map.
- *
- * @deprecated Use `fdOf(map)` (exported by `@denobpf/ebpf/program` and the root).
- */
-export function mapRefFd(map: FdSource): number {
-  return descriptorOf(map, "map");
-}
 
 /** The fields of `struct bpf_map_info` that describe a map's shape. */
 export interface MapBasics {
