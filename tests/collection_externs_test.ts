@@ -15,13 +15,13 @@ import {
 import { loadKallsyms } from "../src/kallsyms/mod.ts";
 import { kernelVersionCode } from "../src/sys/uname.ts";
 import { parseBtf } from "../src/btf/spec.ts";
-import { NotFoundError } from "../src/errors.ts";
+import { NotFoundError, ParseError } from "../src/errors.ts";
 
 const dir = new URL("../testdata/bpf/", import.meta.url);
 const obj = (name: string) => new URL(`${name}_bpfel.o`, dir);
 // The kernel's build config, as the loader reads it (/proc/config.gz, else
 // /boot/config-<release>).
-const KCONFIG = await readKernelConfig();
+const KCONFIG = readKernelConfig();
 const config = KCONFIG?.values ?? new Map<string, string>();
 const NO_KCONFIG = KCONFIG
   ? ""
@@ -159,6 +159,45 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "readKernelConfig is synchronous: it returns the kernel's config, /proc/config.gz gunzipped" +
+    NO_KCONFIG,
+  ignore: KCONFIG === undefined,
+  fn() {
+    const read = readKernelConfig();
+    assert.ok(!(read instanceof Promise), "a value, not a Promise");
+    assert.ok(read && read.values.size > 100, "the config's options");
+    assert.equal(read.values.get("CONFIG_BPF_SYSCALL"), "y");
+    if (read.path.endsWith("config.gz")) {
+      const text = new TextDecoder().decode(Deno.readFileSync(read.path));
+      assert.ok(!text.includes("CONFIG_BPF_SYSCALL"), "the file itself is compressed");
+    }
+  },
+});
+
+Deno.test("readKernelConfig: a corrupt /proc/config.gz is a ParseError naming the file", () => {
+  const root = Deno.makeTempDirSync({ prefix: "denobpf-kconfig-gz-" });
+  try {
+    Deno.mkdirSync(`${root}/proc`);
+    const path = `${root}/proc/config.gz`;
+    const good = gzipSync("CONFIG_BPF_SYSCALL=y\nCONFIG_HZ=250\n");
+    Deno.writeFileSync(path, good);
+    assert.equal(readKernelConfig({ root })?.values.get("CONFIG_HZ"), "250");
+    const bad = new Uint8Array(good);
+    bad[bad.length - 6] ^= 0xff; // the CRC-32
+    for (const bytes of [bad, good.subarray(0, good.length - 3), new Uint8Array([0x1f, 0x8b])]) {
+      Deno.writeFileSync(path, bytes);
+      assert.throws(
+        () => readKernelConfig({ root }),
+        (e: unknown) => e instanceof ParseError && e.message.includes(path),
+      );
+    }
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
 Deno.test("kconfig from a fixture root: /boot/config-<release>, overrides, missing values", async () => {
   const root = await Deno.makeTempDir({ prefix: "denobpf-kconfig-" });
   try {
@@ -172,7 +211,7 @@ Deno.test("kconfig from a fixture root: /boot/config-<release>, overrides, missi
       `${root}/boot/config-5.15.7-fixture`,
       'CONFIG_BPF_SYSCALL=y\nCONFIG_HZ=1000\nCONFIG_NF_CONNTRACK=m\nCONFIG_DEFAULT_HOSTNAME="fixture"\n',
     );
-    const read = await readKernelConfig({ root, release: "5.15.7-fixture" });
+    const read = readKernelConfig({ root, release: "5.15.7-fixture" });
     assert.equal(read?.path, `${root}/boot/config-5.15.7-fixture`);
     using coll = await loadCollection(externs(), { root });
     const v = coll.variables;

@@ -22,7 +22,8 @@ import {
   reportToJson,
 } from "../features/mod.ts";
 import { uname } from "../sys/mod.ts";
-import { fileInfo, readFileAsync, readTextFile } from "../sys/file.ts";
+import { fileInfo, readFile, readTextFile } from "../sys/file.ts";
+import { gunzip } from "../sys/gunzip.ts";
 import { parseArgs, stringOption } from "./args.ts";
 
 /** A section of `feature probe` output, in bpftool's order. */
@@ -169,19 +170,18 @@ function readProcNumber(path: string): number {
   return m ? Number(m[1]) : -1;
 }
 
-async function readMaybeGzip(path: string): Promise<string> {
-  const bytes = await readFileAsync(path, { what: "kernel config" });
+function readMaybeGzip(path: string): string {
+  const bytes = readFile(path, { what: "kernel config" });
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return new TextDecoder().decode(bytes);
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return await new Response(stream).text();
+  return new TextDecoder().decode(gunzip(bytes, { what: `kernel config ${path}` }));
 }
 
 /** The kernel config (`/boot/config-<release>`, else `/proc/config.gz`), or undefined. */
-async function readKernelConfig(): Promise<Map<string, string> | undefined> {
+function readKernelConfig(): Map<string, string> | undefined {
   let text: string | undefined;
   for (const path of [`/boot/config-${uname().release}`, "/proc/config.gz"]) {
     try {
-      text = await readMaybeGzip(path);
+      text = readMaybeGzip(path);
       break;
     } catch {
       // try the next place
@@ -212,7 +212,7 @@ interface SystemConfig {
   config: { name: string; value: string | null }[];
 }
 
-async function systemConfig(): Promise<SystemConfig> {
+function systemConfig(): SystemConfig {
   let haveProc = true;
   try {
     fileInfo("/proc/self");
@@ -226,7 +226,7 @@ async function systemConfig(): Promise<SystemConfig> {
       return { key: p.key, value, text: p.say(value) };
     })
     : [];
-  const kconfig = await readKernelConfig();
+  const kconfig = readKernelConfig();
   const config = CONFIG_OPTIONS.map((name) => ({ name, value: kconfig?.get(name) ?? null }));
   return { procfs, config };
 }
@@ -302,7 +302,7 @@ export async function featureCommand(args: string[]): Promise<number> {
     : { full };
   options.helpers = sections.includes("helpers");
 
-  const sc = sections.includes("system_config") ? await systemConfig() : undefined;
+  const sc = sections.includes("system_config") ? systemConfig() : undefined;
   const report = probeAll(options);
   const reportSections = sections.filter((s): s is ReportSection => s !== "system_config");
   if (json) {

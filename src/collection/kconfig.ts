@@ -14,7 +14,8 @@ import { KernelVersion } from "../sys/kernel_version.ts";
 import { kernelVersionCode, uname } from "../sys/uname.ts";
 import { loadKallsyms } from "../kallsyms/mod.ts";
 import type { ExternSpec } from "./types.ts";
-import { readFileAsync, readTextFile, readTextFileAsync } from "../sys/file.ts";
+import { readFile, readTextFile } from "../sys/file.ts";
+import { gunzip } from "../sys/gunzip.ts";
 
 /** Options of {@linkcode readKernelConfig}. */
 export interface KernelConfigOptions {
@@ -45,26 +46,31 @@ export function parseKernelConfig(text: string): Map<string, string> {
 }
 
 /**
- * The kernel's build configuration: `<root>/proc/config.gz` (gunzipped with
- * `DecompressionStream`), else `<root>/boot/config-<release>`; `undefined`
+ * The kernel's build configuration: `<root>/proc/config.gz` (gunzipped
+ * here, synchronously), else `<root>/boot/config-<release>`; `undefined`
  * when neither exists.
+ *
+ * @throws {ParseError} when `/proc/config.gz` is not valid gzip.
+ * @throws {FileError} when a config file exists but cannot be read.
  */
-export async function readKernelConfig(
+export function readKernelConfig(
   options: KernelConfigOptions = {},
-): Promise<{ path: string; values: Map<string, string> } | undefined> {
+): { path: string; values: Map<string, string> } | undefined {
   const gz = under(options.root, "/proc/config.gz");
+  let bytes: Uint8Array | undefined;
   try {
-    const bytes = await readFileAsync(gz, { what: "kernel config" });
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    const text = await new Response(stream).text();
-    return { path: gz, values: parseKernelConfig(text) };
+    bytes = readFile(gz, { what: "kernel config" });
   } catch (e) {
     if (!(e instanceof FileNotFoundError)) throw e;
+  }
+  if (bytes !== undefined) {
+    const text = new TextDecoder().decode(gunzip(bytes, { what: `kernel config ${gz}` }));
+    return { path: gz, values: parseKernelConfig(text) };
   }
   const release = options.release ?? uname().release;
   const plain = under(options.root, `/boot/config-${release}`);
   try {
-    const text = await readTextFileAsync(plain, { what: "kernel config" });
+    const text = readTextFile(plain, { what: "kernel config" });
     return { path: plain, values: parseKernelConfig(text) };
   } catch (e) {
     if (!(e instanceof FileNotFoundError)) throw e;
@@ -85,18 +91,18 @@ export interface FillKconfigOptions extends KernelConfigOptions {
  * @throws {NotFoundError} for a non-weak extern the kernel config lacks.
  * @throws {InvalidArgumentError} for a value that does not fit its type.
  */
-export async function fillKconfig(
+export function fillKconfig(
   data: Uint8Array,
   externs: readonly ExternSpec[],
   btf: Spec,
   options: FillKconfigOptions = {},
-): Promise<void> {
+): void {
   const kc = externs.filter((e) => e.kind === "kconfig");
   if (kc.length === 0) return;
   const release = options.release ?? releaseOf(options.root);
   let config: { path: string; values: Map<string, string> } | undefined;
   if (kc.some((e) => e.name.startsWith("CONFIG_") && options.overrides?.[e.name] === undefined)) {
-    config = await readKernelConfig({ root: options.root, release });
+    config = readKernelConfig({ root: options.root, release });
   }
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (const e of kc) {

@@ -114,7 +114,7 @@ export async function loadCollection(
   const loader = new CollectionLoader(s, options);
   try {
     loader.refuseUntypedPrograms();
-    await loader.readKconfig();
+    loader.readKconfig();
     loader.loadBtf();
     loader.prefetchKernelNames();
     loader.createMaps();
@@ -192,12 +192,12 @@ class CollectionLoader {
    * Reads the `.kconfig` values (before anything is created) into a fresh
    * buffer: the spec keeps its zeros, so that every load reads the kernel anew.
    */
-  async readKconfig(): Promise<void> {
+  readKconfig(): void {
     const s = this.#spec;
     const kconfigMap = s.maps[".kconfig"];
     if (kconfigMap?.origin !== "kconfig" || !s.types) return;
     this.#kconfig = new Uint8Array(kconfigMap.valueSize);
-    await fillKconfig(this.#kconfig, Object.values(s.externs), s.types, {
+    fillKconfig(this.#kconfig, Object.values(s.externs), s.types, {
       root: this.#options.root,
       overrides: this.#options.kconfig,
     });
