@@ -438,3 +438,38 @@ Deno.test("map key/value bytes parse as bpftool's do (decimal, 0x, octal, or hex
   assert.throws(() => parseBytes(["256"], 0, 1, "map lookup key"), /"256" is not a byte/);
   assert.throws(() => parseBytes(["1"], 0, 2, "map lookup key"), /expected 2 bytes, got 1/);
 });
+
+Deno.test("cli cgroup tree: a link and a PROG_ATTACH program in a cgroup and its child, as bpftool 7.1", async () => {
+  const cg = `${cgroup2Root()}/denobpf_cli_tree_${Deno.pid}`;
+  await Deno.mkdir(`${cg}/child`, { recursive: true });
+  try {
+    using skb = loadProgram({
+      type: "cgroup_skb",
+      instructions: [asm.mov64(R0, 1), asm.exit()],
+      license: "MIT",
+      name: "allow_all",
+    });
+    using _egress = attachCgroup(skb, { cgroup: cg, attachType: "cgroup_inet_egress" });
+    using _ingress = attachCgroup(skb, {
+      cgroup: `${cg}/child`,
+      attachType: "cgroup_inet_ingress",
+      legacy: true,
+    });
+    // The test's own subtree as the root: other processes' cgroups stay out.
+    for (const flags of [[], ["-j"], ["-p"]]) {
+      const args = ["cgroup", "tree", cg, ...flags];
+      assert.equal(await cli(args), await bpftool(args), args.join(" "));
+    }
+    const id = skb.info().id;
+    assert.equal(
+      (await cli(["cgroup", "tree", cg])).split("\n").slice(2, 6).map((l) => l.trimEnd()).join(
+        "\n",
+      ),
+      `${cg}\n${String(id).padEnd(8)} cgroup_inet_egress multi           allow_all\n` +
+        `${cg}/child\n    ${String(id).padEnd(8)} cgroup_inet_ingress multi           allow_all`,
+    );
+  } finally {
+    await Deno.remove(`${cg}/child`);
+    await Deno.remove(cg);
+  }
+});

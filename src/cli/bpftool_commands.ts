@@ -6,6 +6,7 @@
  */
 
 import { btfShowCommand } from "./bpftool_btf.ts";
+import { cgroupTreeCommand } from "./bpftool_cgroup.ts";
 import { linkShowCommand } from "./bpftool_link.ts";
 import { mapShowCommand } from "./bpftool_map.ts";
 import {
@@ -73,5 +74,9 @@ export const BPFTOOL_COMMANDS: Record<string, BpftoolCommand> = {
   "btf show": {
     run: btfShowCommand,
     help: "btf show [id N] [-j|-p]                      like bpftool btf show",
+  },
+  "cgroup tree": {
+    run: cgroupTreeCommand,
+    help: "cgroup tree [ROOT] [-j|-p]                   like bpftool cgroup tree",
   },
 };
