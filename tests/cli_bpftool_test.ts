@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { loadCollection } from "../src/collection/mod.ts";
 import { createMap } from "../src/map/mod.ts";
 import { loadProgram } from "../src/program/load.ts";
-import { attachRawTracepoint } from "../src/link/tracepoint.ts";
+import { attachRawTracepoint, attachTracepoint } from "../src/link/tracepoint.ts";
 import { attachCgroup } from "../src/link/cgroup.ts";
 import { IdMultimap } from "../src/cli/bpftool_btf.ts";
 import { JsonWriter } from "../src/cli/bpftool_json.ts";
@@ -472,4 +472,38 @@ Deno.test("cli cgroup tree: a link and a PROG_ATTACH program in a cgroup and its
     await Deno.remove(`${cg}/child`);
     await Deno.remove(cg);
   }
+});
+
+Deno.test("cli perf list: this process's raw_tracepoint link and legacy tracepoint, as bpftool 7.1", async () => {
+  await using fs = await mountBpffs("denobpf-cli-bpftool-");
+  using coll = await loadBasic(fs.path);
+  using tp = loadProgram({
+    type: "tracepoint",
+    instructions: [asm.mov64(R0, 0), asm.exit()],
+    license: "GPL",
+    name: "tp_nothing",
+  });
+  using _raw = attachRawTracepoint(coll.programs.raw_events, { name: "sys_enter" });
+  // A BPF_LINK_CREATE tracepoint link keeps no perf event descriptor in the
+  // process, so only the raw tracepoint link and the legacy (ioctl) one show.
+  using _legacy = attachTracepoint(tp, {
+    group: "syscalls",
+    name: "sys_exit_getppid",
+    legacy: true,
+  });
+  const mine = (text: string) =>
+    text.split("\n").filter((l) => l.startsWith(`pid ${Deno.pid} `)).join("\n");
+  const mineJson = (text: string) =>
+    JSON.stringify((JSON.parse(text) as { pid: number }[]).filter((e) => e.pid === Deno.pid));
+  await agree("perf list", async () => [
+    mine(await cli(["perf", "list"])),
+    mine(await bpftool(["perf", "list"])),
+  ]);
+  await agree("perf list -j", async () => [
+    mineJson(await cli(["perf", "list", "-j"])),
+    mineJson(await bpftool(["perf", "list", "-j"])),
+  ]);
+  const lines = mine(await cli(["perf", "list"]));
+  assert.match(lines, /raw_tracepoint {2}sys_enter$/m);
+  assert.match(lines, /tracepoint {2}sys_exit_getppid$/m);
 });

@@ -9,6 +9,7 @@ import { btfShowCommand } from "./bpftool_btf.ts";
 import { cgroupTreeCommand } from "./bpftool_cgroup.ts";
 import { linkShowCommand } from "./bpftool_link.ts";
 import { mapShowCommand } from "./bpftool_map.ts";
+import { perfListCommand } from "./bpftool_perf.ts";
 import {
   mapDeleteCommand,
   mapDumpCommand,
@@ -78,5 +79,13 @@ export const BPFTOOL_COMMANDS: Record<string, BpftoolCommand> = {
   "cgroup tree": {
     run: cgroupTreeCommand,
     help: "cgroup tree [ROOT] [-j|-p]                   like bpftool cgroup tree",
+  },
+  "perf list": {
+    run: perfListCommand,
+    help: "perf list [-j|-p]                            like bpftool perf list",
+  },
+  "perf show": {
+    run: perfListCommand,
+    help: "perf show [-j|-p]                            like bpftool perf show",
   },
 };
