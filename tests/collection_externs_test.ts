@@ -280,3 +280,19 @@ Deno.test("a missing non-weak ksym is an error naming it", async () => {
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("readKernelConfig: a config read again is the same, fresh map; a changed file is read anew", () => {
+  const root = Deno.makeTempDirSync({ prefix: "denobpf-kconfig-again-" });
+  try {
+    Deno.mkdirSync(`${root}/proc`);
+    const path = `${root}/proc/config.gz`;
+    Deno.writeFileSync(path, gzipSync("CONFIG_BPF_SYSCALL=y\nCONFIG_HZ=250\n"));
+    const first = readKernelConfig({ root })!;
+    first.values.set("CONFIG_HZ", "mutated by the caller");
+    assert.equal(readKernelConfig({ root })?.values.get("CONFIG_HZ"), "250");
+    Deno.writeFileSync(path, gzipSync("CONFIG_BPF_SYSCALL=y\nCONFIG_HZ=1000\n"));
+    assert.equal(readKernelConfig({ root })?.values.get("CONFIG_HZ"), "1000");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
