@@ -4,8 +4,13 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { BtfBuilder, type BtfSpec as Spec, parseBtf, type TypeDesc } from "../src/btf/mod.ts";
-import { formatBtfAsC } from "../src/btf/dump_c.ts";
+import {
+  BtfBuilder,
+  type BtfSpec as Spec,
+  formatBtfAsC,
+  parseBtf,
+  type TypeDesc,
+} from "../src/btf/mod.ts";
 import { ParseError } from "../src/errors.ts";
 import { loadCollection } from "../src/collection/mod.ts";
 import { attachRawTracepoint } from "../src/link/mod.ts";

@@ -3,8 +3,9 @@
  * {@linkcode loadKernelModuleSpec}, {@linkcode kernelModuleOf},
  * {@linkcode resolveKernelTypes}, each taking `{ root }`), a lazy decoder for
  * raw BTF ({@linkcode BtfSpec}: vmlinux, split module BTF, either byte
- * order), an encoder, CO-RE relocation, and a raw dump identical to
- * `bpftool btf dump … format raw`.
+ * order), an encoder, CO-RE relocation, a raw dump identical to
+ * `bpftool btf dump … format raw` and a C header ({@linkcode formatBtfAsC})
+ * identical to `bpftool btf dump … format c`.
  *
  * @example
  * ```ts
@@ -83,6 +84,7 @@ export {
   dumpRawBytes,
   dumpRawChunks,
 } from "./dump.ts";
+export { formatBtfAsC, type FormatCOptions } from "./dump_c.ts";
 export { readBtfFile, type ReadBtfFileOptions } from "./file.ts";
 export { loadedBtfBytes, type LoadedBtfInfo, loadedBtfInfo, loadedBtfSpec } from "./loaded.ts";
 export {
