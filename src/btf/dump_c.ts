@@ -767,14 +767,13 @@ export function formatBtfAsC(spec: Spec, options: FormatCOptions = {}): string {
   for (let id = 1; id <= last; id++) {
     const t = spec.typeById(id);
     types[id] = t;
-    for (const ref of referencesOf(t)) {
-      if (!(ref >= 0 && ref <= last)) {
-        throw new ParseError(
-          "btf",
-          `cannot dump BTF as C: type [${id}] ${t.kind} '${t.name}' refers to type ${ref}, ` +
-            `past the last type ${last}`,
-        );
-      }
+    const ref = danglingRef(t, last);
+    if (ref >= 0) {
+      throw new ParseError(
+        "btf",
+        `cannot dump BTF as C: type [${id}] ${t.kind} '${t.name}' refers to type ${ref}, ` +
+          `past the last type ${last}`,
+      );
     }
   }
   const roots = options.rootIds ?? Array.from({ length: last }, (_, i) => i + 1);
@@ -815,7 +814,8 @@ function namedTypes(spec: Spec, last: number): Uint8Array {
   return named;
 }
 
-function referencesOf(t: BtfType): number[] {
+/** The first reference of `t` past `last`, or -1 (no allocation: this runs for every type). */
+function danglingRef(t: BtfType, last: number): number {
   switch (t.kind) {
     case "ptr":
     case "typedef":
@@ -826,17 +826,21 @@ function referencesOf(t: BtfType): number[] {
     case "var":
     case "decl_tag":
     case "type_tag":
-      return [t.type];
+      return t.type > last ? t.type : -1;
     case "array":
-      return [t.type, t.indexType];
+      return t.type > last ? t.type : t.indexType > last ? t.indexType : -1;
     case "struct":
     case "union":
-      return t.members.map((m) => m.type);
+      for (const m of t.members) if (m.type > last) return m.type;
+      return -1;
     case "func_proto":
-      return [t.returnType, ...t.params.map((p) => p.type)];
+      if (t.returnType > last) return t.returnType;
+      for (const p of t.params) if (p.type > last) return p.type;
+      return -1;
     case "datasec":
-      return t.vars.map((v) => v.type);
+      for (const v of t.vars) if (v.type > last) return v.type;
+      return -1;
     default:
-      return [];
+      return -1;
   }
 }
