@@ -105,9 +105,14 @@ export function formatHistogram(h: Histogram): string {
   }).join("\n");
 }
 
-/** Frames as bpftrace prints a stack: a line break, then each frame indented 4 and on its own line. */
+/**
+ * Frames as bpftrace prints a stack: a line break, then each frame indented 4
+ * and on its own line; a stack with no frames (the kernel gave none, as
+ * Linux 6.1 for syscall tracepoints) as nothing: `@k[]`, as bpftrace prints it.
+ */
 function formatStack(frames: string): string {
-  return "\n" + (frames === "" ? [] : frames.split("\n")).map((f) => `    ${f}\n`).join("");
+  if (frames === "") return "";
+  return "\n" + frames.split("\n").map((f) => `    ${f}\n`).join("");
 }
 
 /**
