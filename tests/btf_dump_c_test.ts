@@ -512,7 +512,9 @@ Deno.test("btf dump format c: mutated specs dump as bpftool does, or throw only 
         }
       },
     ),
-    { numRuns: 50 },
+    // Mutations often make an int size impossible (a ParseError): more runs
+    // keep enough dumped specs to compare.
+    { numRuns: 150 },
   );
   assert.ok(compared > 10, `only ${compared} of ${dumped} dumped specs compared with bpftool`);
 });
@@ -540,4 +542,34 @@ Deno.test("btf dump format c: a name offset at an empty string still names the t
   } finally {
     Deno.removeSync(file);
   }
+});
+
+Deno.test("btf dump format c: an int of 268 MB or a 1 GiB struct is a ParseError, not a 268 MB header", () => {
+  // The property test's counterexample: an int whose size field had bit 28
+  // flipped (0x10000004); bpftool wrote 33,554,448 lines of `long: 64;`.
+  const hugeInt = new BtfBuilder();
+  const int = hugeInt.add({
+    kind: "int",
+    name: "int",
+    size: 0x10000004,
+    encoding: "signed",
+    bitOffset: 0,
+    bits: 32,
+  });
+  hugeInt.add({
+    kind: "struct",
+    name: "foo",
+    size: 4,
+    members: [{ name: "m0", type: int, bitOffset: 0, bitfieldSize: 0 }],
+  });
+  assert.throws(
+    () => formatBtfAsC(parseBtf(hugeInt.encode())),
+    (e) => e instanceof ParseError && /\[1\] int 'int' has size 268435460/.test(e.message),
+  );
+  const hugeStruct = new BtfBuilder();
+  hugeStruct.add({ kind: "struct", name: "big", size: 1 << 30, members: [] });
+  assert.throws(
+    () => formatBtfAsC(parseBtf(hugeStruct.encode())),
+    (e) => e instanceof ParseError && /\[1\] struct 'big' has size 1073741824/.test(e.message),
+  );
 });

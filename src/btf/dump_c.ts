@@ -757,7 +757,9 @@ class CDumper {
  *
  * @throws {ParseError} when the types cannot be written as C: a struct or
  * union that contains itself other than through a pointer to a named type
- * (bpftool fails there too), or a cyclic or too deep chain of references.
+ * (bpftool fails there too), a cyclic or too deep chain of references, an
+ * int of a size other than 1, 2, 4, 8 or 16 bytes, or a struct or union
+ * over 64 MiB (bpftool writes its padding out, a line per 8 bytes).
  * @throws {InvalidArgumentError} when a root id is not a type of `spec`.
  */
 export function formatBtfAsC(spec: Spec, options: FormatCOptions = {}): string {
@@ -767,6 +769,13 @@ export function formatBtfAsC(spec: Spec, options: FormatCOptions = {}): string {
   for (let id = 1; id <= last; id++) {
     const t = spec.typeById(id);
     types[id] = t;
+    const bad = implausibleSize(t);
+    if (bad !== undefined) {
+      throw new ParseError(
+        "btf",
+        `cannot dump BTF as C: type [${id}] ${t.kind} '${t.name}' ${bad}`,
+      );
+    }
     const ref = danglingRef(t, last);
     if (ref >= 0) {
       throw new ParseError(
@@ -800,6 +809,25 @@ export function formatBtfAsC(spec: Spec, options: FormatCOptions = {}): string {
   }
   const body = d.out.join("");
   return options.header === false ? body : HEADER + body + FOOTER;
+}
+
+/** The largest struct or union the C dump writes: its padding is a line per 8 bytes. */
+const MAX_RECORD_BYTES = 64 << 20;
+
+/**
+ * Why a type's size is not one C can have, or `undefined`: an int whose size
+ * is not 1, 2, 4, 8 or 16 bytes (the kernel's btf_int_check_meta refuses
+ * those), or a struct or union larger than {@linkcode MAX_RECORD_BYTES},
+ * whose padding bpftool writes out as millions of `long: 64;` lines.
+ */
+function implausibleSize(t: BtfType): string | undefined {
+  if (t.kind === "int" && ![1, 2, 4, 8, 16].includes(t.size)) {
+    return `has size ${t.size}; an int is 1, 2, 4, 8 or 16 bytes`;
+  }
+  if ((t.kind === "struct" || t.kind === "union") && t.size > MAX_RECORD_BYTES) {
+    return `has size ${t.size}, over the ${MAX_RECORD_BYTES} bytes a C dump writes out`;
+  }
+  return undefined;
 }
 
 /** 1 for each type id whose record's name offset is nonzero. */
