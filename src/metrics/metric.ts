@@ -275,10 +275,7 @@ class ProbeMetric implements Metric {
       if (typeof value === "number") {
         out.bytes(this.#samples.value);
         this.#writeLabels(out, key, labels);
-        out.bytes(labels.close);
-        out.byte(SPACE);
-        out.number(value);
-        out.byte(NL);
+        endSample(out, labels.close, value);
       } else {
         this.#writeHistogram(out, key, labels, value);
       }
@@ -322,18 +319,20 @@ class ProbeMetric implements Metric {
     if (!negative) {
       out.bytes(s.sum);
       this.#writeLabels(out, key, labels);
-      out.bytes(labels.close);
-      out.byte(SPACE);
-      out.number(sum);
-      out.byte(NL);
+      endSample(out, labels.close, sum);
     }
     out.bytes(s.count);
     this.#writeLabels(out, key, labels);
-    out.bytes(labels.close);
-    out.byte(SPACE);
-    out.number(h.total);
-    out.byte(NL);
+    endSample(out, labels.close, h.total);
   }
+}
+
+/** Ends a sample line after its labels: `}` (or nothing), a space, the value, a newline. */
+function endSample(out: ExpositionWriter, close: Uint8Array, value: number): void {
+  out.bytes(close);
+  out.byte(SPACE);
+  out.number(value);
+  out.byte(NL);
 }
 
 function writePart(out: ExpositionWriter, part: unknown): void {
@@ -703,15 +702,12 @@ class MapMetric implements Metric {
           this.#writeHistogram(out, i, kb);
           continue;
         }
-        out.bytes(sample);
-        this.#writeLabels(out, kb);
-        out.bytes(labels.close);
-        out.byte(SPACE);
         const vb = i * valueBuffer + vo;
         let sum = 0;
         for (let c = 0; c < cpus; c++) sum += readInt(values, vb + c * stride, vt);
-        out.number(sum);
-        out.byte(NL);
+        out.bytes(sample);
+        this.#writeLabels(out, kb);
+        endSample(out, labels.close, sum);
       }
     }
     return dropped;
@@ -781,17 +777,11 @@ class MapMetric implements Metric {
     if (h.le[0] >= 0) {
       out.bytes(s.sum);
       this.#writeLabels(out, kb);
-      out.bytes(labels.close);
-      out.byte(SPACE);
-      out.number(sum);
-      out.byte(NL);
+      endSample(out, labels.close, sum);
     }
     out.bytes(s.count);
     this.#writeLabels(out, kb);
-    out.bytes(labels.close);
-    out.byte(SPACE);
-    out.number(cumulative);
-    out.byte(NL);
+    endSample(out, labels.close, cumulative);
   }
 }
 
