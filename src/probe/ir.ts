@@ -210,6 +210,8 @@ export type IrFunction =
   | "sizeof" // sizeof(type or expr)
   | "reg" // reg("ip"): a pt_regs register
   | "strncmp" // strncmp(a, b, n)
+  | "uptr" // uptr(p): p points to user memory (reads through it are user reads)
+  | "kptr" // kptr(p): p points to kernel memory
   | "pid_ns"; // reserved
 
 /**

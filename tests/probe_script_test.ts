@@ -1,0 +1,300 @@
+// The TypeScript script builder (src/probe/script.ts): what IR it records,
+// the renderings it gives expressions, and the errors of misuse. These need
+// no kernel; tests/bpftrace_examples_test.ts runs scripts.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  arg,
+  cast,
+  comm,
+  cond,
+  count,
+  curtask,
+  exit,
+  hist,
+  join,
+  lhist,
+  local,
+  nsecs,
+  pid,
+  print,
+  printf,
+  probeName,
+  retval,
+  type ScriptExpr,
+  str,
+  tid,
+  time,
+  toExpr,
+  user,
+  when,
+} from "../src/probe/script.ts";
+import { script } from "../src/probe/script.ts";
+import type { IrExpr, IrStmt } from "../src/probe/ir.ts";
+import { tracepoint, uprobe, uretprobe } from "../src/probe/points.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
+
+// Strips spans, to compare structure.
+function bare<T>(x: T): T {
+  return JSON.parse(
+    JSON.stringify(x, (k, v) => (k === "span" ? undefined : typeof v === "bigint" ? `${v}n` : v)),
+  );
+}
+
+const b = (name: string): IrExpr => ({ op: "builtin", name } as IrExpr);
+const n = (v: number): IrExpr => ({ op: "int", value: BigInt(v) });
+
+Deno.test("script: the read-latency sketch records the IR of its bpftrace script", () => {
+  const s = script(({ on, map }) => {
+    const start = map<number, number>("@start");
+    on(tracepoint("syscalls:sys_enter_read"), () => start.set(tid, nsecs));
+    on(tracepoint("syscalls:sys_exit_read"), { where: start.has(tid) }, () => {
+      hist("@us", nsecs.sub(start.get(tid)).div(1000));
+      start.delete(tid);
+    });
+    return { start };
+  });
+  assert.deepEqual(
+    bare(s.ir),
+    bare({
+      probes: [
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_enter_read" }],
+          body: [{ op: "map_set", map: "@start", key: b("tid"), value: b("nsecs") }],
+        },
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_exit_read" }],
+          filter: { op: "map_has", map: "@start", key: b("tid") },
+          body: [
+            {
+              op: "aggregate",
+              map: "@us",
+              fn: "hist",
+              args: [{
+                op: "binary",
+                operator: "/",
+                left: {
+                  op: "binary",
+                  operator: "-",
+                  left: b("nsecs"),
+                  right: { op: "map_get", map: "@start", key: b("tid") },
+                },
+                right: n(1000),
+              }],
+            },
+            { op: "map_delete", map: "@start", key: b("tid") },
+          ],
+        },
+      ],
+    }),
+  );
+  const hs = s.ir.probes[1].body[0];
+  assert.equal(hs.span?.text, "@us = hist((nsecs - @start[tid]) / 1000)");
+  assert.equal(s.ir.probes[1].span?.text, "tracepoint:syscalls:sys_exit_read /has(@start[tid])/");
+  assert.equal(s.refs.start.name, "@start");
+});
+
+Deno.test("script: locals, ternaries, if/else, printf and str as in opensnoop", () => {
+  const s = script(({ on, perThread }) => {
+    const filename = perThread<number>("@filename");
+    on(tracepoint<{ filename: number }>("syscalls:sys_enter_openat"), ({ args }) => {
+      filename.set(args.filename);
+    });
+    on(
+      tracepoint<{ ret: number }>("syscalls:sys_exit_openat"),
+      { where: filename.get() },
+      ({ args }) => {
+        const ret = local(args.ret, "ret");
+        const fd = local(cond(ret.ge(0), ret, -1));
+        printf("%-6d %-16s %4d %s\n", pid, comm, fd, str(filename.get()));
+        when(ret.lt(0), () => count("@errors", { by: ret.neg() }), () => exit());
+        filename.delete();
+      },
+    );
+  });
+  const body = s.ir.probes[1].body;
+  assert.deepEqual(body.map((st) => st.span?.text), [
+    "$ret = args.ret",
+    "$1 = $ret >= 0 ? $ret : -1",
+    'printf("%-6d %-16s %4d %s\\n", pid, comm, $1, str(@filename[tid]))',
+    "if ($ret < 0)",
+    "delete(@filename[tid])",
+  ]);
+  const iff = body[3] as Extract<IrStmt, { op: "if" }>;
+  assert.equal(iff.then[0].span?.text, "@errors[-$ret] = count()");
+  assert.deepEqual(bare(iff.else), [{ op: "exit" }]);
+  assert.deepEqual(bare(body[0]), {
+    op: "let",
+    name: "$ret",
+    value: { op: "field", base: b("args"), name: "ret" },
+  });
+});
+
+Deno.test("script: points of every constructor, several per probe, begin/end/every", () => {
+  const s = script(({ on, begin, end, every }) => {
+    begin(() => printf("Tracing... Hit Ctrl-C to end.\n"));
+    on([tracepoint("sched:sched_wakeup"), tracepoint("sched:sched_wakeup_new")], () => {
+      count("@", { by: probeName });
+    });
+    on(uretprobe("/bin/bash", "readline"), () => {
+      time("%H:%M:%S  ");
+      printf("%-6d %s\n", pid, str(retval));
+    });
+    on(uprobe("c", "getpid", { pid: 42 }), () => count("@calls"));
+    on({ kind: "fentry", target: "vfs_*" }, () => count("@f"));
+    every(1000, () => {
+      print("@", { top: 10 });
+    });
+    end(() => print("@calls"));
+  });
+  assert.deepEqual(s.ir.probes.map((p) => p.points), [
+    [{ kind: "begin", target: "" }],
+    [{ kind: "tracepoint", target: "sched:sched_wakeup" }, {
+      kind: "tracepoint",
+      target: "sched:sched_wakeup_new",
+    }],
+    [{ kind: "uretprobe", target: "/bin/bash:readline" }],
+    [{ kind: "uprobe", target: "c:getpid", pid: 42 }],
+    [{ kind: "fentry", target: "vfs_*" }],
+    [{ kind: "interval", target: "ms:1000" }],
+    [{ kind: "end", target: "" }],
+  ]);
+  assert.deepEqual(bare(s.ir.probes[5].body), [{ op: "print", map: "@", top: 10 }]);
+  assert.equal(s.ir.probes[1].body[0].span?.text, "@[probe] = count()");
+});
+
+Deno.test("script: fields, casts, user pointers, tuple keys, lhist and join", () => {
+  interface Task {
+    real_parent: { pid: number; comm: string };
+  }
+  interface Timespec {
+    tv_sec: number;
+    tv_nsec: number;
+  }
+  const s = script(({ on, struct }) => {
+    const ev = struct("ev", { pid: "int", comm: "char[16]" });
+    on(tracepoint<{ rqtp: Timespec }>("syscalls:sys_enter_nanosleep"), ({ args }) => {
+      const task = cast<Task>(curtask, "struct task_struct *");
+      printf(
+        "%d %s %d.%03d\n",
+        task.real_parent.pid,
+        task.real_parent.comm,
+        args.rqtp.tv_sec,
+        args.rqtp.tv_nsec.div(1e6),
+      );
+      lhist("@l", args.rqtp.tv_sec, { min: 0, max: 10, step: 1, by: [comm, pid] });
+      printf("%s\n", cast<{ comm: string }>(user(arg(0)), `${ev} *`).comm);
+    });
+    on(tracepoint("syscalls:sys_enter_execve"), ({ args }) => join(args.argv));
+  });
+  const [p, q] = s.ir.probes;
+  assert.equal(
+    p.body[0].span?.text,
+    'printf("%d %s %d.%03d\\n", ((struct task_struct *)curtask).real_parent.pid, ((struct task_struct *)curtask).real_parent.comm, args.rqtp.tv_sec, args.rqtp.tv_nsec / 1000000)',
+  );
+  assert.equal(p.body[1].span?.text, "@l[comm, pid] = lhist(args.rqtp.tv_sec, 0, 10, 1)");
+  assert.deepEqual(bare((p.body[1] as Extract<IrStmt, { op: "aggregate" }>).key), {
+    op: "tuple",
+    elems: [b("comm"), b("pid")],
+  });
+  assert.deepEqual(bare((p.body[2] as Extract<IrStmt, { op: "printf" }>).args[0]), {
+    op: "field",
+    name: "comm",
+    base: {
+      op: "cast",
+      type: "struct ev *",
+      arg: { op: "call", fn: "uptr", args: [{ op: "arg", index: 0 }] },
+    },
+  });
+  assert.deepEqual(bare(s.ir.structs), [{
+    name: "struct ev",
+    members: [{ name: "pid", type: "int" }, { name: "comm", type: "char[16]" }],
+  }]);
+  assert.deepEqual(bare(q.body), [{
+    op: "expr",
+    value: { op: "call", fn: "join", args: [{ op: "field", base: b("args"), name: "argv" }] },
+  }]);
+});
+
+Deno.test("script: misuse is an InvalidArgumentError saying what to do", () => {
+  assert.throws(() => count("@"), InvalidArgumentError, "inside a probe body");
+  assert.throws(() => script(() => {}), /no probes/);
+  assert.throws(
+    () => script(({ on }) => on(tracepoint("a:b"), () => printf("%d %s\n", pid))),
+    /2 conversion\(s\) but 1 argument/,
+  );
+  assert.throws(() => nsecs.div(1.5), /not an integer/);
+  assert.throws(
+    () => script(({ on }) => on(tracepoint("a:b"), () => count("bad name"))),
+    /map name/,
+  );
+  assert.throws(
+    () => script(({ on }) => on(tracepoint("a:b"), () => on(tracepoint("c:d"), () => {}))),
+    /inside another's body/,
+  );
+  assert.throws(
+    // deno-lint-ignore require-await
+    () => script(({ on }) => on(tracepoint("a:b"), (async () => count("@")) as () => void)),
+    /synchronous/,
+  );
+});
+
+Deno.test("script: a record expression is not a thenable, so async code can return it", async () => {
+  const e = await Promise.resolve(curtask);
+  assert.equal(e.text, "curtask");
+  assert.equal(curtask.pid.text, "curtask.pid");
+});
+
+// Random integer expressions: the rendering, read as JavaScript (whose
+// precedence of these operators is C's and bpftrace's), computes what the
+// tree computes.
+type Tree = { v: number } | { op: "+" | "-" | "*" | "&" | "|" | "^"; l: Tree; r: Tree } | {
+  neg: Tree;
+};
+const tree: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
+  t: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.record({ v: fc.integer({ min: 0, max: 1000 }) }),
+    fc.record({
+      op: fc.constantFrom("+", "-", "*", "&", "|", "^") as fc.Arbitrary<"+">,
+      l: tie("t"),
+      r: tie("t"),
+    }),
+    fc.record({ neg: tie("t") }),
+  ),
+})).t;
+
+function build(t: Tree): ScriptExpr<number> {
+  if ("v" in t) return toExpr(t.v) as ScriptExpr<number>;
+  if ("neg" in t) return build(t.neg).neg();
+  const l = build(t.l), r = build(t.r);
+  const m = { "+": "add", "-": "sub", "*": "mul", "&": "band", "|": "bor", "^": "xor" } as const;
+  return l[m[t.op]](r);
+}
+
+function evaluate(e: IrExpr): bigint {
+  if (e.op === "int") return e.value;
+  if (e.op === "unary") return -evaluate(e.arg);
+  if (e.op !== "binary") throw new Error(e.op);
+  const [l, r] = [evaluate(e.left), evaluate(e.right)];
+  const ops: Record<string, (a: bigint, b: bigint) => bigint> = {
+    "+": (a, b) => a + b,
+    "-": (a, b) => a - b,
+    "*": (a, b) => a * b,
+    "&": (a, b) => a & b,
+    "|": (a, b) => a | b,
+    "^": (a, b) => a ^ b,
+  };
+  return ops[e.operator](l, r);
+}
+
+Deno.test("script: span.text of random expressions has the parentheses the tree needs", () => {
+  fc.assert(
+    fc.property(tree, (t) => {
+      const e = build(t);
+      const js = e.text.replace(/\d+/g, "$&n").replace(/-(?=\d|\()/g, "- ");
+      assert.equal(new Function(`return (${js});`)(), evaluate(e.node), e.text);
+    }),
+    { numRuns: 500 },
+  );
+});
