@@ -179,6 +179,7 @@ Deno.test("the names the README and examples promise are exported where they say
       "usdt",
       "profile",
       "interrupted",
+      "script",
     ],
     "./asm": ["asm", "assemble", "disassemble", "R0", "R10"],
     "./features": ["haveMapType", "haveProgramType", "haveHelper", "checkMapType", "probeAll"],

@@ -21,6 +21,16 @@
  *   .emit({ fields: ["pid", "comm", "args.filename"] });
  * for await (const ev of opens.events()) console.log(ev.pid, ev.comm, ev.filename);
  *
+ * // State across probes (see script()): @start[tid] = nsecs; hist((nsecs - @start[tid]) / 1000)
+ * await using lat = await script(({ on, perThread }) => {
+ *   const start = perThread("@start");
+ *   on(tracepoint("syscalls:sys_enter_read"), () => start.set(nsecs));
+ *   on(tracepoint("syscalls:sys_exit_read"), { where: start.get() }, () => {
+ *     hist("@us", nsecs.sub(start.get()).div(1000));
+ *     start.delete();
+ *   });
+ * }).start();
+ *
  * // Ctrl-C (or SIGTERM) stops early; the results are still printed
  * using stop = interrupted();
  * await calls.runFor(30, { signal: stop });
@@ -86,6 +96,105 @@ export {
   type Histogram,
   type HistogramBucket,
 } from "./output.ts";
+export {
+  type AggregateKeyOptions,
+  type AnyOperand,
+  type AnyPoint,
+  arg,
+  avg,
+  type BodyContext,
+  buf,
+  cast,
+  cgroup,
+  clear,
+  comm,
+  cond,
+  count,
+  cpu,
+  curtask,
+  elapsed,
+  exit,
+  type FieldExpr,
+  type Fields,
+  func,
+  gid,
+  hist,
+  join,
+  kaddr,
+  kernel,
+  kstack,
+  ksym,
+  lhist,
+  type LhistOptions,
+  Local,
+  local,
+  type LooseFields,
+  type MapArg,
+  type MapUpdate,
+  max,
+  min,
+  nsecs,
+  ntop,
+  type OnOptions,
+  type Operand,
+  type OperandOf,
+  PerThread,
+  pid,
+  type PointArg,
+  type PointArgs,
+  print,
+  printf,
+  type PrintMapOptions,
+  probeName,
+  rand,
+  type RecordExpr,
+  reg,
+  type ResultsOf,
+  retval,
+  Script,
+  script,
+  type ScriptBuildOptions,
+  type ScriptContext,
+  ScriptExpr,
+  type ScriptHandleLike,
+  ScriptMap,
+  ScriptRun,
+  type ScriptRunOptions,
+  type ScriptStartOptions,
+  stats,
+  str,
+  strncmp,
+  type StructMembers,
+  sum,
+  tid,
+  time,
+  toExpr,
+  toIrPoint,
+  uid,
+  unroll,
+  user,
+  ustack,
+  usym,
+  when,
+  zero,
+} from "./script.ts";
+export type {
+  IrAggregation,
+  IrBinaryOp,
+  IrBuiltin,
+  IrExpr,
+  IrFunction,
+  IrNode,
+  IrPoint,
+  IrPointKind,
+  IrProbe,
+  IrRecordRef,
+  IrStmt,
+  IrStructDecl,
+  IrType,
+  ScriptIr,
+  SourceSpan,
+} from "./ir.ts";
 export { ProbeCompileError, ProbeNotFoundError } from "./errors.ts";
 export { interrupted, type InterruptedOptions } from "../sys/signals.ts";
 export type {
