@@ -179,6 +179,8 @@ Deno.test("the names the README and examples promise are exported where they say
       "usdt",
       "profile",
       "interrupted",
+      "expandPoints",
+      "listProbes",
       "script",
     ],
     "./asm": ["asm", "assemble", "disassemble", "R0", "R10"],

@@ -195,6 +195,13 @@ export type {
   ScriptIr,
   SourceSpan,
 } from "./ir.ts";
+export {
+  type ExpandOptions,
+  expandPoints,
+  globMatch,
+  listProbes,
+  type ListProbesOptions,
+} from "./expand.ts";
 export { ProbeCompileError, ProbeNotFoundError } from "./errors.ts";
 export { interrupted, type InterruptedOptions } from "../sys/signals.ts";
 export type {
