@@ -25,8 +25,10 @@ const USER_STACK = 1 << 8;
 /** `BPF_NOEXIST`. */
 const NOEXIST = 1;
 
-const TMP = -8;
-const VAL = -24;
+/** The scratch slot of integer reads (fp-8). */
+export const TMP = -8;
+/** The initial value of a new aggregation element (fp-24..fp-8). */
+export const VAL = -24;
 
 /** A filter whose expressions are resolved. */
 export type ResolvedPredicate =
@@ -91,7 +93,8 @@ export function linearBuckets(b: LinearBounds): number {
   return Math.ceil((b.max - b.min) / b.step) + 2;
 }
 
-class Gen {
+/** Instruction emission shared by the probe code generators: labels, constants, reads. */
+export class Gen {
   readonly a = new Assembler();
   #n = 0;
   #labelAt = -1;
@@ -320,7 +323,14 @@ const JUMP: Record<Exclude<CompareOp, "&">, Jumper> = {
   ">=": (a, s, r, t) => s ? a.jsge(R0, r, t) : a.jge(R0, r, t),
 };
 
-function loadInsn(a: Assembler, size: number, dst: Register, src: Register, off: number): void {
+/** A load of `size` bytes. */
+export function loadInsn(
+  a: Assembler,
+  size: number,
+  dst: Register,
+  src: Register,
+  off: number,
+): void {
   if (size === 1) a.ldxb(dst, src, off);
   else if (size === 2) a.ldxh(dst, src, off);
   else if (size === 4) a.ldxw(dst, src, off);
@@ -361,7 +371,7 @@ function epilogue(g: Gen): void {
 }
 
 /** Stores the bucket of R7 in R8 (see `histBucket` for the numbering). */
-function log2Bucket(g: Gen, signed: boolean): void {
+export function log2Bucket(g: Gen, signed: boolean): void {
   const a = g.a;
   const done = g.fresh("bucket");
   a.mov64(R8, 0);
@@ -377,7 +387,8 @@ function log2Bucket(g: Gen, signed: boolean): void {
   g.label(done);
 }
 
-function linearBucket(g: Gen, b: LinearBounds, signed: boolean): void {
+/** Stores the linear histogram bucket of R7 in R8. */
+export function linearBucket(g: Gen, b: LinearBounds, signed: boolean): void {
   const a = g.a;
   const n = linearBuckets(b);
   const done = g.fresh("bucket");
@@ -399,7 +410,7 @@ function linearBucket(g: Gen, b: LinearBounds, signed: boolean): void {
 }
 
 /** Updates the per-CPU value R0 points at with R7. */
-function update(g: Gen, kind: AggKind, signed: boolean): void {
+export function update(g: Gen, kind: AggKind, signed: boolean): void {
   const a = g.a;
   switch (kind) {
     case "count":
@@ -434,7 +445,8 @@ function update(g: Gen, kind: AggKind, signed: boolean): void {
   }
 }
 
-function initialValue(g: Gen, kind: AggKind): void {
+/** Writes the first value of a new aggregation element (from R7) at VAL. */
+export function initialValue(g: Gen, kind: AggKind): void {
   const a = g.a;
   switch (kind) {
     case "count":

@@ -1,0 +1,735 @@
+// Type inference and checking of the probe IR: the type of every
+// expression at one point, the locals of each probe, and the key and value
+// types of the script's maps, fixed by their first use (as bpftrace infers
+// them). A conflicting use is a ProbeCompileError naming the map or local,
+// the expression and both types.
+
+import type { Access, Schema } from "./_access.ts";
+import type { LinearBounds } from "./_codegen.ts";
+import { ProbeCompileError } from "./errors.ts";
+import type {
+  IrAggregation,
+  IrExpr,
+  IrPointKind,
+  IrProbe,
+  IrStmt,
+  IrType,
+  ScriptIr,
+} from "./ir.ts";
+
+/** What the checker and the code generator know about the point a program runs at. */
+export interface PointEnv {
+  /** The point's full name, as the `probe` builtin gives it (`"tracepoint:sched:sched_switch"`). */
+  name: string;
+  /** The kind of point. */
+  kind: IrPointKind;
+  /** How `args.*`, `argN` and `retval` are read (none at begin/end/interval). */
+  schema?: Schema;
+  /** Whether pointers in the arguments point to user memory (syscalls, uprobes, USDT). */
+  user: boolean;
+  /** The function, for the `func` builtin (uprobe and kprobe points). */
+  func?: string;
+}
+
+/** A map of the script: its key, and its value or aggregation, fixed by first use. */
+export interface MapInfo {
+  /** The name, with its `@`. */
+  name: string;
+  /** First-use order. */
+  index: number;
+  /** The key type; undefined until a keyed use, `none` for a map without key. */
+  key?: IrType;
+  /** The aggregation, for maps written by `count()`, `hist()`… */
+  agg?: { fn: IrAggregation; signed: boolean; linear?: LinearBounds };
+  /** The value type, for maps written by assignment. */
+  value?: IrType;
+  /** The text of the use that fixed the map's value (for messages). */
+  valueBy?: string;
+  /** The text of the use that fixed the key. */
+  keyBy?: string;
+}
+
+/** The types at one program: every expression's, and the accesses of arguments. */
+export interface ProgramTypes {
+  /** The type of each expression node. */
+  types: Map<IrExpr, IrType>;
+  /** How `args.*`, `argN` and `retval` expressions are read. */
+  access: Map<IrExpr, Access>;
+  /** Locals and their types. */
+  locals: Map<string, IrType>;
+}
+
+/** The type of an unknown value (a map read before the pass that learns its type). */
+const UNKNOWN: IrType = { kind: "none" };
+const U64: IrType = { kind: "int", size: 8, signed: false };
+const S64: IrType = { kind: "int", size: 8, signed: true };
+const U32: IrType = { kind: "int", size: 4, signed: false };
+
+/** Integer cast names: bpftrace's (`u8`…`s64`, `uint8`…`int64`) and C's. */
+const CASTS: Record<string, [1 | 2 | 4 | 8, boolean]> = {
+  u8: [1, false],
+  u16: [2, false],
+  u32: [4, false],
+  u64: [8, false],
+  s8: [1, true],
+  s16: [2, true],
+  s32: [4, true],
+  s64: [8, true],
+  uint8: [1, false],
+  uint16: [2, false],
+  uint32: [4, false],
+  uint64: [8, false],
+  int8: [1, true],
+  int16: [2, true],
+  int32: [4, true],
+  int64: [8, true],
+  char: [1, true],
+  "unsigned char": [1, false],
+  short: [2, true],
+  "unsigned short": [2, false],
+  int: [4, true],
+  "unsigned int": [4, false],
+  unsigned: [4, false],
+  long: [8, true],
+  "unsigned long": [8, false],
+  "long long": [8, true],
+  "unsigned long long": [8, false],
+  bool: [1, false],
+};
+
+/** The integer type a cast names, or undefined. */
+export function castType(name: string): IrType | undefined {
+  const c = CASTS[name.trim().replace(/\s+/g, " ")];
+  return c ? { kind: "int", size: c[0], signed: c[1] } : undefined;
+}
+
+/** A type as messages print it: `uint64`, `int32`, `string[64]`, `(uint64, string[16])`. */
+export function typeText(t: IrType): string {
+  switch (t.kind) {
+    case "int":
+      return `${t.signed ? "int" : "uint"}${t.size * 8}`;
+    case "str":
+      return `string[${t.len}]`;
+    case "buf":
+      return `buffer[${t.len}]`;
+    case "stack":
+      return t.user ? "ustack" : "kstack";
+    case "tuple":
+      return `(${t.elems.map(typeText).join(", ")})`;
+    case "ptr":
+      return "to" in t.to && "name" in t.to ? `${t.to.name} *` : `${typeText(t.to as IrType)} *`;
+    case "record":
+      return t.ref.name;
+    case "none":
+      return "none";
+    default:
+      return t.kind;
+  }
+}
+
+const BINARY_PRECEDENCE: Record<string, number> = {
+  "||": 1,
+  "&&": 2,
+  "|": 3,
+  "^": 4,
+  "&": 5,
+  "==": 6,
+  "!=": 6,
+  "<": 7,
+  "<=": 7,
+  ">": 7,
+  ">=": 7,
+  "<<": 8,
+  ">>": 8,
+  "+": 9,
+  "-": 9,
+  "*": 10,
+  "/": 10,
+  "%": 10,
+};
+
+/** An expression's text: its span's, or a bpftrace rendering of the node. */
+export function exprText(e: IrExpr): string {
+  if (e.span?.text) return e.span.text;
+  return render(e, 0);
+}
+
+function render(e: IrExpr, prec: number): string {
+  const key = (k?: IrExpr) =>
+    k ? `[${k.op === "tuple" ? k.elems.map(exprText).join(", ") : exprText(k)}]` : "";
+  switch (e.op) {
+    case "int":
+      return e.value.toString();
+    case "str":
+      return JSON.stringify(e.value);
+    case "builtin":
+      return e.name;
+    case "arg":
+      return `arg${e.index}`;
+    case "field":
+      return `${render(e.base, 11)}.${e.name}`;
+    case "index":
+      return `${render(e.base, 11)}[${exprText(e.index)}]`;
+    case "var":
+      return e.name.startsWith("$") ? e.name : `$${e.name}`;
+    case "map_get":
+      return `${e.map}${key(e.key)}`;
+    case "map_has":
+      return `${e.map}${key(e.key)}`;
+    case "unary":
+      return `${e.operator}${render(e.arg, 11)}`;
+    case "binary": {
+      const p = BINARY_PRECEDENCE[e.operator];
+      const s = `${render(e.left, p)} ${e.operator} ${render(e.right, p + 1)}`;
+      return p < prec ? `(${s})` : s;
+    }
+    case "ternary": {
+      const s = `${render(e.cond, 1)} ? ${render(e.then, 1)} : ${render(e.else, 1)}`;
+      return prec > 0 ? `(${s})` : s;
+    }
+    case "call":
+      return `${e.fn}(${e.args.map(exprText).join(", ")})`;
+    case "cast":
+      return `(${e.type})${render(e.arg, 11)}`;
+    case "tuple":
+      return `(${e.elems.map(exprText).join(", ")})`;
+  }
+}
+
+/** A statement's text, for messages. */
+export function stmtText(s: IrStmt): string {
+  if (s.span?.text) return s.span.text;
+  const key = (m: string, k?: IrExpr) => k ? `${m}[${exprText(k)}]` : m;
+  switch (s.op) {
+    case "let":
+      return `$${s.name.replace(/^\$/, "")} = ${exprText(s.value)}`;
+    case "map_set":
+      return `${key(s.map, s.key)} = ${exprText(s.value)}`;
+    case "map_update":
+      return `${key(s.map, s.key)} ${s.operator}= ${exprText(s.value)}`;
+    case "map_delete":
+      return `delete(${key(s.map, s.key)})`;
+    case "aggregate":
+      return `${key(s.map, s.key)} = ${s.fn}(${s.args.map(exprText).join(", ")})`;
+    case "printf":
+      return `printf(${[JSON.stringify(s.format), ...s.args.map(exprText)].join(", ")})`;
+    case "print":
+      return `print(${s.map})`;
+    case "print_value":
+      return `print(${exprText(s.value)})`;
+    case "expr":
+      return exprText(s.value);
+    default:
+      return s.op;
+  }
+}
+
+function isInt(t: IrType): boolean {
+  return t.kind === "int" || t.kind === "ksym" || t.kind === "usym" || t.kind === "ptr";
+}
+
+function fail(message: string, text: string): never {
+  throw new ProbeCompileError(message, { expression: text });
+}
+
+/** Whether a value of type `b` can be stored where `a` is fixed (same shape; ints of any size). */
+function compatible(a: IrType, b: IrType): boolean {
+  if (a.kind === "none" || b.kind === "none") return true;
+  if (isInt(a) && isInt(b)) return a.kind === b.kind || (a.kind !== "ksym" && a.kind !== "usym");
+  if (a.kind === "tuple" && b.kind === "tuple") {
+    return a.elems.length === b.elems.length && a.elems.every((x, i) => compatible(x, b.elems[i]));
+  }
+  return a.kind === b.kind;
+}
+
+function hasUnknown(t: IrType): boolean {
+  return t.kind === "none" || (t.kind === "tuple" && t.elems.some(hasUnknown));
+}
+
+/** The name of a local, without `$`. */
+export function localName(name: string): string {
+  return name.replace(/^\$/, "");
+}
+
+/**
+ * The checker of one script: `checkProgram` types one probe at one point,
+ * fixing the shared maps' types as it goes. The script is checked twice:
+ * a first lenient pass learns what maps hold (a map read before the
+ * statement that writes it is "unknown" there), the second one is strict.
+ */
+export class ScriptChecker {
+  /** The maps, by name, in first-use order. */
+  readonly maps: Map<string, MapInfo> = new Map();
+  /** Bytes kept of each string. */
+  readonly strlen: number;
+  #strict = false;
+
+  /** A checker for `ir`. */
+  constructor(ir: ScriptIr) {
+    this.strlen = Math.ceil((ir.strlen ?? 64) / 8) * 8;
+  }
+
+  /** From now on, unknown map values are errors. */
+  strict(): void {
+    this.#strict = true;
+  }
+
+  /** Types `probe` at `env`. */
+  checkProgram(probe: IrProbe, env: PointEnv): ProgramTypes {
+    const pt: ProgramTypes = { types: new Map(), access: new Map(), locals: new Map() };
+    if (probe.filter) this.#expr(probe.filter, env, pt);
+    this.#stmts(probe.body, env, pt);
+    return pt;
+  }
+
+  #map(name: string): MapInfo {
+    let m = this.maps.get(name);
+    if (!m) this.maps.set(name, m = { name, index: this.maps.size });
+    return m;
+  }
+
+  #key(name: string, key: IrExpr | undefined, env: PointEnv, pt: ProgramTypes, text: string) {
+    const m = this.#map(name);
+    const t = key ? this.#expr(key, env, pt) : { kind: "none" as const };
+    if (key && (t.kind === "str" || t.kind === "stack" || isInt(t) || t.kind === "tuple")) {
+      // ok
+    } else if (key) {
+      fail(`${text}: a map key cannot be ${typeText(t)}`, text);
+    }
+    if (key && hasUnknown(t)) return;
+    if (m.key === undefined) {
+      m.key = t;
+      m.keyBy = text;
+      return;
+    }
+    const keyless = (x: IrType) => x.kind === "none";
+    if (keyless(m.key) !== keyless(t) || !compatible(m.key, t)) {
+      const what = (x: IrType) => keyless(x) ? "no key" : `key ${typeText(x)}`;
+      fail(
+        `map ${name}: ${text} uses ${what(t)}, but ${m.keyBy} used ${what(m.key)}; ` +
+          "a map's key type is fixed by its first use",
+        text,
+      );
+    }
+  }
+
+  #setValue(name: string, t: IrType, text: string): void {
+    const m = this.#map(name);
+    if (hasUnknown(t)) return;
+    if (m.agg) {
+      fail(
+        `map ${name}: ${text} assigns ${typeText(t)}, but ${m.valueBy} made it a ${m.agg.fn}() ` +
+          "aggregation",
+        text,
+      );
+    }
+    if (t.kind === "stack" || t.kind === "record") {
+      fail(`map ${name}: ${text}: a map value cannot be ${typeText(t)}`, text);
+    }
+    if (m.value === undefined) {
+      m.value = t.kind === "int" ? { ...t, size: 8 } : t;
+      m.valueBy = text;
+    } else if (!compatible(m.value, t)) {
+      fail(
+        `map ${name}: ${text} assigns ${typeText(t)}, but ${m.valueBy} made its value ` +
+          `${typeText(m.value)}; a map's value type is fixed by its first use`,
+        text,
+      );
+    }
+  }
+
+  #stmts(list: readonly IrStmt[], env: PointEnv, pt: ProgramTypes): void {
+    for (const s of list) this.#stmt(s, env, pt);
+  }
+
+  #stmt(s: IrStmt, env: PointEnv, pt: ProgramTypes): void {
+    const text = stmtText(s);
+    switch (s.op) {
+      case "let": {
+        const t = this.#expr(s.value, env, pt);
+        const name = localName(s.name);
+        const prior = pt.locals.get(name);
+        if (prior && !hasUnknown(prior) && !compatible(prior, t)) {
+          fail(
+            `${text}: $${name} is ${typeText(prior)}, it cannot be assigned ${typeText(t)}`,
+            text,
+          );
+        }
+        if (!prior || hasUnknown(prior)) {
+          if (t.kind === "stack" || t.kind === "record") {
+            fail(`${text}: a local cannot hold ${typeText(t)}`, text);
+          }
+          pt.locals.set(name, t);
+        }
+        return;
+      }
+      case "map_set":
+        this.#key(s.map, s.key, env, pt, text);
+        this.#setValue(s.map, this.#expr(s.value, env, pt), text);
+        return;
+      case "map_update": {
+        this.#key(s.map, s.key, env, pt, text);
+        const t = this.#expr(s.value, env, pt);
+        if (!isInt(t) && t.kind !== "none") {
+          fail(`${text}: ${exprText(s.value)} is ${typeText(t)}, not an integer`, text);
+        }
+        const m = this.#map(s.map);
+        if (m.value && m.value.kind !== "int") {
+          fail(
+            `map ${s.map}: ${text} needs an integer value, the map holds ${typeText(m.value)}`,
+            text,
+          );
+        }
+        this.#setValue(s.map, m.value ?? S64, text);
+        return;
+      }
+      case "map_delete":
+        this.#key(s.map, s.key, env, pt, text);
+        return;
+      case "aggregate":
+        return this.#aggregate(s, env, pt, text);
+      case "if":
+        this.#expr(s.cond, env, pt);
+        this.#stmts(s.then, env, pt);
+        if (s.else) this.#stmts(s.else, env, pt);
+        return;
+      case "unroll":
+        return this.#stmts(s.body, env, pt);
+      case "printf":
+        for (const a of s.args) {
+          const t = this.#expr(a, env, pt);
+          if (t.kind === "record" || t.kind === "tuple") {
+            fail(`${text}: ${exprText(a)} is ${typeText(t)}, which printf cannot print`, text);
+          }
+        }
+        return;
+      case "print":
+      case "clear":
+      case "zero":
+        if (!this.maps.has(s.map) && this.#strict) {
+          fail(`${text}: there is no map ${s.map} (it is never assigned)`, text);
+        }
+        this.#map(s.map);
+        return;
+      case "print_value":
+      case "expr":
+        this.#expr(s.value, env, pt);
+        return;
+      case "time":
+      case "exit":
+        return;
+    }
+  }
+
+  #aggregate(
+    s: IrStmt & { op: "aggregate" },
+    env: PointEnv,
+    pt: ProgramTypes,
+    text: string,
+  ): void {
+    this.#key(s.map, s.key, env, pt, text);
+    const want = s.fn === "count" ? 0 : s.fn === "lhist" ? 4 : 1;
+    if (s.args.length !== want) {
+      fail(`${text}: ${s.fn}() takes ${want} argument(s), got ${s.args.length}`, text);
+    }
+    const types = s.args.map((a) => this.#expr(a, env, pt));
+    const v = types[0];
+    if (v && !isInt(v) && v.kind !== "none") {
+      fail(`${text}: ${s.fn}() needs an integer, ${exprText(s.args[0])} is ${typeText(v)}`, text);
+    }
+    let linear: LinearBounds | undefined;
+    if (s.fn === "lhist") {
+      const n = s.args.slice(1).map((a) => {
+        if (a.op !== "int") {
+          fail(`${text}: lhist()'s min, max and step must be integer literals`, text);
+        }
+        return Number(a.value);
+      });
+      linear = { min: n[0], max: n[1], step: n[2] };
+      if (!(linear.step > 0 && linear.max > linear.min)) {
+        fail(`${text}: lhist() needs min < max and step > 0`, text);
+      }
+      if (Math.ceil((linear.max - linear.min) / linear.step) > 1000) {
+        fail(`${text}: lhist() has more than 1000 buckets`, text);
+      }
+    }
+    const m = this.#map(s.map);
+    const signed = v?.kind === "int" && v.signed;
+    if (m.value) {
+      fail(
+        `map ${s.map}: ${text} makes it a ${s.fn}() aggregation, but ${m.valueBy} assigned it ` +
+          `${typeText(m.value)}`,
+        text,
+      );
+    }
+    if (!m.agg) {
+      m.agg = { fn: s.fn, signed, linear };
+      m.valueBy = text;
+    } else if (m.agg.fn !== s.fn) {
+      fail(
+        `map ${s.map}: ${text} is a ${s.fn}() aggregation, but ${m.valueBy} made it ${m.agg.fn}()`,
+        text,
+      );
+    } else if (
+      linear && m.agg.linear &&
+      (linear.min !== m.agg.linear.min || linear.max !== m.agg.linear.max ||
+        linear.step !== m.agg.linear.step)
+    ) {
+      fail(`map ${s.map}: ${text} has other lhist() bounds than ${m.valueBy}`, text);
+    } else if (signed) m.agg.signed = true;
+  }
+
+  #expr(e: IrExpr, env: PointEnv, pt: ProgramTypes): IrType {
+    const t = this.#type(e, env, pt);
+    pt.types.set(e, t);
+    return t;
+  }
+
+  #resolve(e: IrExpr, path: string, env: PointEnv, pt: ProgramTypes): IrType {
+    if (!env.schema) {
+      fail(`${exprText(e)}: ${env.name} has no arguments`, exprText(e));
+    }
+    const acc = env.schema.resolve(path, this.strlen);
+    pt.access.set(e, acc);
+    if (acc.type === "int") return { kind: "int", size: acc.size as 1, signed: acc.signed };
+    if (acc.type === "str") return { kind: "str", len: acc.len };
+    return { kind: "stack", user: acc.user };
+  }
+
+  #type(e: IrExpr, env: PointEnv, pt: ProgramTypes): IrType {
+    const text = () => exprText(e);
+    switch (e.op) {
+      case "int":
+        return e.value < 0n ? S64 : U64;
+      case "str":
+        return {
+          kind: "str",
+          len: Math.ceil((new TextEncoder().encode(e.value).length + 1) / 8) * 8,
+        };
+      case "builtin":
+        switch (e.name) {
+          case "nsecs":
+          case "elapsed":
+          case "cgroup":
+            return U64;
+          case "pid":
+          case "tid":
+          case "uid":
+          case "gid":
+          case "cpu":
+          case "rand":
+            return U32;
+          case "comm":
+            return { kind: "str", len: 16 };
+          case "curtask":
+            return { kind: "ptr", space: "kernel", to: { name: "struct task_struct" } };
+          case "kstack":
+          case "ustack":
+            if (!env.schema) fail(`${e.name} has no meaning at ${env.name}`, text());
+            return { kind: "stack", user: e.name === "ustack" };
+          case "probe":
+            return { kind: "str", len: Math.ceil((env.name.length + 1) / 8) * 8 };
+          case "func":
+            if (!env.func) {
+              fail(`func exists at uprobes and kprobes, not at ${env.name}`, text());
+            }
+            return { kind: "str", len: Math.ceil((env.func.length + 1) / 8) * 8 };
+          case "retval":
+            return this.#resolve(e, "retval", env, pt);
+          case "args":
+            fail(`${text()}: read a field of args (args.<name>)`, text());
+        }
+        break;
+      case "arg":
+        return this.#resolve(e, `arg${e.index}`, env, pt);
+      case "field":
+      case "index": {
+        const path = argsPath(e);
+        if (path === undefined) {
+          fail(
+            `${text()}: only fields of args (args.a.b, args.a[2]) can be read here`,
+            text(),
+          );
+        }
+        return this.#resolve(e, path, env, pt);
+      }
+      case "var": {
+        const t = pt.locals.get(localName(e.name));
+        if (!t) fail(`${text()}: $${localName(e.name)} is used before it is assigned`, text());
+        return t;
+      }
+      case "map_get":
+      case "map_has": {
+        this.#key(e.map, e.key, env, pt, text());
+        if (e.op === "map_has") return U64;
+        const m = this.maps.get(e.map)!;
+        if (m.agg) {
+          if (m.agg.fn === "hist" || m.agg.fn === "lhist" || m.agg.fn === "stats") {
+            fail(
+              `${text()}: ${e.map} is a ${m.agg.fn}() aggregation; it can only be printed`,
+              text(),
+            );
+          }
+          fail(
+            `${text()}: ${e.map} is a ${m.agg.fn}() aggregation (per-CPU); it cannot be read ` +
+              "in an expression, only printed",
+            text(),
+          );
+        }
+        if (m.value) return m.value;
+        if (this.#strict) fail(`${text()}: map ${e.map} is read but never assigned`, text());
+        return UNKNOWN;
+      }
+      case "unary": {
+        const t = this.#expr(e.arg, env, pt);
+        this.#needInt(e.arg, t, text());
+        return e.operator === "!"
+          ? U64
+          : e.operator === "-"
+          ? S64
+          : t.kind === "int"
+          ? { ...t, size: 8 }
+          : U64;
+      }
+      case "binary":
+        return this.#binary(e, env, pt, text());
+      case "ternary": {
+        const c = this.#expr(e.cond, env, pt);
+        this.#needInt(e.cond, c, text());
+        const a = this.#expr(e.then, env, pt);
+        const b = this.#expr(e.else, env, pt);
+        if (!compatible(a, b)) {
+          fail(
+            `${text()}: the branches differ: ${exprText(e.then)} is ${typeText(a)}, ` +
+              `${exprText(e.else)} is ${typeText(b)}`,
+            text(),
+          );
+        }
+        if (a.kind === "str" && b.kind === "str") {
+          return { kind: "str", len: Math.max(a.len, b.len) };
+        }
+        if (a.kind === "int" && b.kind === "int") {
+          return { kind: "int", size: 8, signed: a.signed || b.signed };
+        }
+        return a.kind === "none" ? b : a;
+      }
+      case "call":
+        return this.#call(e, env, pt, text());
+      case "cast": {
+        const t = this.#expr(e.arg, env, pt);
+        const c = castType(e.type);
+        if (!c) {
+          fail(`${text()}: cannot cast to ${e.type} (integer types: u8…u64, s8…s64, int…)`, text());
+        }
+        this.#needInt(e.arg, t, text());
+        return c;
+      }
+      case "tuple":
+        return { kind: "tuple", elems: e.elems.map((x) => this.#expr(x, env, pt)) };
+    }
+  }
+
+  #needInt(e: IrExpr, t: IrType, text: string): void {
+    if (!isInt(t) && t.kind !== "none") {
+      fail(`${text}: ${exprText(e)} is ${typeText(t)}, not an integer`, text);
+    }
+  }
+
+  #binary(e: IrExpr & { op: "binary" }, env: PointEnv, pt: ProgramTypes, text: string): IrType {
+    const l = this.#expr(e.left, env, pt);
+    const r = this.#expr(e.right, env, pt);
+    if ((e.operator === "==" || e.operator === "!=") && (l.kind === "str" || r.kind === "str")) {
+      if (!compatible(l, r)) {
+        fail(`${text}: cannot compare ${typeText(l)} with ${typeText(r)}`, text);
+      }
+      return U64;
+    }
+    if ((!isInt(l) && l.kind !== "none") || (!isInt(r) && r.kind !== "none")) {
+      fail(
+        `${text}: ${e.operator} needs integers, ${exprText(e.left)} is ${typeText(l)} and ` +
+          `${exprText(e.right)} is ${typeText(r)}`,
+        text,
+      );
+    }
+    const signed = (l.kind === "int" && l.signed) || (r.kind === "int" && r.signed);
+    if (/^(==|!=|<|<=|>|>=|&&|\|\|)$/.test(e.operator)) return U64;
+    return signed ? S64 : U64;
+  }
+
+  #call(e: IrExpr & { op: "call" }, env: PointEnv, pt: ProgramTypes, text: string): IrType {
+    const types = e.args.map((a) => this.#expr(a, env, pt));
+    switch (e.fn) {
+      case "str": {
+        if (types.length < 1 || types.length > 2) {
+          fail(`${text}: str() takes 1 or 2 arguments`, text);
+        }
+        if (types[0].kind === "str") return types[0];
+        this.#needInt(e.args[0], types[0], text);
+        let len = this.strlen;
+        if (e.args[1]) {
+          if (e.args[1].op !== "int") {
+            fail(`${text}: str()'s length must be an integer literal`, text);
+          }
+          len = Math.min(len, Math.ceil(Number(e.args[1].value) / 8) * 8);
+        }
+        return { kind: "str", len: Math.max(8, len) };
+      }
+      case "ksym":
+      case "usym":
+        this.#needInt(e.args[0], types[0] ?? UNKNOWN, text);
+        return e.fn === "ksym" ? { kind: "ksym" } : { kind: "usym" };
+      default:
+        fail(`${text}: ${e.fn}() is not supported yet by the probe back end`, text);
+    }
+  }
+}
+
+/** `args.a.b[2]` as the path `Schema.resolve` reads, or undefined when the root is not `args`. */
+export function argsPath(e: IrExpr): string | undefined {
+  if (e.op === "builtin" && e.name === "args") return "args";
+  if (e.op === "field") {
+    const b = argsPath(e.base);
+    return b === undefined ? undefined : `${b}.${e.name}`;
+  }
+  if (e.op === "index" && e.index.op === "int") {
+    const b = argsPath(e.base);
+    return b === undefined ? undefined : `${b}[${e.index.value}]`;
+  }
+  return undefined;
+}
+
+/** Bytes a value of type `t` takes in a key, a record or a map value (8-byte aligned parts). */
+export function sizeOfType(t: IrType): number {
+  switch (t.kind) {
+    case "str":
+    case "buf":
+      return Math.ceil(t.len / 8) * 8;
+    case "tuple":
+      return t.elems.reduce((n, x) => n + sizeOfType(x), 0);
+    case "none":
+      return 0;
+    default:
+      return 8;
+  }
+}
+
+/** Checks the whole script: each probe at each of its points, twice (see {@linkcode ScriptChecker}). */
+export function checkScript(
+  ir: ScriptIr,
+  programs: readonly { probe: IrProbe; env: PointEnv }[],
+): { checker: ScriptChecker; types: ProgramTypes[] } {
+  const checker = new ScriptChecker(ir);
+  for (const p of programs) checker.checkProgram(p.probe, p.env);
+  checker.strict();
+  const types = programs.map((p) => checker.checkProgram(p.probe, p.env));
+  for (const m of checker.maps.values()) {
+    if (!m.agg && !m.value) {
+      throw new ProbeCompileError(
+        `map ${m.name} is used but never assigned (no ${m.name} = … or aggregation)`,
+        { expression: m.name },
+      );
+    }
+    m.key ??= { kind: "none" };
+  }
+  return { checker, types };
+}

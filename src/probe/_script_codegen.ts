@@ -1,0 +1,791 @@
+// The code generator of scripts (the probe IR): one BPF program per
+// expanded point, the script's maps shared by name, locals and temporaries
+// on the stack, and the actions (printf, print, clear, zero, time, exit)
+// written as records to the one ring buffer `events`.
+//
+// Registers: R6 holds the context for the whole program; expressions are
+// evaluated into R0 and may clobber R1–R5 (intermediate values are spilled
+// to stack temporaries); R7 and R8 hold an aggregation's value and bucket,
+// R9 the ring buffer record being written.
+//
+// Stack frame (offsets from fp): fp-8 the scratch of integer reads, fp-24
+// the initial value of a new aggregation element, then the locals, then
+// temporaries (keys, values, spilled operands), allocated and freed as a
+// stack.
+
+import {
+  type Assembler,
+  R0,
+  R1,
+  R10,
+  R2,
+  R3,
+  R4,
+  R6,
+  R7,
+  R8,
+  R9,
+  type Register,
+} from "../asm/mod.ts";
+import type { IntAccess } from "./_access.ts";
+import {
+  type AggKind,
+  Gen,
+  initialValue,
+  linearBucket,
+  log2Bucket,
+  STACK_SIZE,
+  update,
+  VAL,
+} from "./_codegen.ts";
+import {
+  castType,
+  exprText,
+  localName,
+  type MapInfo,
+  type PointEnv,
+  type ProgramTypes,
+  sizeOfType,
+  stmtText,
+} from "./_check.ts";
+import { ProbeCompileError } from "./errors.ts";
+import type { IrExpr, IrStmt, IrType, SourceSpan } from "./ir.ts";
+
+/** Kinds of ring buffer records (the low 32 bits of a record's first 8 bytes; the id is the high 32). */
+export const Rec = {
+  PRINTF: 1,
+  PRINT_MAP: 2,
+  PRINT_VALUE: 3,
+  CLEAR: 4,
+  ZERO: 5,
+  EXIT: 6,
+  TIME: 7,
+} as const;
+
+/** How a map of the script is held in the kernel. */
+export interface MapLayout {
+  /** What the checker inferred. */
+  info: MapInfo;
+  /** The name instructions refer to it by. */
+  ref: string;
+  /** The key type (`none` for no key). */
+  key: IrType;
+  /** Bytes of the user key (at least 8). */
+  userKeySize: number;
+  /** Bytes of the BPF key: the user key, and the bucket of histograms. */
+  keySize: number;
+  /** Bytes of one value (per CPU for aggregations). */
+  valueSize: number;
+  /** The kernel-side aggregation (`stats` is kept as `avg`: sum and count). */
+  aggKind?: AggKind;
+}
+
+/** The layout of `info`'s map. */
+export function mapLayout(info: MapInfo): MapLayout {
+  const key = info.key ?? { kind: "none" };
+  const userKeySize = Math.max(8, sizeOfType(key));
+  const fn = info.agg?.fn;
+  const aggKind: AggKind | undefined = fn === "stats" ? "avg" : fn;
+  const hist = fn === "hist" || fn === "lhist";
+  return {
+    info,
+    ref: `m${info.index}`,
+    key,
+    userKeySize,
+    keySize: userKeySize + (hist ? 8 : 0),
+    valueSize: aggKind
+      ? (aggKind === "min" || aggKind === "max" || aggKind === "avg" ? 16 : 8)
+      : Math.max(8, sizeOfType(info.value!)),
+    aggKind,
+  };
+}
+
+/** The actions user space performs for records, shared by every program of a script. */
+export interface ActionTable {
+  /** printf formats and the types of their arguments. */
+  printf: { format: string; args: IrType[] }[];
+  /** print(@m, top, div). */
+  print: { map: string; top?: number; div?: number }[];
+  /** print(value). */
+  printValue: IrType[];
+  /** time(format). */
+  time: string[];
+}
+
+/** A generated program and what it needs. */
+export interface ScriptProgram {
+  /** The instructions. */
+  asm: Assembler;
+  /** Whether it uses the `stacks` map. */
+  stacks: boolean;
+  /** Whether it uses the `globals` map (elapsed). */
+  globals: boolean;
+}
+
+function roundUp8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
+
+const MAP_ANY = 0;
+const USER_STACK = 1 << 8;
+
+class ProgramGen {
+  readonly g = new Gen();
+  readonly a = this.g.a;
+  #sp = VAL;
+  #locals = new Map<string, { off: number; type: IrType }>();
+  stacks = false;
+  globals = false;
+
+  constructor(
+    readonly env: PointEnv,
+    readonly pt: ProgramTypes,
+    readonly maps: ReadonlyMap<string, MapLayout>,
+    readonly actions: ActionTable,
+  ) {}
+
+  // ---- stack
+
+  alloc(size: number, what: string): number {
+    this.#sp -= roundUp8(size);
+    if (-this.#sp > STACK_SIZE) {
+      throw new ProbeCompileError(
+        `${this.env.name}: ${what} needs more than the ${STACK_SIZE} bytes of BPF stack ` +
+          "(locals, keys and strings); use shorter strings (the strlen option) or fewer locals",
+        { expression: what },
+      );
+    }
+    return this.#sp;
+  }
+
+  /** Runs `f` with temporaries freed after it. */
+  scoped<T>(f: () => T): T {
+    const mark = this.#sp;
+    try {
+      return f();
+    } finally {
+      this.#sp = mark;
+    }
+  }
+
+  zero(base: Register, off: number, size: number): void {
+    for (let i = 0; i < size; i += 8) this.a.stdw(base, off + i, 0);
+  }
+
+  copy(src: Register, srcOff: number, dst: Register, dstOff: number, size: number): void {
+    for (let i = 0; i < size; i += 8) {
+      this.a.ldxdw(R1, src, srcOff + i).stxdw(dst, dstOff + i, R1);
+    }
+  }
+
+  source(span: SourceSpan | undefined, text: string): void {
+    this.a.source({ line: span?.line, column: span?.column, text: span?.text ?? text });
+  }
+
+  type(e: IrExpr): IrType {
+    const t = this.pt.types.get(e);
+    if (!t) throw new Error(`unchecked expression ${exprText(e)}`);
+    return t;
+  }
+
+  // ---- programs
+
+  program(filter: IrExpr | undefined, body: readonly IrStmt[]): void {
+    const a = this.a;
+    a.mov64(R6, R1);
+    for (const [name, type] of this.pt.locals) {
+      const size = Math.max(8, sizeOfType(type));
+      const off = this.alloc(size, `$${name}`);
+      this.zero(R10, off, size);
+      this.#locals.set(name, { off, type });
+    }
+    if (filter) {
+      this.source(filter.span, exprText(filter));
+      this.scoped(() => this.int(filter));
+      a.jeq(R0, 0, "out");
+    }
+    this.stmts(body);
+    this.g.label("out");
+    a.mov64(R0, 0).exit();
+  }
+
+  /**
+   * Generates a block; true when it ends with `exit()` (the statements
+   * after one are left out: the verifier refuses unreachable code).
+   */
+  stmts(list: readonly IrStmt[]): boolean {
+    for (const s of list) {
+      this.source(s.span, stmtText(s));
+      if (this.scoped(() => this.stmt(s))) return true;
+    }
+    return false;
+  }
+
+  /** Generates a statement; true when control does not go on after it. */
+  stmt(s: IrStmt): boolean {
+    if (s.op === "exit") {
+      this.record(Rec.EXIT, 0, []);
+      this.a.ja("out");
+      return true;
+    }
+    if (s.op === "if") {
+      const a = this.a;
+      const els = this.g.fresh("else");
+      const end = this.g.fresh("endif");
+      this.scoped(() => this.int(s.cond));
+      a.jeq(R0, 0, els);
+      const thenEnds = this.stmts(s.then);
+      if (!thenEnds) a.ja(end);
+      this.g.label(els);
+      const elseEnds = s.else ? this.stmts(s.else) : false;
+      this.g.label(end);
+      return thenEnds && elseEnds;
+    }
+    this.simple(s);
+    return false;
+  }
+
+  simple(s: IrStmt): void {
+    const a = this.a;
+    switch (s.op) {
+      case "let": {
+        const l = this.#locals.get(localName(s.name))!;
+        this.store(s.value, l.type, R10, l.off);
+        return;
+      }
+      case "map_set": {
+        const m = this.maps.get(s.map)!;
+        const key = this.key(m, s.key);
+        const val = this.alloc(m.valueSize, stmtText(s));
+        this.zero(R10, val, m.valueSize);
+        this.store(s.value, m.info.value!, R10, val);
+        this.mapCall(m, key, val);
+        return;
+      }
+      case "map_update":
+        return this.mapUpdate(s);
+      case "map_delete": {
+        const m = this.maps.get(s.map)!;
+        if (m.aggKind === "hist" || m.aggKind === "lhist") {
+          throw new ProbeCompileError(
+            `${stmtText(s)}: deleting one key of a histogram is not supported; clear(${s.map})`,
+            { expression: stmtText(s) },
+          );
+        }
+        const key = this.key(m, s.key);
+        a.loadMapPtr(R1, m.ref).mov64(R2, R10).add64(R2, key).call("map_delete_elem");
+        return;
+      }
+      case "aggregate":
+        return this.aggregate(s);
+      case "unroll":
+        for (let i = 0; i < s.count; i++) this.stmts(s.body);
+        return;
+      case "if":
+      case "exit":
+        return;
+      case "printf": {
+        const types = s.args.map((x) => this.type(x));
+        const id = this.actions.printf.push({ format: s.format, args: types }) - 1;
+        return this.record(Rec.PRINTF, id, s.args.map((x, i) => [x, types[i]]));
+      }
+      case "print": {
+        const id = this.actions.print.push({ map: s.map, top: s.top, div: s.div }) - 1;
+        return this.record(Rec.PRINT_MAP, id, []);
+      }
+      case "print_value": {
+        const t = this.type(s.value);
+        const id = this.actions.printValue.push(t) - 1;
+        return this.record(Rec.PRINT_VALUE, id, [[s.value, t]]);
+      }
+      case "clear":
+      case "zero":
+        return this.record(
+          s.op === "clear" ? Rec.CLEAR : Rec.ZERO,
+          this.maps.get(s.map)!.info.index,
+          [],
+        );
+      case "time": {
+        const id = this.actions.time.push(s.format) - 1;
+        return this.record(Rec.TIME, id, []);
+      }
+      case "expr":
+        if (this.type(s.value).kind === "str" || this.type(s.value).kind === "tuple") return;
+        this.int(s.value);
+        return;
+    }
+  }
+
+  /** Writes a ring buffer record: the header, then each value at 8-byte aligned offsets. */
+  record(kind: number, id: number, values: [IrExpr, IrType][]): void {
+    const a = this.a;
+    const size = 8 + values.reduce((n, [, t]) => n + sizeOfType(t), 0);
+    const skip = this.g.fresh("full");
+    a.loadMapPtr(R1, "events").mov64(R2, size).mov64(R3, 0).call("ringbuf_reserve");
+    a.jeq(R0, 0, skip);
+    a.mov64(R9, R0).stw(R9, 0, kind).stw(R9, 4, id);
+    let off = 8;
+    for (const [e, t] of values) {
+      this.scoped(() => this.store(e, t, R9, off));
+      off += sizeOfType(t);
+    }
+    a.mov64(R1, R9).mov64(R2, 0).call("ringbuf_submit");
+    this.g.label(skip);
+  }
+
+  /** Builds the key of `m` on the stack (zeroed first); returns its offset. */
+  key(m: MapLayout, key: IrExpr | undefined): number {
+    const off = this.alloc(m.keySize, `${m.info.name} key`);
+    this.zero(R10, off, m.keySize);
+    if (key) this.store(key, m.key, R10, off);
+    return off;
+  }
+
+  /** map_update_elem(m, fp+key, fp+value, BPF_ANY). */
+  mapCall(m: MapLayout, key: number, value: number): void {
+    this.a.loadMapPtr(R1, m.ref).mov64(R2, R10).add64(R2, key).mov64(R3, R10).add64(R3, value)
+      .mov64(R4, MAP_ANY).call("map_update_elem");
+  }
+
+  lookup(m: MapLayout, key: number): void {
+    this.a.loadMapPtr(R1, m.ref).mov64(R2, R10).add64(R2, key).call("map_lookup_elem");
+  }
+
+  mapUpdate(s: IrStmt & { op: "map_update" }): void {
+    const a = this.a;
+    const m = this.maps.get(s.map)!;
+    const key = this.key(m, s.key);
+    const v = this.alloc(8, stmtText(s));
+    this.int(s.value);
+    a.stxdw(R10, v, R0);
+    const vt = this.type(s.value);
+    const signed = (m.info.value?.kind === "int" && m.info.value.signed) ||
+      (vt.kind === "int" && vt.signed);
+    const init = this.g.fresh("new");
+    const done = this.g.fresh("updated");
+    this.lookup(m, key);
+    a.jeq(R0, 0, init);
+    a.ldxdw(R2, R0, 0).ldxdw(R1, R10, v);
+    this.arith(s.operator, R2, R1, signed);
+    a.stxdw(R0, 0, R2).ja(done);
+    this.g.label(init);
+    a.mov64(R2, 0).ldxdw(R1, R10, v);
+    this.arith(s.operator, R2, R1, signed);
+    a.stxdw(R10, v, R2);
+    this.mapCall(m, key, v);
+    this.g.label(done);
+  }
+
+  aggregate(s: IrStmt & { op: "aggregate" }): void {
+    const a = this.a;
+    const m = this.maps.get(s.map)!;
+    const kind = m.aggKind!;
+    const signed = m.info.agg!.signed;
+    if (s.args.length > 0) {
+      this.int(s.args[0]);
+      a.mov64(R7, R0);
+    }
+    const key = this.key(m, s.key);
+    if (kind === "hist") log2Bucket(this.g, signed);
+    if (kind === "lhist") linearBucket(this.g, m.info.agg!.linear!, signed);
+    if (kind === "hist" || kind === "lhist") a.stxdw(R10, key + m.userKeySize, R8);
+    const init = this.g.fresh("init");
+    const done = this.g.fresh("agg");
+    this.lookup(m, key);
+    a.jeq(R0, 0, init);
+    update(this.g, kind, signed);
+    a.ja(done);
+    this.g.label(init);
+    initialValue(this.g, kind);
+    a.loadMapPtr(R1, m.ref).mov64(R2, R10).add64(R2, key).mov64(R3, R10).add64(R3, VAL)
+      .mov64(R4, 1).call("map_update_elem");
+    a.jeq(R0, 0, done);
+    // Another CPU created the element first (EEXIST): update our slot of it.
+    this.lookup(m, key);
+    a.jeq(R0, 0, done);
+    update(this.g, kind, signed);
+    this.g.label(done);
+  }
+
+  /** dst = dst op src. */
+  arith(op: string, dst: Register, src: Register | number, signed: boolean): void {
+    const a = this.a;
+    switch (op) {
+      case "+":
+        a.add64(dst, src);
+        return;
+      case "-":
+        a.sub64(dst, src);
+        return;
+      case "*":
+        a.mul64(dst, src);
+        return;
+      case "/":
+        if (signed) a.sdiv64(dst, src);
+        else a.div64(dst, src);
+        return;
+      case "%":
+        if (signed) a.smod64(dst, src);
+        else a.mod64(dst, src);
+        return;
+      case "&":
+        a.and64(dst, src);
+        return;
+      case "|":
+        a.or64(dst, src);
+        return;
+      case "^":
+        a.xor64(dst, src);
+        return;
+      case "<<":
+        a.lsh64(dst, src);
+        return;
+      case ">>":
+        if (signed) a.arsh64(dst, src);
+        else a.rsh64(dst, src);
+        return;
+    }
+    throw new Error(`unknown operator ${op}`);
+  }
+
+  // ---- values into memory
+
+  /** Writes the value of `e` as type `t` (the destination's layout) at `base + off`. */
+  store(e: IrExpr, t: IrType, base: Register, off: number): void {
+    const a = this.a;
+    const size = sizeOfType(t);
+    if (t.kind === "str" || t.kind === "buf") return this.str(e, t.len, base, off);
+    if (t.kind === "tuple") {
+      if (e.op !== "tuple") {
+        // a tuple-valued local or map value
+        const tmp = this.alloc(size, exprText(e));
+        this.tupleInto(e, tmp);
+        this.copy(R10, tmp, base, off, size);
+        return;
+      }
+      let o = off;
+      e.elems.forEach((x, i) => {
+        this.scoped(() => this.store(x, t.elems[i], base, o));
+        o += sizeOfType(t.elems[i]);
+      });
+      return;
+    }
+    if (t.kind === "stack") {
+      this.stacks = true;
+      a.mov64(R1, R6).loadMapPtr(R2, "stacks").mov64(R3, t.user ? USER_STACK : 0)
+        .call("get_stackid");
+      a.stxdw(base, off, R0);
+      return;
+    }
+    this.int(e);
+    a.stxdw(base, off, R0);
+  }
+
+  tupleInto(e: IrExpr, off: number): void {
+    const t = this.type(e);
+    const size = sizeOfType(t);
+    this.zero(R10, off, size);
+    this.copyFrom(e, off, size);
+  }
+
+  /** Copies a string, tuple or buffer held by a local or a map into fp+off (zeroed already). */
+  copyFrom(e: IrExpr, off: number, size: number): void {
+    const src = this.type(e);
+    const n = Math.min(size, sizeOfType(src));
+    if (e.op === "var") {
+      const l = this.#locals.get(localName(e.name))!;
+      this.copy(R10, l.off, R10, off, n);
+      return;
+    }
+    if (e.op === "map_get") {
+      const m = this.maps.get(e.map)!;
+      const skip = this.g.fresh("absent");
+      this.scoped(() => {
+        const key = this.key(m, e.key);
+        this.lookup(m, key);
+      });
+      this.a.jeq(R0, 0, skip);
+      this.copy(R0, 0, R10, off, n);
+      this.g.label(skip);
+      return;
+    }
+    throw new ProbeCompileError(`${exprText(e)} cannot be used as a value here`, {
+      expression: exprText(e),
+    });
+  }
+
+  /** Writes a NUL-terminated string of at most `len` bytes at `base + off` (zero-padded). */
+  str(e: IrExpr, len: number, base: Register, off: number): void {
+    const a = this.a;
+    const size = roundUp8(len);
+    const dst = () => {
+      a.mov64(R1, base);
+      if (off) a.add64(R1, off);
+    };
+    const literal = (s: string) => {
+      const bytes = new Uint8Array(size);
+      bytes.set(new TextEncoder().encode(s).subarray(0, len - 1));
+      const dv = new DataView(bytes.buffer);
+      for (let i = 0; i < size; i += 8) {
+        this.g.constant(R1, dv.getBigInt64(i, true));
+        a.stxdw(base, off + i, R1);
+      }
+    };
+    if (e.op === "str") return literal(e.value);
+    if (e.op === "builtin" && e.name === "probe") return literal(this.env.name);
+    if (e.op === "builtin" && e.name === "func") return literal(this.env.func ?? "");
+    this.zero(base, off, size);
+    if (e.op === "builtin" && e.name === "comm") {
+      dst();
+      a.mov64(R2, Math.min(16, size)).call("get_current_comm");
+      return;
+    }
+    const acc = this.pt.access.get(e);
+    if (acc?.type === "str") {
+      this.g.str(acc, base, off, Math.min(size, acc.len));
+      return;
+    }
+    if (e.op === "call" && e.fn === "str") {
+      const arg = e.args[0];
+      if (this.type(arg).kind === "str") return this.str(arg, len, base, off);
+      let n = size;
+      if (e.args[1]?.op === "int") n = Math.min(n, Number(e.args[1].value));
+      this.int(arg);
+      a.mov64(R3, R0);
+      dst();
+      a.mov64(R2, n);
+      a.call(this.env.user ? "probe_read_user_str" : "probe_read_kernel_str");
+      return;
+    }
+    if (e.op === "ternary") {
+      const els = this.g.fresh("selse");
+      const end = this.g.fresh("send");
+      this.scoped(() => this.int(e.cond));
+      a.jeq(R0, 0, els);
+      this.scoped(() => this.str(e.then, len, base, off));
+      a.ja(end);
+      this.g.label(els);
+      this.scoped(() => this.str(e.else, len, base, off));
+      this.g.label(end);
+      return;
+    }
+    if (base === R10) return this.copyFrom(e, off, size);
+    const tmp = this.alloc(size, exprText(e));
+    this.zero(R10, tmp, size);
+    this.copyFrom(e, tmp, size);
+    this.copy(R10, tmp, base, off, size);
+  }
+
+  // ---- integers into R0
+
+  /** Evaluates an integer expression into R0 (clobbers R1–R5). */
+  int(e: IrExpr): void {
+    const a = this.a;
+    const acc = this.pt.access.get(e);
+    if (acc) {
+      if (acc.type !== "int") throw this.notInt(e);
+      this.g.int(acc as IntAccess);
+      return;
+    }
+    switch (e.op) {
+      case "int":
+        this.g.constant(R0, e.value);
+        return;
+      case "builtin":
+        return this.builtin(e);
+      case "var": {
+        const l = this.#locals.get(localName(e.name))!;
+        if (l.type.kind === "str" || l.type.kind === "tuple") throw this.notInt(e);
+        a.ldxdw(R0, R10, l.off);
+        return;
+      }
+      case "map_get":
+      case "map_has": {
+        const m = this.maps.get(e.map)!;
+        this.scoped(() => {
+          const key = this.key(m, e.key);
+          this.lookup(m, key);
+        });
+        const done = this.g.fresh("got");
+        a.jeq(R0, 0, done);
+        if (e.op === "map_has") a.mov64(R0, 1);
+        else if (m.info.value?.kind === "str") a.ldxb(R0, R0, 0); // a non-empty string is true
+        else a.ldxdw(R0, R0, 0);
+        this.g.label(done);
+        return;
+      }
+      case "unary":
+        this.int(e.arg);
+        if (e.operator === "-") a.neg64(R0);
+        else if (e.operator === "~") a.xor64(R0, -1);
+        else this.truth(true);
+        return;
+      case "binary":
+        return this.binary(e);
+      case "ternary": {
+        const els = this.g.fresh("telse");
+        const end = this.g.fresh("tend");
+        this.int(e.cond);
+        a.jeq(R0, 0, els);
+        this.int(e.then);
+        a.ja(end);
+        this.g.label(els);
+        this.int(e.else);
+        this.g.label(end);
+        return;
+      }
+      case "cast": {
+        this.int(e.arg);
+        const t = castType(e.type)!;
+        if (t.kind === "int") this.g.normalize(R0, 8, t.size, t.signed);
+        return;
+      }
+      case "call":
+        if (e.fn === "ksym" || e.fn === "usym") return this.int(e.args[0]);
+        throw this.notInt(e);
+      default:
+        throw this.notInt(e);
+    }
+  }
+
+  notInt(e: IrExpr): ProbeCompileError {
+    return new ProbeCompileError(`${exprText(e)} is not an integer`, { expression: exprText(e) });
+  }
+
+  /** R0 = (R0 == 0) when `negate`, else (R0 != 0). */
+  truth(negate: boolean): void {
+    const a = this.a;
+    const l = this.g.fresh("bool");
+    a.mov64(R1, R0).mov64(R0, negate ? 1 : 0).jeq(R1, 0, l).mov64(R0, negate ? 0 : 1);
+    this.g.label(l);
+  }
+
+  builtin(e: IrExpr & { op: "builtin" }): void {
+    const a = this.a;
+    switch (e.name) {
+      case "nsecs":
+        a.call("ktime_get_ns");
+        return;
+      case "elapsed": {
+        this.globals = true;
+        const l = this.g.fresh("start");
+        a.stw(R10, -8, 0).loadMapPtr(R1, "globals").mov64(R2, R10).add64(R2, -8)
+          .call("map_lookup_elem");
+        a.mov64(R1, 0).jeq(R0, 0, l).ldxdw(R1, R0, 0);
+        this.g.label(l);
+        a.stxdw(R10, -8, R1).call("ktime_get_ns").ldxdw(R1, R10, -8).sub64(R0, R1);
+        return;
+      }
+      case "pid":
+      case "tid":
+      case "uid":
+      case "gid":
+      case "cpu":
+        this.g.int({ type: "int", src: { from: "builtin", name: e.name }, size: 8, signed: false });
+        return;
+      case "cgroup":
+        a.call("get_current_cgroup_id");
+        return;
+      case "rand":
+        a.call("get_prandom_u32");
+        return;
+      case "curtask":
+        a.call("get_current_task");
+        return;
+      default:
+        throw this.notInt(e);
+    }
+  }
+
+  binary(e: IrExpr & { op: "binary" }): void {
+    const a = this.a;
+    const op = e.operator;
+    if (op === "&&" || op === "||") {
+      const end = this.g.fresh("logic");
+      this.int(e.left);
+      this.truth(false);
+      a.jeq(R0, op === "&&" ? 0 : 1, end);
+      this.int(e.right);
+      this.truth(false);
+      this.g.label(end);
+      return;
+    }
+    const lt = this.type(e.left);
+    const rt = this.type(e.right);
+    if (lt.kind === "str" || rt.kind === "str") return this.strCompare(e, lt, rt);
+    const signed = (lt.kind === "int" && lt.signed) || (rt.kind === "int" && rt.signed);
+    let rhs: Register | number;
+    const r = e.right;
+    if (r.op === "int" && r.value >= -(1n << 31n) && r.value < 1n << 31n) {
+      this.int(e.left);
+      rhs = Number(r.value);
+    } else {
+      this.scoped(() => {
+        const tmp = this.alloc(8, exprText(e));
+        this.int(e.left);
+        a.stxdw(R10, tmp, R0);
+        this.int(e.right);
+        a.mov64(R1, R0).ldxdw(R0, R10, tmp);
+      });
+      rhs = R1;
+    }
+    const cmp = COMPARE[op];
+    if (cmp) {
+      const yes = this.g.fresh("cmp");
+      a.mov64(R2, R0).mov64(R0, 1);
+      cmp(a, signed, R2, rhs, yes);
+      a.mov64(R0, 0);
+      this.g.label(yes);
+      return;
+    }
+    this.arith(op, R0, rhs, signed);
+  }
+
+  strCompare(e: IrExpr & { op: "binary" }, lt: IrType, rt: IrType): void {
+    const a = this.a;
+    const len = Math.max(lt.kind === "str" ? lt.len : 8, rt.kind === "str" ? rt.len : 8);
+    this.scoped(() => {
+      const l = this.alloc(len, exprText(e));
+      const r = this.alloc(len, exprText(e));
+      this.str(e.left, len, R10, l);
+      this.str(e.right, len, R10, r);
+      const differ = this.g.fresh("differ");
+      const end = this.g.fresh("strcmp");
+      // Compare up to the first NUL of the left side: bytes after it are zero on both sides
+      // only when the strings are equal, and both buffers are zero-padded.
+      for (let i = 0; i < len; i += 8) {
+        a.ldxdw(R1, R10, l + i).ldxdw(R2, R10, r + i).jne(R1, R2, differ);
+      }
+      a.mov64(R0, e.operator === "==" ? 1 : 0).ja(end);
+      this.g.label(differ);
+      a.mov64(R0, e.operator === "==" ? 0 : 1);
+      this.g.label(end);
+    });
+  }
+}
+
+type Comparer = (a: Assembler, s: boolean, l: Register, r: Register | number, t: string) => void;
+const COMPARE: Record<string, Comparer | undefined> = {
+  "==": (a, _s, l, r, t) => a.jeq(l, r, t),
+  "!=": (a, _s, l, r, t) => a.jne(l, r, t),
+  "<": (a, s, l, r, t) => s ? a.jslt(l, r, t) : a.jlt(l, r, t),
+  "<=": (a, s, l, r, t) => s ? a.jsle(l, r, t) : a.jle(l, r, t),
+  ">": (a, s, l, r, t) => s ? a.jsgt(l, r, t) : a.jgt(l, r, t),
+  ">=": (a, s, l, r, t) => s ? a.jsge(l, r, t) : a.jge(l, r, t),
+};
+
+/** Generates the program of one probe at one point. */
+export function compileScriptProgram(
+  input: {
+    env: PointEnv;
+    types: ProgramTypes;
+    filter?: IrExpr;
+    body: readonly IrStmt[];
+  },
+  maps: ReadonlyMap<string, MapLayout>,
+  actions: ActionTable,
+): ScriptProgram {
+  const p = new ProgramGen(input.env, input.types, maps, actions);
+  p.program(input.filter, input.body);
+  return { asm: p.a, stacks: p.stacks, globals: p.globals };
+}

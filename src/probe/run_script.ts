@@ -1,0 +1,937 @@
+/**
+ * The back end of scripted probes: {@linkcode runScript} type-checks a
+ * {@linkcode ScriptIr}, generates one BPF program per point with the
+ * assembler (maps shared by name, locals on the stack, actions sent
+ * through one ring buffer), loads and attaches them, runs `BEGIN`, and
+ * returns a {@linkcode ScriptHandle} that prints what the script prints,
+ * runs `END` at stop and prints the maps as bpftrace does at exit.
+ *
+ * ```ts ignore
+ * import { runScript } from "./run_script.ts";
+ * // BEGIN { printf("%d\n", 6 * 7); exit(); }
+ * await using h = await runScript({
+ *   probes: [{
+ *     points: [{ kind: "begin", target: "" }],
+ *     body: [
+ *       { op: "printf", format: "%d\n", args: [{ op: "binary", operator: "*", left: { op: "int", value: 6n }, right: { op: "int", value: 7n } }] },
+ *       { op: "exit" },
+ *     ],
+ *   }],
+ * });
+ * await h.run(); // prints 42, then the maps (none)
+ * ```
+ *
+ * @module
+ */
+
+import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import { haveProgramType } from "../features/program_types.ts";
+import { attachPerfEvent } from "../link/mod.ts";
+import { type BpfMap, createMap } from "../map/mod.ts";
+import { loadProgramAsync, type Program, VerifierError } from "../program/mod.ts";
+import { R0, R1, R10, R2, R3, R4 } from "../asm/mod.ts";
+import { Assembler } from "../asm/mod.ts";
+import { type RingBufReader, ringBufReader } from "../ringbuf/mod.ts";
+import { nextTurn } from "../sys/event_loop.ts";
+import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
+import type { TracefsOptions } from "../tracefs/mod.ts";
+import { type Access, type Schema, schemaOf } from "./_access.ts";
+import { attach } from "./_attach.ts";
+import { checkScript, type MapInfo, type PointEnv, sizeOfType } from "./_check.ts";
+import type { Slot } from "./_codegen.ts";
+import { decoderOf } from "./_decode.ts";
+import {
+  type ActionTable,
+  compileScriptProgram,
+  type MapLayout,
+  mapLayout,
+  Rec,
+  type ScriptProgram,
+} from "./_script_codegen.ts";
+import { ProbeCompileError } from "./errors.ts";
+import { AggregateProbe, closeAll, type Owned, type RunOptions } from "./handles.ts";
+import type { IrPoint, IrProbe, IrType, ScriptIr } from "./ir.ts";
+import { formatAggregation, type Histogram } from "./output.ts";
+import {
+  kprobe,
+  kretprobe,
+  type ProbePoint,
+  profile,
+  rawTracepoint,
+  tpBtf,
+  tracepoint,
+  uprobe,
+  uretprobe,
+  usdt,
+} from "./points.ts";
+
+/** Where printf and print lines go: a function taking text, or a writer (`Deno.stdout`). */
+export type ScriptOutput = ((text: string) => void) | { writeSync(p: Uint8Array): number };
+
+/** Options of {@linkcode runScript}. */
+export interface ScriptOptions {
+  /** Where printf/print output and the maps printed at exit go (default: stdout). */
+  output?: ScriptOutput;
+  /** Print every map at stop, as bpftrace does at exit (default true). */
+  printMaps?: boolean;
+  /** Ring buffer size in bytes: a power of two, at least a page (default 1 MiB). */
+  ringSize?: number;
+  /** Maximum distinct stacks (default 4096). */
+  stackEntries?: number;
+  /** Where tracefs is, if not at its usual place. */
+  tracefs?: TracefsOptions;
+}
+
+/** A value read from a script's map, as {@linkcode ScriptHandle.maps} gives it. */
+export type ScriptValue =
+  | number
+  | string
+  | Histogram
+  | { count: number; average: number; total: number }
+  | ScriptValue[];
+
+interface Prog {
+  probe: IrProbe;
+  point: IrPoint;
+  env: PointEnv;
+  code?: ScriptProgram;
+  program?: Program;
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+function writerOf(out: ScriptOutput | undefined): (text: string) => void {
+  if (!out) return (t) => writeAll(Deno.stdout, t);
+  if (typeof out === "function") return out;
+  return (t) => writeAll(out, t);
+}
+
+function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
+  let p = utf8.encode(text);
+  while (p.length > 0) p = p.subarray(w.writeSync(p));
+}
+
+const GLOB = /[*?[]/;
+
+/** bpftrace's spelling of a point, as the `probe` builtin gives it. */
+function pointName(p: IrPoint): string {
+  switch (p.kind) {
+    case "begin":
+      return "BEGIN";
+    case "end":
+      return "END";
+    case "raw_tracepoint":
+      return `rawtracepoint:${p.target}`;
+    default:
+      return `${p.kind}:${p.target}`;
+  }
+}
+
+function splitLast(target: string, what: string): [string, string] {
+  const i = target.lastIndexOf(":");
+  if (i <= 0 || i === target.length - 1) {
+    throw new InvalidArgumentError(`${what} ${JSON.stringify(target)}: expected "path:function"`);
+  }
+  return [target.slice(0, i), target.slice(i + 1)];
+}
+
+/** The ProbePoint of an IR point (not begin, end or interval). */
+function probePointOf(p: IrPoint): ProbePoint<unknown> {
+  switch (p.kind) {
+    case "tracepoint":
+      return tracepoint(p.target);
+    case "raw_tracepoint":
+      return rawTracepoint(p.target);
+    case "tp_btf":
+      return tpBtf(p.target);
+    case "uprobe":
+    case "uretprobe": {
+      const [path, sym] = splitLast(p.target, p.kind);
+      return (p.kind === "uprobe" ? uprobe : uretprobe)(path, sym, { pid: p.pid });
+    }
+    case "usdt": {
+      const parts = p.target.split(":");
+      if (parts.length !== 3) {
+        throw new InvalidArgumentError(
+          `usdt ${JSON.stringify(p.target)}: expected "path:provider:name"`,
+        );
+      }
+      return usdt(parts[0], parts[1], parts[2], { pid: p.pid });
+    }
+    case "kprobe":
+      return kprobe(p.target);
+    case "kretprobe":
+      return kretprobe(p.target);
+    case "profile": {
+      const m = /^hz:(\d+)$/.exec(p.target);
+      if (!m) {
+        throw new NotSupportedError(
+          `profile:${p.target}`,
+          `profile:${p.target}: only profile:hz:N is supported by the probe back end`,
+        );
+      }
+      return profile(Number(m[1]));
+    }
+    default:
+      throw new NotSupportedError(
+        `${p.kind} probes`,
+        `${pointName(p)}: ${p.kind} points are not supported by the probe back end ` +
+          "(this kernel refuses fentry/fexit; use tp_btf or a tracepoint)",
+      );
+  }
+}
+
+function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
+  const name = pointName(p);
+  if (p.kind === "begin" || p.kind === "end" || p.kind === "interval") {
+    return { name, kind: p.kind, user: false };
+  }
+  if (GLOB.test(p.target)) {
+    throw new NotSupportedError(
+      "wildcard probe points",
+      `${name}: wildcards in points are not expanded yet by the probe back end; name each point`,
+    );
+  }
+  const pp = probePointOf(p);
+  const schema: Schema = schemaOf(pp, tracefs);
+  const user = p.kind === "uprobe" || p.kind === "uretprobe" || p.kind === "usdt" ||
+    (p.kind === "tracepoint" && p.target.startsWith("syscalls:"));
+  const func = p.kind === "uprobe" || p.kind === "uretprobe"
+    ? splitLast(p.target, p.kind)[1]
+    : p.kind === "kprobe" || p.kind === "kretprobe"
+    ? p.target
+    : undefined;
+  return { name: pp.probe, kind: p.kind, schema, user, func };
+}
+
+/** Nanoseconds of an interval point's target (`s:1`, `ms:100`, `us:…`, `hz:…`). */
+function intervalNs(target: string): number {
+  const m = /^(s|ms|us|hz):(\d+)$/.exec(target);
+  const n = m ? Number(m[2]) : 0;
+  if (!m || n <= 0) {
+    throw new InvalidArgumentError(
+      `interval:${target}: expected interval:s:N, interval:ms:N, interval:us:N or interval:hz:N`,
+    );
+  }
+  const unit = m[1];
+  return unit === "s" ? n * 1e9 : unit === "ms" ? n * 1e6 : unit === "us" ? n * 1e3 : 1e9 / n;
+}
+
+/** The verifier's refusal in terms of the probe and the statement that caused it. */
+function explainVerifier(e: VerifierError, prog: Prog): ProbeCompileError {
+  let insn = -1;
+  for (const line of e.log.split("\n")) {
+    const m = /^(\d+): \(/.exec(line);
+    if (m) insn = Number(m[1]);
+  }
+  let text: string | undefined;
+  let where = "";
+  if (insn >= 0 && prog.code) {
+    let slot = 0;
+    for (const i of prog.code.asm.instructions) {
+      if (slot >= insn) {
+        text = i.source?.text;
+        if (i.source?.line) where = ` (line ${i.source.line}:${i.source.column ?? 0})`;
+        break;
+      }
+      slot += i.slots;
+    }
+  }
+  const last = e.log.split("\n").filter((l) => l.trim()).slice(-4).join("\n");
+  return new ProbeCompileError(
+    `the verifier refused the program of ${prog.env.name}` +
+      (text ? ` at ${text}${where}` : "") + `: ${e.reason || e.summary}\n${last}`,
+    { expression: text, cause: e },
+  );
+}
+
+function accessOf(t: IrType): Access {
+  if (t.kind === "str" || t.kind === "buf") {
+    return { type: "str", src: { from: "comm" }, len: t.len };
+  }
+  if (t.kind === "stack") return { type: "stack", user: t.user };
+  return {
+    type: "int",
+    src: { from: "const", value: 0n },
+    size: 8,
+    signed: t.kind === "int" && t.signed,
+  };
+}
+
+/** The parts of a key or value of type `t`: slots at offsets. */
+function slotsOf(t: IrType): Slot[] {
+  if (t.kind === "none") return [];
+  const parts = t.kind === "tuple" ? t.elems : [t];
+  let off = 0;
+  return parts.map((p) => {
+    const s = { access: accessOf(p), offset: off, size: sizeOfType(p) };
+    off += s.size;
+    return s;
+  });
+}
+
+/**
+ * A running script: its programs, links and maps, the pump that turns
+ * ring buffer records into printed lines, and the end of it all
+ * (`stop()`: END, the maps printed, everything closed).
+ */
+export class ScriptHandle implements AsyncDisposable, Disposable {
+  /** Every generated program, as assembler text, with the point it runs at. */
+  readonly listings: readonly { point: string; listing: string }[];
+  #progs: Prog[];
+  #owned: Owned;
+  #programs: Program[];
+  #layouts: Map<string, MapLayout>;
+  #bpfMaps: Map<string, BpfMap>;
+  #stacks?: BpfMap;
+  #actions: ActionTable;
+  #reader: RingBufReader;
+  #write: (text: string) => void;
+  #printMaps: boolean;
+  #exited = false;
+  #onExit!: () => void;
+  #exit: Promise<void>;
+  #pump?: Promise<void>;
+  #pumpStop = new AbortController();
+  #stopped = false;
+  #closed = false;
+  #final?: Record<string, Map<unknown, ScriptValue>>;
+  #mapsById: MapLayout[];
+
+  /** @internal Created by {@linkcode runScript}. */
+  constructor(parts: {
+    progs: Prog[];
+    owned: Owned;
+    layouts: Map<string, MapLayout>;
+    bpfMaps: Map<string, BpfMap>;
+    stacks?: BpfMap;
+    actions: ActionTable;
+    reader: RingBufReader;
+    options: ScriptOptions;
+  }) {
+    this.#progs = parts.progs;
+    this.#owned = parts.owned;
+    this.#programs = parts.progs.flatMap((p) => p.program ? [p.program] : []);
+    this.#layouts = parts.layouts;
+    this.#bpfMaps = parts.bpfMaps;
+    this.#stacks = parts.stacks;
+    this.#actions = parts.actions;
+    this.#reader = parts.reader;
+    this.#write = writerOf(parts.options.output);
+    this.#printMaps = parts.options.printMaps ?? true;
+    this.#exit = new Promise((resolve) => this.#onExit = resolve);
+    this.#mapsById = [...parts.layouts.values()].sort((a, b) => a.info.index - b.info.index);
+    this.listings = parts.progs.map((p) => ({
+      point: p.env.name,
+      listing: p.code?.asm.toString() ?? "",
+    }));
+  }
+
+  /** True once `exit()` ran in the script. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** True once stopped. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** @internal Starts reading the ring buffer and runs BEGIN. */
+  async start(): Promise<void> {
+    for (const p of this.#progs) {
+      if (p.point.kind === "begin") await this.#testRun(p);
+    }
+    this.drain();
+    this.#pump = this.#run();
+  }
+
+  async #testRun(p: Prog): Promise<void> {
+    try {
+      await p.program!.testRun({ context: new Uint8Array(8) });
+    } catch (e) {
+      throw new NotSupportedError(
+        "BPF_PROG_TEST_RUN of raw_tracepoint programs",
+        `${p.env.name}: running the body needs BPF_PROG_TEST_RUN of raw_tracepoint programs ` +
+          "(Linux 5.10 or later)",
+        { cause: e },
+      );
+    }
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#pumpStop.signal;
+    while (!signal.aborted) {
+      await nextTurn();
+      if (signal.aborted) return;
+      if (this.drain(1024) > 0) continue;
+      const rec = await this.#reader.read({ signal });
+      if (rec && !signal.aborted) this.#record(rec);
+    }
+  }
+
+  /** Processes the records waiting in the ring buffer now (at most `limit`); returns how many. */
+  drain(limit = Infinity): number {
+    if (this.#closed) return 0;
+    return this.#reader.consume((r) => {
+      this.#record(r);
+    }, limit);
+  }
+
+  #record(rec: Uint8Array): void {
+    if (this.#exited && !this.#ending) return;
+    const view = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+    const kind = view.getUint32(0, true);
+    const id = view.getUint32(4, true);
+    const t = this.#actions;
+    switch (kind) {
+      case Rec.PRINTF: {
+        const a = t.printf[id];
+        let off = 8;
+        const args = a.args.map((type) => {
+          const v = this.#value(view, off, type, true);
+          off += sizeOfType(type);
+          return v;
+        });
+        this.#write(formatPrintfLocal(a.format, args));
+        return;
+      }
+      case Rec.PRINT_MAP: {
+        const p = t.print[id];
+        const m = this.#layouts.get(p.map);
+        if (m) this.#write(this.#formatMap(m, { top: p.top, div: p.div }));
+        return;
+      }
+      case Rec.PRINT_VALUE: {
+        const type = t.printValue[id];
+        this.#write(`${String(this.#value(view, 8, type, true))}\n`);
+        return;
+      }
+      case Rec.CLEAR:
+      case Rec.ZERO: {
+        const m = this.#mapsById[id];
+        if (m) this.#clear(m, kind === Rec.ZERO);
+        return;
+      }
+      case Rec.TIME:
+        this.#write(strftime(t.time[id], new Date()));
+        return;
+      case Rec.EXIT:
+        this.#exited = true;
+        this.#onExit();
+        return;
+    }
+  }
+
+  #ending = false;
+
+  #value(view: DataView, off: number, t: IrType, print: boolean): ScriptValue | bigint {
+    switch (t.kind) {
+      case "str":
+      case "buf": {
+        const b = new Uint8Array(view.buffer, view.byteOffset + off, sizeOfType(t));
+        const end = b.indexOf(0);
+        return utf8d.decode(end < 0 ? b : b.subarray(0, end));
+      }
+      case "tuple": {
+        let o = off;
+        return t.elems.map((e) => {
+          const v = this.#value(view, o, e, print);
+          o += sizeOfType(e);
+          return v as ScriptValue;
+        });
+      }
+      case "stack":
+        return decoderOf(accessOf(t), 8, this.#stacks)(view, off) as string;
+      case "int": {
+        const v = t.signed ? view.getBigInt64(off, true) : view.getBigUint64(off, true);
+        return print ? v : Number(v);
+      }
+      default: {
+        const v = view.getBigUint64(off, true);
+        return print ? v : Number(v);
+      }
+    }
+  }
+
+  #clear(m: MapLayout, zero: boolean): void {
+    const map = this.#bpfMaps.get(m.ref)!;
+    for (const [k] of map.batchLookupAll()) {
+      if (zero) map.update(k, new Uint8Array(map.valueBufferSize));
+      else map.delete(k);
+    }
+  }
+
+  #aggregateView(m: MapLayout): AggregateProbe<unknown, number | Histogram> {
+    const fn = m.info.agg!.fn;
+    return new AggregateProbe(
+      m.info.name,
+      "",
+      { links: [], maps: [] },
+      { agg: this.#bpfMaps.get(m.ref)!, stacks: this.#stacks },
+      {
+        kind: fn === "stats" ? "avg" : fn,
+        key: slotsOf(m.key),
+        keySize: m.keySize,
+        tuple: m.key.kind === "tuple",
+        signed: m.info.agg!.signed,
+        linear: m.info.agg!.linear,
+        name: m.info.name,
+      },
+    );
+  }
+
+  #entries(m: MapLayout): Map<unknown, ScriptValue> {
+    const map = this.#bpfMaps.get(m.ref)!;
+    const keyOf = (k: Uint8Array) => {
+      if (m.key.kind === "none") return null;
+      return this.#value(new DataView(k.buffer, k.byteOffset, k.byteLength), 0, m.key, false);
+    };
+    if (m.info.agg?.fn === "stats") {
+      const out = new Map<unknown, ScriptValue>();
+      for (const [k, v] of map.batchLookupAll()) {
+        const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+        let total = 0n;
+        let count = 0n;
+        for (let i = 0; i + 16 <= v.byteLength; i += 16) {
+          total += dv.getBigInt64(i, true);
+          count += dv.getBigUint64(i + 8, true);
+        }
+        out.set(keyOf(k), {
+          count: Number(count),
+          average: count ? Number(total / count) : 0,
+          total: Number(total),
+        });
+      }
+      return out;
+    }
+    if (m.info.agg) return this.#aggregateView(m).read() as Map<unknown, ScriptValue>;
+    const rows: [unknown, ScriptValue][] = [];
+    for (const [k, v] of map.batchLookupAll()) {
+      rows.push([
+        keyOf(k),
+        this.#value(
+          new DataView(v.buffer, v.byteOffset, v.byteLength),
+          0,
+          m.info.value!,
+          false,
+        ) as ScriptValue,
+      ]);
+    }
+    if (m.info.value!.kind === "int") rows.sort((a, b) => (a[1] as number) - (b[1] as number));
+    return new Map(rows);
+  }
+
+  /** The map as bpftrace prints it (`print(@m)`, or at exit), with its trailing newlines. */
+  #formatMap(m: MapLayout, o: { top?: number; div?: number }): string {
+    const name = m.info.name;
+    const fn = m.info.agg?.fn;
+    if (fn && fn !== "stats") {
+      let text: string;
+      if (o.div && fn !== "hist" && fn !== "lhist") {
+        const rows = [...this.#aggregateView(m).read()].map(([k, v]) =>
+          [k, Math.trunc((v as number) / o.div!)] as const
+        );
+        text = formatAggregation(rows, { name, top: o.top });
+      } else {
+        text = this.#aggregateView(m).format({ name, top: o.top });
+      }
+      // An empty map prints as an empty line; a histogram's text ends with its blank line.
+      if (!text) return "\n";
+      return text + "\n" + (fn === "avg" ? "\n" : "");
+    }
+    const entries = this.#entries(m);
+    if (entries.size === 0) return "\n";
+    let rows = [...entries];
+    if (o.top !== undefined) rows = o.top > 0 ? rows.slice(-o.top) : [];
+    const keyText = (k: unknown) =>
+      k === null ? "" : `[${Array.isArray(k) ? k.join(", ") : String(k)}]`;
+    const valueText = (v: ScriptValue): string => {
+      if (typeof v === "number") return String(o.div ? Math.trunc(v / o.div) : v);
+      if (typeof v === "object" && v && "average" in v) {
+        return `count ${v.count}, average ${v.average}, total ${v.total}`;
+      }
+      if (Array.isArray(v)) return `(${v.map(valueText).join(", ")})`;
+      return String(v);
+    };
+    const text = rows.map(([k, v]) => `${name}${keyText(k)}: ${valueText(v)}\n`).join("");
+    return text + (fn === "stats" ? "\n" : "");
+  }
+
+  /** Every map as bpftrace prints them at exit (by name; empty ones left out). */
+  format(): string {
+    return [...this.#layouts.values()]
+      .sort((a, b) => a.info.name < b.info.name ? -1 : a.info.name > b.info.name ? 1 : 0)
+      .map((m) => this.#formatMap(m, {}))
+      .join("");
+  }
+
+  /** Writes {@linkcode format} to the output. */
+  print(): void {
+    this.#write(this.format());
+  }
+
+  /**
+   * Each map's entries now (after stop: at stop), by map name (`"@start"`):
+   * keys are `null` (no key), a number, a string or an array (a tuple);
+   * values numbers, strings, arrays, {@linkcode Histogram}s, or
+   * `{ count, average, total }` for `stats()`.
+   */
+  get maps(): Record<string, Map<unknown, ScriptValue>> {
+    if (this.#final) return this.#final;
+    const out: Record<string, Map<unknown, ScriptValue>> = {};
+    for (const m of this.#mapsById) out[m.info.name] = this.#entries(m);
+    return out;
+  }
+
+  /** Runs until the script calls `exit()` or `signal` aborts, then stops (END, maps printed). */
+  async run(options: RunOptions = {}): Promise<void> {
+    await this.#until(Infinity, options.signal);
+    await this.stop();
+  }
+
+  /** Runs for `seconds` (less if the script exits or `signal` aborts), then stops. */
+  async runFor(seconds: number, options: RunOptions = {}): Promise<void> {
+    if (!(seconds >= 0)) throw new InvalidArgumentError(`runFor: invalid seconds ${seconds}`);
+    await this.#until(seconds, options.signal);
+    await this.stop();
+  }
+
+  #until(seconds: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#stopped || this.#exited || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      if (seconds !== Infinity) timer = setTimeout(done, seconds * 1000);
+      signal?.addEventListener("abort", done, { once: true });
+      this.#exit.then(done);
+    });
+  }
+
+  /**
+   * Stops: detaches the probes, processes the records still in the ring
+   * buffer, runs END, prints every map (unless `printMaps: false`), and
+   * closes every descriptor. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    const o = this.#owned;
+    let first: unknown;
+    const attempt = async (f: () => unknown) => {
+      try {
+        await f();
+      } catch (e) {
+        first ??= e;
+      }
+    };
+    await attempt(() => {
+      for (const l of o.links.splice(0).reverse()) l.close();
+    });
+    this.#pumpStop.abort();
+    await attempt(() => this.#pump);
+    await attempt(() => this.drain());
+    this.#ending = true;
+    for (const p of this.#progs) {
+      if (p.point.kind === "end") await attempt(() => this.#testRun(p));
+    }
+    await attempt(() => this.drain());
+    if (this.#printMaps) await attempt(() => this.#write("\n\n" + this.format()));
+    await attempt(() => this.#final = this.maps);
+    this.#onExit();
+    this.#stopped = true;
+    await attempt(() => this.#closeAll());
+    if (first !== undefined) throw first;
+  }
+
+  #closeAll(): void {
+    this.#closed = true;
+    let first: unknown;
+    for (const p of this.#programs.splice(0)) {
+      try {
+        p.close();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    closeAll(this.#owned); // the links, the reader, the maps
+    if (first !== undefined) throw first;
+  }
+
+  /** Detaches and closes everything at once, without END or printing; idempotent. */
+  close(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#pumpStop.abort();
+    this.#onExit();
+    for (const l of this.#owned.links.splice(0).reverse()) {
+      try {
+        l.close();
+      } catch { /* closed below anyway */ }
+    }
+    this.#closeAll();
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Same as `stop()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** The program that stores the start time (for `elapsed`) in `globals`. */
+function initGlobals(): Assembler {
+  return new Assembler()
+    .call("ktime_get_ns").stxdw(R10, -16, R0).stw(R10, -4, 0)
+    .loadMapPtr(R1, "globals").mov64(R2, R10).add64(R2, -4).mov64(R3, R10).add64(R3, -16)
+    .mov64(R4, 0).call("map_update_elem").mov64(R0, 0).exit();
+}
+
+/**
+ * Type-checks, compiles, loads and attaches a script, runs its BEGIN
+ * probes, and returns the running handle. Errors: a
+ * {@linkcode ProbeCompileError} names the expression and types at fault
+ * (or, for a verifier refusal, the probe and statement and the verifier's
+ * last lines); a `ProbeNotFoundError` an unknown point or field; a
+ * `NotSupportedError` what this kernel or back end cannot do.
+ */
+export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Promise<ScriptHandle> {
+  await Promise.resolve();
+  const tracefs = options.tracefs ?? {};
+  const progs: Prog[] = [];
+  for (const probe of ir.probes) {
+    for (const point of probe.points) progs.push({ probe, point, env: envOf(point, tracefs) });
+  }
+  if (progs.length === 0) throw new InvalidArgumentError("runScript: the script has no probes");
+  const special = progs.some((p) => p.point.kind === "begin" || p.point.kind === "end");
+  if (special && !haveProgramType("raw_tracepoint")) {
+    throw new NotSupportedError(
+      "raw_tracepoint programs",
+      "BEGIN and END run as raw_tracepoint programs with BPF_PROG_TEST_RUN, which this kernel lacks",
+    );
+  }
+  const { checker, types } = checkScript(ir, progs);
+  const layouts = new Map<string, MapLayout>();
+  for (const info of checker.maps.values()) layouts.set(info.name, mapLayout(info as MapInfo));
+  const actions: ActionTable = { printf: [], print: [], printValue: [], time: [] };
+  progs.forEach((p, i) => {
+    p.code = compileScriptProgram(
+      { env: p.env, types: types[i], filter: p.probe.filter, body: p.probe.body },
+      layouts,
+      actions,
+    );
+  });
+  const owned: Owned = { links: [], maps: [] };
+  const programs: Program[] = [];
+  try {
+    const bpfMaps = new Map<string, BpfMap>();
+    const add = (ref: string, m: BpfMap) => {
+      owned.maps.push(m);
+      bpfMaps.set(ref, m);
+    };
+    const maxKeys = ir.maxKeys ?? 4096;
+    for (const m of layouts.values()) {
+      add(
+        m.ref,
+        createMap({
+          type: m.aggKind ? "percpu_hash" : "hash",
+          keySize: m.keySize,
+          valueSize: m.valueSize,
+          maxEntries: m.aggKind === "hist" || m.aggKind === "lhist" ? maxKeys * 8 : maxKeys,
+          name: m.ref,
+        }),
+      );
+    }
+    const events = createMap({
+      type: "ringbuf",
+      maxEntries: options.ringSize ?? 1 << 20,
+      name: "events",
+    });
+    add("events", events);
+    let stacks: BpfMap | undefined;
+    if (progs.some((p) => p.code!.stacks)) {
+      stacks = createMap({
+        type: "stack_trace",
+        keySize: 4,
+        valueSize: 127 * 8,
+        maxEntries: options.stackEntries ?? 4096,
+        name: "stacks",
+      });
+      add("stacks", stacks);
+    }
+    if (progs.some((p) => p.code!.globals)) {
+      add(
+        "globals",
+        createMap({ type: "array", keySize: 4, valueSize: 8, maxEntries: 1, name: "globals" }),
+      );
+      const init = await loadProgramAsync({
+        type: "raw_tracepoint",
+        instructions: initGlobals(),
+        maps: Object.fromEntries(bpfMaps),
+        name: "script_init",
+      });
+      try {
+        await init.testRun({ context: new Uint8Array(8) });
+      } finally {
+        init.close();
+      }
+    }
+    const maps = Object.fromEntries(bpfMaps);
+    for (const p of progs) {
+      const kind = p.point.kind;
+      const schema = p.env.schema;
+      try {
+        p.program = await loadProgramAsync({
+          type: schema?.programType ?? (kind === "interval" ? "perf_event" : "raw_tracepoint"),
+          attachType: schema?.attachType,
+          attachBtfId: schema?.attachBtfId,
+          instructions: p.code!.asm,
+          maps,
+          name: "script_" + kind,
+        });
+      } catch (e) {
+        if (e instanceof VerifierError) throw explainVerifier(e, p);
+        throw e;
+      }
+      programs.push(p.program);
+    }
+    const reader = ringBufReader(events);
+    owned.reader = reader;
+    const handle = new ScriptHandle({
+      progs,
+      owned,
+      layouts,
+      bpfMaps,
+      stacks,
+      actions,
+      reader,
+      options,
+    });
+    await handle.start();
+    for (const p of progs) {
+      const kind = p.point.kind;
+      if (kind === "begin" || kind === "end") continue;
+      if (kind === "interval") {
+        owned.links.push(attachPerfEvent(p.program!, {
+          attr: {
+            type: PerfType.SOFTWARE,
+            config: PerfSwConfig.CPU_CLOCK,
+            samplePeriod: BigInt(Math.round(intervalNs(p.point.target))),
+          },
+          pid: -1,
+          cpu: 0,
+        }));
+      } else {
+        owned.links.push(...attach(p.env.schema!, p.program!, tracefs));
+      }
+    }
+    return handle;
+  } catch (e) {
+    for (const p of programs) p.close();
+    closeAll(owned);
+    throw e;
+  }
+}
+
+// ---- output until src/probe/printf.ts lands
+
+/**
+ * bpftrace's printf for the conversions scripts use most: `%d %i %u %x %X
+ * %o %s %c %p %%` with flags (`-`, `0`, `+`, ` `), width, precision and
+ * length modifiers (ignored: every integer is 64-bit).
+ */
+function formatPrintfLocal(format: string, args: readonly unknown[]): string {
+  let i = 0;
+  return format.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?(?:hh|h|ll|l|z|j|t)?([diuxXoscp%])/g,
+    (_m, flags: string, width: string | undefined, prec: string | undefined, conv: string) => {
+      if (conv === "%") return "%";
+      const arg = args[i++];
+      let s: string;
+      const big = typeof arg === "bigint" ? arg : BigInt(typeof arg === "number" ? arg : 0);
+      switch (conv) {
+        case "d":
+        case "i": {
+          const v = BigInt.asIntN(64, big);
+          s = v.toString();
+          if (v >= 0n && flags.includes("+")) s = "+" + s;
+          else if (v >= 0n && flags.includes(" ")) s = " " + s;
+          break;
+        }
+        case "u":
+          s = BigInt.asUintN(64, big).toString();
+          break;
+        case "x":
+        case "X":
+        case "p":
+          s = BigInt.asUintN(64, big).toString(16);
+          if (conv === "X") s = s.toUpperCase();
+          if (conv === "p" || flags.includes("#")) s = "0x" + s;
+          break;
+        case "o":
+          s = BigInt.asUintN(64, big).toString(8);
+          break;
+        case "c":
+          s = String.fromCharCode(Number(BigInt.asUintN(8, big)));
+          break;
+        default:
+          s = typeof arg === "string" ? arg : String(arg);
+          if (prec !== undefined) s = s.slice(0, Number(prec));
+      }
+      const w = width ? Number(width) : 0;
+      if (s.length >= w) return s;
+      if (flags.includes("-")) return s.padEnd(w);
+      if (flags.includes("0") && conv !== "s" && conv !== "c") {
+        const sign = /^[-+ ]/.test(s) ? s[0] : "";
+        return sign + s.slice(sign.length).padStart(w - sign.length, "0");
+      }
+      return s.padStart(w);
+    },
+  );
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/** strftime for the conversions `time()` formats use (`%H:%M:%S`, `%Y-%m-%d`…). */
+function strftime(format: string, d: Date): string {
+  return format.replace(/%([HMSYmdyjeIpTFD%])/g, (_m, c: string) => {
+    switch (c) {
+      case "H":
+        return pad2(d.getHours());
+      case "M":
+        return pad2(d.getMinutes());
+      case "S":
+        return pad2(d.getSeconds());
+      case "Y":
+        return String(d.getFullYear());
+      case "y":
+        return pad2(d.getFullYear() % 100);
+      case "m":
+        return pad2(d.getMonth() + 1);
+      case "d":
+        return pad2(d.getDate());
+      case "e":
+        return String(d.getDate()).padStart(2);
+      case "I":
+        return pad2(d.getHours() % 12 || 12);
+      case "p":
+        return d.getHours() < 12 ? "AM" : "PM";
+      case "T":
+        return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+      case "F":
+        return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+      case "D":
+        return `${pad2(d.getMonth() + 1)}/${pad2(d.getDate())}/${pad2(d.getFullYear() % 100)}`;
+      default:
+        return "%";
+    }
+  });
+}

@@ -1,0 +1,269 @@
+// The probe IR's back end (runScript) against the real kernel: maps shared
+// between probes (a latency histogram over a workload the test starts),
+// expressions checked against known values through BEGIN and printf,
+// type errors and map conflicts, exit() ending run(), END and the maps
+// printed at exit compared with live bpftrace.
+
+import assert from "node:assert/strict";
+import { haveProgramType } from "../src/features/mod.ts";
+import type { IrExpr, IrStmt, ScriptIr } from "../src/probe/ir.ts";
+import { ProbeCompileError } from "../src/probe/errors.ts";
+import type { Histogram } from "../src/probe/output.ts";
+import { runScript, type ScriptOptions } from "../src/probe/run_script.ts";
+import { openFdCount } from "../src/sys/fd.ts";
+import { getpids, gettid } from "./probe_fixtures.ts";
+
+const TESTRUN = haveProgramType("raw_tracepoint");
+const TID = gettid();
+
+// ---- IR shorthands
+
+const int = (v: number | bigint): IrExpr => ({ op: "int", value: BigInt(v) });
+const str = (value: string): IrExpr => ({ op: "str", value });
+const b = (name: "nsecs" | "tid" | "pid" | "comm" | "probe" | "elapsed" | "args"): IrExpr => ({
+  op: "builtin",
+  name,
+});
+const v = (name: string): IrExpr => ({ op: "var", name });
+const bin = (operator: string, left: IrExpr, right: IrExpr): IrExpr =>
+  ({ op: "binary", operator, left, right }) as IrExpr;
+const field = (name: string): IrExpr => ({ op: "field", base: b("args"), name });
+const get = (map: string, key?: IrExpr): IrExpr => ({ op: "map_get", map, key });
+const printf = (format: string, ...args: IrExpr[]): IrStmt => ({ op: "printf", format, args });
+const begin = (...body: IrStmt[]) => ({ points: [{ kind: "begin" as const, target: "" }], body });
+
+/** Runs `ir` until it exits; returns what it printed. */
+async function output(ir: ScriptIr, options: ScriptOptions = {}): Promise<string> {
+  let out = "";
+  const h = await runScript(ir, { ...options, output: (t) => out += t });
+  await h.run({ signal: AbortSignal.timeout(10_000) });
+  return out;
+}
+
+/** bpftrace's stdout for `program` (without its "Attaching N probes..." line). */
+async function bpftrace(program: string): Promise<string> {
+  const r = await new Deno.Command("bpftrace", {
+    args: ["-e", program],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  assert.ok(r.success, `bpftrace failed: ${new TextDecoder().decode(r.stderr)}`);
+  return new TextDecoder().decode(r.stdout).replace(/^Attaching \d+ probes?\.\.\.\n/, "");
+}
+
+Deno.test({
+  name:
+    "shared maps: @start[tid] = nsecs at sys_enter_read, hist and delete at sys_exit_read; counts equal the reads dd made",
+  async fn() {
+    const fds = openFdCount();
+    const N = 300;
+    const tid = b("tid");
+    const ir: ScriptIr = {
+      probes: [
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_enter_read" }],
+          filter: bin("&&", bin("==", b("comm"), str("dd")), bin("==", field("fd"), int(0))),
+          body: [{ op: "map_set", map: "@start", key: tid, value: b("nsecs") }],
+        },
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_exit_read" }],
+          filter: get("@start", tid),
+          body: [
+            {
+              op: "aggregate",
+              map: "@us",
+              fn: "hist",
+              args: [bin("/", bin("-", b("nsecs"), get("@start", tid)), int(1000))],
+            },
+            { op: "aggregate", map: "@n", fn: "count", args: [] },
+            { op: "aggregate", map: "@bytes", key: b("comm"), fn: "sum", args: [field("ret")] },
+            { op: "map_delete", map: "@start", key: tid },
+          ],
+        },
+      ],
+    };
+    let out = "";
+    const h = await runScript(ir, { output: (t) => out += t });
+    const dd = await new Deno.Command("sh", {
+      args: ["-c", `dd bs=1 count=${N} status=none </dev/zero >/dev/null`],
+    }).output();
+    assert.ok(dd.success);
+    await h.runFor(0.2);
+    const maps = h.maps;
+    assert.equal(maps["@n"].get(null), N);
+    assert.equal((maps["@us"].get(null) as Histogram).total, N);
+    assert.equal(maps["@bytes"].get("dd"), N);
+    assert.equal(maps["@start"].size, 0, "every start was deleted");
+    // bpftrace's exit output: maps by name, @start (empty) as an empty line, the histogram last.
+    assert.match(out, /^\n\n@bytes\[dd\]: 300\n@n: 300\n\n@us: \n(\[.*\n)+\n$/);
+    assert.equal(openFdCount(), fds, "no descriptor left open");
+  },
+});
+
+Deno.test({
+  name:
+    "expressions: arithmetic, division by zero, signed compare, ternary, if/else, locals, &&/|| short-circuit (BEGIN + printf)",
+  ignore: !TESTRUN,
+  async fn() {
+    const x = v("x");
+    const out = await output({
+      probes: [begin(
+        { op: "let", name: "x", value: bin("*", int(6), int(7)) },
+        { op: "let", name: "n", value: { op: "unary", operator: "-", arg: int(5) } },
+        printf(
+          "%d %d %d %d %d %d %d\n",
+          bin("+", x, int(8)),
+          bin("-", int(3), x),
+          bin("/", x, int(5)),
+          bin("%", x, int(5)),
+          bin("/", x, bin("-", int(1), int(1))),
+          bin("/", v("n"), int(2)),
+          bin(">>", v("n"), int(1)),
+        ),
+        printf(
+          "%x %d %d %d %u\n",
+          bin("|", bin("&", x, int(0xf0)), bin("<<", int(1), int(12))),
+          bin("^", x, int(1)),
+          { op: "unary", operator: "~", arg: int(0) },
+          { op: "unary", operator: "!", arg: x },
+          { op: "cast", type: "u8", arg: int(300) },
+        ),
+        printf(
+          "%d %d %d %d\n",
+          bin("<", v("n"), int(0)),
+          bin(">=", x, int(42)),
+          bin("&&", int(0), bin("/", int(1), int(0))),
+          bin("||", int(2), int(0)),
+        ),
+        printf("%s %s\n", {
+          op: "ternary",
+          cond: bin(">", x, int(40)),
+          then: str("big"),
+          else: str("small"),
+        }, {
+          op: "ternary",
+          cond: bin("==", x, int(0)),
+          then: str("zero"),
+          else: str("nonzero"),
+        }),
+        {
+          op: "if",
+          cond: bin("!=", x, int(42)),
+          then: [printf("wrong\n")],
+          else: [{ op: "let", name: "x", value: bin("+", x, int(1)) }, printf("else %d\n", x)],
+        },
+        { op: "exit" },
+      )],
+    });
+    assert.equal(
+      out,
+      "50 -39 8 2 0 -2 -3\n" +
+        "1020 43 -1 0 44\n" +
+        "1 1 0 1\n" +
+        "big nonzero\n" +
+        "else 43\n\n\n",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "maps: tuple and string keys, map_has, update operators, delete; printed at exit as bpftrace prints them",
+  ignore: !TESTRUN,
+  async fn() {
+    const k = { op: "tuple", elems: [int(1), str("a")] } as IrExpr;
+    const ir: ScriptIr = {
+      probes: [
+        begin(
+          { op: "map_set", map: "@a", key: int(1), value: int(5) },
+          { op: "map_set", map: "@a", key: int(2), value: int(1) },
+          { op: "map_set", map: "@b", value: int(3) },
+          { op: "map_set", map: "@c", key: str("x"), value: int(2) },
+          { op: "map_set", map: "@s", value: str("hi") },
+          { op: "aggregate", map: "@h", fn: "hist", args: [int(5)] },
+          { op: "aggregate", map: "@st", fn: "stats", args: [int(3)] },
+          { op: "aggregate", map: "@avg", fn: "avg", args: [int(7)] },
+          { op: "aggregate", map: "@mn", fn: "min", args: [int(-3)] },
+          { op: "map_set", map: "@t", key: k, value: int(4) },
+          { op: "map_update", map: "@t", key: k, operator: "*", value: int(10) },
+          { op: "map_update", map: "@t", key: k, operator: "-", value: int(36) },
+          { op: "map_set", map: "@e", key: int(1), value: int(1) },
+          printf("has %d %d\n", { op: "map_has", map: "@e", key: int(1) }, {
+            op: "map_has",
+            map: "@e",
+            key: int(2),
+          }),
+          { op: "map_delete", map: "@e", key: int(1) },
+          printf("x %d %s\n", { op: "unary", operator: "-", arg: int(5) }, str("q")),
+          { op: "exit" },
+        ),
+        { points: [{ kind: "end", target: "" }], body: [printf("end\n")] },
+      ],
+    };
+    const ours = await output(ir);
+    const theirs = await bpftrace(
+      'BEGIN { @a[1] = 5; @a[2]=1; @b = 3; @c["x"]=2; @s = "hi"; @h = hist(5); @st = stats(3); ' +
+        '@avg=avg(7); @mn=min(-3); @t[1,"a"]=4; @t[1,"a"] *= 10; @t[1,"a"] -= 36; @e[1] = 1; ' +
+        'printf("has %d %d\\n", @e[1] != 0, @e[2] != 0); delete(@e[1]); printf("x %d %s\\n", -5, "q"); ' +
+        'exit(); } END { printf("end\\n"); }',
+    );
+    assert.equal(ours, theirs);
+  },
+});
+
+Deno.test("type errors name the expression and both types; map conflicts name the map", async () => {
+  await assert.rejects(
+    () => runScript({ probes: [begin(printf("%d\n", bin("+", b("comm"), int(1))))] }),
+    (e: Error) =>
+      e instanceof ProbeCompileError && e.message.includes("comm + 1") &&
+      e.message.includes("string[16]") && e.message.includes("uint64"),
+  );
+  await assert.rejects(
+    () =>
+      runScript({
+        probes: [begin(
+          { op: "map_set", map: "@x", key: b("tid"), value: b("nsecs") },
+          { op: "map_set", map: "@x", key: b("tid"), value: b("comm") },
+        )],
+      }),
+    (e: Error) =>
+      e instanceof ProbeCompileError && e.message.includes("map @x") &&
+      e.message.includes("@x[tid] = comm") && e.message.includes("string[16]") &&
+      e.message.includes("uint64") && e.message.includes("@x[tid] = nsecs"),
+  );
+  await assert.rejects(
+    () =>
+      runScript({
+        probes: [begin(
+          { op: "aggregate", map: "@c", fn: "count", args: [] },
+          { op: "aggregate", map: "@c", key: b("pid"), fn: "count", args: [] },
+        )],
+      }),
+    (e: Error) => e instanceof ProbeCompileError && /map @c: .*key uint32.*no key/.test(e.message),
+  );
+  await assert.rejects(
+    () => runScript({ probes: [begin(printf("%d\n", get("@never")))] }),
+    (e: Error) => e instanceof ProbeCompileError && e.message.includes("@never"),
+  );
+});
+
+Deno.test("exit() in a tracepoint probe ends run(); records after it are not printed", async () => {
+  const ir: ScriptIr = {
+    probes: [{
+      points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getpid" }],
+      filter: bin("==", b("tid"), int(TID)),
+      body: [
+        { op: "map_update", map: "@n", operator: "+", value: int(1) },
+        printf("call %d\n", get("@n")),
+        { op: "if", cond: bin("==", get("@n"), int(3)), then: [{ op: "exit" }] },
+      ],
+    }],
+  };
+  let out = "";
+  const h = await runScript(ir, { output: (t) => out += t });
+  getpids(5);
+  await h.run({ signal: AbortSignal.timeout(5000) });
+  assert.ok(h.exited, "exit() ended the run");
+  assert.equal(out, "call 1\ncall 2\ncall 3\n\n\n@n: 5\n");
+});
