@@ -267,3 +267,81 @@ Deno.test("exit() in a tracepoint probe ends run(); records after it are not pri
   assert.ok(h.exited, "exit() ended the run");
   assert.equal(out, "call 1\ncall 2\ncall 3\n\n\n@n: 5\n");
 });
+
+Deno.test({
+  name:
+    "print(@m[, top, div]), print(value), clear and zero in the order the kernel sent them, as live bpftrace prints them",
+  ignore: !TESTRUN,
+  async fn() {
+    const agg = (map: string, fn: "count" | "sum" | "lhist", key?: IrExpr, args: IrExpr[] = []) =>
+      ({ op: "aggregate", map, fn, key, args }) as IrStmt;
+    const ours = await output({
+      probes: [begin(
+        agg("@a", "count", int(1)),
+        agg("@a", "count", int(2)),
+        agg("@a", "count", int(2)),
+        agg("@b", "sum", undefined, [int(5)]),
+        { op: "print", map: "@a" },
+        { op: "print", map: "@a", top: 1 },
+        { op: "clear", map: "@a" },
+        { op: "print", map: "@a" },
+        { op: "zero", map: "@b" },
+        { op: "print", map: "@b" },
+        agg("@h", "lhist", undefined, [int(5), int(0), int(10), int(2)]),
+        { op: "print", map: "@h" },
+        { op: "print_value", value: bin("*", int(6), int(7)) },
+        { op: "print_value", value: str("s") },
+        { op: "map_set", map: "@v", key: str("k"), value: int(2000) },
+        { op: "print", map: "@v", div: 1000 },
+        { op: "exit" },
+      )],
+    });
+    const theirs = await bpftrace(
+      "BEGIN { @a[1] = count(); @a[2] = count(); @a[2] = count(); @b = sum(5); print(@a); " +
+        "print(@a, 1); clear(@a); print(@a); zero(@b); print(@b); @h = lhist(5, 0, 10, 2); " +
+        'print(@h); print(6 * 7); print("s"); @v["k"] = 2000; print(@v, 0, 1000); exit(); }',
+    );
+    assert.equal(ours, theirs);
+  },
+});
+
+Deno.test({
+  name: "interval: a cpu-clock timer runs the body; exit() from it ends run(), END runs after",
+  ignore: !TESTRUN,
+  async fn() {
+    const out = await output({
+      probes: [
+        {
+          points: [{ kind: "interval", target: "ms:20" }],
+          body: [
+            { op: "map_update", map: "@n", operator: "+", value: int(1) },
+            {
+              op: "if",
+              cond: bin("==", get("@n"), int(3)),
+              then: [printf("three %s\n", b("probe")), { op: "exit" }],
+            },
+          ],
+        },
+        { points: [{ kind: "end", target: "" }], body: [printf("end\n")] },
+      ],
+    });
+    assert.match(out, /^three interval:ms:20\nend\n\n\n@n: [34]\n$/);
+  },
+});
+
+Deno.test("printf arguments are checked at compile time with bpftrace's messages", async () => {
+  await assert.rejects(
+    () => runScript({ probes: [begin(printf("%d\n", b("comm")))] }),
+    (e: Error) =>
+      e instanceof ProbeCompileError &&
+      e.message.startsWith(
+        "printf: %d specifier expects a value of type integer (string supplied)",
+      ),
+  );
+  await assert.rejects(
+    () => runScript({ probes: [begin(printf("%d %d\n", int(1)))] }),
+    (e: Error) =>
+      e instanceof ProbeCompileError &&
+      e.message.includes("Not enough arguments for format string (1 supplied, 2 expected)"),
+  );
+});

@@ -7,6 +7,7 @@
 import type { Access, Schema } from "./_access.ts";
 import type { LinearBounds } from "./_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
+import { checkPrintfArgs } from "./printf.ts";
 import type {
   IrAggregation,
   IrExpr,
@@ -395,14 +396,18 @@ export class ScriptChecker {
         return;
       case "unroll":
         return this.#stmts(s.body, env, pt);
-      case "printf":
-        for (const a of s.args) {
-          const t = this.#expr(a, env, pt);
-          if (t.kind === "record" || t.kind === "tuple") {
-            fail(`${text}: ${exprText(a)} is ${typeText(t)}, which printf cannot print`, text);
-          }
+      case "printf": {
+        const types = s.args.map((a) => this.#expr(a, env, pt));
+        if (types.some((t) => t.kind === "none")) return;
+        try {
+          checkPrintfArgs(s.format, types);
+        } catch (e) {
+          // bpftrace's own message (`printf: %d specifier expects a value of type integer
+          // (string supplied)`), and the statement it is about.
+          fail(`${(e as Error).message}, in ${text}`, text);
         }
         return;
+      }
       case "print":
       case "clear":
       case "zero":

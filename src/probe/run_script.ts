@@ -35,11 +35,9 @@ import { type RingBufReader, ringBufReader } from "../ringbuf/mod.ts";
 import { nextTurn } from "../sys/event_loop.ts";
 import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
 import type { TracefsOptions } from "../tracefs/mod.ts";
-import { type Access, type Schema, schemaOf } from "./_access.ts";
+import { type Schema, schemaOf } from "./_access.ts";
 import { attach } from "./_attach.ts";
 import { checkScript, type MapInfo, type PointEnv, sizeOfType } from "./_check.ts";
-import type { Slot } from "./_codegen.ts";
-import { decoderOf } from "./_decode.ts";
 import {
   type ActionTable,
   compileScriptProgram,
@@ -49,9 +47,12 @@ import {
   type ScriptProgram,
 } from "./_script_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
-import { AggregateProbe, closeAll, type Owned, type RunOptions } from "./handles.ts";
-import type { IrPoint, IrProbe, IrType, ScriptIr } from "./ir.ts";
-import { formatAggregation, type Histogram } from "./output.ts";
+import { closeAll, type Owned, type RunOptions } from "./handles.ts";
+import type { IrPoint, IrProbe, ScriptIr } from "./ir.ts";
+import { formatMap, formatMaps, formatValue, type MapEntry } from "./output.ts";
+import { formatPrintf, type PrintfArg } from "./printf.ts";
+import { datum, jsEntries, printLayout, readEntries, type ScriptValue } from "./_script_maps.ts";
+export type { ScriptValue };
 import {
   kprobe,
   kretprobe,
@@ -82,14 +83,6 @@ export interface ScriptOptions {
   tracefs?: TracefsOptions;
 }
 
-/** A value read from a script's map, as {@linkcode ScriptHandle.maps} gives it. */
-export type ScriptValue =
-  | number
-  | string
-  | Histogram
-  | { count: number; average: number; total: number }
-  | ScriptValue[];
-
 interface Prog {
   probe: IrProbe;
   point: IrPoint;
@@ -99,7 +92,6 @@ interface Prog {
 }
 
 const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
 
 function writerOf(out: ScriptOutput | undefined): (text: string) => void {
   if (!out) return (t) => writeAll(Deno.stdout, t);
@@ -246,31 +238,6 @@ function explainVerifier(e: VerifierError, prog: Prog): ProbeCompileError {
   );
 }
 
-function accessOf(t: IrType): Access {
-  if (t.kind === "str" || t.kind === "buf") {
-    return { type: "str", src: { from: "comm" }, len: t.len };
-  }
-  if (t.kind === "stack") return { type: "stack", user: t.user };
-  return {
-    type: "int",
-    src: { from: "const", value: 0n },
-    size: 8,
-    signed: t.kind === "int" && t.signed,
-  };
-}
-
-/** The parts of a key or value of type `t`: slots at offsets. */
-function slotsOf(t: IrType): Slot[] {
-  if (t.kind === "none") return [];
-  const parts = t.kind === "tuple" ? t.elems : [t];
-  let off = 0;
-  return parts.map((p) => {
-    const s = { access: accessOf(p), offset: off, size: sizeOfType(p) };
-    off += s.size;
-    return s;
-  });
-}
-
 /**
  * A running script: its programs, links and maps, the pump that turns
  * ring buffer records into printed lines, and the end of it all
@@ -297,6 +264,7 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   #stopped = false;
   #closed = false;
   #final?: Record<string, Map<unknown, ScriptValue>>;
+  #finalText?: string;
   #mapsById: MapLayout[];
 
   /** @internal Created by {@linkcode runScript}. */
@@ -390,22 +358,22 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
         const a = t.printf[id];
         let off = 8;
         const args = a.args.map((type) => {
-          const v = this.#value(view, off, type, true);
+          const d = datum(view, off, type, this.#stacks);
           off += sizeOfType(type);
-          return v;
+          return type.kind === "stack" || Array.isArray(d) ? formatValue(d, type) : d;
         });
-        this.#write(formatPrintfLocal(a.format, args));
+        this.#write(formatPrintf(a.format, args as PrintfArg[]));
         return;
       }
       case Rec.PRINT_MAP: {
         const p = t.print[id];
         const m = this.#layouts.get(p.map);
-        if (m) this.#write(this.#formatMap(m, { top: p.top, div: p.div }));
+        if (m) this.#write(formatMap(printLayout(m), this.#read(m), { top: p.top, div: p.div }));
         return;
       }
       case Rec.PRINT_VALUE: {
         const type = t.printValue[id];
-        this.#write(`${String(this.#value(view, 8, type, true))}\n`);
+        this.#write(formatValue(datum(view, 8, type, this.#stacks), type) + "\n");
         return;
       }
       case Rec.CLEAR:
@@ -426,35 +394,6 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
 
   #ending = false;
 
-  #value(view: DataView, off: number, t: IrType, print: boolean): ScriptValue | bigint {
-    switch (t.kind) {
-      case "str":
-      case "buf": {
-        const b = new Uint8Array(view.buffer, view.byteOffset + off, sizeOfType(t));
-        const end = b.indexOf(0);
-        return utf8d.decode(end < 0 ? b : b.subarray(0, end));
-      }
-      case "tuple": {
-        let o = off;
-        return t.elems.map((e) => {
-          const v = this.#value(view, o, e, print);
-          o += sizeOfType(e);
-          return v as ScriptValue;
-        });
-      }
-      case "stack":
-        return decoderOf(accessOf(t), 8, this.#stacks)(view, off) as string;
-      case "int": {
-        const v = t.signed ? view.getBigInt64(off, true) : view.getBigUint64(off, true);
-        return print ? v : Number(v);
-      }
-      default: {
-        const v = view.getBigUint64(off, true);
-        return print ? v : Number(v);
-      }
-    }
-  }
-
   #clear(m: MapLayout, zero: boolean): void {
     const map = this.#bpfMaps.get(m.ref)!;
     for (const [k] of map.batchLookupAll()) {
@@ -463,108 +402,21 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
     }
   }
 
-  #aggregateView(m: MapLayout): AggregateProbe<unknown, number | Histogram> {
-    const fn = m.info.agg!.fn;
-    return new AggregateProbe(
-      m.info.name,
-      "",
-      { links: [], maps: [] },
-      { agg: this.#bpfMaps.get(m.ref)!, stacks: this.#stacks },
-      {
-        kind: fn === "stats" ? "avg" : fn,
-        key: slotsOf(m.key),
-        keySize: m.keySize,
-        tuple: m.key.kind === "tuple",
-        signed: m.info.agg!.signed,
-        linear: m.info.agg!.linear,
-        name: m.info.name,
-      },
-    );
+  /** A map's entries now; a keyless count() without its entry has it as 0, as in bpftrace. */
+  #read(m: MapLayout): MapEntry[] {
+    const entries = readEntries(m, this.#bpfMaps.get(m.ref)!, this.#stacks);
+    if (entries.length === 0 && m.info.agg?.fn === "count" && m.key.kind === "none") {
+      return [[undefined, 0n]];
+    }
+    return entries;
   }
 
-  #entries(m: MapLayout): Map<unknown, ScriptValue> {
-    const map = this.#bpfMaps.get(m.ref)!;
-    const keyOf = (k: Uint8Array) => {
-      if (m.key.kind === "none") return null;
-      return this.#value(new DataView(k.buffer, k.byteOffset, k.byteLength), 0, m.key, false);
-    };
-    if (m.info.agg?.fn === "stats") {
-      const out = new Map<unknown, ScriptValue>();
-      for (const [k, v] of map.batchLookupAll()) {
-        const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-        let total = 0n;
-        let count = 0n;
-        for (let i = 0; i + 16 <= v.byteLength; i += 16) {
-          total += dv.getBigInt64(i, true);
-          count += dv.getBigUint64(i + 8, true);
-        }
-        out.set(keyOf(k), {
-          count: Number(count),
-          average: count ? Number(total / count) : 0,
-          total: Number(total),
-        });
-      }
-      return out;
-    }
-    if (m.info.agg) return this.#aggregateView(m).read() as Map<unknown, ScriptValue>;
-    const rows: [unknown, ScriptValue][] = [];
-    for (const [k, v] of map.batchLookupAll()) {
-      rows.push([
-        keyOf(k),
-        this.#value(
-          new DataView(v.buffer, v.byteOffset, v.byteLength),
-          0,
-          m.info.value!,
-          false,
-        ) as ScriptValue,
-      ]);
-    }
-    if (m.info.value!.kind === "int") rows.sort((a, b) => (a[1] as number) - (b[1] as number));
-    return new Map(rows);
-  }
-
-  /** The map as bpftrace prints it (`print(@m)`, or at exit), with its trailing newlines. */
-  #formatMap(m: MapLayout, o: { top?: number; div?: number }): string {
-    const name = m.info.name;
-    const fn = m.info.agg?.fn;
-    if (fn && fn !== "stats") {
-      let text: string;
-      if (o.div && fn !== "hist" && fn !== "lhist") {
-        const rows = [...this.#aggregateView(m).read()].map(([k, v]) =>
-          [k, Math.trunc((v as number) / o.div!)] as const
-        );
-        text = formatAggregation(rows, { name, top: o.top });
-      } else {
-        text = this.#aggregateView(m).format({ name, top: o.top });
-      }
-      // An empty map prints as an empty line; a histogram's text ends with its blank line.
-      if (!text) return "\n";
-      return text + "\n" + (fn === "avg" ? "\n" : "");
-    }
-    const entries = this.#entries(m);
-    if (entries.size === 0) return "\n";
-    let rows = [...entries];
-    if (o.top !== undefined) rows = o.top > 0 ? rows.slice(-o.top) : [];
-    const keyText = (k: unknown) =>
-      k === null ? "" : `[${Array.isArray(k) ? k.join(", ") : String(k)}]`;
-    const valueText = (v: ScriptValue): string => {
-      if (typeof v === "number") return String(o.div ? Math.trunc(v / o.div) : v);
-      if (typeof v === "object" && v && "average" in v) {
-        return `count ${v.count}, average ${v.average}, total ${v.total}`;
-      }
-      if (Array.isArray(v)) return `(${v.map(valueText).join(", ")})`;
-      return String(v);
-    };
-    const text = rows.map(([k, v]) => `${name}${keyText(k)}: ${valueText(v)}\n`).join("");
-    return text + (fn === "stats" ? "\n" : "");
-  }
-
-  /** Every map as bpftrace prints them at exit (by name; empty ones left out). */
+  /** Every map as bpftrace prints them at exit (in the order of their names). */
   format(): string {
-    return [...this.#layouts.values()]
-      .sort((a, b) => a.info.name < b.info.name ? -1 : a.info.name > b.info.name ? 1 : 0)
-      .map((m) => this.#formatMap(m, {}))
-      .join("");
+    if (this.#final) return this.#finalText ?? "";
+    return formatMaps(
+      this.#mapsById.map((m) => ({ layout: printLayout(m), entries: this.#read(m) })),
+    );
   }
 
   /** Writes {@linkcode format} to the output. */
@@ -581,7 +433,9 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   get maps(): Record<string, Map<unknown, ScriptValue>> {
     if (this.#final) return this.#final;
     const out: Record<string, Map<unknown, ScriptValue>> = {};
-    for (const m of this.#mapsById) out[m.info.name] = this.#entries(m);
+    for (const m of this.#mapsById) {
+      out[m.info.name] = jsEntries(m, readEntries(m, this.#bpfMaps.get(m.ref)!, this.#stacks));
+    }
     return out;
   }
 
@@ -640,8 +494,11 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
       if (p.point.kind === "end") await attempt(() => this.#testRun(p));
     }
     await attempt(() => this.drain());
-    if (this.#printMaps) await attempt(() => this.#write("\n\n" + this.format()));
-    await attempt(() => this.#final = this.maps);
+    await attempt(() => {
+      this.#finalText = this.format();
+      this.#final = this.maps;
+    });
+    if (this.#printMaps) await attempt(() => this.#write("\n\n" + this.#finalText));
     this.#onExit();
     this.#stopped = true;
     await attempt(() => this.#closeAll());
@@ -839,63 +696,6 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     closeAll(owned);
     throw e;
   }
-}
-
-// ---- output until src/probe/printf.ts lands
-
-/**
- * bpftrace's printf for the conversions scripts use most: `%d %i %u %x %X
- * %o %s %c %p %%` with flags (`-`, `0`, `+`, ` `), width, precision and
- * length modifiers (ignored: every integer is 64-bit).
- */
-function formatPrintfLocal(format: string, args: readonly unknown[]): string {
-  let i = 0;
-  return format.replace(
-    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?(?:hh|h|ll|l|z|j|t)?([diuxXoscp%])/g,
-    (_m, flags: string, width: string | undefined, prec: string | undefined, conv: string) => {
-      if (conv === "%") return "%";
-      const arg = args[i++];
-      let s: string;
-      const big = typeof arg === "bigint" ? arg : BigInt(typeof arg === "number" ? arg : 0);
-      switch (conv) {
-        case "d":
-        case "i": {
-          const v = BigInt.asIntN(64, big);
-          s = v.toString();
-          if (v >= 0n && flags.includes("+")) s = "+" + s;
-          else if (v >= 0n && flags.includes(" ")) s = " " + s;
-          break;
-        }
-        case "u":
-          s = BigInt.asUintN(64, big).toString();
-          break;
-        case "x":
-        case "X":
-        case "p":
-          s = BigInt.asUintN(64, big).toString(16);
-          if (conv === "X") s = s.toUpperCase();
-          if (conv === "p" || flags.includes("#")) s = "0x" + s;
-          break;
-        case "o":
-          s = BigInt.asUintN(64, big).toString(8);
-          break;
-        case "c":
-          s = String.fromCharCode(Number(BigInt.asUintN(8, big)));
-          break;
-        default:
-          s = typeof arg === "string" ? arg : String(arg);
-          if (prec !== undefined) s = s.slice(0, Number(prec));
-      }
-      const w = width ? Number(width) : 0;
-      if (s.length >= w) return s;
-      if (flags.includes("-")) return s.padEnd(w);
-      if (flags.includes("0") && conv !== "s" && conv !== "c") {
-        const sign = /^[-+ ]/.test(s) ? s[0] : "";
-        return sign + s.slice(sign.length).padStart(w - sign.length, "0");
-      }
-      return s.padStart(w);
-    },
-  );
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
