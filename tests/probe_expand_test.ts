@@ -18,7 +18,7 @@ import {
   listProbes,
   ProbeNotFoundError,
 } from "../src/probe/mod.ts";
-import { buildTarget, cleanTargets } from "./uprobe_fixtures.ts";
+import { buildTarget, cleanTargets, WaitingTarget } from "./uprobe_fixtures.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 const decoder = new TextDecoder();
@@ -26,12 +26,13 @@ const decoder = new TextDecoder();
 /** `bpftrace -l [-v] PATTERN`: its stdout lines and its stderr. */
 async function bpftraceList(
   pattern: string,
-  verbose = false,
+  options: { verbose?: boolean; pid?: number } = {},
 ): Promise<{ lines: string[]; stderr: string }> {
   let out: Deno.CommandOutput;
+  const pid = options.pid === undefined ? [] : ["-p", String(options.pid)];
   try {
     out = await new Deno.Command("bpftrace", {
-      args: [verbose ? "-lv" : "-l", pattern],
+      args: [...pid, options.verbose ? "-lv" : "-l", pattern],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -47,10 +48,13 @@ async function bpftraceList(
   };
 }
 
-async function sameAsBpftrace(pattern: string, verbose = false): Promise<string[]> {
+async function sameAsBpftrace(
+  pattern: string,
+  options: { verbose?: boolean; pid?: number } = {},
+): Promise<string[]> {
   const warnings: string[] = [];
-  const ours = await listProbes(pattern, { verbose, onWarning: (m) => warnings.push(m) });
-  const theirs = await bpftraceList(pattern, verbose);
+  const ours = await listProbes(pattern, { ...options, onWarning: (m) => warnings.push(m) });
+  const theirs = await bpftraceList(pattern, options);
   assert.deepEqual(ours, theirs.lines, `bpftrace -l ${pattern}`);
   // Each warning bpftrace prints, we report (bpftrace may print one twice).
   const theirWarnings = new Set(
@@ -92,9 +96,9 @@ Deno.test("listProbes with no pattern lists every kernel probe as bpftrace -l do
 });
 
 Deno.test("listProbes -v: a tracepoint's fields as bpftrace -lv prints them", async () => {
-  const lines = await sameAsBpftrace("tracepoint:sched:sched_switch", true);
+  const lines = await sameAsBpftrace("tracepoint:sched:sched_switch", { verbose: true });
   assert.ok(lines.includes("    char prev_comm[16]"), lines.join("\n"));
-  await sameAsBpftrace("tracepoint:syscalls:sys_enter_read*", true);
+  await sameAsBpftrace("tracepoint:syscalls:sys_enter_read*", { verbose: true });
 });
 
 Deno.test("listProbes: uprobes and USDT as bpftrace -l lists them (paths, path globs, library names, debug files)", async () => {
@@ -116,6 +120,49 @@ Deno.test("listProbes: uprobes and USDT as bpftrace -l lists them (paths, path g
   } finally {
     await cleanTargets();
   }
+});
+
+Deno.test("listProbes -p PID: USDT of every object the process maps, its executable for uprobes, as bpftrace -p -l", async () => {
+  const path = await buildTarget("pie");
+  const target = await WaitingTarget.start(path, 1);
+  try {
+    const pid = target.pid;
+    const usdt = await sameAsBpftrace("usdt:*", { pid });
+    assert.deepEqual(usdt, [`usdt:/proc/${pid}/root${path}:denobpf:tick`]);
+    await sameAsBpftrace("usdt:*:*", { pid });
+    await sameAsBpftrace(`usdt:${path}:*`, { pid });
+    await sameAsBpftrace("uprobe:denobpf_target_*", { pid });
+    const points = await expandPoints({ kind: "usdt", target: "ti*", pid });
+    assert.deepEqual(points.map((p) => p.target), [`/proc/${pid}/root${path}:denobpf:tick`]);
+  } finally {
+    await target.go();
+    await cleanTargets();
+  }
+});
+
+Deno.test("listProbes and expandPoints need only --allow-ffi", async () => {
+  const mod = new URL("../src/probe/mod.ts", import.meta.url).href;
+  const script = `import { expandPoints, listProbes } from ${JSON.stringify(mod)};
+    const lines = await listProbes("uprobe:libc:mall*");
+    const points = await expandPoints({ kind: "tp_btf", target: "sched_wak*" });
+    const events = await expandPoints({ kind: "tracepoint", target: "sched:sched_wak*" });
+    console.log(JSON.stringify([lines, points.map((p) => p.target), events.map((p) => p.target)]));`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-ffi", "--no-prompt", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(script));
+  await w.close();
+  const out = await child.output();
+  assert.ok(out.success, decoder.decode(out.stderr));
+  assert.deepEqual(JSON.parse(decoder.decode(out.stdout)), [
+    await listProbes("uprobe:libc:mall*"),
+    (await expandPoints({ kind: "tp_btf", target: "sched_wak*" })).map((p) => p.target),
+    (await expandPoints({ kind: "tracepoint", target: "sched:sched_wak*" })).map((p) => p.target),
+  ]);
 });
 
 Deno.test("listProbes: rawtracepoint lists vmlinux BTF's btf_trace_* typedefs (bpftool's BTF dump)", async () => {

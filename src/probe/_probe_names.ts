@@ -17,7 +17,7 @@ import { readElfFile } from "../elf/elf_file.ts";
 import type { ElfFile } from "../elf/elf_file.ts";
 import { SectionIndex, SymbolType } from "../elf/constants.ts";
 import { loadKallsyms } from "../kallsyms/load.ts";
-import { fileInfo, readDir, readFileHead, readTextFile } from "../sys/file.ts";
+import { fileInfo, readDir, readFileHead, readLink, readTextFile } from "../sys/file.ts";
 import { TracefsNotMountedError } from "../tracefs/errors.ts";
 import { type TracefsOptions, tracefsPath } from "../tracefs/mount.ts";
 import { readUsdtProbes } from "../uprobe/usdt.ts";
@@ -315,6 +315,27 @@ export function functionSymbols(path: string): Set<string> {
 /** The USDT probes of an ELF file as `path:provider:name`. */
 export function usdtNames(path: string): string[] {
   return readUsdtProbes(path).map((p) => `${path}:${p.provider}:${p.name}`);
+}
+
+/**
+ * The ELF files process `pid` has mapped, in the order of its memory maps,
+ * as seen from its mount namespace: `/proc/PID/root/usr/lib/…` (what bcc
+ * gives bpftrace for `-p PID`).
+ */
+export function mappedObjects(pid: number): string[] {
+  const seen = new Set<string>();
+  for (
+    const line of readTextFile(`/proc/${pid}/maps`, { what: "process memory maps" }).split("\n")
+  ) {
+    const path = line.split(/\s+/).slice(5).join(" ");
+    if (path.startsWith("/") && !path.endsWith(" (deleted)")) seen.add(`/proc/${pid}/root${path}`);
+  }
+  return [...seen].filter(isElfFile);
+}
+
+/** The executable of process `pid`, as seen from its mount namespace (`/proc/PID/root/usr/bin/…`). */
+export function processExe(pid: number): string {
+  return `/proc/${pid}/root${readLink(`/proc/${pid}/exe`)}`;
 }
 
 // ---------------------------------------------------------------- paths

@@ -22,9 +22,9 @@
  * @module
  */
 
-import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import { FileError, InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { haveProgramType } from "../features/program_types.ts";
-import { readLink, readTextFile } from "../sys/file.ts";
+import { readTextFile, realPath } from "../sys/file.ts";
 import { type TracefsOptions, tracefsPath } from "../tracefs/mount.ts";
 import { resolveBinaryPath } from "../uprobe/resolve.ts";
 import { ProbeNotFoundError } from "./errors.ts";
@@ -40,7 +40,9 @@ import {
   hasGlob,
   kallsymsFunctions,
   kernelSpec,
+  mappedObjects,
   matchLines,
+  processExe,
   rawTracepoints,
   traceEvents,
   usdtNames,
@@ -83,7 +85,8 @@ interface Search {
  * - kprobe/kretprobe `"vfs_*"` (`+offset` kept) over
  *   `available_filter_functions`, or kallsyms text symbols;
  * - uprobe `"path:func*"` (the path may be a glob or a library name);
- * - usdt `"path:provider*:name*"`.
+ * - usdt `"path:provider*:name*"`, or with a pid just `"name*"` (every
+ *   object the process maps, as `/proc/PID/root/…` paths).
  *
  * Throws {@linkcode ProbeNotFoundError}, with the closest names, when
  * nothing matches; `NotFoundError` for a binary that cannot be found.
@@ -123,6 +126,21 @@ function splitOffset(s: string): [string, string] {
 function binaryPath(path: string, pid: number | undefined): string {
   if (hasGlob(path)) return path;
   return path.includes("/") ? path : resolveBinaryPath(path, { pid });
+}
+
+/**
+ * A `-p` USDT target as bpftrace 0.17 searches it: `*` and the canonical
+ * path of a file that exists (a `/proc/PID/root/…` path as it is), else the
+ * target unchanged.
+ */
+function pidTarget(target: string): string {
+  if (/^\/proc\/\d+\/root\//.test(target)) return `*${target}`;
+  try {
+    return `*${realPath(target)}`;
+  } catch (e) {
+    if (e instanceof FileError && e.code === "ENOTCAPABLE") throw e;
+    return target;
+  }
 }
 
 /** The binaries a (possibly globbed) path names. */
@@ -205,6 +223,16 @@ function searchFor(point: IrPoint, options: ExpandOptions): Search | string | un
     }
     case "usdt": {
       const parts = target.split(":");
+      if (parts.length === 1 && options.pid !== undefined) {
+        // `usdt:name` of one process: every object it maps.
+        const pid = options.pid;
+        return {
+          pattern: `*:*:${target}`,
+          lines: () => mappedObjects(pid).flatMap(usdtNames),
+          target: (l) => l,
+          source: `the USDT notes of the objects process ${pid} maps`,
+        };
+      }
       if (parts.length !== 2 && parts.length !== 3) {
         throw new InvalidArgumentError(
           `usdt "${target}": expected "path:provider:name" or "path:name"`,
@@ -403,7 +431,7 @@ function listType(type: string, parts: string[], ctx: ListContext): string[] {
     case "uprobe":
     case "uretprobe": {
       if (n === 2 && ctx.pid !== undefined) {
-        parts = [parts[0], readLink(`/proc/${ctx.pid}/exe`), parts[1]];
+        parts = [parts[0], processExe(ctx.pid), parts[1]];
       }
       if (parts.length !== 3) return arity(type, "2 arguments", ctx);
       if (parts[2] === "") {
@@ -414,11 +442,19 @@ function listType(type: string, parts: string[], ctx: ListContext): string[] {
       return prefixed(matchLines(`${path}:${splitOffset(parts[2])[0]}`, lines));
     }
     case "usdt": {
-      if (n !== 3 && n !== 4) return arity(type, "2 or 3 arguments", ctx);
+      if (n === 2 && ctx.pid !== undefined) parts = [parts[0], "", parts[1]];
+      if (parts.length !== 3 && parts.length !== 4) return arity(type, "2 or 3 arguments", ctx);
+      const provider = parts.length === 4 && parts[2] !== "" ? parts[2] : "*";
+      const name = parts[parts.length - 1];
+      if (ctx.pid !== undefined) {
+        // bpftrace -p: every object the process maps, named from its mount namespace.
+        const path = parts[1] === "" ? "*" : pidTarget(parts[1]);
+        const lines = mappedObjects(ctx.pid).flatMap(usdtNames);
+        return prefixed(matchLines(`${path}:${provider}:${name}`, lines));
+      }
       const path = binaryPath(parts[1], ctx.pid);
-      const provider = n === 4 && parts[2] !== "" ? parts[2] : "*";
       const lines = binaries(path).flatMap(usdtNames);
-      return prefixed(matchLines(`${path}:${provider}:${parts[n - 1]}`, lines));
+      return prefixed(matchLines(`${path}:${provider}:${name}`, lines));
     }
     case "software":
     case "hardware":
