@@ -130,6 +130,7 @@ export {
   local,
   type LooseFields,
   type MapArg,
+  type MapKeyOf,
   type MapUpdate,
   max,
   min,
@@ -156,11 +157,9 @@ export {
   type ScriptBuildOptions,
   type ScriptContext,
   ScriptExpr,
-  type ScriptHandleLike,
+  type ScriptMainOptions,
   ScriptMap,
   ScriptRun,
-  type ScriptRunOptions,
-  type ScriptStartOptions,
   stats,
   str,
   strncmp,
@@ -178,6 +177,13 @@ export {
   when,
   zero,
 } from "./script.ts";
+export {
+  runScript,
+  ScriptHandle,
+  type ScriptOptions,
+  type ScriptOutput,
+  type ScriptValue,
+} from "./run_script.ts";
 export type {
   IrAggregation,
   IrBinaryOp,

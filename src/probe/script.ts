@@ -43,6 +43,14 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
+import { interrupted } from "../sys/signals.ts";
+import type { RunOptions } from "./handles.ts";
+import {
+  runScript,
+  type ScriptHandle,
+  type ScriptOptions,
+  type ScriptValue,
+} from "./run_script.ts";
 import type {
   IrAggregation,
   IrBinaryOp,
@@ -81,7 +89,8 @@ export type AnyOperand =
  * JavaScript literal of it; a tuple type takes an array of them (a tuple
  * key such as `[comm, pid]`).
  */
-export type OperandOf<T> = [T] extends [number] ? Operand
+export type OperandOf<T> = unknown extends T ? AnyOperand
+  : [T] extends [number] ? Operand
   : [T] extends [string] ? ScriptExpr<string> | string
   : [T] extends [readonly unknown[]] ? { readonly [I in keyof T]: OperandOf<T[I]> }
   : ScriptExpr<T>;
@@ -189,12 +198,12 @@ export class ScriptExpr<T> {
     return binary(this, "||", other);
   }
   /** `this == other` (strings compare by content). */
-  eq(other: OperandOf<T>): ScriptExpr<number> {
-    return binary(this, "==", other as AnyOperand);
+  eq(other: AnyOperand): ScriptExpr<number> {
+    return binary(this, "==", other);
   }
   /** `this != other` */
-  ne(other: OperandOf<T>): ScriptExpr<number> {
-    return binary(this, "!=", other as AnyOperand);
+  ne(other: AnyOperand): ScriptExpr<number> {
+    return binary(this, "!=", other);
   }
   /** `this < other` */
   lt(other: Operand): ScriptExpr<number> {
@@ -653,7 +662,7 @@ export function exit(): void {
 // ---------------------------------------------------------------- maps
 
 /** A map, by its reference or its name (`"@start"`; `"start"` is the same). */
-export type MapArg = ScriptMap<unknown, unknown> | string;
+export type MapArg = { readonly name: string } | string;
 
 function mapName(m: MapArg | { readonly name: string }): string {
   const name = typeof m === "string" ? m : m.name;
@@ -924,9 +933,12 @@ export interface BodyContext<A> {
 }
 
 /** Options of {@linkcode ScriptContext.on}. */
-export interface OnOptions {
-  /** Only when this is non-zero (bpftrace's `/filter/`). */
-  where?: AnyOperand;
+export interface OnOptions<A = AnyArgs> {
+  /**
+   * Only when this is non-zero (bpftrace's `/filter/`); a function receives
+   * the point's `args` (`where: ({ args }) => args.ret.ge(0)`).
+   */
+  where?: AnyOperand | ((ctx: BodyContext<A>) => AnyOperand);
 }
 
 /** A point as `on()` takes it: a point constructor's result, or an IR point (`{ kind: "fentry", target }`). */
@@ -955,7 +967,7 @@ export interface ScriptContext {
   /** A probe with a filter. */
   on<P extends AnyPoint>(
     points: P | readonly P[],
-    options: OnOptions,
+    options: OnOptions<PointArgs<P>>,
     body: (ctx: BodyContext<PointArgs<P>>) => void,
   ): void;
   /** Statements run once when the script starts, before any other probe (bpftrace's BEGIN). */
@@ -1019,7 +1031,7 @@ function pointText(p: IrPoint): string {
 
 /**
  * A recorded script: its IR (`ir`), what the build callback returned
- * (`refs`, typically its maps), and `start()`.
+ * (`refs`, typically its maps), `start()` and `run()`.
  */
 export class Script<R> {
   /** The probe IR the back end runs. */
@@ -1033,119 +1045,114 @@ export class Script<R> {
   }
 
   /**
-   * Compiles, loads and attaches the script (BEGIN bodies run), and
+   * Compiles, loads and attaches the script, runs its `begin` bodies, and
    * returns its handle: `runFor(seconds)`, `run()` until `exit()` or a
-   * signal, `print()`, `maps`, `close()`.
+   * signal (both stop it, run `end` bodies and print every map, unless
+   * `printMaps: false`), `maps`, `results`, `close()`.
    */
-  async start(options: ScriptStartOptions = {}): Promise<ScriptRun<R>> {
-    const mod = await import(RUN_SCRIPT) as {
-      runScript(ir: ScriptIr, options?: ScriptStartOptions): Promise<ScriptHandleLike>;
-    };
-    const handle = await mod.runScript(this.ir, options);
-    return new ScriptRun(handle, this.refs);
+  async start(options: ScriptOptions = {}): Promise<ScriptRun<R>> {
+    return new ScriptRun(await runScript(this.ir, options), this.refs);
+  }
+
+  /**
+   * Runs the script the way bpftrace runs one: starts it, waits for
+   * `exit()`, Ctrl-C or SIGTERM (or `seconds`), then stops it (`end`
+   * bodies run, every map is printed). Returns the stopped handle, whose
+   * results stay readable.
+   */
+  async run(options: ScriptMainOptions = {}): Promise<ScriptRun<R>> {
+    const { seconds, signal: given, ...start } = options;
+    using stop = interrupted();
+    const signal = given ? AbortSignal.any([given, stop]) : stop;
+    const run = await this.start(start);
+    try {
+      if (seconds !== undefined) await run.runFor(seconds, { signal });
+      else await run.run({ signal });
+    } catch (e) {
+      run.close();
+      throw e;
+    }
+    return run;
   }
 }
 
-// The back end's module; loaded when a script starts, so that building
-// (and testing the IR) needs none of the compiler.
-const RUN_SCRIPT = "./run_script.ts";
-
-/** Options of {@linkcode Script.start}, passed to the back end. */
-export interface ScriptStartOptions {
-  /** Where printf/print/time output goes (default: stdout). */
-  output?: { write(p: Uint8Array): Promise<number> | number };
-  /** Other back-end options. */
-  [option: string]: unknown;
-}
-
-/** Options of a run. */
-export interface ScriptRunOptions {
-  /** Stops early when it aborts (e.g. `interrupted()` on Ctrl-C). */
+/** Options of {@linkcode Script.run}. */
+export interface ScriptMainOptions extends ScriptOptions {
+  /** Stop after this many seconds (default: at `exit()`, Ctrl-C or SIGTERM). */
+  seconds?: number;
+  /** Also stop when this aborts. */
   signal?: AbortSignal;
-}
-
-/** What the back end's handle offers (src/probe/run_script.ts). */
-export interface ScriptHandleLike {
-  /** Runs for `seconds` (or until exit()/the signal), then stops. */
-  runFor(seconds: number, options?: ScriptRunOptions): Promise<void>;
-  /** Runs until exit() or the signal, then stops. */
-  run(options?: ScriptRunOptions): Promise<void>;
-  /** Stops (END bodies run). */
-  stop(): Promise<void> | void;
-  /** Prints every map, as bpftrace does at exit. */
-  print(): void;
-  /** The maps' contents by name (`"@start"`). */
-  readonly maps: unknown;
-  /** Closes every descriptor. */
-  close(): void;
-  /** Stops and closes. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The decoded contents of the maps in `R` (what the build callback returned), by property. */
 export type ResultsOf<R> = {
   readonly [
     P in keyof R as R[P] extends ScriptMap<unknown, unknown> | PerThread<unknown> ? P : never
-  ]: R[P] extends ScriptMap<infer K, infer V> ? Map<K, V>
+  ]: R[P] extends ScriptMap<infer K, infer V> ? Map<MapKeyOf<K>, V>
     : R[P] extends PerThread<infer V> ? Map<number, V>
     : never;
 };
 
+/** The JavaScript key of a map keyed by `K`: `null` without a key. */
+export type MapKeyOf<K> = [K] extends [null] ? null : K;
+
 /**
- * A running script: the back end's handle, with the maps the build
- * callback returned typed (`results.us`, `map(us)`).
+ * A running (or stopped) script: the back end's {@linkcode ScriptHandle},
+ * with the maps the build callback returned typed: `results.us`,
+ * `map(us)`.
  */
-export class ScriptRun<R> implements AsyncDisposable {
+export class ScriptRun<R> implements AsyncDisposable, Disposable {
   /** The back end's handle. */
-  readonly handle: ScriptHandleLike;
+  readonly handle: ScriptHandle;
   /** What the build callback returned. */
   readonly refs: R;
   /** Wraps the back end's handle. */
-  constructor(handle: ScriptHandleLike, refs: R) {
+  constructor(handle: ScriptHandle, refs: R) {
     this.handle = handle;
     this.refs = refs;
   }
-  /** Runs for `seconds` (or until `exit()` or the signal), then stops. */
-  runFor(seconds: number, options?: ScriptRunOptions): Promise<void> {
+  /** Runs for `seconds` (less at `exit()` or when the signal aborts), then stops. */
+  runFor(seconds: number, options?: RunOptions): Promise<void> {
     return this.handle.runFor(seconds, options);
   }
   /** Runs until `exit()` or the signal, then stops. */
-  run(options?: ScriptRunOptions): Promise<void> {
+  run(options?: RunOptions): Promise<void> {
     return this.handle.run(options);
   }
-  /** Stops the probes (END bodies run). */
-  async stop(): Promise<void> {
-    await this.handle.stop();
+  /** Stops: detaches, runs `end` bodies, prints every map, closes. */
+  stop(): Promise<void> {
+    return this.handle.stop();
   }
-  /** Prints every map as bpftrace does at exit. */
+  /** Prints every map now, as bpftrace prints them at exit. */
   print(): void {
     this.handle.print();
   }
-  /** The maps' contents by name, as the back end gives them. */
-  get maps(): unknown {
+  /** Every map's entries by name (`"@start"`). */
+  get maps(): Record<string, Map<unknown, ScriptValue>> {
     return this.handle.maps;
   }
-  /** The contents of one map, typed by its reference. */
-  map<K, V>(ref: ScriptMap<K, V> | PerThread<V>): Map<K, V> {
-    const maps = this.handle.maps as Map<string, unknown> | Record<string, unknown>;
-    const found = maps instanceof Map ? maps.get(ref.name) : maps?.[ref.name];
-    return (found ?? new Map()) as Map<K, V>;
+  /** The entries of one map, typed by its reference. */
+  map<K, V>(ref: ScriptMap<K, V> | PerThread<V>): Map<MapKeyOf<K>, V> {
+    return (this.handle.maps[ref.name] ?? new Map()) as Map<MapKeyOf<K>, V>;
   }
-  /** The contents of the maps the build callback returned, by its property names. */
+  /** The entries of the maps the build callback returned, by its property names. */
   get results(): ResultsOf<R> {
     const out: Record<string, unknown> = {};
-    const refs = (this.refs ?? {}) as Record<string, unknown>;
-    for (const [k, v] of Object.entries(refs)) {
-      if (v instanceof ScriptMap) out[k] = this.map(v);
-      else if (v instanceof PerThread) out[k] = this.map(v.map);
+    const maps = this.handle.maps;
+    for (const [k, v] of Object.entries((this.refs ?? {}) as Record<string, unknown>)) {
+      if (v instanceof ScriptMap || v instanceof PerThread) out[k] = maps[v.name] ?? new Map();
     }
     return out as ResultsOf<R>;
   }
-  /** Closes every descriptor. */
+  /** Closes every descriptor (without END or printing). */
   close(): void {
     this.handle.close();
   }
-  /** Stops and closes. */
+  /** Closes every descriptor. */
+  [Symbol.dispose](): void {
+    this.handle.close();
+  }
+  /** Stops (if running) and closes. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.handle[Symbol.asyncDispose]();
   }
@@ -1181,18 +1188,19 @@ export function script<R = void>(
   };
   const args = record<unknown>({ op: "builtin", name: "args", span: { text: "args" } });
   const ctx: ScriptContext = {
-    on(
+    on: ((
       points: AnyPoint | readonly AnyPoint[],
       a: OnOptions | ((c: BodyContext<AnyArgs>) => void),
       b?: (c: BodyContext<AnyArgs>) => void,
-    ) {
+    ) => {
       const list = (Array.isArray(points) ? points : [points]) as PointArg<unknown>[];
       if (list.length === 0) throw new InvalidArgumentError("on(): no probe point given");
       const [opts, fn] = typeof a === "function" ? [{}, a] : [a ?? {}, b];
       if (typeof fn !== "function") throw new InvalidArgumentError("on(): the body is missing");
       const bodyCtx = { args } as BodyContext<AnyArgs>;
-      addProbe(list.map(toIrPoint), opts.where, () => fn(bodyCtx));
-    },
+      const where = typeof opts.where === "function" ? opts.where(bodyCtx) : opts.where;
+      addProbe(list.map(toIrPoint), where, () => fn(bodyCtx));
+    }) as ScriptContext["on"],
     begin(fn) {
       addProbe([{ kind: "begin", target: "" }], undefined, fn);
     },
