@@ -345,3 +345,21 @@ Deno.test("printf arguments are checked at compile time with bpftrace's messages
       e.message.includes("Not enough arguments for format string (1 supplied, 2 expected)"),
   );
 });
+
+Deno.test("globs: tracepoint:syscalls:sys_enter_getp*id expands to one program per point, sharing @[probe]", async () => {
+  const h = await runScript({
+    probes: [{
+      points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getp*id" }],
+      filter: bin("==", b("tid"), int(TID)),
+      body: [{ op: "aggregate", map: "@", key: b("probe"), fn: "count", args: [] }],
+    }],
+  }, { printMaps: false });
+  assert.deepEqual(h.listings.map((l) => l.point), [
+    "tracepoint:syscalls:sys_enter_getpgid",
+    "tracepoint:syscalls:sys_enter_getpid",
+    "tracepoint:syscalls:sys_enter_getppid",
+  ]);
+  getpids(4);
+  await h.stop();
+  assert.deepEqual([...h.maps["@"]], [["tracepoint:syscalls:sys_enter_getpid", 4]]);
+});

@@ -37,6 +37,7 @@ import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
 import type { TracefsOptions } from "../tracefs/mod.ts";
 import { type Schema, schemaOf } from "./_access.ts";
 import { attach } from "./_attach.ts";
+import { expandPoints } from "./expand.ts";
 import { checkScript, type MapInfo, type PointEnv, sizeOfType } from "./_check.ts";
 import {
   type ActionTable,
@@ -66,8 +67,14 @@ import {
   usdt,
 } from "./points.ts";
 
-/** Where printf and print lines go: a function taking text, or a writer (`Deno.stdout`). */
-export type ScriptOutput = ((text: string) => void) | { writeSync(p: Uint8Array): number };
+/**
+ * Where printf and print lines go: a function taking text, or a writer
+ * (`Deno.stdout`; one with only an async `write` gets the texts in order).
+ */
+export type ScriptOutput =
+  | ((text: string) => void)
+  | { writeSync(p: Uint8Array): number }
+  | { write(p: Uint8Array): Promise<number> | number };
 
 /** Options of {@linkcode runScript}. */
 export interface ScriptOptions {
@@ -96,7 +103,15 @@ const utf8 = new TextEncoder();
 function writerOf(out: ScriptOutput | undefined): (text: string) => void {
   if (!out) return (t) => writeAll(Deno.stdout, t);
   if (typeof out === "function") return out;
-  return (t) => writeAll(out, t);
+  if ("writeSync" in out) return (t) => writeAll(out, t);
+  // An async writer: chain the writes so that they land in order.
+  let chain: Promise<unknown> = Promise.resolve();
+  return (t) => {
+    chain = chain.then(async () => {
+      let p = utf8.encode(t);
+      while (p.length > 0) p = p.subarray(await out.write(p));
+    });
+  };
 }
 
 function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -104,7 +119,8 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
   while (p.length > 0) p = p.subarray(w.writeSync(p));
 }
 
-const GLOB = /[*?[]/;
+const GLOB = /[*?]/;
+const SPECIAL = new Set(["begin", "end", "interval", "profile"]);
 
 /** bpftrace's spelling of a point, as the `probe` builtin gives it. */
 function pointName(p: IrPoint): string {
@@ -178,12 +194,6 @@ function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
   const name = pointName(p);
   if (p.kind === "begin" || p.kind === "end" || p.kind === "interval") {
     return { name, kind: p.kind, user: false };
-  }
-  if (GLOB.test(p.target)) {
-    throw new NotSupportedError(
-      "wildcard probe points",
-      `${name}: wildcards in points are not expanded yet by the probe back end; name each point`,
-    );
   }
   const pp = probePointOf(p);
   const schema: Schema = schemaOf(pp, tracefs);
@@ -565,7 +575,13 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
   const tracefs = options.tracefs ?? {};
   const progs: Prog[] = [];
   for (const probe of ir.probes) {
-    for (const point of probe.points) progs.push({ probe, point, env: envOf(point, tracefs) });
+    for (const given of probe.points) {
+      // A glob expands to every point it names (one program each), in bpftrace's order.
+      const points = GLOB.test(given.target) && !SPECIAL.has(given.kind)
+        ? await expandPoints(given, { ...tracefs, pid: given.pid })
+        : [given];
+      for (const point of points) progs.push({ probe, point, env: envOf(point, tracefs) });
+    }
   }
   if (progs.length === 0) throw new InvalidArgumentError("runScript: the script has no probes");
   const special = progs.some((p) => p.point.kind === "begin" || p.point.kind === "end");
