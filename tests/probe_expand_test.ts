@@ -88,6 +88,15 @@ Deno.test("listProbes prints what bpftrace -l prints: tracepoints, type wildcard
   }
 });
 
+Deno.test("listProbes lists structs, unions and enums of kernel BTF as bpftrace -l 'struct …' does", async () => {
+  for (
+    const pattern of ["struct task_s*", "union *", "enum *", "struct *sock", "struct task_struct"]
+  ) {
+    await sameAsBpftrace(pattern);
+  }
+  await assert.rejects(listProbes("struct task_struct", { verbose: true }), NotSupportedError);
+});
+
 Deno.test("listProbes with no pattern lists every kernel probe as bpftrace -l does", async () => {
   const all = await sameAsBpftrace("*:*");
   assert.ok(all.length > 100);

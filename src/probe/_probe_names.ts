@@ -224,6 +224,22 @@ export function fentryAttachable(spec: Spec, line: string): boolean {
   return proto.kind === "func_proto" && proto.params.length <= 6;
 }
 
+/**
+ * The named structs, unions and enums of vmlinux BTF as `struct X`,
+ * `union X`, `enum X` (what `bpftrace -l 'struct …'` searches). 64-bit
+ * enums are left out, as bpftrace 0.17's libbpf leaves them out.
+ */
+export function recordNames(spec: Spec): string[] {
+  const out: string[] = [];
+  for (let id = 1; id <= spec.lastTypeId; id++) {
+    const kind = spec.kindOf(id);
+    if (kind !== "struct" && kind !== "union" && kind !== "enum") continue;
+    const name = spec.typeById(id).name;
+    if (name !== "") out.push(`${kind} ${name}`);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- ELF
 
 /** Whether `path` is a regular file that starts with the ELF magic. */

@@ -44,6 +44,7 @@ import {
   matchLines,
   processExe,
   rawTracepoints,
+  recordNames,
   traceEvents,
   usdtNames,
 } from "./_probe_names.ts";
@@ -344,7 +345,9 @@ function typeHasWildcard(s: string): boolean {
  * spelling of later bpftrace versions (`rawtracepoint:vmlinux:sched_switch`).
  * A wildcard probe type (`*:*`, the default, or a pattern without `:`)
  * ranges over the kernel probe types, or over uprobe/usdt when the second
- * part is a path. Several patterns may be separated by commas.
+ * part is a path. Several patterns may be separated by commas. A pattern
+ * without `:` that starts with `struct`, `union` or `enum` lists those
+ * types of vmlinux BTF by name (`struct task_struct`).
  *
  * Throws `InvalidArgumentError` for an unknown probe type or a wrong number
  * of parts, `NotSupportedError` for kfunc/fentry where fentry programs do
@@ -352,8 +355,11 @@ function typeHasWildcard(s: string): boolean {
  */
 export function listProbes(pattern = "*:*", options: ListProbesOptions = {}): Promise<string[]> {
   try {
-    const out: string[] = [];
     const search = pattern === "*" ? "*:*" : pattern;
+    if (!search.includes(":") && /^(struct|union|enum)/.test(search)) {
+      return Promise.resolve(listRecords(search, options));
+    }
+    const out: string[] = [];
     for (const ap of search.split(",")) {
       const raw = ap.trim();
       if (raw !== "") out.push(...listAttachPoint(raw, options));
@@ -380,6 +386,16 @@ function listAttachPoint(raw: string, options: ListProbesOptions): string[] {
   if (types.length === 0) throw new InvalidArgumentError(`No probe type matched for ${first}`);
   const rest = parts.length > 1 ? parts.slice(1) : parts;
   return types.flatMap((t) => listType(t, [t, ...rest], { ...options, ignoreInvalid: true }));
+}
+
+/** `bpftrace -l 'struct task*'`: the matching struct, union and enum names of vmlinux BTF. */
+function listRecords(search: string, options: ListProbesOptions): string[] {
+  if (options.verbose) {
+    throw new NotSupportedError("listing struct definitions (-lv 'struct …')", undefined, {
+      detail: "list the names without verbose, or print one with formatBtfAsC from the ./btf entry",
+    });
+  }
+  return matchLines(search, recordNames(kernelSpec(options)));
 }
 
 type ListContext = ListProbesOptions & { ignoreInvalid: boolean };
