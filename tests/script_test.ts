@@ -10,6 +10,9 @@ import type { IrExpr, IrStmt, ScriptIr } from "../src/probe/ir.ts";
 import { ProbeCompileError } from "../src/probe/errors.ts";
 import type { Histogram } from "../src/probe/output.ts";
 import { runScript, type ScriptOptions } from "../src/probe/run_script.ts";
+import { explainVerifier } from "../src/probe/_script_codegen.ts";
+import { Assembler, R0, R2 } from "../src/asm/mod.ts";
+import { loadProgram, VerifierError } from "../src/program/mod.ts";
 import { openFdCount } from "../src/sys/fd.ts";
 import { getpids, gettid } from "./probe_fixtures.ts";
 
@@ -112,12 +115,14 @@ Deno.test({
         { op: "let", name: "x", value: bin("*", int(6), int(7)) },
         { op: "let", name: "n", value: { op: "unary", operator: "-", arg: int(5) } },
         printf(
-          "%d %d %d %d %d %d %d\n",
+          "%d %d %d %d %d %d %d %d %d\n",
           bin("+", x, int(8)),
           bin("-", int(3), x),
           bin("/", x, int(5)),
           bin("%", x, int(5)),
           bin("/", x, bin("-", int(1), int(1))),
+          bin("/", x, int(0)),
+          bin("%", x, int(0)),
           bin("/", v("n"), int(2)),
           bin(">>", v("n"), int(1)),
         ),
@@ -158,7 +163,7 @@ Deno.test({
     });
     assert.equal(
       out,
-      "50 -39 8 2 0 -2 -3\n" +
+      "50 -39 8 2 0 0 42 -2 -3\n" +
         "1020 43 -1 0 44\n" +
         "1 1 0 1\n" +
         "big nonzero\n" +
@@ -362,4 +367,24 @@ Deno.test("globs: tracepoint:syscalls:sys_enter_getp*id expands to one program p
   getpids(4);
   await h.stop();
   assert.deepEqual([...h.maps["@"]], [["tracepoint:syscalls:sys_enter_getpid", 4]]);
+});
+
+Deno.test("a verifier refusal names the probe, the statement (line:column) and the verifier's reason", () => {
+  const a = new Assembler().mov64(R0, 0)
+    .source({ text: "@x = $p->len", line: 3, column: 5 }).ldxdw(R0, R2, 0)
+    .source(undefined).exit();
+  let refusal: unknown;
+  try {
+    loadProgram({ type: "raw_tracepoint", instructions: a }).close();
+  } catch (e) {
+    refusal = e;
+  }
+  assert.ok(refusal instanceof VerifierError, `expected a VerifierError, got ${refusal}`);
+  const e = explainVerifier(refusal, "tracepoint:sched:sched_switch", a);
+  assert.ok(e instanceof ProbeCompileError);
+  assert.equal(e.expression, "@x = $p->len");
+  assert.match(
+    e.message,
+    /^the verifier refused the program of tracepoint:sched:sched_switch at @x = \$p->len \(line 3:5\): R2 !read_ok\n/,
+  );
 });

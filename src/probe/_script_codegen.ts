@@ -48,6 +48,7 @@ import {
   sizeOfType,
   stmtText,
 } from "./_check.ts";
+import type { VerifierError } from "../program/mod.ts";
 import { ProbeCompileError } from "./errors.ts";
 import type { IrExpr, IrStmt, IrType, SourceSpan } from "./ir.ts";
 
@@ -716,7 +717,10 @@ class ProgramGen {
     const signed = (lt.kind === "int" && lt.signed) || (rt.kind === "int" && rt.signed);
     let rhs: Register | number;
     const r = e.right;
-    if (r.op === "int" && r.value >= -(1n << 31n) && r.value < 1n << 31n) {
+    // An immediate divisor of 0 is refused by the verifier ("div by zero"); in a register
+    // it gives what BPF gives (x / 0 = 0, x % 0 = x).
+    const zeroDivisor = (op === "/" || op === "%") && r.op === "int" && r.value === 0n;
+    if (r.op === "int" && r.value >= -(1n << 31n) && r.value < 1n << 31n && !zeroDivisor) {
       this.int(e.left);
       rhs = Number(r.value);
     } else {
@@ -788,4 +792,38 @@ export function compileScriptProgram(
   const p = new ProgramGen(input.env, input.types, maps, actions);
   p.program(input.filter, input.body);
   return { asm: p.a, stacks: p.stacks, globals: p.globals };
+}
+
+/**
+ * The verifier's refusal of the program of `point` in terms of the script:
+ * the statement whose code the verifier stopped at (from the instructions'
+ * source, `line:column` for bpftrace sources), its reason and its last lines.
+ */
+export function explainVerifier(
+  e: VerifierError,
+  point: string,
+  asm: Assembler,
+): ProbeCompileError {
+  let insn = -1;
+  for (const line of e.log.split("\n")) {
+    const m = /^(\d+): \(/.exec(line);
+    if (m) insn = Number(m[1]);
+  }
+  let text: string | undefined;
+  let where = "";
+  let slot = 0;
+  for (const i of insn >= 0 ? asm.instructions : []) {
+    if (slot + i.slots > insn) {
+      text = i.source?.text;
+      if (i.source?.line) where = ` (line ${i.source.line}:${i.source.column ?? 0})`;
+      break;
+    }
+    slot += i.slots;
+  }
+  const last = e.log.split("\n").filter((l) => l.trim()).slice(-4).join("\n");
+  return new ProbeCompileError(
+    `the verifier refused the program of ${point}` + (text ? ` at ${text}${where}` : "") +
+      `: ${e.reason || e.summary}\n${last}`,
+    { expression: text, cause: e },
+  );
 }

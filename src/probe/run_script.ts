@@ -42,6 +42,7 @@ import { checkScript, type MapInfo, type PointEnv, sizeOfType } from "./_check.t
 import {
   type ActionTable,
   compileScriptProgram,
+  explainVerifier,
   type MapLayout,
   mapLayout,
   Rec,
@@ -218,34 +219,6 @@ function intervalNs(target: string): number {
   }
   const unit = m[1];
   return unit === "s" ? n * 1e9 : unit === "ms" ? n * 1e6 : unit === "us" ? n * 1e3 : 1e9 / n;
-}
-
-/** The verifier's refusal in terms of the probe and the statement that caused it. */
-function explainVerifier(e: VerifierError, prog: Prog): ProbeCompileError {
-  let insn = -1;
-  for (const line of e.log.split("\n")) {
-    const m = /^(\d+): \(/.exec(line);
-    if (m) insn = Number(m[1]);
-  }
-  let text: string | undefined;
-  let where = "";
-  if (insn >= 0 && prog.code) {
-    let slot = 0;
-    for (const i of prog.code.asm.instructions) {
-      if (slot >= insn) {
-        text = i.source?.text;
-        if (i.source?.line) where = ` (line ${i.source.line}:${i.source.column ?? 0})`;
-        break;
-      }
-      slot += i.slots;
-    }
-  }
-  const last = e.log.split("\n").filter((l) => l.trim()).slice(-4).join("\n");
-  return new ProbeCompileError(
-    `the verifier refused the program of ${prog.env.name}` +
-      (text ? ` at ${text}${where}` : "") + `: ${e.reason || e.summary}\n${last}`,
-    { expression: text, cause: e },
-  );
 }
 
 /**
@@ -671,7 +644,7 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
           name: "script_" + kind,
         });
       } catch (e) {
-        if (e instanceof VerifierError) throw explainVerifier(e, p);
+        if (e instanceof VerifierError) throw explainVerifier(e, p.env.name, p.code!.asm);
         throw e;
       }
       programs.push(p.program);
