@@ -24,6 +24,16 @@ export { loadCollectionSpec, type LoadCollectionSpecOptions } from "./reader.ts"
 export { copyCollectionSpec } from "./copy.ts";
 export { type CollectionOptions, loadCollection } from "./load.ts";
 export { type AssignedObjects, type AssignRequest, Collection } from "./collection.ts";
+export {
+  bindCollection,
+  type BindingCodecs,
+  bindSpec,
+  type BoundCollection,
+  type BoundSpec,
+  type RawVariable,
+  type TypedVariable,
+  typedVariable,
+} from "./bindings.ts";
 export { type RelocatedProgram, type RelocateOptions, relocateProgram } from "./relocate.ts";
 export { type BtfAttachKind, KNOWN_SECTIONS, type SectionInfo, sectionInfo } from "./sections.ts";
 export {

@@ -25,6 +25,7 @@ export * from "./spec.ts";
 export * from "./errors.ts";
 export * from "./info.ts";
 export * from "./codec.ts";
+export * from "./layout.ts";
 export * from "./memory.ts";
 export * from "./typed.ts";
 export * from "./map.ts";
@@ -32,7 +33,7 @@ export * from "./map.ts";
 export { possibleCpuCount } from "../sys/cpu.ts";
 // The base classes of the errors above, for `instanceof` checks by users of
 // this entry alone.
-export { EbpfError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+export { EbpfError, InvalidArgumentError, NotFoundError, ParseError } from "../errors.ts";
 // The types this entry's API refers to, so that it is complete on its own.
 export type { FD } from "../sys/fd.ts";
 export type { FdSource, ProgramHints } from "../sys/fd_source.ts";
