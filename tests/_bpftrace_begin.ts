@@ -35,3 +35,53 @@ export async function bpftraceBegin(program: string, captured: string): Promise<
   }
   return { text: stdout.replace(/^Attaching \d+ probes?\.\.\.\n/, ""), live: true };
 }
+
+/** A running bpftrace: see {@linkcode startBpftrace}. */
+export interface RunningBpftrace {
+  /** Waits for bpftrace to exit (the script's own exit()) and returns what it printed after "ready". */
+  output(): Promise<string>;
+}
+
+/**
+ * Starts bpftrace on `script` with a BEGIN block that prints "ready", and
+ * returns once it has printed it (every probe attached).
+ */
+export async function startBpftrace(script: string): Promise<RunningBpftrace> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("bpftrace", {
+      args: ["-e", `BEGIN { printf("ready\\n"); } ${script}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    throw new Error(
+      `bpftrace (the oracle of this test) cannot run: ${e}; tools/setup.ts installs it`,
+    );
+  }
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) {
+      const err = new TextDecoder().decode((await child.output()).stderr);
+      throw new Error(`bpftrace ended before attaching: ${err}`);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return {
+    async output(): Promise<string> {
+      let rest = text.slice(text.indexOf("ready\n") + 6);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += decoder.decode(value, { stream: true });
+      }
+      const status = await child.status;
+      await child.stderr.cancel();
+      if (!status.success) throw new Error(`bpftrace failed (${status.code})`);
+      return rest;
+    },
+  };
+}

@@ -18,6 +18,7 @@ import {
   tracepoint,
 } from "../src/probe/mod.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
+import { startBpftrace as startBpftraceReady } from "./_bpftrace_begin.ts";
 
 // A target whose comm the probes filter on. `flat N`: N getpid system calls
 // with the frame pointer zeroed, so that the user stack walk stops after one
@@ -303,47 +304,14 @@ Deno.test("formatAggregation: tuple keys with stacks and a histogram keyed by a 
  * flag that a blocking epoll_wait does not look at).
  */
 async function startBpftrace(script: string) {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("bpftrace", {
-      args: [
-        "-e",
-        `BEGIN { printf("ready\\n"); } ${script} ` +
-        `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { exit(); }`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    throw new Error(
-      `bpftrace (the oracle of this test) cannot run: ${e}; tools/setup.ts installs it`,
-    );
-  }
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!text.includes("ready\n")) {
-    const { value, done } = await reader.read();
-    if (done) {
-      const err = new TextDecoder().decode((await child.output()).stderr);
-      throw new Error(`bpftrace ended before attaching: ${err}`);
-    }
-    text += decoder.decode(value, { stream: true });
-  }
+  const bpftrace = await startBpftraceReady(
+    `${script} tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { exit(); }`,
+  );
   return {
     /** Makes bpftrace exit and returns its map output. */
     async output(): Promise<string> {
       await runTarget("quit");
-      let rest = text.slice(text.indexOf("ready\n") + 6);
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        rest += decoder.decode(value, { stream: true });
-      }
-      const status = await child.status;
-      await child.stderr.cancel();
-      assert.ok(status.success, `bpftrace failed (${status.code})`);
-      return rest.replace(/^\n+/, "");
+      return (await bpftrace.output()).replace(/^\n+/, "");
     },
   };
 }

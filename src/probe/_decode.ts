@@ -1,13 +1,14 @@
 /**
  * Decoding of the records and keys a scripted probe's program writes:
- * integers, strings, and stack ids (symbolized through kallsyms).
+ * integers, strings, and stack ids (kernel frames symbolized as bpftrace
+ * prints them, see symbols.ts).
  *
  * @module
  */
 
-import { loadKallsyms } from "../kallsyms/mod.ts";
 import type { BpfMap } from "../map/mod.ts";
 import type { Access } from "./_access.ts";
+import { resolveKsym } from "./symbols.ts";
 
 /** Reads one field at `offset` of a record or key. */
 export type Decoder = (view: DataView, offset: number) => unknown;
@@ -27,20 +28,10 @@ function stackDecoder(stacks: BpfMap | undefined, user: boolean): Decoder {
     for (let i = 0; i + 8 <= v.byteLength; i += 8) {
       const ip = dv.getBigUint64(i, true);
       if (ip === 0n) break;
-      frames.push(user ? `0x${ip.toString(16)}` : kernelSymbol(ip));
+      frames.push(user ? `0x${ip.toString(16)}` : resolveKsym(ip, { offset: true }));
     }
     return frames.join("\n");
   };
-}
-
-function kernelSymbol(ip: bigint): string {
-  try {
-    const s = loadKallsyms().symbolize(ip);
-    if (s) return `${s.symbol.name}+${s.offset}`;
-  } catch {
-    // kallsyms hidden or unreadable: print the address
-  }
-  return `0x${ip.toString(16)}`;
 }
 
 /**

@@ -1,0 +1,404 @@
+/**
+ * Addresses as bpftrace prints them: `ksym(addr)` and kernel stack frames
+ * through /proc/kallsyms, `usym(addr)` and user stack frames through the
+ * ELF symbol tables of the objects mapped in the process (its
+ * /proc/PID/maps, with PIE and shared-library load offsets), the way the
+ * BCC symbolizer under bpftrace v0.17 finds them:
+ *
+ * - kernel: the nearest kallsyms entry at or below the address, data
+ *   symbols (b, d, r) left out; `name` for `ksym()`, `name+offset` in
+ *   stacks;
+ * - user: the executable mappings of the process; for a shared object or
+ *   PIE the address is made a file address through the mapping's offset
+ *   and the file's program headers; the symbol is the one whose
+ *   `[value, value + size)` holds it, from `.symtab`, `.dynsym` and the
+ *   separate debug file (`/usr/lib/debug/.build-id/…` or the
+ *   `.gnu_debuglink` one) when there is one;
+ * - an address nothing holds prints as `0x…` (and `0` for 0).
+ *
+ * Symbol tables are read once per file (by device, inode and modification
+ * time) and kept until {@linkcode clearSymbolCaches}. Not done: C++
+ * demangling, the vDSO's symbols, perf-PID.map files (JITs), and the
+ * debug link's CRC check.
+ *
+ * ```ts ignore
+ * import { kstackFrames, resolveKsym, ustackFrames } from "@denobpf/ebpf/probe";
+ *
+ * resolveKsym(0xffffffff8223c8e0n); // "do_syscall_64"
+ * ustackFrames([0x55d0c4a01139n], pid); // ["leaf+9"]
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type ElfFile,
+  ElfType,
+  GnuNoteType,
+  readElfFile,
+  SectionType,
+  SegmentType,
+} from "../elf/mod.ts";
+import { type Kallsyms, loadKallsyms } from "../kallsyms/mod.ts";
+import { fileInfo, readTextFile } from "../sys/file.ts";
+
+/** Options of {@linkcode resolveKsym} and {@linkcode resolveUsym}. */
+export interface SymbolOptions {
+  /** Append `+offset` (as stack frames print); default false, as `ksym()`/`usym()` print. */
+  offset?: boolean;
+  /** Append ` (module path)`, as bpftrace's perf-mode user stacks print (`usym` only). */
+  module?: boolean;
+  /** The file-system root whose /proc/kallsyms is read (kernel only; default `"/"`). */
+  root?: string;
+}
+
+/** An address nothing resolves, as bpftrace prints it (C++'s `(void*)addr`: `0` or `0x…`). */
+export function unknownAddress(address: bigint): string {
+  return address === 0n ? "0" : `0x${BigInt.asUintN(64, address).toString(16)}`;
+}
+
+// ---------------------------------------------------------------- sorted symbol tables
+
+/** Symbols sorted by start (stable), as parallel arrays. */
+interface SymbolTable {
+  starts: Float64Array;
+  sizes: Float64Array;
+  names: string[];
+}
+
+interface RawSymbol {
+  start: number;
+  size: number;
+  name: string;
+}
+
+function tableOf(symbols: RawSymbol[]): SymbolTable {
+  const sorted = symbols.map((s, i) => ({ s, i })).sort((a, b) =>
+    a.s.start - b.s.start || a.i - b.i
+  );
+  return {
+    starts: Float64Array.from(sorted, (x) => x.s.start),
+    sizes: Float64Array.from(sorted, (x) => x.s.size),
+    names: sorted.map((x) => x.s.name),
+  };
+}
+
+/** Index of the first symbol starting after `at` (upper bound). */
+function upperBound(t: SymbolTable, at: number): number {
+  let a = 0;
+  let b = t.starts.length;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (t.starts[m] <= at) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------- kernel
+
+/**
+ * Kernel symbols lie at or above this (BCC skips the rest: x86_64's per-CPU
+ * offsets, absolute symbols near 0).
+ */
+const KERNEL_SPACE = Deno.build.arch === "x86_64" ? 0x00ffffffffffffffn : 1n;
+const DATA_TYPES = new Set(["b", "B", "d", "D", "r", "R"]);
+
+/** Kernel addresses are above 2^53: the fallback table keeps them as offsets from the lowest one. */
+interface KernelTable extends SymbolTable {
+  base: bigint;
+}
+
+/** Tables of text symbols only, by root: built when an address lands on a data symbol. */
+const textTables = new Map<string, KernelTable>();
+
+function loadTable(root: string | undefined): Kallsyms | undefined {
+  try {
+    const ks = loadKallsyms(root === undefined ? {} : { root });
+    return ks.restricted ? undefined : ks;
+  } catch {
+    return undefined; // unreadable: every address prints as 0x…
+  }
+}
+
+function textTable(ks: Kallsyms, root: string | undefined): KernelTable {
+  const key = root ?? "/";
+  const cached = textTables.get(key);
+  if (cached) return cached;
+  const raw: { address: bigint; name: string }[] = [];
+  for (const s of ks) {
+    if (s.address >= KERNEL_SPACE && !DATA_TYPES.has(s.type)) raw.push(s);
+  }
+  const base = raw.reduce((m, s) => (s.address < m ? s.address : m), raw[0]?.address ?? 0n);
+  const t = tableOf(raw.map((s) => ({ start: Number(s.address - base), size: 0, name: s.name })));
+  const table = { ...t, base };
+  textTables.set(key, table);
+  return table;
+}
+
+/** The nearest text symbol at or below `address` (BCC's rule) and the offset into it. */
+function kernelSymbol(
+  address: bigint,
+  root: string | undefined,
+): { name: string; offset: bigint } | undefined {
+  if (address < KERNEL_SPACE || address === 0xffff_ffff_ffff_ffffn) return undefined;
+  const ks = loadTable(root);
+  const hit = ks?.symbolize(address);
+  if (!ks || !hit || hit.symbol.address < KERNEL_SPACE) return undefined;
+  if (!DATA_TYPES.has(hit.symbol.type)) return { name: hit.symbol.name, offset: hit.offset };
+  // A data symbol: BCC leaves those out, so the text symbol before it is the answer.
+  const t = textTable(ks, root);
+  const rel = address - t.base;
+  const i = rel < 0n ? -1 : upperBound(t, Number(rel)) - 1;
+  return i < 0 ? undefined : { name: t.names[i], offset: rel - BigInt(t.starts[i]) };
+}
+
+/**
+ * A kernel address as bpftrace prints `ksym(addr)` (`name`), or with
+ * `offset` as a kernel stack frame (`name+off`); `0x…` when it is below
+ * every kernel symbol (or kallsyms hides the addresses).
+ */
+export function resolveKsym(address: bigint, options: SymbolOptions = {}): string {
+  const s = kernelSymbol(address, options.root);
+  if (!s) return unknownAddress(address);
+  return options.offset ? `${s.name}+${s.offset}` : s.name;
+}
+
+/**
+ * Kernel stack frames as bpftrace prints them (`name+off`, one per
+ * address, up to the first 0).
+ */
+export function kstackFrames(ips: Iterable<bigint>, options: { root?: string } = {}): string[] {
+  const frames: string[] = [];
+  for (const ip of ips) {
+    if (ip === 0n) break;
+    frames.push(resolveKsym(ip, { offset: true, root: options.root }));
+  }
+  return frames;
+}
+
+// ---------------------------------------------------------------- user
+
+/** One object mapped executable in a process. */
+interface Mapping {
+  start: bigint;
+  end: bigint;
+  offset: bigint;
+  path: string;
+}
+
+/** A mapped file's symbols and how its file offsets become its addresses. */
+interface ObjectSymbols {
+  /** ET_DYN (shared object or PIE): addresses are relative to the load base. */
+  relocatable: boolean;
+  /** PT_LOAD segments: file offset range → vaddr. */
+  loads: { offset: bigint; filesz: bigint; vaddr: bigint }[];
+  /** `.text`'s address minus its file offset (BCC's rule, when no segment holds the offset). */
+  textBias?: bigint;
+  table: SymbolTable;
+}
+
+const objects = new Map<string, ObjectSymbols | null>();
+
+/** The executable, file-backed mappings of a process (BCC's rule), from /proc/PID/maps. */
+function mappingsOf(pid: number): Mapping[] {
+  let text: string;
+  try {
+    text = readTextFile(`/proc/${pid}/maps`, { maxBytes: 64 << 20, what: "process maps" });
+  } catch {
+    return []; // the process is gone: nothing resolves, as in bpftrace
+  }
+  const out: Mapping[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
+    if (!m || m[3][2] !== "x") continue;
+    const path = m[5];
+    if (!path.startsWith("/") || path.startsWith("/dev/zero") || path.startsWith("/SYSV")) continue;
+    if (path.startsWith("/anon_hugepage") || path.startsWith("//anon")) continue;
+    out.push({
+      start: BigInt(`0x${m[1]}`),
+      end: BigInt(`0x${m[2]}`),
+      offset: BigInt(`0x${m[4]}`),
+      path,
+    });
+  }
+  return out;
+}
+
+function symbolsOf(elf: ElfFile): RawSymbol[] {
+  const out: RawSymbol[] = [];
+  for (const s of elf.sections) {
+    if (s.type !== SectionType.SYMTAB && s.type !== SectionType.DYNSYM) continue;
+    let syms;
+    try {
+      syms = elf.symbolTable(s);
+    } catch {
+      continue;
+    }
+    for (const sym of syms) {
+      if (sym.name === "" || sym.value === 0n) continue;
+      out.push({ start: Number(sym.value), size: Number(sym.size), name: sym.name });
+    }
+  }
+  return out;
+}
+
+function buildId(elf: ElfFile): string | undefined {
+  try {
+    const note = elf.notes().find((n) => n.name === "GNU" && n.type === GnuNoteType.BUILD_ID);
+    return note && Array.from(note.desc, (b) => b.toString(16).padStart(2, "0")).join("");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The separate debug file: by build id, then by `.gnu_debuglink` (GDB's and BCC's order). */
+function debugFileOf(elf: ElfFile, path: string): ElfFile | undefined {
+  const candidates: string[] = [];
+  const id = buildId(elf);
+  if (id && id.length > 2) {
+    candidates.push(`/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`);
+  }
+  const link = elf.section(".gnu_debuglink");
+  if (link) {
+    const end = link.indexOf(0);
+    const name = new TextDecoder().decode(link.subarray(0, end < 0 ? link.length : end));
+    const dir = path.slice(0, path.lastIndexOf("/") + 1);
+    if (name) {
+      candidates.push(`${dir}${name}`, `${dir}.debug/${name}`, `/usr/lib/debug${dir}${name}`);
+    }
+  }
+  for (const c of candidates) {
+    if (c === path) continue;
+    try {
+      return readElfFile(c);
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+function loadObject(path: string): ObjectSymbols | null {
+  let elf: ElfFile;
+  try {
+    elf = readElfFile(path);
+  } catch {
+    return null;
+  }
+  const debug = debugFileOf(elf, path);
+  const text = elf.sectionHeader(".text");
+  return {
+    relocatable: elf.header.type === ElfType.DYN,
+    loads: elf.programHeaders.filter((p) => p.type === SegmentType.LOAD).map((p) => ({
+      offset: BigInt(p.offset),
+      filesz: BigInt(p.filesz),
+      vaddr: p.vaddr,
+    })),
+    textBias: text ? text.addr - BigInt(text.offset) : undefined,
+    table: tableOf([...(debug ? symbolsOf(debug) : []), ...symbolsOf(elf)]),
+  };
+}
+
+/** The symbols of the file at `path` (through the process's root), cached by device and inode. */
+function objectAt(pid: number, path: string): ObjectSymbols | null {
+  const rooted = `/proc/${pid}/root${path}`;
+  let file = rooted;
+  let key: string;
+  try {
+    const info = fileInfo(rooted);
+    key = `${info.dev}:${info.ino}:${info.mtimeMs}`;
+  } catch {
+    try {
+      const info = fileInfo(path);
+      key = `${info.dev}:${info.ino}:${info.mtimeMs}`;
+      file = path;
+    } catch {
+      return null;
+    }
+  }
+  if (!objects.has(key)) objects.set(key, loadObject(file));
+  return objects.get(key)!;
+}
+
+/** The file address (as its symbols give them) of a process address in a mapping of it. */
+function fileAddress(o: ObjectSymbols, m: Mapping, address: bigint): bigint {
+  if (!o.relocatable) return address;
+  const fileOffset = address - m.start + m.offset;
+  const load = o.loads.find((l) => fileOffset >= l.offset && fileOffset < l.offset + l.filesz);
+  if (load) return load.vaddr + (fileOffset - load.offset);
+  return fileOffset + (o.textBias ?? 0n);
+}
+
+/** BCC's lookup: the last symbol at or below, or one before it whose range still holds the address. */
+function findSymbol(t: SymbolTable, at: number): { name: string; offset: number } | undefined {
+  let i = upperBound(t, at) - 1;
+  if (i < 0) return undefined;
+  const limit = t.starts[i];
+  for (; i >= 0 && at >= t.starts[i]; i--) {
+    if (at < t.starts[i] + t.sizes[i]) return { name: t.names[i], offset: at - t.starts[i] };
+    if (limit > t.starts[i] + t.sizes[i]) break;
+  }
+  return undefined;
+}
+
+/** A user address in the process's mappings: its symbol, offset and object path. */
+function resolveIn(
+  pid: number,
+  maps: Mapping[],
+  address: bigint,
+): { name?: string; offset?: number; path?: string } {
+  for (const m of maps) {
+    if (address < m.start || address >= m.end) continue;
+    const o = objectAt(pid, m.path);
+    if (!o) return { path: m.path };
+    const found = findSymbol(o.table, Number(fileAddress(o, m, address)));
+    return found ? { ...found, path: m.path } : { path: m.path };
+  }
+  return {};
+}
+
+function userText(
+  r: { name?: string; offset?: number; path?: string },
+  address: bigint,
+  options: SymbolOptions,
+): string {
+  if (r.name === undefined) {
+    return unknownAddress(address) + (options.module ? " ([unknown])" : "");
+  }
+  return r.name + (options.offset ? `+${r.offset}` : "") + (options.module ? ` (${r.path})` : "");
+}
+
+/**
+ * A user address of process `pid` as bpftrace prints `usym(addr)`
+ * (`name`), or with `offset` as a user stack frame (`name+off`); `0x…`
+ * when no symbol holds it or the process is gone.
+ */
+export function resolveUsym(address: bigint, pid: number, options: SymbolOptions = {}): string {
+  return userText(resolveIn(pid, mappingsOf(pid), address), address, options);
+}
+
+/**
+ * User stack frames of process `pid` as bpftrace prints them (`name+off`,
+ * `0x…` for an address no symbol holds), up to the first 0. The process's
+ * mappings are read once for the whole stack.
+ */
+export function ustackFrames(ips: Iterable<bigint>, pid: number): string[] {
+  const maps = mappingsOf(pid);
+  const frames: string[] = [];
+  for (const ip of ips) {
+    if (ip === 0n) break;
+    frames.push(userText(resolveIn(pid, maps, ip), ip, { offset: true }));
+  }
+  return frames;
+}
+
+/**
+ * Forgets every ELF symbol table read so far (e.g. after a binary was
+ * replaced) and the kernel text tables; /proc/kallsyms itself is cached by
+ * `loadKallsyms` (`clearKallsymsCache` of `@denobpf/ebpf/kallsyms`).
+ */
+export function clearSymbolCaches(): void {
+  textTables.clear();
+  objects.clear();
+}

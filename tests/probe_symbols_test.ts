@@ -1,0 +1,190 @@
+// Symbols as bpftrace prints them: user stacks, usym() and kernel stacks of
+// the same events, from a PIE test binary calling into a shared library
+// (both built here with cc), compared byte for byte with bpftrace's output
+// while the process is still alive (bpftrace symbolizes at exit, through
+// the process's /proc/PID/maps); and resolveKsym/resolveUsym on addresses
+// nothing holds.
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { IrType } from "../src/probe/ir.ts";
+import { formatMaps, type MapContents, type MapEntry } from "../src/probe/output.ts";
+import { probe } from "../src/probe/builder.ts";
+import { tracepoint, uprobe } from "../src/probe/points.ts";
+import {
+  kstackFrames,
+  resolveKsym,
+  resolveUsym,
+  unknownAddress,
+  ustackFrames,
+} from "../src/probe/symbols.ts";
+import { loadKallsyms } from "../src/kallsyms/mod.ts";
+import { startBpftrace } from "./_bpftrace_begin.ts";
+
+const LIB_SOURCE = `
+#include <unistd.h>
+#include <sys/syscall.h>
+__attribute__((noinline)) long lib_leaf(long n) { long r = syscall(SYS_getpid); __asm__ __volatile__("" ::: "memory"); return r + n; }
+__attribute__((noinline)) long lib_mid(long n) { long r = lib_leaf(n); __asm__ __volatile__("" ::: "memory"); return r; }
+`;
+const MAIN_SOURCE = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+long lib_mid(long n);
+__attribute__((noinline)) long leaf(long n) { long r = lib_mid(n); __asm__ __volatile__("" ::: "memory"); return r; }
+__attribute__((noinline)) long mid(long n) { long r = leaf(n); __asm__ __volatile__("" ::: "memory"); return r; }
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 1, s = 0;
+  for (long i = 0; i < n; i++) s += mid(i);
+  syscall(SYS_getppid); /* bpftrace's exit() */
+  printf("%ld\\n", s); fflush(stdout);
+  char c; (void)!read(0, &c, 1); /* alive until the test has symbolized */
+  return 0;
+}
+`;
+const COMM = "dnbpf_sym";
+
+async function cc(args: string[]): Promise<void> {
+  const r = await new Deno.Command("cc", { args, stderr: "piped" }).output();
+  if (!r.success) throw new Error(`cc ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+}
+
+/** The PIE executable and its shared library, in a fresh directory. */
+async function build(): Promise<{ dir: string; exe: string; lib: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf_symbols_" });
+  await Deno.writeTextFile(`${dir}/lib.c`, LIB_SOURCE);
+  await Deno.writeTextFile(`${dir}/main.c`, MAIN_SOURCE);
+  const lib = `${dir}/libdnbpfsym.so`;
+  const exe = `${dir}/${COMM}`;
+  await cc(["-O1", "-fno-omit-frame-pointer", "-fPIC", "-shared", "-o", lib, `${dir}/lib.c`]);
+  await cc([
+    "-O1",
+    "-fno-omit-frame-pointer",
+    "-fPIE",
+    "-pie",
+    "-o",
+    exe,
+    `${dir}/main.c`,
+    `-L${dir}`,
+    "-ldnbpfsym",
+    `-Wl,-rpath,${dir}`,
+  ]);
+  return { dir, exe, lib };
+}
+
+const ustackType: IrType = { kind: "stack", user: true };
+const kstackType: IrType = { kind: "stack", user: false };
+
+Deno.test("ustack, usym and kstack of a PIE calling a shared library print as bpftrace prints them, byte for byte", async () => {
+  const { dir, exe, lib } = await build();
+  try {
+    const bpftrace = await startBpftrace(
+      `uprobe:${exe}:leaf { @[ustack] = count(); @u[usym(reg("ip"))] = count(); } ` +
+        `uprobe:${lib}:lib_leaf { @l[ustack] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getpid /comm == "${COMM}"/ { @k[kstack] = count(); @ku[ustack] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { exit(); }`,
+    );
+    await using atLeaf = await probe(uprobe(exe, "leaf")).count({ by: ["ustack", "pid"] });
+    await using atLib = await probe(uprobe(lib, "lib_leaf")).count({ by: ["ustack", "pid"] });
+    await using atSyscall = await probe(tracepoint("syscalls:sys_enter_getpid"), { comm: COMM })
+      .count({ by: ["kstack", "ustack", "pid"] });
+    const target = new Deno.Command(exe, { args: ["3"], stdin: "piped", stdout: "piped" }).spawn();
+    try {
+      const out = target.stdout.getReader();
+      await out.read(); // past getppid: bpftrace is printing, the target waits
+      out.releaseLock();
+      const printed = await bpftrace.output();
+
+      // The probes' user stacks are addresses: symbolize them in the live process.
+      const ips = (frames: string) => frames.split("\n").map((f) => BigInt(f));
+      const user = (h: typeof atLeaf): MapEntry[] =>
+        [...h.read()].map((
+          [[stack, pid], n],
+        ) => [[ustackFrames(ips(stack as string), pid as number)], n]);
+      const leaf = [...atLeaf.read()];
+      assert.equal(leaf.length, 1);
+      const [[leafStack, pid]] = leaf[0];
+      const syscalls = [...atSyscall.read()];
+      const maps: MapContents[] = [
+        { layout: { name: "@", kind: "count", keys: [ustackType] }, entries: user(atLeaf) },
+        {
+          layout: { name: "@u", kind: "count", keys: [{ kind: "usym" }] },
+          entries: [[[resolveUsym(ips(leafStack as string)[0], pid as number)], 3n]],
+        },
+        { layout: { name: "@l", kind: "count", keys: [ustackType] }, entries: user(atLib) },
+        {
+          layout: { name: "@k", kind: "count", keys: [kstackType] },
+          entries: syscalls.map(([[k], n]) => [[(k as string).split("\n")], n]),
+        },
+        {
+          layout: { name: "@ku", kind: "count", keys: [ustackType] },
+          entries: syscalls.map((
+            [[, u, p], n],
+          ) => [[ustackFrames(ips(u as string), p as number)], n]),
+        },
+      ];
+      const mine = "\n\n" + formatMaps(maps);
+      assert.match(mine, /@\[\n {4}leaf\+0\n {4}mid\+\d+\n {4}main\+\d+\n/);
+      assert.match(mine, /@l\[\n {4}lib_leaf\+0\n {4}lib_mid\+\d+\n {4}leaf\+\d+\n/);
+      assert.match(mine, /@u\[leaf\]: 3\n/);
+      assert.equal(mine, printed);
+    } finally {
+      await target.stdin.close();
+      await target.status;
+      await target.stdout.cancel().catch(() => {});
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("resolveUsym/ustackFrames: an address no mapping holds, or of a process that is gone, prints as 0x…; resolveKsym of a user address too", async () => {
+  assert.equal(resolveUsym(0x10n, Deno.pid), "0x10");
+  assert.equal(resolveUsym(0x10n, Deno.pid, { module: true }), "0x10 ([unknown])");
+  assert.deepEqual(ustackFrames([0x10n, 0x20n, 0n, 0x30n], Deno.pid), ["0x10", "0x20"]);
+  // A pid that is not running: nothing resolves, as in bpftrace after the process exited.
+  const gone = new Deno.Command("true").spawn();
+  const pid = gone.pid;
+  await gone.status;
+  assert.equal(resolveUsym(0x7f0000001000n, pid), "0x7f0000001000");
+  assert.equal(resolveKsym(0x7f0000001000n), "0x7f0000001000");
+  assert.equal(resolveKsym(0n), "0");
+  assert.equal(resolveKsym(1n), "0x1");
+  assert.equal(unknownAddress(-1n), "0xffffffffffffffff");
+});
+
+Deno.test("resolveKsym (fast-check): any address inside a kernel text symbol gives that symbol and offset; data symbols are skipped as BCC skips them", () => {
+  const all = [...loadKallsyms()].filter((s) => s.address >= 0x00ffffffffffffffn);
+  const isText = (t: string) => !/^[bBdDrR]$/.test(t);
+  const byAddress = new Map<bigint, string[]>();
+  for (const s of all) {
+    if (isText(s.type)) byAddress.set(s.address, [...(byAddress.get(s.address) ?? []), s.name]);
+  }
+  const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+  const starts = [...byAddress.keys()].sort(cmp);
+  const below = (a: bigint) => starts.findLast((s) => s <= a)!;
+  fc.assert(
+    fc.property(fc.nat(starts.length - 2), fc.nat(1 << 20), (i, off) => {
+      const start = starts[i];
+      const o = BigInt(off) % (starts[i + 1] - start);
+      const frame = resolveKsym(start + o, { offset: true });
+      const m = /^(.+)\+(\d+)$/.exec(frame);
+      assert.ok(
+        m && byAddress.get(start)!.includes(m[1]) && BigInt(m[2]) === o,
+        `${frame} at ${start}+${o}`,
+      );
+      assert.equal(resolveKsym(start + o), m[1]);
+      assert.deepEqual(kstackFrames([start + o, 0n, start]), [frame]);
+    }),
+    { numRuns: 300 },
+  );
+  // Data symbols (b, d, r) in the kernel's range resolve to the text symbol before them.
+  const data = all.filter((s) => !isText(s.type) && s.address > starts[0]).slice(0, 50);
+  assert.ok(data.length > 0, "no data symbols in kallsyms");
+  for (const d of data) {
+    const name = resolveKsym(d.address);
+    assert.ok(byAddress.get(below(d.address))!.includes(name), `${d.name} (${d.type}) → ${name}`);
+  }
+});
