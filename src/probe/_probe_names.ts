@@ -11,13 +11,20 @@
 
 import { FileError, FileNotFoundError } from "../errors.ts";
 import { PermissionError } from "../sys/error.ts";
-import { loadKernelSpec } from "../btf/kernel.ts";
+import { kernelBtfDir, loadKernelModuleSpec, loadKernelSpec } from "../btf/kernel.ts";
 import type { Spec } from "../btf/spec.ts";
 import { readElfFile } from "../elf/elf_file.ts";
 import type { ElfFile } from "../elf/elf_file.ts";
 import { SectionIndex, SymbolType } from "../elf/constants.ts";
 import { loadKallsyms } from "../kallsyms/load.ts";
-import { fileInfo, readDir, readFileHead, readLink, readTextFile } from "../sys/file.ts";
+import {
+  fileInfo,
+  readDir,
+  readDirNames,
+  readFileHead,
+  readLink,
+  readTextFile,
+} from "../sys/file.ts";
 import { TracefsNotMountedError } from "../tracefs/errors.ts";
 import { type TracefsOptions, tracefsPath } from "../tracefs/mount.ts";
 import { readUsdtProbes } from "../uprobe/usdt.ts";
@@ -187,55 +194,94 @@ export function kernelSpec(options: { root?: string } = {}): Spec {
   return loadKernelSpec({ root: options.root });
 }
 
+/** One kernel BTF object: vmlinux or a module's split BTF. */
+export interface BtfObject {
+  /** `"vmlinux"` or the module name. */
+  name: string;
+  /** Its types (a module's own types start after vmlinux's). */
+  spec: Spec;
+}
+
+/** vmlinux BTF and the BTF of every loaded module (`<root>/sys/kernel/btf/*`), vmlinux first. */
+export function kernelBtfObjects(options: { root?: string } = {}): BtfObject[] {
+  const objects: BtfObject[] = [{ name: "vmlinux", spec: kernelSpec(options) }];
+  let names: string[] = [];
+  try {
+    names = readDirNames(kernelBtfDir(options));
+  } catch (e) {
+    if (!(e instanceof FileNotFoundError)) throw e;
+  }
+  for (const name of names.filter((n) => n !== "vmlinux").sort(byteOrder)) {
+    const spec = loadKernelModuleSpec(name, { root: options.root });
+    if (spec) objects.push({ name, spec });
+  }
+  return objects;
+}
+
+/** Each own type id of `spec` whose kind is one of `kinds`, with its name. */
+function* namedOfKinds(spec: Spec, kinds: readonly string[]): Generator<[string, string]> {
+  const end = spec.firstTypeId + spec.typeCount;
+  for (let id = spec.firstTypeId; id < end; id++) {
+    const kind = spec.kindOf(id);
+    if (kinds.includes(kind)) yield [kind, spec.typeById(id).name];
+  }
+}
+
 /**
- * Raw tracepoints as `vmlinux:event`: the `btf_trace_<event>` typedefs of
- * vmlinux BTF (one per tracepoint a BPF program can attach to).
+ * Raw tracepoints as `object:event` (`vmlinux:sched_switch`): the
+ * `btf_trace_<event>` typedefs of each BTF object (one per tracepoint a BPF
+ * program can attach to).
  */
-export function rawTracepoints(spec: Spec): string[] {
+export function rawTracepoints(objects: readonly BtfObject[]): string[] {
   const out: string[] = [];
-  for (let id = 1; id <= spec.lastTypeId; id++) {
-    if (spec.kindOf(id) !== "typedef") continue;
-    const name = spec.typeById(id).name;
-    if (name.startsWith("btf_trace_")) out.push(`vmlinux:${name.slice(10)}`);
+  for (const { name, spec } of objects) {
+    for (const [, type] of namedOfKinds(spec, ["typedef"])) {
+      if (type.startsWith("btf_trace_")) out.push(`${name}:${type.slice(10)}`);
+    }
   }
   return out;
 }
 
 /**
- * Kernel functions with BTF, as `vmlinux:func`: the FUNCs of vmlinux BTF,
- * among `traceable` (the functions of `available_filter_functions`) when
- * given. {@linkcode fentryAttachable} tells which ones fentry can take.
+ * Kernel functions with BTF, as `object:func` (`vmlinux:vfs_read`): the
+ * FUNCs of each BTF object, among `traceable` (the functions of
+ * `available_filter_functions`) when given. {@linkcode fentryAttachable}
+ * tells which ones fentry can take.
  */
-export function btfFunctions(spec: Spec, traceable?: ReadonlySet<string>): string[] {
+export function btfFunctions(
+  objects: readonly BtfObject[],
+  traceable?: ReadonlySet<string>,
+): string[] {
   const out: string[] = [];
-  for (let id = 1; id <= spec.lastTypeId; id++) {
-    if (spec.kindOf(id) !== "func") continue;
-    const name = spec.typeById(id).name;
-    if (!traceable || traceable.has(name)) out.push(`vmlinux:${name}`);
+  for (const { name, spec } of objects) {
+    for (const [, fn] of namedOfKinds(spec, ["func"])) {
+      if (!traceable || traceable.has(fn)) out.push(`${name}:${fn}`);
+    }
   }
   return out;
 }
 
-/** Whether fentry/fexit can take `vmlinux:func`: at most 6 parameters, as bpftrace checks. */
-export function fentryAttachable(spec: Spec, line: string): boolean {
-  const fn = spec.typeByName(line.slice(line.indexOf(":") + 1), "func");
-  if (fn?.kind !== "func") return false;
+/** Whether fentry/fexit can take `object:func`: at most 6 parameters, as bpftrace checks. */
+export function fentryAttachable(objects: readonly BtfObject[], line: string): boolean {
+  const colon = line.indexOf(":");
+  const spec = objects.find((o) => o.name === line.slice(0, colon))?.spec;
+  const fn = spec?.typeByName(line.slice(colon + 1), "func");
+  if (!spec || fn?.kind !== "func") return false;
   const proto = spec.typeById(fn.type);
   return proto.kind === "func_proto" && proto.params.length <= 6;
 }
 
 /**
- * The named structs, unions and enums of vmlinux BTF as `struct X`,
+ * The named structs, unions and enums of kernel BTF as `struct X`,
  * `union X`, `enum X` (what `bpftrace -l 'struct …'` searches). 64-bit
  * enums are left out, as bpftrace 0.17's libbpf leaves them out.
  */
-export function recordNames(spec: Spec): string[] {
+export function recordNames(objects: readonly BtfObject[]): string[] {
   const out: string[] = [];
-  for (let id = 1; id <= spec.lastTypeId; id++) {
-    const kind = spec.kindOf(id);
-    if (kind !== "struct" && kind !== "union" && kind !== "enum") continue;
-    const name = spec.typeById(id).name;
-    if (name !== "") out.push(`${kind} ${name}`);
+  for (const { spec } of objects) {
+    for (const [kind, name] of namedOfKinds(spec, ["struct", "union", "enum"])) {
+      if (name !== "") out.push(`${kind} ${name}`);
+    }
   }
   return out;
 }

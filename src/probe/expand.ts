@@ -39,7 +39,7 @@ import {
   globPaths,
   hasGlob,
   kallsymsFunctions,
-  kernelSpec,
+  kernelBtfObjects,
   mappedObjects,
   matchLines,
   processExe,
@@ -175,14 +175,14 @@ function searchFor(point: IrPoint, options: ExpandOptions): Search | string | un
       return {
         pattern: target.includes(":") ? target : `*:${target}`,
         lines: () => {
-          const spec = kernelSpec(options);
-          if (raw) return rawTracepoints(spec);
+          const objects = kernelBtfObjects(options);
+          if (raw) return rawTracepoints(objects);
           const traceable = filterFunctions(options);
-          return btfFunctions(spec, traceable ? new Set(traceable) : undefined);
+          return btfFunctions(objects, traceable ? new Set(traceable) : undefined);
         },
         target: (l) => l.startsWith("vmlinux:") ? l.slice(8) : l,
         source: raw ? "vmlinux BTF (btf_trace_* typedefs)" : "vmlinux BTF functions",
-        valid: raw ? undefined : (l) => fentryAttachable(kernelSpec(options), l),
+        valid: raw ? undefined : (l) => fentryAttachable(kernelBtfObjects(options), l),
       };
     }
     case "kprobe":
@@ -395,7 +395,7 @@ function listRecords(search: string, options: ListProbesOptions): string[] {
       detail: "list the names without verbose, or print one with formatBtfAsC from the ./btf entry",
     });
   }
-  return matchLines(search, recordNames(kernelSpec(options)));
+  return matchLines(search, recordNames(kernelBtfObjects(options)));
 }
 
 type ListContext = ListProbesOptions & { ignoreInvalid: boolean };
@@ -426,7 +426,7 @@ function listType(type: string, parts: string[], ctx: ListContext): string[] {
     case "rawtracepoint": {
       if (n !== 2 && n !== 3) return arity(type, "1 or 2 arguments", ctx);
       const search = n === 3 ? `${parts[1]}:${parts[2]}` : `*:${parts[1]}`;
-      return prefixed(matchLines(search, rawTracepoints(kernelSpec(ctx))));
+      return prefixed(matchLines(search, rawTracepoints(kernelBtfObjects(ctx))));
     }
     case "kfunc":
     case "kretfunc":
@@ -439,10 +439,10 @@ function listType(type: string, parts: string[], ctx: ListContext): string[] {
         });
       }
       const traceable = filterFunctions(ctx, ctx.onWarning);
-      const spec = kernelSpec(ctx);
-      const lines = btfFunctions(spec, new Set(traceable ?? []));
+      const objects = kernelBtfObjects(ctx);
+      const lines = btfFunctions(objects, new Set(traceable ?? []));
       const search = n === 3 ? `${parts[1]}:${parts[2]}` : `*:${parts[1]}`;
-      return prefixed(matchLines(search, lines).filter((l) => fentryAttachable(spec, l)));
+      return prefixed(matchLines(search, lines).filter((l) => fentryAttachable(objects, l)));
     }
     case "uprobe":
     case "uretprobe": {
