@@ -90,12 +90,45 @@ export {
 } from "./format.ts";
 export {
   type AggregationFormatOptions,
+  type AverageValue,
   formatAggregation,
   formatHistogram,
   formatKey,
+  formatMap,
+  type FormatMapOptions,
+  formatMaps,
+  formatValue,
   type Histogram,
   type HistogramBucket,
+  type LhistBounds,
+  type MapContents,
+  type MapDatum,
+  type MapEntry,
+  type MapLayout,
+  type MapValue,
+  type MapValueKind,
 } from "./output.ts";
+export {
+  checkPrintfArgs,
+  type CheckPrintfOptions,
+  formatBuffer,
+  formatPrintf,
+  parsePrintfFormat,
+  type PrintfArg,
+  type PrintfArgType,
+  type PrintfConversion,
+  type PrintfFormat,
+  type PrintfPiece,
+  type PrintfValueKind,
+} from "./printf.ts";
+export {
+  clearSymbolCaches,
+  kstackFrames,
+  resolveKsym,
+  resolveUsym,
+  type SymbolOptions,
+  ustackFrames,
+} from "./symbols.ts";
 export {
   type AggregateKeyOptions,
   type AnyOperand,
