@@ -388,3 +388,44 @@ Deno.test("a verifier refusal names the probe, the statement (line:column) and t
     /^the verifier refused the program of tracepoint:sched:sched_switch at @x = \$p->len \(line 3:5\): R2 !read_ok\n/,
   );
 });
+
+Deno.test({
+  name:
+    "reads through kernel pointers typed by BTF: curtask->tgid, ->comm, ->real_parent->tgid, a cast to struct task_struct *",
+  ignore: !TESTRUN,
+  async fn() {
+    const task: IrExpr = { op: "builtin", name: "curtask" };
+    const f = (base: IrExpr, ...names: string[]) =>
+      names.reduce((e, name): IrExpr => ({ op: "field", base: e, name }), base);
+    const cast: IrExpr = { op: "cast", type: "struct task_struct *", arg: task };
+    const out = await output({
+      probes: [begin(
+        printf(
+          "%d %d %d %d %s\n",
+          bin("==", f(task, "tgid"), b("pid")),
+          bin("==", f(task, "comm"), b("comm")),
+          f(task, "real_parent", "tgid"),
+          bin("==", f(cast, "pid"), b("tid")),
+          f(cast, "comm"),
+        ),
+        { op: "exit" },
+      )],
+    });
+    const [same, comm, ppid, tid, name] = out.split("\n")[0].split(" ");
+    assert.deepEqual([same, comm, tid], ["1", "1", "1"]);
+    assert.equal(Number(ppid), Deno.ppid);
+    assert.ok(name.length > 0 && name.length <= 15, name);
+  },
+});
+
+Deno.test("reading a field of a non-pointer names the expression and its type", async () => {
+  await assert.rejects(
+    () =>
+      runScript({
+        probes: [begin(printf("%d\n", { op: "field", base: b("pid"), name: "x" }))],
+      }),
+    (e: Error) =>
+      e instanceof ProbeCompileError && e.message.includes("pid.x") &&
+      e.message.includes("pid is uint32"),
+  );
+});

@@ -21,9 +21,10 @@ export type IntSrc =
   | { from: "ctx"; offset: number; load: LoadSize }
   | { from: "builtin"; name: "pid" | "tid" | "uid" | "gid" | "cpu" | "nsecs" }
   | { from: "mem"; space: Space; ptr: IntAccess; offset: number; load: LoadSize }
-  | { from: "const"; value: bigint };
+  | { from: "const"; value: bigint }
+  | { from: "slot"; offset: number };
 
-/** Kernel or user memory. */
+/** Kernel or user memory. (`slot`: a value the program stored at fp+offset, e.g. a pointer.) */
 export type Space = "kernel" | "user";
 
 /** An integer: loaded, then truncated or sign-extended to `size` bytes. */
@@ -573,6 +574,62 @@ function rawSchema(point: ProbePoint<unknown> & { kind: "raw_tracepoint" | "tp_b
       return btfPath(spec, args[i].type, ctxSlot(i), segs, expr, strlen);
     },
   };
+}
+
+// ---- kernel structs reached through a pointer (curtask, casts) ----
+
+const pointerIds = new WeakMap<Spec, Map<number, number>>();
+
+/** The id of a BTF pointer type to `target`, or undefined when vmlinux has none. */
+function pointerTo(spec: Spec, target: number): number | undefined {
+  let ids = pointerIds.get(spec);
+  if (!ids) {
+    ids = new Map();
+    const last = spec.firstTypeId + spec.typeCount;
+    for (let id = 1; id < last; id++) {
+      if (spec.kindOf(id) !== "ptr") continue;
+      const to = (spec.typeById(id) as BtfType & { type: number }).type;
+      if (!ids.has(to)) ids.set(to, id);
+    }
+    pointerIds.set(spec, ids);
+  }
+  return ids.get(target);
+}
+
+/**
+ * Reads `path` (`".pid"`, `".parent.comm"`, `".files[0]"`) from the kernel
+ * struct or union `record` (`"struct task_struct"`) that a pointer stored
+ * at fp+`slot` points to, typed by kernel BTF as `args.*` paths are.
+ */
+export function resolveKernelPath(
+  record: string,
+  path: string,
+  options: { slot: number; strlen: number; expr: string },
+): Access {
+  const m = /^(struct|union)\s+([A-Za-z_][A-Za-z0-9_]*)$/.exec(record.trim());
+  if (!m) {
+    throw new ProbeCompileError(`${options.expr}: ${record} is not a struct or union`, {
+      expression: options.expr,
+    });
+  }
+  const spec = loadKernelSpec();
+  const id = spec.typeIdByName(m[2], m[1] as "struct");
+  const ptr = id === undefined ? undefined : pointerTo(spec, id);
+  if (ptr === undefined) {
+    throw new ProbeNotFoundError(
+      record,
+      [],
+      `${options.expr}: kernel BTF has no ${record} (or no pointer to it)`,
+    );
+  }
+  const root: IntAccess = {
+    type: "int",
+    src: { from: "slot", offset: options.slot },
+    size: 8,
+    signed: false,
+  };
+  const segs = parsePath(`root${path}`, options.expr);
+  return btfPath(spec, ptr, root, segs, options.expr, options.strlen);
 }
 
 // ---- uprobes, USDT, kprobes, profile ----

@@ -4,7 +4,7 @@
 // them). A conflicting use is a ProbeCompileError naming the map or local,
 // the expression and both types.
 
-import type { Access, Schema } from "./_access.ts";
+import { type Access, resolveKernelPath, type Schema } from "./_access.ts";
 import type { LinearBounds } from "./_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
 import { checkPrintfArgs } from "./printf.ts";
@@ -58,7 +58,12 @@ export interface ProgramTypes {
   access: Map<IrExpr, Access>;
   /** Locals and their types. */
   locals: Map<string, IrType>;
+  /** For reads through a pointer: the expression giving the pointer (stored at POINTER_SLOT first). */
+  roots: Map<IrExpr, IrExpr>;
 }
+
+/** The stack slot (fp+POINTER_SLOT) where a read through a pointer keeps the pointer. */
+export const POINTER_SLOT = -32;
 
 /** The type of an unknown value (a map read before the pass that learns its type). */
 const UNKNOWN: IrType = { kind: "none" };
@@ -277,7 +282,12 @@ export class ScriptChecker {
 
   /** Types `probe` at `env`. */
   checkProgram(probe: IrProbe, env: PointEnv): ProgramTypes {
-    const pt: ProgramTypes = { types: new Map(), access: new Map(), locals: new Map() };
+    const pt: ProgramTypes = {
+      types: new Map(),
+      access: new Map(),
+      locals: new Map(),
+      roots: new Map(),
+    };
     if (probe.filter) this.#expr(probe.filter, env, pt);
     this.#stmts(probe.body, env, pt);
     return pt;
@@ -550,13 +560,8 @@ export class ScriptChecker {
       case "field":
       case "index": {
         const path = argsPath(e);
-        if (path === undefined) {
-          fail(
-            `${text()}: only fields of args (args.a.b, args.a[2]) can be read here`,
-            text(),
-          );
-        }
-        return this.#resolve(e, path, env, pt);
+        if (path !== undefined) return this.#resolve(e, path, env, pt);
+        return this.#through(e, env, pt, text());
       }
       case "var": {
         const t = pt.locals.get(localName(e.name));
@@ -622,6 +627,11 @@ export class ScriptChecker {
         return this.#call(e, env, pt, text());
       case "cast": {
         const t = this.#expr(e.arg, env, pt);
+        const record = /^((?:struct|union)\s+[A-Za-z_][A-Za-z0-9_]*)\s*\*$/.exec(e.type.trim());
+        if (record) {
+          this.#needInt(e.arg, t, text());
+          return { kind: "ptr", space: env.user ? "user" : "kernel", to: { name: record[1] } };
+        }
         const c = castType(e.type);
         if (!c) {
           fail(`${text()}: cannot cast to ${e.type} (integer types: u8…u64, s8…s64, int…)`, text());
@@ -632,6 +642,37 @@ export class ScriptChecker {
       case "tuple":
         return { kind: "tuple", elems: e.elems.map((x) => this.#expr(x, env, pt)) };
     }
+  }
+
+  /** `p->a.b[2]` where `p` is a pointer to a kernel struct (curtask, a cast): read through BTF. */
+  #through(e: IrExpr, env: PointEnv, pt: ProgramTypes, text: string): IrType {
+    let path = "";
+    let root = e;
+    while (root.op === "field" || root.op === "index") {
+      if (root.op === "field") path = `.${root.name}${path}`;
+      else if (root.index.op === "int") path = `[${root.index.value}]${path}`;
+      else fail(`${text}: an index into kernel memory must be an integer literal`, text);
+      root = root.base;
+    }
+    const t = this.#expr(root, env, pt);
+    if (t.kind === "none") return UNKNOWN;
+    if (t.kind !== "ptr" || !("name" in t.to)) {
+      fail(
+        `${text}: ${exprText(root)} is ${typeText(t)}; fields can be read from args, curtask ` +
+          "and casts to kernel struct pointers ((struct task_struct *)arg0)",
+        text,
+      );
+    }
+    const acc = resolveKernelPath(t.to.name, path, {
+      slot: POINTER_SLOT,
+      strlen: this.strlen,
+      expr: text,
+    });
+    pt.access.set(e, acc);
+    pt.roots.set(e, root);
+    if (acc.type === "int") return { kind: "int", size: acc.size as 1, signed: acc.signed };
+    if (acc.type === "str") return { kind: "str", len: acc.len };
+    return { kind: "stack", user: acc.user };
   }
 
   #needInt(e: IrExpr, t: IrType, text: string): void {

@@ -141,6 +141,9 @@ export class Gen {
         this.constant(R0, s.value);
         this.normalize(R0, 8, acc.size, acc.signed);
         return;
+      case "slot":
+        a.ldxdw(R0, R10, s.offset);
+        return;
       case "builtin":
         switch (s.name) {
           case "pid":

@@ -44,6 +44,7 @@ import {
   localName,
   type MapInfo,
   type PointEnv,
+  POINTER_SLOT,
   type ProgramTypes,
   sizeOfType,
   stmtText,
@@ -133,7 +134,7 @@ const USER_STACK = 1 << 8;
 class ProgramGen {
   readonly g = new Gen();
   readonly a = this.g.a;
-  #sp = VAL;
+  #sp = POINTER_SLOT;
   #locals = new Map<string, { off: number; type: IrType }>();
   stacks = false;
   globals = false;
@@ -543,6 +544,7 @@ class ProgramGen {
     }
     const acc = this.pt.access.get(e);
     if (acc?.type === "str") {
+      this.pointer(e);
       this.g.str(acc, base, off, Math.min(size, acc.len));
       return;
     }
@@ -585,6 +587,7 @@ class ProgramGen {
     const acc = this.pt.access.get(e);
     if (acc) {
       if (acc.type !== "int") throw this.notInt(e);
+      this.pointer(e);
       this.g.int(acc as IntAccess);
       return;
     }
@@ -637,8 +640,8 @@ class ProgramGen {
       }
       case "cast": {
         this.int(e.arg);
-        const t = castType(e.type)!;
-        if (t.kind === "int") this.g.normalize(R0, 8, t.size, t.signed);
+        const t = castType(e.type);
+        if (t?.kind === "int") this.g.normalize(R0, 8, t.size, t.signed);
         return;
       }
       case "call":
@@ -647,6 +650,14 @@ class ProgramGen {
       default:
         throw this.notInt(e);
     }
+  }
+
+  /** For a read through a pointer: evaluates the pointer into its slot. */
+  pointer(e: IrExpr): void {
+    const root = this.pt.roots.get(e);
+    if (!root) return;
+    this.int(root);
+    this.a.stxdw(R10, POINTER_SLOT, R0);
   }
 
   notInt(e: IrExpr): ProbeCompileError {
