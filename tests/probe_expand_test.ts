@@ -9,7 +9,13 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { EbpfError, InvalidArgumentError, NotSupportedError } from "../src/errors.ts";
+import {
+  EbpfError,
+  InvalidArgumentError,
+  NotFoundError,
+  NotSupportedError,
+} from "../src/errors.ts";
+import { loadKernelSpec } from "../src/btf/mod.ts";
 import { haveProgramType } from "../src/features/mod.ts";
 import {
   expandPoints,
@@ -341,6 +347,18 @@ Deno.test("expandPoints: a glob that matches nothing is a ProbeNotFoundError nam
   });
   await assert.rejects(expandPoints({ kind: "uprobe", target: "no_such_library_x:f*" }), EbpfError);
   await assert.rejects(expandPoints({ kind: "uprobe", target: "nocolon*" }), InvalidArgumentError);
+});
+
+Deno.test("BtfSpec.nameOf (the listing's name walk) gives typeById's name for any id", () => {
+  const spec = loadKernelSpec();
+  assert.equal(spec.nameOf(0), "");
+  assert.throws(() => spec.nameOf(spec.lastTypeId + 1), NotFoundError);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: spec.lastTypeId }), (id) => {
+      assert.equal(spec.nameOf(id), spec.typeById(id).name);
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 // ---- the glob matcher, against a regular-expression translation ----

@@ -280,6 +280,23 @@ export class Spec implements Iterable<BtfType> {
     return BTF_KIND_NAMES[(r.words[r.offsets[id - r.firstTypeId] + 1] >>> 24) & 0x1f];
   }
 
+  /**
+   * The name of type `id` without decoding the type (`""` for void and
+   * anonymous types): for walks over many types that want names only.
+   *
+   * @throws {NotFoundError} when there is no such type.
+   */
+  nameOf(id: number): string {
+    if (!Number.isInteger(id) || id < 0 || id > this.lastTypeId) {
+      throw new NotFoundError(`BTF type id ${id}`);
+    }
+    if (id === 0) return "";
+    const owner = this.#ownerOfId(id);
+    const r = owner.#raw;
+    const o = r.offsets[id - r.firstTypeId];
+    return owner.#str(r.words[o], r.typeSecStart + o * 4);
+  }
+
   /** This blob's own types in id order (the base's are not included). */
   [Symbol.iterator](): IterableIterator<BtfType> {
     return this.types();

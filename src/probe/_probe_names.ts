@@ -223,7 +223,7 @@ function* namedOfKinds(spec: Spec, kinds: readonly string[]): Generator<[string,
   const end = spec.firstTypeId + spec.typeCount;
   for (let id = spec.firstTypeId; id < end; id++) {
     const kind = spec.kindOf(id);
-    if (kinds.includes(kind)) yield [kind, spec.typeById(id).name];
+    if (kinds.includes(kind)) yield [kind, spec.nameOf(id)];
   }
 }
 
