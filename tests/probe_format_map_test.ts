@@ -272,6 +272,24 @@ Deno.test("formatMap: stack keys one frame a line indented by 4 (none: @k[]), st
   );
 });
 
+Deno.test("formatMap / formatValue: perf-mode stacks (kstack(perf), ustack(perf)) print each frame after a tab, in keys and values", () => {
+  const perf: IrType = { kind: "stack", user: true, mode: "perf" };
+  const frames = [
+    "7f253971f829 syscall+25 (/usr/lib/x86_64-linux-gnu/libc.so.6)",
+    "7ffef4e41c48 0x7ffef4e41c48 ([unknown])",
+  ];
+  // bpftrace -e 'BEGIN { @up[ustack(perf, 2)] = count(); exit(); }'
+  assert.equal(
+    formatMap({ name: "@up", kind: "count", keys: [perf] }, [[[frames], 1n]]),
+    "@up[\n\t7f253971f829 syscall+25 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n" +
+      "\t7ffef4e41c48 0x7ffef4e41c48 ([unknown])\n]: 1\n",
+  );
+  assert.equal(
+    formatValue(frames.slice(0, 1), perf),
+    "\n\t7f253971f829 syscall+25 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n",
+  );
+});
+
 // ---- properties ----
 
 Deno.test("formatMap (fast-check): count maps print every entry once, sorted by value, top keeps the largest, div divides", () => {

@@ -81,9 +81,9 @@ Deno.test("ustack, usym and kstack of a PIE calling a shared library print as bp
   const { dir, exe, lib } = await build();
   try {
     const bpftrace = await startBpftrace(
-      `uprobe:${exe}:leaf { @[ustack] = count(); @u[usym(reg("ip"))] = count(); } ` +
+      `uprobe:${exe}:leaf { @[ustack] = count(); @u[usym(reg("ip"))] = count(); @up[ustack(perf)] = count(); } ` +
         `uprobe:${lib}:lib_leaf { @l[ustack] = count(); } ` +
-        `tracepoint:syscalls:sys_enter_getpid /comm == "${COMM}"/ { @k[kstack] = count(); @ku[ustack] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getpid /comm == "${COMM}"/ { @k[kstack] = count(); @ku[ustack] = count(); @kp[kstack(perf)] = count(); } ` +
         `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { exit(); }`,
     );
     await using atLeaf = await probe(uprobe(exe, "leaf")).count({ by: ["ustack", "pid"] });
@@ -125,7 +125,31 @@ Deno.test("ustack, usym and kstack of a PIE calling a shared library print as bp
           ) => [[ustackFrames(ips(u as string), p as number)], n]),
         },
       ];
+      // Perf mode: "\t<hex> sym+off", user frames with their object. The kernel
+      // frames' addresses come back from their names through kallsyms.
+      const ks = loadKallsyms();
+      const kips = (frames: string) =>
+        frames.split("\n").map((f) => {
+          const [, name, off] = /^(.+)\+(\d+)$/.exec(f)!;
+          return ks.address(name) + BigInt(off);
+        });
+      maps.push(
+        {
+          layout: { name: "@up", kind: "count", keys: [{ ...ustackType, mode: "perf" }] },
+          entries: [...atLeaf.read()].map(([[stack, p], n]) => [
+            [ustackFrames(ips(stack as string), p as number, { perf: true })],
+            n,
+          ]),
+        },
+        {
+          layout: { name: "@kp", kind: "count", keys: [{ ...kstackType, mode: "perf" }] },
+          entries: syscalls.map((
+            [[k], n],
+          ) => [[kstackFrames(kips(k as string), { perf: true })], n]),
+        },
+      );
       const mine = "\n\n" + formatMaps(maps);
+      assert.match(mine, /@up\[\n\t[0-9a-f]+ leaf\+0 \(\/.*\/dnbpf_sym\)\n/);
       assert.match(mine, /@\[\n {4}leaf\+0\n {4}mid\+\d+\n {4}main\+\d+\n/);
       assert.match(mine, /@l\[\n {4}lib_leaf\+0\n {4}lib_mid\+\d+\n {4}leaf\+\d+\n/);
       assert.match(mine, /@u\[leaf\]: 3\n/);

@@ -128,7 +128,13 @@ export type IrType =
   | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
   | { kind: "str"; len: number }
   | { kind: "buf"; len: number }
-  | { kind: "stack"; user: boolean; frames?: number }
+  | {
+    kind: "stack";
+    user: boolean;
+    frames?: number;
+    /** bpftrace's stack mode: `perf` prints `\t<hex addr> <sym>` lines (user: `(module)` too). */
+    mode?: "bpftrace" | "perf";
+  }
   | { kind: "ksym" }
   | { kind: "usym"; pid?: number }
   | { kind: "ptr"; space: "kernel" | "user"; to: IrRecordRef | IrType }

@@ -126,6 +126,7 @@ export {
   kstackFrames,
   resolveKsym,
   resolveUsym,
+  type StackFramesOptions,
   type SymbolOptions,
   ustackFrames,
 } from "./symbols.ts";

@@ -292,10 +292,24 @@ function intBits(t: IrType | undefined): { bits: number; signed: boolean } {
 
 const SYMBOL_KINDS = new Set(["ksym", "usym"]);
 
-/** A stack as bpftrace prints it: a line break, then each frame indented on its own line; no frames: nothing. */
-export function formatStackFrames(frames: readonly string[], indent: number): string {
+/** Options of {@linkcode formatStackFrames}. */
+export interface StackFormatOptions {
+  /** Spaces before each frame: 4 in map keys, 8 in values (default 4). */
+  indent?: number;
+  /** bpftrace's perf mode: frames (`"<hex> <sym>"`) after a tab instead of spaces. */
+  perf?: boolean;
+}
+
+/**
+ * A stack as bpftrace prints it: a line break, then each frame on its own
+ * line, indented (or after a tab in perf mode); no frames: nothing.
+ */
+export function formatStackFrames(
+  frames: readonly string[],
+  options: StackFormatOptions = {},
+): string {
   if (frames.length === 0) return "";
-  const pad = " ".repeat(indent);
+  const pad = options.perf ? "\t" : " ".repeat(options.indent ?? 4);
   return "\n" + frames.map((f) => `${pad}${f}\n`).join("");
 }
 
@@ -317,7 +331,7 @@ function keyPartText(v: MapDatum, t: IrType | undefined): string {
     case "int":
       return BigInt.asIntN(t.size * 8, toBig(v)).toString();
     case "stack":
-      return formatStackFrames(stackFrames(v), 4);
+      return formatStackFrames(stackFrames(v), { indent: 4, perf: t.mode === "perf" });
     case "buf":
       return v instanceof Uint8Array ? formatBuffer(v) : String(v);
     case "ptr":
@@ -359,7 +373,7 @@ export function formatValue(value: MapDatum, type?: IrType, div = 1): string {
     case "ptr":
       return (BigInt.asIntN(64, toBig(value)) / d).toString();
     case "stack":
-      return formatStackFrames(stackFrames(value), 8);
+      return formatStackFrames(stackFrames(value), { indent: 8, perf: type.mode === "perf" });
     case "buf":
       return value instanceof Uint8Array ? formatBuffer(value) : String(value);
     case "tuple":

@@ -164,15 +164,31 @@ export function resolveKsym(address: bigint, options: SymbolOptions = {}): strin
   return options.offset ? `${s.name}+${s.offset}` : s.name;
 }
 
+/** Options of {@linkcode kstackFrames} and {@linkcode ustackFrames}. */
+export interface StackFramesOptions {
+  /**
+   * bpftrace's perf mode (`kstack(perf)`): each frame `"<hex addr> <sym+off>"`,
+   * user frames with ` (module path)` or ` ([unknown])` after.
+   */
+  perf?: boolean;
+  /** The file-system root whose /proc/kallsyms is read (kernel only; default `"/"`). */
+  root?: string;
+}
+
+function perfFrame(ip: bigint, sym: string): string {
+  return `${BigInt.asUintN(64, ip).toString(16)} ${sym}`;
+}
+
 /**
  * Kernel stack frames as bpftrace prints them (`name+off`, one per
  * address, up to the first 0).
  */
-export function kstackFrames(ips: Iterable<bigint>, options: { root?: string } = {}): string[] {
+export function kstackFrames(ips: Iterable<bigint>, options: StackFramesOptions = {}): string[] {
   const frames: string[] = [];
   for (const ip of ips) {
     if (ip === 0n) break;
-    frames.push(resolveKsym(ip, { offset: true, root: options.root }));
+    const sym = resolveKsym(ip, { offset: true, root: options.root });
+    frames.push(options.perf ? perfFrame(ip, sym) : sym);
   }
   return frames;
 }
@@ -383,12 +399,17 @@ export function resolveUsym(address: bigint, pid: number, options: SymbolOptions
  * `0x…` for an address no symbol holds), up to the first 0. The process's
  * mappings are read once for the whole stack.
  */
-export function ustackFrames(ips: Iterable<bigint>, pid: number): string[] {
+export function ustackFrames(
+  ips: Iterable<bigint>,
+  pid: number,
+  options: StackFramesOptions = {},
+): string[] {
   const maps = mappingsOf(pid);
   const frames: string[] = [];
   for (const ip of ips) {
     if (ip === 0n) break;
-    frames.push(userText(resolveIn(pid, maps, ip), ip, { offset: true }));
+    const sym = userText(resolveIn(pid, maps, ip), ip, { offset: true, module: options.perf });
+    frames.push(options.perf ? perfFrame(ip, sym) : sym);
   }
   return frames;
 }
