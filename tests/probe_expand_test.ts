@@ -114,6 +114,10 @@ Deno.test("listProbes -v: a tracepoint's fields as bpftrace -lv prints them", as
   const lines = await sameAsBpftrace("tracepoint:sched:sched_switch", { verbose: true });
   assert.ok(lines.includes("    char prev_comm[16]"), lines.join("\n"));
   await sameAsBpftrace("tracepoint:syscalls:sys_enter_read*", { verbose: true });
+  await sameAsBpftrace("iter:*", { verbose: true });
+  const warnings: string[] = [];
+  await listProbes("uprobe:libc:malloc", { verbose: true, onWarning: (m) => warnings.push(m) });
+  assert.match(warnings.join("\n"), /parameters of uprobe probes \(from DWARF\) are not listed/);
 });
 
 Deno.test("listProbes: uprobes and USDT as bpftrace -l lists them (paths, path globs, library names, debug files)", async () => {

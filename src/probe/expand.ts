@@ -263,7 +263,11 @@ function searchFor(point: IrPoint, options: ExpandOptions): Search | string | un
 export interface ListProbesOptions extends TracefsOptions {
   /** `-p PID`: uprobes and USDT resolve library names in this process's maps. */
   pid?: number;
-  /** `-v`: after each tracepoint, its fields (`    char comm[16]`), as `bpftrace -lv`. */
+  /**
+   * `-v`: after each tracepoint its fields (`    char comm[16]`), after each
+   * iterator its arguments, as `bpftrace -lv`. The parameters bpftrace reads
+   * from DWARF (uprobes) and BTF (kfunc) are not listed (a warning says so).
+   */
   verbose?: boolean;
   /**
    * Called with each warning bpftrace would print on stderr (without its
@@ -400,6 +404,21 @@ function listRecords(search: string, options: ListProbesOptions): string[] {
 
 type ListContext = ListProbesOptions & { ignoreInvalid: boolean };
 
+/** `-lv` lines of bpftrace's iterators. */
+const ITER_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  task: ["    struct task_struct * task"],
+  task_file: ["    struct task_struct * task", "    int fd", "    struct file * file"],
+};
+
+/** With `verbose`, warns that the parameter lines bpftrace prints from `source` are left out. */
+function noParams(type: string, source: string, ctx: ListContext): void {
+  if (ctx.verbose) {
+    ctx.onWarning?.(
+      `-v: the parameters of ${type} probes (from ${source}) are not listed; only their names are`,
+    );
+  }
+}
+
 /** Throws bpftrace's arity error, or returns [] for an expanded type that does not fit. */
 function arity(type: string, wanted: string, ctx: ListContext): string[] {
   if (ctx.ignoreInvalid) return [];
@@ -438,6 +457,7 @@ function listType(type: string, parts: string[], ctx: ListContext): string[] {
           detail: "this kernel refuses to load tracing programs; use a tracepoint or kprobe",
         });
       }
+      noParams(type, "BTF", ctx);
       const traceable = filterFunctions(ctx, ctx.onWarning);
       const objects = kernelBtfObjects(ctx);
       const lines = btfFunctions(objects, new Set(traceable ?? []));
@@ -453,6 +473,7 @@ function listType(type: string, parts: string[], ctx: ListContext): string[] {
       if (parts[2] === "") {
         throw new InvalidArgumentError(`${type} should be attached to a function and/or address`);
       }
+      noParams(type, "DWARF", ctx);
       const path = binaryPath(parts[1], ctx.pid);
       const lines = binaries(path).flatMap((p) => [...functionSymbols(p)].map((s) => `${p}:${s}`));
       return prefixed(matchLines(`${path}:${splitOffset(parts[2])[0]}`, lines));
@@ -478,7 +499,8 @@ function listType(type: string, parts: string[], ctx: ListContext): string[] {
       return [`${type}:${parts[1]}:`];
     case "iter":
       if (n !== 2 && n !== 3) return arity(type, "2 arguments (1 optional)", ctx);
-      return prefixed(matchLines(parts[1], ["task", "task_file"]));
+      return matchLines(parts[1], Object.keys(ITER_PARAMS))
+        .flatMap((it) => [`${type}:${it}`, ...(ctx.verbose ? ITER_PARAMS[it] : [])]);
     case "profile":
     case "interval":
       return [`${type}:`];
