@@ -15,6 +15,7 @@ import { bitfield, bitfield64, decodeRecord, record, u32, u64 } from "../src/map
 import { loadCollectionSpec } from "../src/collection/mod.ts";
 import { EbpfError, NotFoundError, ParseError } from "../src/errors.ts";
 import { haveMapType, haveProgramType } from "../src/features/mod.ts";
+import { parseElf } from "../src/elf/mod.ts";
 import { attachRawTracepoint } from "../src/link/mod.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
 import {
@@ -406,6 +407,26 @@ Deno.test("generateBindings on mutated objects: a typed error or a module, never
       },
     ),
     { numRuns: 200 },
+  );
+  // Mutations inside .BTF alone: the types the generator walks.
+  const btf = parseElf(original).sections.find((sec) => sec.name === ".BTF")!;
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat({ max: btf.size - 1 }), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      (edits) => {
+        const bytes = original.slice();
+        for (const [at, v] of edits) bytes[btf.offset + at] = v;
+        try {
+          assert.equal(typeof generateBindings(bytes, { name: "m" }), "string");
+        } catch (e) {
+          assert.ok(e instanceof EbpfError, `${e}`);
+        }
+      },
+    ),
+    { numRuns: 300 },
   );
   // Random bytes: a ParseError.
   fc.assert(

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ParseError } from "../errors.ts";
 import type { Spec } from "../btf/spec.ts";
 import type { BtfType, Member } from "../btf/types.ts";
 
@@ -30,7 +31,21 @@ interface Declared extends Rendered {
 }
 
 const QUALIFIERS = new Set(["typedef", "const", "volatile", "restrict", "type_tag"]);
+/** How deep types may nest (C code stays far below; BTF with a cycle does not). */
+const MAX_DEPTH = 64;
+
+function tooDeep(id: number): never {
+  throw new ParseError(
+    "btf",
+    `type ${id}: types nested more than ${MAX_DEPTH} deep, or a cycle that C cannot write (a struct in itself)`,
+  );
+}
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** `text` made safe inside a `/** … *\/` comment (no comment end, one line). */
+export function docText(text: string): string {
+  return text.replaceAll("*/", "*\\/").replace(/[\r\n\u2028\u2029]/g, " ");
+}
 
 /** `name` as a property key: bare when it is an identifier, else quoted. */
 export function propertyKey(name: string): string {
@@ -74,6 +89,7 @@ export class TypeRenderer {
   #used: Set<string>;
   #declared = new Map<number, Declared>();
   #enums = new Set<number>();
+  #depth = 0;
 
   /** Renders types of `btf`; `reserved` names are never given to a type. */
   constructor(btf: Spec, reserved: Iterable<string>) {
@@ -102,7 +118,8 @@ export class TypeRenderer {
   }
 
   /** The C spelling of a type, for comments. */
-  cName(id: number): string {
+  cName(id: number, depth = 0): string {
+    if (depth > MAX_DEPTH) tooDeep(id);
     const t = this.#btf.typeById(id);
     switch (t.kind) {
       case "void":
@@ -113,14 +130,14 @@ export class TypeRenderer {
         return t.name;
       case "const":
       case "volatile":
-        return `${t.kind} ${this.cName(t.type)}`;
+        return `${t.kind} ${this.cName(t.type, depth + 1)}`;
       case "restrict":
       case "type_tag":
-        return this.cName(t.type);
+        return this.cName(t.type, depth + 1);
       case "ptr":
-        return `${this.cName(t.type)} *`;
+        return `${this.cName(t.type, depth + 1)} *`;
       case "array":
-        return `${this.cName(t.type)}[${t.nelems}]`;
+        return `${this.cName(t.type, depth + 1)}[${t.nelems}]`;
       case "struct":
       case "union":
       case "enum":
@@ -133,7 +150,8 @@ export class TypeRenderer {
     }
   }
 
-  #alignOf(id: number): number {
+  #alignOf(id: number, depth = 0): number {
+    if (depth > MAX_DEPTH) tooDeep(id);
     const { t } = this.#strip(id);
     switch (t.kind) {
       case "int":
@@ -144,10 +162,10 @@ export class TypeRenderer {
       case "ptr":
         return 8;
       case "array":
-        return this.#alignOf(t.type);
+        return this.#alignOf(t.type, depth + 1);
       case "struct":
       case "union":
-        return t.members.reduce((a, m) => Math.max(a, this.#alignOf(m.type)), 1);
+        return t.members.reduce((a, m) => Math.max(a, this.#alignOf(m.type, depth + 1)), 1);
       default:
         return 1;
     }
@@ -168,6 +186,16 @@ export class TypeRenderer {
 
   /** The TypeScript type and codec of type `id`. */
   render(id: number): Rendered {
+    if (this.#depth >= MAX_DEPTH) tooDeep(id);
+    this.#depth++;
+    try {
+      return this.#render(id);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #render(id: number): Rendered {
     const { t, typedef } = this.#strip(id);
     const c = this.cName(id);
     const size = this.#sizeOf(id);
@@ -212,7 +240,9 @@ export class TypeRenderer {
       `  ${propertyKey(v.name)}: ${String(v.value)}${big ? "n" : ""},`
     );
     this.declarations.push(
-      `/** The values of \`enum ${t.name}\` (fields of this type read as plain numbers). */\n` +
+      `/** The values of \`enum ${
+        docText(t.name)
+      }\` (fields of this type read as plain numbers). */\n` +
         `export const ${name} = {\n${values.join("\n")}\n} as const;\n`,
     );
   }
@@ -263,11 +293,15 @@ export class TypeRenderer {
     this.#declared.set(id, d);
     const { fields, size, align } = this.#layout(id);
     d.size = size;
-    const cDecl = t.name ? `${t.kind} ${t.name}` : `${name} (a typedef of an anonymous ${t.kind})`;
+    const cDecl = docText(
+      t.name ? `${t.kind} ${t.name}` : `${name} (a typedef of an anonymous ${t.kind})`,
+    );
     const members = fields.map((f) =>
-      `  /** \`${f.r.c} ${f.name}\`${f.bits ? `:${f.bits}` : ""}, at byte ${f.offset}${
-        f.optional ? " (a union member)" : ""
-      }. */\n  ${propertyKey(f.name)}: ${f.r.ts};`
+      `  /** \`${docText(`${f.r.c} ${f.name}`)}\`${
+        f.bits ? `:${f.bits}` : ""
+      }, at byte ${f.offset}${f.optional ? " (a union member)" : ""}. */\n  ${
+        propertyKey(f.name)
+      }: ${f.r.ts};`
     );
     const unionNote = fields.some((f) => f.optional)
       ? ` Reading gives every union member; to write one, give that member alone.`
@@ -289,7 +323,9 @@ export class TypeRenderer {
     if (d.decoder) return d.decoder;
     d.decoder = this.#fresh(`decode${d.ts}`);
     this.declarations.push(
-      `/**\n * Decodes a \`${d.c}\` record a program sent (ring buffer or perf sample): its first\n` +
+      `/**\n * Decodes a \`${
+        docText(d.c)
+      }\` record a program sent (ring buffer or perf sample): its first\n` +
         ` * ${d.size} bytes.\n *\n * @throws {ParseError} when the record is shorter.\n */\n` +
         `export function ${d.decoder}(record: Uint8Array): ${d.ts} {\n` +
         `  return map.decodeRecord(${d.codecName}, record);\n}\n`,
@@ -378,7 +414,8 @@ export class TypeRenderer {
   }
 
   /** The fields of a struct or union, anonymous members' fields in their place. */
-  #flatten(t: BtfType, base: number, optional: boolean): Field[] {
+  #flatten(t: BtfType, base: number, optional: boolean, depth = 0): Field[] {
+    if (depth > MAX_DEPTH) tooDeep(t.id);
     if (t.kind !== "struct" && t.kind !== "union") return [];
     const out: Field[] = [];
     const union = t.kind === "union";
@@ -386,7 +423,14 @@ export class TypeRenderer {
       const bitOffset = base + m.bitOffset;
       if (m.name === "") {
         const inner = this.#strip(m.type).t;
-        out.push(...this.#flatten(inner, bitOffset, optional || union || inner.kind === "union"));
+        out.push(
+          ...this.#flatten(
+            inner,
+            bitOffset,
+            optional || union || inner.kind === "union",
+            depth + 1,
+          ),
+        );
         return;
       }
       out.push({
