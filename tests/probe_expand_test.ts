@@ -336,6 +336,20 @@ Deno.test("expandPoints: a glob that matches nothing is a ProbeNotFoundError nam
     },
   );
   void err;
+  // Whatever the group or path: the name decides.
+  await assert.rejects(
+    expandPoints({ kind: "tracepoint", target: "sched_swich*" }),
+    (e: unknown) => {
+      assert.ok(e instanceof ProbeNotFoundError);
+      assert.ok(e.suggestions.includes("sched:sched_switch"), e.message);
+      return true;
+    },
+  );
+  await assert.rejects(expandPoints({ kind: "uprobe", target: "c:mallocc*" }), (e: unknown) => {
+    assert.ok(e instanceof ProbeNotFoundError);
+    assert.ok(e.suggestions.some((s) => s.endsWith("libc.so.6:malloc")), e.message);
+    return true;
+  });
   await assert.rejects(
     expandPoints({ kind: "uprobe", target: `${LIBC}:mallocc*` }),
     (e: unknown) => {

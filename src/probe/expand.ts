@@ -107,14 +107,35 @@ function expandSync(point: IrPoint, options: ExpandOptions): IrPoint[] {
   const lines = search.lines();
   const hits = matchLines(search.pattern, lines).filter(search.valid ?? (() => true));
   if (hits.length === 0) {
-    const shown = search.pattern.replaceAll("*", "").replaceAll("?", "");
     throw new ProbeNotFoundError(
       `${point.kind} ${point.target}`,
-      closeMatches(shown, lines.map(search.target)),
+      suggestions(point.target, lines.map(search.target)),
       `no ${point.kind} matches "${point.target}" (${lines.length} names in ${search.source})`,
     );
   }
   return hits.map((line) => ({ ...point, target: search.target(line) }));
+}
+
+/** The last `:` component of a target. */
+function lastPart(s: string): string {
+  return s.slice(s.lastIndexOf(":") + 1);
+}
+
+/**
+ * Targets close to a glob that matched nothing: by the last component (the
+ * event, function or probe name) without its globs, so that a misspelt
+ * name is found whatever its group, path or provider.
+ */
+function suggestions(target: string, candidates: string[]): string[] {
+  const wanted = lastPart(splitOffset(target)[0]).replace(/[*?]/g, "");
+  const byName = new Map<string, string[]>();
+  for (const c of candidates) {
+    const name = lastPart(c);
+    const list = byName.get(name);
+    if (list) list.push(c);
+    else byName.set(name, [c]);
+  }
+  return closeMatches(wanted, byName.keys()).flatMap((n) => byName.get(n)!).slice(0, 5);
 }
 
 /** `func+0x10` → [`func`, `+0x10`]. */
