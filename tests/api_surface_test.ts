@@ -200,6 +200,7 @@ Deno.test("the names the README and examples promise are exported where they say
       "listProbes",
       "script",
     ],
+    "./bpftrace": ["bpftrace", "compileBpftrace", "parseBpftrace", "BpftraceError"],
     "./asm": ["asm", "assemble", "disassemble", "R0", "R10"],
     "./features": ["haveMapType", "haveProgramType", "haveHelper", "checkMapType", "probeAll"],
     "./kallsyms": ["symbolAddress", "loadKallsyms"],

@@ -1,0 +1,723 @@
+/**
+ * Lowering of a bpftrace syntax tree to the probe IR
+ * ({@linkcode ScriptIr}), with the checks bpftrace's semantic analyser
+ * makes before code generation: unknown functions and identifiers,
+ * argument counts, aggregations not assigned to a map, builtins used in
+ * probes that lack them, undefined variables and maps, a map used both as
+ * an aggregation and a value. A construct this compiler does not support
+ * yet is an error naming it.
+ *
+ * @module
+ */
+
+import type { BtExpr, BtProbe, BtProgram, BtStmt, Loc } from "./ast.ts";
+import { BpftraceError } from "./errors.ts";
+import type {
+  IrAggregation,
+  IrExpr,
+  IrFunction,
+  IrPoint,
+  IrPointKind,
+  IrStmt,
+  ScriptIr,
+  SourceSpan,
+} from "../probe/ir.ts";
+
+/** Options of {@linkcode lowerBpftrace}. */
+export interface LowerBpftraceOptions {
+  /** The source (for error reports and node spans). */
+  source?: string;
+  /** The file name errors print (default `stdin`). */
+  file?: string;
+  /** Positional parameters `$1`, `$2`… as given on the command line. */
+  params?: readonly string[];
+  /** `-p PID`: uprobes and USDT attach to this process only. */
+  pid?: number;
+  /** Object-like macros (`#define`), looked up for identifiers before `constant`. */
+  defines?: ReadonlyMap<string, string>;
+  /**
+   * The value of an identifier that is not a builtin (an enum constant or a
+   * macro of an included header); undefined when unknown.
+   */
+  constant?: (name: string) => bigint | undefined;
+}
+
+/** bpftrace's probe type names and short forms, to the IR kind. */
+const PROBE_KINDS: Record<string, IrPointKind | "unsupported"> = {
+  BEGIN: "begin",
+  END: "end",
+  tracepoint: "tracepoint",
+  t: "tracepoint",
+  rawtracepoint: "raw_tracepoint",
+  rt: "raw_tracepoint",
+  kfunc: "fentry",
+  f: "fentry",
+  fentry: "fentry",
+  kretfunc: "fexit",
+  fr: "fexit",
+  fexit: "fexit",
+  kprobe: "kprobe",
+  k: "kprobe",
+  kretprobe: "kretprobe",
+  kr: "kretprobe",
+  uprobe: "uprobe",
+  u: "uprobe",
+  uretprobe: "uretprobe",
+  ur: "uretprobe",
+  usdt: "usdt",
+  U: "usdt",
+  profile: "profile",
+  p: "profile",
+  interval: "interval",
+  i: "interval",
+  software: "unsupported",
+  s: "unsupported",
+  hardware: "unsupported",
+  h: "unsupported",
+  watchpoint: "unsupported",
+  w: "unsupported",
+  asyncwatchpoint: "unsupported",
+  aw: "unsupported",
+  iter: "unsupported",
+  it: "unsupported",
+};
+
+const AGGREGATIONS: Record<string, number> = {
+  count: 0,
+  sum: 1,
+  avg: 1,
+  min: 1,
+  max: 1,
+  stats: 1,
+  hist: 1,
+  lhist: 4,
+};
+
+/** Functions with a value: [min args, max args]. */
+const VALUE_FUNCTIONS: Record<string, [number, number]> = {
+  str: [1, 2],
+  buf: [1, 2],
+  ksym: [1, 1],
+  usym: [1, 1],
+  kaddr: [1, 1],
+  uaddr: [1, 1],
+  ntop: [1, 2],
+  kstack: [0, 2],
+  ustack: [0, 2],
+  reg: [1, 1],
+  strncmp: [3, 3],
+  sizeof: [1, 1],
+  uptr: [1, 1],
+  kptr: [1, 1],
+};
+
+/** Functions that are statements: [min args, max args]. */
+const STATEMENT_FUNCTIONS: Record<string, [number, number]> = {
+  printf: [1, Infinity],
+  print: [1, 3],
+  clear: [1, 1],
+  zero: [1, 1],
+  delete: [1, 1],
+  exit: [0, 0],
+  time: [0, 1],
+  join: [1, 2],
+};
+
+/** bpftrace functions this compiler knows but does not support yet. */
+const UNSUPPORTED_FUNCTIONS = new Set([
+  "system",
+  "cat",
+  "signal",
+  "override",
+  "strftime",
+  "path",
+  "macaddr",
+  "cgroupid",
+  "bswap",
+  "skboutput",
+  "pton",
+  "printf_unsafe",
+  "unwatch",
+  "len",
+  "has_key",
+  "offsetof",
+  "debugf",
+  "errorf",
+  "warnf",
+  "percpu_kaddr",
+  "strcontains",
+  "socket_cookie",
+]);
+
+/** Builtins of bpftrace this compiler does not support yet. */
+const UNSUPPORTED_BUILTINS = new Set(["numaid", "cpid", "ctx", "username", "jiffies"]);
+
+/** Macros of the headers bpftrace scripts include, which kernel BTF does not hold. */
+const HEADER_MACROS: Record<string, bigint> = {
+  AF_UNSPEC: 0n,
+  AF_UNIX: 1n,
+  AF_LOCAL: 1n,
+  AF_INET: 2n,
+  AF_INET6: 10n,
+  AF_NETLINK: 16n,
+  AF_PACKET: 17n,
+  PF_INET: 2n,
+  PF_INET6: 10n,
+  SIGKILL: 9n,
+  SIGTERM: 15n,
+  EPERM: 1n,
+  ENOENT: 2n,
+  EAGAIN: 11n,
+  TASK_RUNNING: 0n,
+  TASK_INTERRUPTIBLE: 1n,
+  TASK_UNINTERRUPTIBLE: 2n,
+  O_RDONLY: 0n,
+  O_WRONLY: 1n,
+  O_RDWR: 2n,
+  O_CREAT: 0o100n,
+  O_TRUNC: 0o1000n,
+  O_APPEND: 0o2000n,
+};
+
+/**
+ * Lowers a parsed bpftrace program to the probe IR. Throws a
+ * {@linkcode BpftraceError} naming the node at fault.
+ */
+export function lowerBpftrace(program: BtProgram, options: LowerBpftraceOptions = {}): ScriptIr {
+  return new Lowering(program, options).run();
+}
+
+interface MapUse {
+  /** `"value"` or the aggregation's name. */
+  type: string;
+  /** The type's name as bpftrace prints it, when known. */
+  typeName?: string;
+}
+
+class Lowering {
+  readonly #program: BtProgram;
+  readonly #options: LowerBpftraceOptions;
+  readonly #lines: string[];
+  #maps = new Map<string, MapUse>();
+  #vars = new Set<string>();
+  #kinds: IrPointKind[] = [];
+  #mapRefs: { name: string; loc: Loc }[] = [];
+
+  constructor(program: BtProgram, options: LowerBpftraceOptions) {
+    this.#program = program;
+    this.#options = options;
+    this.#lines = (options.source ?? "").split("\n");
+  }
+
+  error(message: string, loc: Loc): BpftraceError {
+    return new BpftraceError(message, {
+      loc,
+      source: this.#options.source,
+      file: this.#options.file,
+    });
+  }
+
+  span(loc: Loc): SourceSpan {
+    const text = loc.line === loc.endLine
+      ? this.#lines[loc.line - 1]?.slice(loc.column - 1, loc.endColumn - 1)
+      : undefined;
+    return { line: loc.line, column: loc.column, ...(text ? { text: text.trim() } : {}) };
+  }
+
+  run(): ScriptIr {
+    const probes = this.#program.probes.map((p) => this.probe(p));
+    for (const ref of this.#mapRefs) {
+      if (!this.#maps.has(ref.name)) throw this.error(`Undefined map: ${ref.name}`, ref.loc);
+    }
+    const structs = this.#program.structs.map((s) => ({
+      name: s.name,
+      members: s.members.map((m) => ({ name: m.name, type: m.type })),
+      ...(s.name.startsWith("union ") ? { union: true } : {}),
+      span: this.span(s.loc),
+    }));
+    return { probes, ...(structs.length ? { structs } : {}) };
+  }
+
+  probe(p: BtProbe): ScriptIr["probes"][number] {
+    const points = p.points.map((ap) => this.point(ap.raw, ap.loc));
+    this.#kinds = points.map((pt) => pt.kind);
+    this.#vars = new Set();
+    const filter = p.predicate ? this.expr(p.predicate) : undefined;
+    const body = this.stmts(p.body);
+    return { points, ...(filter ? { filter } : {}), body, span: this.span(p.loc) };
+  }
+
+  point(raw: string, loc: Loc): IrPoint {
+    const colon = raw.indexOf(":");
+    const type = colon < 0 ? raw : raw.slice(0, colon);
+    const rest = colon < 0 ? "" : raw.slice(colon + 1);
+    const kind = PROBE_KINDS[type];
+    if (!kind) throw this.error(`Invalid probe type: ${type}`, loc);
+    if (kind === "unsupported") throw this.error(`${type} probes are not supported yet`, loc);
+    const span = this.span(loc);
+    if (kind === "begin" || kind === "end") {
+      if (colon >= 0) throw this.error(`${type} probes take no target`, loc);
+      return { kind, target: "", span };
+    }
+    const parts = rest.split(":");
+    if (!rest) throw this.error(`${type} probe needs a target`, loc);
+    let target = rest;
+    switch (kind) {
+      case "tracepoint":
+        if (parts.length !== 2 || !parts[0] || !parts[1]) {
+          throw this.error(
+            "tracepoint probe must have a category and an event (tracepoint:CATEGORY:EVENT)",
+            loc,
+          );
+        }
+        break;
+      case "fentry":
+      case "fexit":
+      case "kprobe":
+      case "kretprobe":
+      case "raw_tracepoint":
+        if (parts.length > 2) {
+          throw this.error(`${type} probe takes at most a module and a name`, loc);
+        }
+        target = parts[parts.length - 1];
+        break;
+      case "profile":
+      case "interval": {
+        if (parts.length === 1 && /^[0-9]+$/.test(parts[0]) && kind === "profile") {
+          target = `hz:${parts[0]}`;
+          break;
+        }
+        if (parts.length !== 2 || !["hz", "s", "ms", "us"].includes(parts[0])) {
+          throw this.error(
+            `${type} probe needs a unit (hz, s, ms, us) and a rate: ${type}:hz:99`,
+            loc,
+          );
+        }
+        if (!/^[0-9]+$/.test(parts[1]) || Number(parts[1]) === 0) {
+          throw this.error(`Invalid rate of ${type} probe: ${parts[1]}`, loc);
+        }
+        break;
+      }
+      case "uprobe":
+      case "uretprobe":
+      case "usdt":
+        if (parts.length < 2 && this.#options.pid === undefined) {
+          throw this.error(
+            `${type} probe needs a binary path: ${type}:/path:${
+              kind === "usdt" ? "probe" : "function"
+            }`,
+            loc,
+          );
+        }
+        return {
+          kind,
+          target,
+          ...(this.#options.pid !== undefined ? { pid: this.#options.pid } : {}),
+          span,
+        };
+    }
+    return { kind, target, span };
+  }
+
+  stmts(list: BtStmt[]): IrStmt[] {
+    return list.flatMap((s) => this.stmt(s));
+  }
+
+  stmt(s: BtStmt): IrStmt[] {
+    const span = this.span(s.loc);
+    switch (s.kind) {
+      case "block":
+        return this.stmts(s.body);
+      case "if": {
+        const cond = this.expr(s.cond);
+        const then = this.stmts(s.then);
+        const els = s.else ? this.stmts(s.else) : undefined;
+        return [{ op: "if", cond, then, ...(els ? { else: els } : {}), span }];
+      }
+      case "unroll": {
+        const n = this.expr(s.count);
+        if (n.op !== "int") throw this.error("unroll takes an integer literal", s.count.loc);
+        if (n.value > 100n) throw this.error("unroll maximum value is 100", s.count.loc);
+        if (n.value < 1n) throw this.error("unroll minimum value is 1", s.count.loc);
+        return [{ op: "unroll", count: Number(n.value), body: this.stmts(s.body), span }];
+      }
+      case "while":
+        throw this.error("while loops are not supported yet", s.loc);
+      case "jump":
+        throw this.error(`${s.word} is not supported yet`, s.loc);
+      case "assign":
+        return [this.assign(s, span)];
+      case "expr":
+        return this.exprStmt(s.expr, span);
+    }
+  }
+
+  mapKey(keys: BtExpr[] | undefined): IrExpr | undefined {
+    if (!keys || keys.length === 0) return undefined;
+    if (keys.length === 1) return this.expr(keys[0]);
+    const first = keys[0].loc, last = keys[keys.length - 1].loc;
+    return {
+      op: "tuple",
+      elems: keys.map((k) => this.expr(k)),
+      span: this.span({ ...first, endLine: last.endLine, endColumn: last.endColumn }),
+    };
+  }
+
+  /** Records that `map` holds `use`; a different kind of use is bpftrace's type mismatch. */
+  useMap(name: string, use: MapUse, loc: Loc): void {
+    const had = this.#maps.get(name);
+    if (!had) {
+      this.#maps.set(name, use);
+      return;
+    }
+    const now = use.typeName ?? use.type;
+    const before = had.typeName ?? had.type;
+    if (had.type === "value" && !had.typeName) return; // the back end knows the value's type
+    if (use.type === "value" && !use.typeName) return;
+    if (had.type === use.type && before.replace(/\[.*/, "") === now.replace(/\[.*/, "")) return;
+    throw this.error(
+      `Type mismatch for ${name}: trying to assign value of type '${now}' when map already contains a value of type '${before}`,
+      loc,
+    );
+  }
+
+  assign(s: BtStmt & { kind: "assign" }, span: SourceSpan): IrStmt {
+    const t = s.target;
+    if (t.kind === "var") {
+      if (s.operator !== "=" && !this.#vars.has(t.name)) {
+        throw this.error(`Undefined or undeclared variable: ${t.name}`, t.loc);
+      }
+      const value = s.operator === "=" ? this.expr(s.value) : this.binaryOf(
+        s.operator.slice(0, -1),
+        { op: "var", name: t.name },
+        this.expr(s.value),
+        span,
+      );
+      this.#vars.add(t.name);
+      return { op: "let", name: t.name, value, span };
+    }
+    const key = this.mapKey(t.keys);
+    const mapLoc = t.keys ? t.loc : t.loc;
+    const v = s.value;
+    if (s.operator === "=" && v.kind === "call" && v.name in AGGREGATIONS) {
+      const fn = v.name as IrAggregation;
+      this.checkArgs(v.name, v.args.length, [AGGREGATIONS[v.name], AGGREGATIONS[v.name]], v.loc);
+      this.useMap(t.name, { type: fn, typeName: fn }, mapLoc);
+      return {
+        op: "aggregate",
+        map: t.name,
+        ...(key ? { key } : {}),
+        fn,
+        args: v.args.map((a) => this.expr(a)),
+        span,
+      };
+    }
+    const value = this.expr(v);
+    if (s.operator === "=") {
+      this.useMap(t.name, { type: "value", typeName: literalType(value) }, mapLoc);
+      return { op: "map_set", map: t.name, ...(key ? { key } : {}), value, span };
+    }
+    this.useMap(t.name, { type: "value", typeName: "int64" }, mapLoc);
+    return {
+      op: "map_update",
+      map: t.name,
+      ...(key ? { key } : {}),
+      operator: s.operator.slice(0, -1) as "+",
+      value,
+      span,
+    };
+  }
+
+  binaryOf(operator: string, left: IrExpr, right: IrExpr, span: SourceSpan): IrExpr {
+    return { op: "binary", operator: operator as "+", left, right, span };
+  }
+
+  exprStmt(e: BtExpr, span: SourceSpan): IrStmt[] {
+    if (e.kind === "incdec" && (e.arg.kind === "map" || e.arg.kind === "var")) {
+      const operator = e.operator === "++" ? "+" : "-";
+      const one: IrExpr = { op: "int", value: 1n };
+      if (e.arg.kind === "var") {
+        if (!this.#vars.has(e.arg.name)) {
+          throw this.error(`Undefined or undeclared variable: ${e.arg.name}`, e.arg.loc);
+        }
+        return [{
+          op: "let",
+          name: e.arg.name,
+          value: this.binaryOf(operator, { op: "var", name: e.arg.name }, one, span),
+          span,
+        }];
+      }
+      const key = this.mapKey(e.arg.keys);
+      this.useMap(e.arg.name, { type: "value", typeName: "int64" }, e.arg.loc);
+      return [{
+        op: "map_update",
+        map: e.arg.name,
+        ...(key ? { key } : {}),
+        operator,
+        value: one,
+        span,
+      }];
+    }
+    if (e.kind !== "call") {
+      return [{ op: "expr", value: this.expr(e), span }];
+    }
+    const name = e.name;
+    const limits = STATEMENT_FUNCTIONS[name];
+    if (!limits) return [{ op: "expr", value: this.expr(e), span }];
+    this.checkArgs(name, e.args.length, limits, e.loc);
+    const a = e.args;
+    switch (name) {
+      case "printf": {
+        if (a[0].kind !== "string") {
+          throw this.error("printf() expects a string literal as first argument", a[0].loc);
+        }
+        return [{
+          op: "printf",
+          format: a[0].value,
+          args: a.slice(1).map((x) => this.expr(x)),
+          span,
+        }];
+      }
+      case "print": {
+        if (a[0].kind === "map" && !a[0].keys) {
+          this.#mapRefs.push({ name: a[0].name, loc: a[0].loc });
+          const top = a[1] ? this.intArg(a[1], "print") : undefined;
+          const div = a[2] ? this.intArg(a[2], "print") : undefined;
+          return [{
+            op: "print",
+            map: a[0].name,
+            ...(top !== undefined ? { top } : {}),
+            ...(div !== undefined ? { div } : {}),
+            span,
+          }];
+        }
+        if (a.length > 1) throw this.error("Non-map print() only takes 1 argument", e.loc);
+        return [{ op: "print_value", value: this.expr(a[0]), span }];
+      }
+      case "clear":
+      case "zero": {
+        if (a[0].kind !== "map" || a[0].keys) {
+          throw this.error(
+            `${name}() expects a map without explicit keys to be provided`,
+            a[0].loc,
+          );
+        }
+        this.#mapRefs.push({ name: a[0].name, loc: a[0].loc });
+        return [{ op: name, map: a[0].name, span }];
+      }
+      case "delete": {
+        if (a[0].kind !== "map") {
+          throw this.error("delete() expects a map to be provided", a[0].loc);
+        }
+        this.#mapRefs.push({ name: a[0].name, loc: a[0].loc });
+        const key = this.mapKey(a[0].keys);
+        return [{ op: "map_delete", map: a[0].name, ...(key ? { key } : {}), span }];
+      }
+      case "exit":
+        return [{ op: "exit", span }];
+      case "time": {
+        if (a[0] && a[0].kind !== "string") {
+          throw this.error("time() expects a string literal", a[0].loc);
+        }
+        return [{ op: "time", format: a[0]?.kind === "string" ? a[0].value : "%H:%M:%S\n", span }];
+      }
+      default: // join
+        return [{ op: "expr", value: this.call(e, true), span }];
+    }
+  }
+
+  intArg(e: BtExpr, fn: string): number {
+    const v = this.expr(e);
+    if (v.op !== "int") throw this.error(`${fn}() expects an integer literal here`, e.loc);
+    return Number(v.value);
+  }
+
+  checkArgs(name: string, n: number, [min, max]: [number, number], loc: Loc): void {
+    const words = (k: number) => k === 1 ? "one argument" : `${k} arguments`;
+    if (min === max && n !== min) {
+      const need = min === 0 ? "no arguments" : words(min);
+      throw this.error(`${name}() requires ${need} (${n} provided)`, loc);
+    }
+    if (n < min) throw this.error(`${name}() requires at least ${words(min)} (${n} provided)`, loc);
+    if (n > max) throw this.error(`${name}() takes up to ${max} arguments (${n} provided)`, loc);
+  }
+
+  call(e: BtExpr & { kind: "call" }, statement = false): IrExpr {
+    const name = e.name;
+    const nameLoc = { ...e.loc, endLine: e.loc.line, endColumn: e.loc.column + name.length };
+    if (name in AGGREGATIONS) {
+      throw this.error(`${name}() should be directly assigned to a map`, e.loc);
+    }
+    if (name in STATEMENT_FUNCTIONS && !(statement && name === "join")) {
+      throw this.error(`${name}() should be used as a statement, not as a value`, e.loc);
+    }
+    if (UNSUPPORTED_FUNCTIONS.has(name)) throw this.error(`${name}() is not supported yet`, e.loc);
+    const limits = VALUE_FUNCTIONS[name] ?? STATEMENT_FUNCTIONS[name];
+    if (!limits) throw this.error(`Unknown function: ${name}`, nameLoc);
+    this.checkArgs(name, e.args.length, limits, e.loc);
+    const args = e.args.map((a, i): IrExpr => {
+      // str($1): a positional parameter as a string
+      if (a.kind === "positional" && i === 0 && name === "str") {
+        return { op: "str", value: this.#options.params?.[a.index - 1] ?? "" };
+      }
+      // kstack(perf, 3): the mode is a bare word
+      if (a.kind === "ident" && (name === "kstack" || name === "ustack") && i === 0) {
+        if (a.name !== "perf" && a.name !== "bpftrace") {
+          throw this.error(`${name}: invalid stack mode: ${a.name}`, a.loc);
+        }
+        return { op: "str", value: a.name };
+      }
+      return this.expr(a);
+    });
+    if (name === "str" && args[0].op === "str" && args.length === 1) return args[0];
+    return { op: "call", fn: name as IrFunction, args, span: this.span(e.loc) };
+  }
+
+  builtin(e: BtExpr & { kind: "builtin" }): IrExpr {
+    const name = e.name;
+    const span = this.span(e.loc);
+    if (UNSUPPORTED_BUILTINS.has(name) || name.startsWith("sarg")) {
+      throw this.error(`the ${name} builtin is not supported yet`, e.loc);
+    }
+    const arg = /^arg([0-9]+)$/.exec(name);
+    if (arg) {
+      if (this.#kinds.some((k) => !["kprobe", "uprobe", "usdt"].includes(k))) {
+        throw this.error(
+          `The ${name} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes`,
+          e.loc,
+        );
+      }
+      return { op: "arg", index: Number(arg[1]), span };
+    }
+    if (
+      name === "retval" && this.#kinds.some((k) => !["kretprobe", "uretprobe", "fexit"].includes(k))
+    ) {
+      throw this.error(
+        "The retval builtin can only be used with 'kretprobe' and 'uretprobe' and 'kfunc' probes",
+        e.loc,
+      );
+    }
+    if (
+      name === "func" &&
+      this.#kinds.some((k) =>
+        !["kprobe", "kretprobe", "uprobe", "uretprobe", "fentry", "fexit"].includes(k)
+      )
+    ) {
+      throw this.error(
+        "The func builtin can not be used with '" + this.#kinds.find((k) =>
+          !["kprobe", "kretprobe", "uprobe", "uretprobe", "fentry", "fexit"].includes(k)
+        ) + "' probes",
+        e.loc,
+      );
+    }
+    return { op: "builtin", name: name as "pid", span };
+  }
+
+  ident(e: BtExpr & { kind: "ident" }): IrExpr {
+    const span = this.span(e.loc);
+    const def = this.#options.defines?.get(e.name);
+    if (def !== undefined) {
+      const v = parseInteger(def);
+      if (v === undefined) {
+        throw this.error(
+          `macro ${e.name} expands to '${def}', which is not an integer (not supported yet)`,
+          e.loc,
+        );
+      }
+      return { op: "int", value: v, span };
+    }
+    const v = HEADER_MACROS[e.name] ?? this.#options.constant?.(e.name);
+    if (v === undefined) throw this.error(`Unknown identifier: '${e.name}'`, e.loc);
+    return { op: "int", value: v, span };
+  }
+
+  expr(e: BtExpr): IrExpr {
+    const span = this.span(e.loc);
+    switch (e.kind) {
+      case "int":
+        return { op: "int", value: e.value, span };
+      case "string":
+        return { op: "str", value: e.value, span };
+      case "ident":
+        return this.ident(e);
+      case "builtin":
+        return this.builtin(e);
+      case "positional": {
+        const text = this.#options.params?.[e.index - 1];
+        if (text === undefined || text === "") return { op: "int", value: 0n, span };
+        const v = parseInteger(text);
+        if (v === undefined) {
+          throw this.error(
+            `$${e.index} used numerically but given "${text}". Try using str($${e.index}).`,
+            e.loc,
+          );
+        }
+        return { op: "int", value: v, span };
+      }
+      case "positional_count":
+        return { op: "int", value: BigInt(this.#options.params?.length ?? 0), span };
+      case "var":
+        if (!this.#vars.has(e.name)) {
+          throw this.error(`Undefined or undeclared variable: ${e.name}`, e.loc);
+        }
+        return { op: "var", name: e.name, span };
+      case "map": {
+        const key = this.mapKey(e.keys);
+        this.#mapRefs.push({ name: e.name, loc: e.loc });
+        return { op: "map_get", map: e.name, ...(key ? { key } : {}), span };
+      }
+      case "call":
+        return this.call(e);
+      case "unary":
+        if (e.operator === "*") {
+          throw this.error("the dereference operator (*) is not supported yet", e.loc);
+        }
+        if (e.operator === "&") {
+          throw this.error("the address-of operator (&) is not supported yet", e.loc);
+        }
+        return { op: "unary", operator: e.operator, arg: this.expr(e.arg), span };
+      case "incdec":
+        throw this.error(
+          `${e.operator} inside an expression is not supported yet (use it as a statement)`,
+          e.loc,
+        );
+      case "binary":
+        return this.binaryOf(e.operator, this.expr(e.left), this.expr(e.right), span);
+      case "ternary":
+        return {
+          op: "ternary",
+          cond: this.expr(e.cond),
+          then: this.expr(e.then),
+          else: this.expr(e.else),
+          span,
+        };
+      case "field":
+        return { op: "field", base: this.expr(e.base), name: e.name, span };
+      case "index":
+        return { op: "index", base: this.expr(e.base), index: this.expr(e.index), span };
+      case "cast":
+        return { op: "cast", type: e.type, arg: this.expr(e.arg), span };
+      case "tuple":
+        return { op: "tuple", elems: e.elems.map((x) => this.expr(x)), span };
+      case "sizeof":
+        throw this.error(`sizeof(${e.type}) is not supported yet`, e.loc);
+    }
+  }
+}
+
+/** bpftrace's name of a literal's type (`int64`, `string[N]`), or undefined when not a literal. */
+function literalType(e: IrExpr): string | undefined {
+  if (e.op === "int") return "int64";
+  if (e.op === "str") return `string[${new TextEncoder().encode(e.value).length + 1}]`;
+  return undefined;
+}
+
+/** An integer in C spelling (decimal, 0x hex, 0 octal, optional sign), or undefined. */
+function parseInteger(text: string): bigint | undefined {
+  const t = text.trim().replace(/[uUlL]+$/, "");
+  const m = /^([-+]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(t);
+  if (!m) return undefined;
+  const body = m[2];
+  const v = /^0[0-7]+$/.test(body) ? BigInt("0o" + body.slice(1)) : BigInt(body);
+  return m[1] === "-" ? -v : v;
+}

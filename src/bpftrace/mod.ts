@@ -1,0 +1,116 @@
+/**
+ * bpftrace scripts without LLVM: a compiler for the bpftrace language
+ * (as of bpftrace 0.17) to the probe IR of `@denobpf/ebpf/probe`, run by
+ * the same back end as `script()`.
+ *
+ * ```ts ignore
+ * import { bpftrace } from "@denobpf/ebpf/bpftrace";
+ *
+ * await using h = await bpftrace(`
+ *   tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }
+ * `);
+ * await h.runFor(5); // then prints @[bash]: 12 … as bpftrace does
+ * ```
+ *
+ * {@linkcode parseBpftrace} gives the syntax tree, {@linkcode compileBpftrace}
+ * the IR; errors are {@linkcode BpftraceError}s whose `report` is what
+ * bpftrace prints for the same mistake (`stdin:1:9-12: ERROR: …`, the
+ * line, a `~~~` marker). A construct this compiler does not support yet is
+ * an error naming it.
+ *
+ * @module
+ */
+
+import type { IrPoint, ScriptIr } from "../probe/ir.ts";
+import type { ScriptHandle, ScriptOptions } from "../probe/run_script.ts";
+import { lowerBpftrace } from "./lower.ts";
+import { parseBpftrace } from "./parser.ts";
+import { kernelConstant } from "./_constants.ts";
+
+export type { BtAttachPoint, BtExpr, BtProbe, BtProgram, BtStmt, BtStructDef, Loc } from "./ast.ts";
+export { BpftraceError } from "./errors.ts";
+export { parseBpftrace, type ParseBpftraceOptions } from "./parser.ts";
+export { lowerBpftrace, type LowerBpftraceOptions } from "./lower.ts";
+export type {
+  ScriptHandle,
+  ScriptOptions,
+  ScriptOutput,
+  ScriptValue,
+} from "../probe/run_script.ts";
+export type { RunOptions } from "../probe/handles.ts";
+export type { Histogram, HistogramBucket } from "../probe/output.ts";
+export type { TracefsOptions } from "../tracefs/mod.ts";
+export { EbpfError, ParseError } from "../errors.ts";
+export type * from "../probe/ir.ts";
+
+/** Options of {@linkcode compileBpftrace}. */
+export interface CompileBpftraceOptions {
+  /** The file name errors print (bpftrace prints `stdin` for `-e`). */
+  file?: string;
+  /** Positional parameters `$1`, `$2`… */
+  params?: readonly string[];
+  /** `-p PID`: uprobes and USDT of this process only. */
+  pid?: number;
+  /**
+   * The value of an identifier that is neither a builtin nor a `#define`
+   * (default: the enumerators of the kernel's BTF, then the usual macros
+   * of `<sys/socket.h>` and friends).
+   */
+  constant?: (name: string) => bigint | undefined;
+}
+
+/** Options of {@linkcode bpftrace}: compile options and the back end's. */
+export interface BpftraceOptions extends CompileBpftraceOptions, ScriptOptions {}
+
+/**
+ * Compiles a bpftrace program to the probe IR: preprocessor lines, parse,
+ * semantic checks. Throws a {@linkcode BpftraceError}.
+ */
+export function compileBpftrace(source: string, options: CompileBpftraceOptions = {}): ScriptIr {
+  const program = parseBpftrace(source, { file: options.file });
+  return lowerBpftrace(program, {
+    source,
+    file: options.file,
+    params: options.params,
+    pid: options.pid,
+    defines: program.defines,
+    constant: options.constant ?? kernelConstant,
+  });
+}
+
+/**
+ * Compiles and starts a bpftrace program; returns the running handle
+ * (`runFor`, `run`, `stop`, `print`, `maps`), the same as `runScript`'s.
+ * BEGIN probes have run when it resolves.
+ */
+export async function bpftrace(
+  source: string,
+  options: BpftraceOptions = {},
+): Promise<ScriptHandle> {
+  const ir = compileBpftrace(source, options);
+  const { runScript } = await import("../probe/run_script.ts");
+  return await runScript(ir, options);
+}
+
+/**
+ * How many probes a script attaches, as bpftrace counts them for its
+ * `Attaching N probes...` line: every point, a glob counting each match.
+ */
+export async function countProbes(ir: ScriptIr, options: { pid?: number } = {}): Promise<number> {
+  const { expandPoints } = await import("../probe/expand.ts");
+  let n = 0;
+  for (const probe of ir.probes) {
+    for (const point of probe.points) n += await pointCount(point, expandPoints, options.pid);
+  }
+  return n;
+}
+
+async function pointCount(
+  point: IrPoint,
+  expand: (p: IrPoint, o: { pid?: number }) => Promise<IrPoint[]>,
+  pid?: number,
+): Promise<number> {
+  const fixed = ["begin", "end", "interval", "profile"].includes(point.kind);
+  if (fixed || !/[*?]/.test(point.target)) return 1;
+  return (await expand(point, { pid: point.pid ?? pid })).length;
+}

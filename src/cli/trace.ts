@@ -1,0 +1,174 @@
+/**
+ * `denobpf trace`: bpftrace's command line on the bpftrace compiler of
+ * `src/bpftrace/`: `trace -e 'PROGRAM'`, `trace FILE.bt`, positional
+ * parameters after the program, `-p PID`, `-c CMD`, `-l [PATTERN]` (with
+ * `-v`). Prints `Attaching N probes...`, what the script prints, and the
+ * maps at exit, on Ctrl-C, or when the `-c` command or `-p` process ends.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError } from "../errors.ts";
+import { BpftraceError, compileBpftrace, countProbes } from "../bpftrace/mod.ts";
+import { interrupted } from "../sys/signals.ts";
+import { readTextFile } from "../sys/file.ts";
+
+const USAGE = `USAGE:
+    denobpf trace [options] filename [args…]
+    denobpf trace [options] -e 'program' [args…]
+    denobpf trace -l [PATTERN]
+
+OPTIONS:
+    -e 'program'   the program
+    -p PID         uprobes and USDT of this process; ends when it ends
+    -c 'CMD'       runs CMD, ends when it ends
+    -l [PATTERN]   lists probes (-v: with tracepoint fields)
+`;
+
+interface TraceArgs {
+  program?: string;
+  file?: string;
+  pid?: number;
+  command?: string;
+  list?: boolean;
+  verbose?: boolean;
+  params: string[];
+}
+
+/** Parses bpftrace's options: `-e X`, `-pX`/`-p X`, `-c X`, `-l`, `-v`, then the file and parameters. */
+export function parseTraceArgs(args: readonly string[]): TraceArgs {
+  const out: TraceArgs = { params: [] };
+  let i = 0;
+  const value = (flag: string, rest: string): string => {
+    if (rest) return rest;
+    if (i + 1 >= args.length) throw new InvalidArgumentError(`trace: ${flag} needs a value`);
+    return args[++i];
+  };
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      i++;
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") break;
+    const flag = a.slice(0, 2), rest = a.slice(2);
+    switch (flag) {
+      case "-e":
+        out.program = value(flag, rest);
+        break;
+      case "-p": {
+        const v = value(flag, rest);
+        if (!/^[0-9]+$/.test(v)) {
+          throw new InvalidArgumentError(`trace: -p needs a process id, not '${v}'`);
+        }
+        out.pid = Number(v);
+        break;
+      }
+      case "-c":
+        out.command = value(flag, rest);
+        break;
+      case "-l":
+        out.list = true;
+        if (rest) throw new InvalidArgumentError(`trace: unknown option ${a}`);
+        break;
+      case "-v":
+        out.verbose = true;
+        break;
+      default:
+        throw new InvalidArgumentError(`trace: unknown option ${a} (see denobpf trace --help)`);
+    }
+  }
+  const rest = args.slice(i);
+  if (out.list) {
+    if (rest.length > 1) throw new InvalidArgumentError("trace -l takes at most one pattern");
+    out.program = rest[0];
+    return out;
+  }
+  if (out.program === undefined) {
+    if (!rest.length) {
+      throw new InvalidArgumentError("trace: no program given (-e 'PROGRAM' or FILE.bt)");
+    }
+    out.file = rest.shift();
+  }
+  out.params = rest;
+  return out;
+}
+
+/** Runs `denobpf trace …`; returns the exit code. */
+export async function traceCommand(args: string[]): Promise<number> {
+  if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
+    console.log(USAGE);
+    return args.length ? 0 : 1;
+  }
+  const opts = parseTraceArgs(args);
+  const write = (text: string) => {
+    let p = new TextEncoder().encode(text);
+    while (p.length) p = p.subarray(Deno.stdout.writeSync(p));
+  };
+  if (opts.list) {
+    const { listProbes } = await import("../probe/expand.ts");
+    const lines = await listProbes(opts.program, {
+      pid: opts.pid,
+      verbose: opts.verbose,
+      onWarning: (m) => console.error(`WARNING: ${m}`),
+    });
+    write(lines.map((l) => l + "\n").join(""));
+    return 0;
+  }
+  const source = opts.file === undefined ? opts.program! : readTextFile(opts.file);
+  const file = opts.file === undefined ? undefined : opts.file;
+  let ir;
+  try {
+    ir = compileBpftrace(source, { file, params: opts.params, pid: opts.pid });
+  } catch (e) {
+    if (!(e instanceof BpftraceError)) throw e;
+    Deno.stderr.writeSync(new TextEncoder().encode(e.report));
+    return 1;
+  }
+  const n = await countProbes(ir, { pid: opts.pid });
+  write(`Attaching ${n} probe${n === 1 ? "" : "s"}...\n`);
+  using stop = interrupted();
+  const { runScript } = await import("../probe/run_script.ts");
+  await using handle = await runScript(ir, { output: write });
+  const ended = new AbortController();
+  const abort = () => ended.abort();
+  stop.addEventListener("abort", abort);
+  let child: Deno.ChildProcess | undefined;
+  let poll: ReturnType<typeof setInterval> | undefined;
+  if (opts.command !== undefined) {
+    const [cmd, ...cargs] = opts.command.trim().split(/\s+/);
+    child = new Deno.Command(cmd, {
+      args: cargs,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    })
+      .spawn();
+    child.status.then(abort, abort);
+  }
+  if (opts.pid !== undefined) {
+    const pid = opts.pid;
+    poll = setInterval(() => {
+      try {
+        Deno.statSync(`/proc/${pid}`);
+      } catch {
+        abort();
+      }
+    }, 200);
+  }
+  try {
+    await handle.run({ signal: ended.signal });
+  } finally {
+    if (poll !== undefined) clearInterval(poll);
+    stop.removeEventListener("abort", abort);
+    if (child) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already ended
+      }
+      await child.status;
+    }
+  }
+  return 0;
+}
