@@ -5,7 +5,7 @@
 // printed at exit compared with live bpftrace.
 
 import assert from "node:assert/strict";
-import { haveProgramType } from "../src/features/mod.ts";
+import { haveFeature } from "../src/features/mod.ts";
 import type { IrExpr, IrStmt, ScriptIr } from "../src/probe/ir.ts";
 import { ProbeCompileError } from "../src/probe/errors.ts";
 import type { Histogram } from "../src/probe/output.ts";
@@ -16,7 +16,9 @@ import { loadProgram, VerifierError } from "../src/program/mod.ts";
 import { openFdCount } from "../src/sys/fd.ts";
 import { getpids, gettid } from "./probe_fixtures.ts";
 
-const TESTRUN = haveProgramType("raw_tracepoint");
+// BEGIN and END bodies run with BPF_PROG_TEST_RUN (raw_tracepoint, Linux 5.10).
+const TESTRUN = haveFeature("raw_tp_test_run");
+const SKIPPED = TESTRUN ? "" : " (skipped: no raw_tp_test_run on this kernel)";
 const TID = gettid();
 
 // ---- IR shorthands
@@ -106,7 +108,8 @@ Deno.test({
 
 Deno.test({
   name:
-    "expressions: arithmetic, division by zero, signed compare, ternary, if/else, locals, &&/|| short-circuit (BEGIN + printf)",
+    "expressions: arithmetic, division by zero, signed compare, ternary, if/else, locals, &&/|| short-circuit (BEGIN + printf)" +
+    SKIPPED,
   ignore: !TESTRUN,
   async fn() {
     const x = v("x");
@@ -174,7 +177,8 @@ Deno.test({
 
 Deno.test({
   name:
-    "maps: tuple and string keys, map_has, update operators, delete; printed at exit as bpftrace prints them",
+    "maps: tuple and string keys, map_has, update operators, delete; printed at exit as bpftrace prints them" +
+    SKIPPED,
   ignore: !TESTRUN,
   async fn() {
     const k = { op: "tuple", elems: [int(1), str("a")] } as IrExpr;
@@ -275,7 +279,8 @@ Deno.test("exit() in a tracepoint probe ends run(); records after it are not pri
 
 Deno.test({
   name:
-    "print(@m[, top, div]), print(value), clear and zero in the order the kernel sent them, as live bpftrace prints them",
+    "print(@m[, top, div]), print(value), clear and zero in the order the kernel sent them, as live bpftrace prints them" +
+    SKIPPED,
   ignore: !TESTRUN,
   async fn() {
     const agg = (map: string, fn: "count" | "sum" | "lhist", key?: IrExpr, args: IrExpr[] = []) =>
@@ -311,7 +316,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "interval: a cpu-clock timer runs the body; exit() from it ends run(), END runs after",
+  name: "interval: a cpu-clock timer runs the body; exit() from it ends run(), END runs after" +
+    SKIPPED,
   ignore: !TESTRUN,
   async fn() {
     const out = await output({
@@ -391,7 +397,8 @@ Deno.test("a verifier refusal names the probe, the statement (line:column) and t
 
 Deno.test({
   name:
-    "reads through kernel pointers typed by BTF: curtask->tgid, ->comm, ->real_parent->tgid, a cast to struct task_struct *",
+    "reads through kernel pointers typed by BTF: curtask->tgid, ->comm, ->real_parent->tgid, a cast to struct task_struct *" +
+    SKIPPED,
   ignore: !TESTRUN,
   async fn() {
     const task: IrExpr = { op: "builtin", name: "curtask" };

@@ -84,7 +84,8 @@ export type MiscFeature =
   | "tcx_link"
   | "netkit_link"
   | "perf_link_info"
-  | "rotating_verifier_log";
+  | "rotating_verifier_log"
+  | "raw_tp_test_run";
 
 /** What a miscellaneous probe found. */
 export interface MiscProbe {
@@ -121,6 +122,7 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   netkit_link: "netkit link support",
   perf_link_info: "perf event link details in link info",
   rotating_verifier_log: "Rotating verifier log (log_true_size, BPF_LOG_FIXED)",
+  raw_tp_test_run: "BPF_PROG_TEST_RUN of raw_tracepoint programs",
 };
 
 const BPF_F_MMAPABLE = MapCreateFlag.MMAPABLE;
@@ -316,6 +318,16 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
   perf_link_info: perfLinkInfo,
   // log_level 1 | BPF_LOG_FIXED: EINVAL before the rotating log (6.4).
   rotating_verifier_log: rotatingVerifierLog,
+  // A raw_tracepoint program run once on an 8-byte context: ENOTSUPP (524) before
+  // Linux 5.10 gave raw tracepoints a test run. (What runs the probe IR's BEGIN/END.)
+  raw_tp_test_run: () =>
+    withProgram("raw_tracepoint", undefined, (progFd) => {
+      const ctx = new Uint8Array(8);
+      const r = counted(() =>
+        bpfTry("PROG_TEST_RUN", { progFd, ctxSizeIn: ctx.length, ctxIn: ctx })
+      );
+      return { supported: r >= 0, errno: r >= 0 ? 0 : -r };
+    }),
 };
 
 /** Probes `feature` (once per process) and returns what the probe saw. */

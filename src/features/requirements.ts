@@ -99,4 +99,5 @@ export const MISC_REQUIREMENTS: Readonly<Record<string, string>> = {
   netkit_link: "Linux 6.7 and CONFIG_NETKIT",
   perf_link_info: "Linux 6.6",
   rotating_verifier_log: "Linux 6.4",
+  raw_tp_test_run: "Linux 5.10",
 };

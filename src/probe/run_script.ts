@@ -25,7 +25,8 @@
  */
 
 import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
-import { haveProgramType } from "../features/program_types.ts";
+import { haveFeature } from "../features/misc.ts";
+import { MISC_REQUIREMENTS } from "../features/requirements.ts";
 import { attachPerfEvent } from "../link/mod.ts";
 import { type BpfMap, createMap } from "../map/mod.ts";
 import { loadProgramAsync, type Program, VerifierError } from "../program/mod.ts";
@@ -557,11 +558,12 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     }
   }
   if (progs.length === 0) throw new InvalidArgumentError("runScript: the script has no probes");
-  const special = progs.some((p) => p.point.kind === "begin" || p.point.kind === "end");
-  if (special && !haveProgramType("raw_tracepoint")) {
+  const special = progs.find((p) => p.point.kind === "begin" || p.point.kind === "end");
+  if (special && !haveFeature("raw_tp_test_run")) {
     throw new NotSupportedError(
-      "raw_tracepoint programs",
-      "BEGIN and END run as raw_tracepoint programs with BPF_PROG_TEST_RUN, which this kernel lacks",
+      "BPF_PROG_TEST_RUN of raw_tracepoint programs",
+      `${special.env.name} runs as a raw_tracepoint program with BPF_PROG_TEST_RUN, which this ` +
+        `kernel cannot do (it needs ${MISC_REQUIREMENTS.raw_tp_test_run}); leave BEGIN and END out`,
     );
   }
   const { checker, types } = checkScript(ir, progs);
