@@ -11,6 +11,7 @@
 
 import { FileError, FileNotFoundError } from "../errors.ts";
 import { PermissionError } from "../sys/error.ts";
+import { ENOENT, errnoText } from "../sys/errno.ts";
 import { kernelBtfDir, loadKernelModuleSpec, loadKernelSpec } from "../btf/kernel.ts";
 import type { Spec } from "../btf/spec.ts";
 import { readElfFile } from "../elf/elf_file.ts";
@@ -128,12 +129,9 @@ function tracefsLines(
   }
 }
 
-function strerror(e: unknown): string {
-  const m = /\((Operation not permitted|Permission denied|No such file or directory)\)/.exec(
-    String((e as Error).message),
-  );
-  if (m) return m[1];
-  return e instanceof FileNotFoundError ? "No such file or directory" : "Operation not permitted";
+/** glibc's strerror text of a read failure, as bpftrace words its warning. */
+function strerror(e: PermissionError | FileNotFoundError): string {
+  return errnoText(e instanceof PermissionError ? e.errno : ENOENT);
 }
 
 /**
