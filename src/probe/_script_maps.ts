@@ -2,13 +2,13 @@
 // types into the entries `formatMap` prints (bpftrace's exit output) and
 // into the JS values `ScriptHandle.maps` gives.
 
-import { loadKallsyms } from "../kallsyms/mod.ts";
 import type { BpfMap } from "../map/mod.ts";
 import { decoderOf } from "./_decode.ts";
 import { linearBuckets } from "./_codegen.ts";
 import { sizeOfType } from "./_check.ts";
 import type { MapLayout } from "./_script_codegen.ts";
 import type { IrType } from "./ir.ts";
+import { resolveKsym } from "./symbols.ts";
 import {
   type Histogram,
   histogramFrom,
@@ -31,16 +31,6 @@ export type ScriptValue =
   | readonly ScriptValue[];
 
 const utf8 = new TextDecoder();
-
-function kernelSymbol(ip: bigint): string {
-  try {
-    const s = loadKallsyms().symbolize(ip);
-    if (s) return s.symbol.name;
-  } catch {
-    // kallsyms hidden or unreadable: the address
-  }
-  return `0x${ip.toString(16)}`;
-}
 
 /** Decodes a value of type `t` at `off` (stack ids through `stacks`, ksym through kallsyms). */
 export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): MapDatum {
@@ -65,7 +55,7 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
       return s === "" ? [] : s.split("\n");
     }
     case "ksym":
-      return kernelSymbol(view.getBigUint64(off, true));
+      return resolveKsym(view.getBigUint64(off, true));
     case "int":
       return t.signed ? view.getBigInt64(off, true) : view.getBigUint64(off, true);
     default:
