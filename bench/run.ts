@@ -13,6 +13,7 @@ const ALL = [
   "attach_tracepoint",
   "import_cost",
   "metrics_scrape",
+  "probe_list",
 ];
 const chosen = Deno.args.length ? Deno.args : ALL;
 const here = new URL(".", import.meta.url).pathname;
