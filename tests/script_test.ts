@@ -436,3 +436,40 @@ Deno.test("reading a field of a non-pointer names the expression and its type", 
       e.message.includes("pid is uint32"),
   );
 });
+
+Deno.test({
+  name:
+    "str() and buf() of a user pointer marked uptr(): the path openat was given, read at rawtracepoint:sys_enter" +
+    (Deno.build.arch === "x86_64" ? "" : " (skipped: x86-64 registers)"),
+  ignore: Deno.build.arch !== "x86_64",
+  async fn() {
+    const path = Deno.makeTempFileSync({ prefix: "script_str_" });
+    const regsSi: IrExpr = {
+      op: "call",
+      fn: "uptr",
+      args: [{ op: "field", base: field("regs"), name: "si" }],
+    };
+    let out = "";
+    const h = await runScript({
+      probes: [{
+        points: [{ kind: "raw_tracepoint", target: "sys_enter" }],
+        filter: bin("&&", bin("==", b("pid"), int(Deno.pid)), bin("==", field("id"), int(257))),
+        body: [
+          {
+            op: "aggregate",
+            map: "@",
+            key: { op: "call", fn: "str", args: [regsSi] },
+            fn: "count",
+            args: [],
+          },
+          printf("%r\n", { op: "call", fn: "buf", args: [regsSi, int(5)] }),
+        ],
+      }],
+    }, { output: (t) => out += t, printMaps: false });
+    Deno.openSync(path).close();
+    await h.stop();
+    Deno.removeSync(path);
+    assert.equal(h.maps["@"].get(path), 1);
+    assert.ok(out.split("\n").includes("/tmp/"), out);
+  },
+});

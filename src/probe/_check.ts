@@ -724,6 +724,22 @@ export class ScriptChecker {
       case "usym":
         this.#needInt(e.args[0], types[0] ?? UNKNOWN, text);
         return e.fn === "ksym" ? { kind: "ksym" } : { kind: "usym" };
+      case "uptr":
+      case "kptr":
+        if (types.length !== 1) fail(`${text}: ${e.fn}() takes one pointer`, text);
+        this.#needInt(e.args[0], types[0], text);
+        return {
+          kind: "ptr",
+          space: e.fn === "uptr" ? "user" : "kernel",
+          to: { kind: "int", size: 1, signed: false },
+        };
+      case "buf": {
+        if (types.length !== 2 || e.args[1].op !== "int" || e.args[1].value <= 0n) {
+          fail(`${text}: buf() takes a pointer and a length (an integer literal)`, text);
+        }
+        this.#needInt(e.args[0], types[0], text);
+        return { kind: "buf", len: Math.min(this.strlen, Number(e.args[1].value)) };
+      }
       default:
         fail(`${text}: ${e.fn}() is not supported yet by the probe back end`, text);
     }

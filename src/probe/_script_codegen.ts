@@ -548,16 +548,20 @@ class ProgramGen {
       this.g.str(acc, base, off, Math.min(size, acc.len));
       return;
     }
-    if (e.op === "call" && e.fn === "str") {
+    if (e.op === "call" && (e.fn === "str" || e.fn === "buf")) {
       const arg = e.args[0];
-      if (this.type(arg).kind === "str") return this.str(arg, len, base, off);
+      const at = this.type(arg);
+      if (at.kind === "str") return this.str(arg, len, base, off);
       let n = size;
       if (e.args[1]?.op === "int") n = Math.min(n, Number(e.args[1].value));
       this.int(arg);
       a.mov64(R3, R0);
       dst();
       a.mov64(R2, n);
-      a.call(this.env.user ? "probe_read_user_str" : "probe_read_kernel_str");
+      // The pointer's space: uptr()/kptr() say; else the point's (user at syscalls and uprobes).
+      const user = at.kind === "ptr" ? at.space === "user" : this.env.user;
+      const fn = user ? "probe_read_user" : "probe_read_kernel";
+      a.call(e.fn === "str" ? `${fn}_str` : fn);
       return;
     }
     if (e.op === "ternary") {
@@ -645,7 +649,7 @@ class ProgramGen {
         return;
       }
       case "call":
-        if (e.fn === "ksym" || e.fn === "usym") return this.int(e.args[0]);
+        if (["ksym", "usym", "uptr", "kptr"].includes(e.fn)) return this.int(e.args[0]);
         throw this.notInt(e);
       default:
         throw this.notInt(e);
