@@ -355,9 +355,23 @@ function addFunctionSymbols(elf: ElfFile, out: Set<string>): void {
 /**
  * The defined function symbols (FUNC and GNU_IFUNC) of an ELF file's
  * `.symtab` and `.dynsym`, and of its separate debug file when there is
- * one: what bcc's symbol walk gives bpftrace.
+ * one: what bcc's symbol walk gives bpftrace. Kept per path while the file
+ * (device, inode, size, mtime) stays the same.
  */
-export function functionSymbols(path: string): Set<string> {
+export function functionSymbols(path: string): ReadonlySet<string> {
+  const info = fileInfo(path);
+  const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+  const cached = symbolCache.get(path);
+  if (cached?.identity === identity) return cached.names;
+  const names = readFunctionSymbols(path);
+  symbolCache.set(path, { identity, names });
+  return names;
+}
+
+/** The last function symbols read per path, while the file stays the same file. */
+const symbolCache = new Map<string, { identity: string; names: ReadonlySet<string> }>();
+
+function readFunctionSymbols(path: string): Set<string> {
   const elf = readElfFile(path);
   const out = new Set<string>();
   addFunctionSymbols(elf, out);
