@@ -19,6 +19,9 @@ import {
   ustackFrames,
 } from "../src/probe/symbols.ts";
 import { loadKallsyms } from "../src/kallsyms/mod.ts";
+import { readElfFile } from "../src/elf/mod.ts";
+import type { BpfMap } from "../src/map/mod.ts";
+import { decoderOf } from "../src/probe/_decode.ts";
 import { startBpftrace } from "./_bpftrace_begin.ts";
 
 const LIB_SOURCE = `
@@ -210,5 +213,40 @@ Deno.test("resolveKsym (fast-check): any address inside a kernel text symbol giv
   for (const d of data) {
     const name = resolveKsym(d.address);
     assert.ok(byAddress.get(below(d.address))!.includes(name), `${d.name} (${d.type}) → ${name}`);
+  }
+});
+
+Deno.test("stack keys laid out as bpftrace lays them out (stack id | pid << 32) decode to frames symbolized in that process; without a pid, addresses", async () => {
+  const { dir, exe } = await build();
+  const target = new Deno.Command(exe, { args: ["1"], stdin: "piped", stdout: "piped" }).spawn();
+  try {
+    const out = target.stdout.getReader();
+    await out.read(); // running, waiting on stdin
+    out.releaseLock();
+    const maps = await Deno.readTextFile(`/proc/${target.pid}/maps`);
+    const base = maps.split("\n").find((l) => l.endsWith(exe) && / 00000000 /.test(l))!;
+    const start = BigInt(`0x${base.split("-")[0]}`);
+    const leaf = readElfFile(exe).symbols().find((s) => s.name === "leaf")!;
+    const ips = [start + leaf.value + 4n, 0n];
+    const frames = new Uint8Array(8 * 4);
+    ips.forEach((ip, i) => new DataView(frames.buffer).setBigUint64(8 * i, ip, true));
+    const stacks = { lookup: () => frames } as unknown as BpfMap;
+    const decode = decoderOf(
+      { type: "stack", user: true } as Parameters<typeof decoderOf>[0],
+      8,
+      stacks,
+    );
+    const key = new DataView(new ArrayBuffer(8));
+    key.setBigUint64(0, (BigInt(target.pid) << 32n) | 7n, true);
+    assert.equal(decode(key, 0), "leaf+4");
+    key.setBigUint64(0, 7n, true);
+    assert.equal(decode(key, 0), `0x${ips[0].toString(16)}`);
+    key.setBigInt64(0, -14n, true); // -EFAULT: no stack
+    assert.equal(decode(key, 0), "");
+  } finally {
+    await target.stdin.close();
+    await target.status;
+    await target.stdout.cancel().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
   }
 });

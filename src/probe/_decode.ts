@@ -8,28 +8,40 @@
 
 import type { BpfMap } from "../map/mod.ts";
 import type { Access } from "./_access.ts";
-import { resolveKsym } from "./symbols.ts";
+import { kstackFrames, ustackFrames } from "./symbols.ts";
 
 /** Reads one field at `offset` of a record or key. */
 export type Decoder = (view: DataView, offset: number) => unknown;
 
 const utf8 = new TextDecoder();
 
+/**
+ * A stack key or value, laid out as bpftrace lays it out: the stack id in
+ * the low 32 bits (negative: no stack), and for user stacks the process id
+ * in the high 32 bits, which makes the frames symbolized in that process
+ * (`name+off`); without one they print as addresses.
+ */
 function stackDecoder(stacks: BpfMap | undefined, user: boolean): Decoder {
   return (view, offset) => {
-    const id = Number(view.getBigInt64(offset, true));
+    const id = view.getInt32(offset, true);
+    const pid = view.getInt32(offset + 4, true);
     if (id < 0 || !stacks) return "";
     const key = new Uint8Array(4);
     new DataView(key.buffer).setUint32(0, id, true);
     const v = stacks.lookup(key);
     if (!v) return "";
     const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-    const frames: string[] = [];
+    const ips: bigint[] = [];
     for (let i = 0; i + 8 <= v.byteLength; i += 8) {
       const ip = dv.getBigUint64(i, true);
       if (ip === 0n) break;
-      frames.push(user ? `0x${ip.toString(16)}` : resolveKsym(ip, { offset: true }));
+      ips.push(ip);
     }
+    const frames = !user
+      ? kstackFrames(ips)
+      : pid > 0
+      ? ustackFrames(ips, pid)
+      : ips.map((ip) => `0x${ip.toString(16)}`);
     return frames.join("\n");
   };
 }
