@@ -1,5 +1,5 @@
-// Helpers shared by the test files: a private bpffs mount for pinning, and
-// byte concatenation.
+// Helpers shared by the test files: a private bpffs mount for pinning, byte
+// concatenation, and the modules an entry loads.
 
 /** A bpffs mounted on a fresh temporary directory. */
 export interface TempBpffs extends AsyncDisposable {
@@ -33,4 +33,39 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+/**
+ * The files (relative to the repository) a `deno run` of `entry` (a path
+ * relative to the repository) evaluates: its static, non-type imports, from
+ * `deno info --json`. A dynamic `import()` counts only when called.
+ */
+export async function loadedModules(entry: string): Promise<string[]> {
+  const root = new URL("../", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--no-config", entry],
+    cwd: root.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno info ${entry}: ${new TextDecoder().decode(out.stderr)}`);
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const bySpec = new Map(info.modules.map((m) => [m.specifier, m]));
+  const loaded = new Set<string>();
+  const todo = [...info.roots];
+  while (todo.length) {
+    const s = todo.pop()!;
+    if (loaded.has(s)) continue;
+    loaded.add(s);
+    for (const d of bySpec.get(s)?.dependencies ?? []) {
+      if (d.code && !d.isDynamic) todo.push(d.code.specifier);
+    }
+  }
+  return [...loaded].map((s) => s.replace(root.href, "")).sort();
 }

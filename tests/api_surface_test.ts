@@ -7,6 +7,7 @@
 // compiler until they are used.
 
 import assert from "node:assert/strict";
+import { loadedModules } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url);
 const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root))) as {
@@ -261,33 +262,8 @@ Deno.test("the root's loadCollection loads an object (its loader imported on fir
 });
 
 Deno.test("importing the root does not load the collection loader, the probe compiler or the assembler", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "mod.ts"],
-    cwd: root.pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: {
-      specifier: string;
-      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
-    }[];
-  };
-  const bySpec = new Map(info.modules.map((m) => [m.specifier, m]));
   // The modules that run when the root is imported: static, non-type edges.
-  const loaded = new Set<string>();
-  const todo = [...info.roots];
-  while (todo.length) {
-    const s = todo.pop()!;
-    if (loaded.has(s)) continue;
-    loaded.add(s);
-    for (const d of bySpec.get(s)?.dependencies ?? []) {
-      if (d.code && !d.isDynamic) todo.push(d.code.specifier);
-    }
-  }
-  const rel = [...loaded].map((s) => s.replace(root.href, ""));
+  const rel = await loadedModules("mod.ts");
   for (
     const heavy of ["src/collection/load.ts", "src/probe/", "src/asm/builders.ts", "src/features/"]
   ) {

@@ -6,6 +6,7 @@
 // test process loaded before counts.
 
 import assert from "node:assert/strict";
+import { loadedModules } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url);
 const MOD = new URL("mod.ts", root).href;
@@ -62,4 +63,19 @@ Deno.test("importing the root builds no tables: no Object.defineProperty, fromEn
     console.log(JSON.stringify(counts));
   `);
   assert.deepEqual(JSON.parse(out), {}, "calls made while the root was imported");
+});
+
+Deno.test("importing the root loads no area entry: its modules import the files that define what they use", async () => {
+  // An area's mod.ts re-exports the whole area: importing one name through it
+  // loads every module of the area (kprobe.ts through tracefs/mod.ts loaded
+  // the tracefs barrel, kernel.ts through elf/mod.ts the ELF one).
+  const barrels = (await loadedModules("mod.ts")).filter((s) => /^src\/.*mod\.ts$/.test(s));
+  assert.deepEqual(barrels, []);
+});
+
+Deno.test("importing ./map loads only maps, the syscall layer, the errors and BTF framing", async () => {
+  const others = (await loadedModules("src/map/mod.ts")).filter((s) =>
+    !/^src\/(map|sys)\/|^src\/errors\.ts$|^src\/btf\/(blob|_load)\.ts$/.test(s)
+  );
+  assert.deepEqual(others, []);
 });

@@ -22,8 +22,8 @@ import {
   NotSupportedError,
   ParseError,
 } from "../errors.ts";
-import { loadKallsyms } from "../kallsyms/mod.ts";
-import { parseElf } from "../elf/mod.ts";
+import { loadKallsyms } from "../kallsyms/load.ts";
+import { parseElf } from "../elf/elf_file.ts";
 import { uname } from "../sys/uname.ts";
 import { fileInfoIfExists, FilePermissionError, readDirNames, readFile } from "../sys/file.ts";
 import { readBtfFile } from "./file.ts";

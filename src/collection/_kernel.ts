@@ -17,7 +17,8 @@ import { readBtfFile } from "../btf/file.ts";
 import { coreLookupNames, CoreTargets } from "../btf/core.ts";
 import type { Spec } from "../btf/spec.ts";
 import type { Kind } from "../btf/types.ts";
-import { type Kallsyms, loadKallsyms } from "../kallsyms/mod.ts";
+import type { Kallsyms } from "../kallsyms/kallsyms.ts";
+import { loadKallsyms } from "../kallsyms/load.ts";
 import type { FD } from "../sys/fd.ts";
 import { openKernelBtf } from "./_btf.ts";
 

@@ -12,7 +12,7 @@ import { FileNotFoundError, InvalidArgumentError, NotFoundError } from "../error
 import { HOST_LITTLE_ENDIAN as LE, type Spec } from "../btf/spec.ts";
 import { KernelVersion } from "../sys/kernel_version.ts";
 import { kernelVersionCode, uname } from "../sys/uname.ts";
-import { loadKallsyms } from "../kallsyms/mod.ts";
+import { loadKallsyms } from "../kallsyms/load.ts";
 import type { ExternSpec } from "./types.ts";
 import { readFile, readTextFile } from "../sys/file.ts";
 import { gunzip } from "../sys/gunzip.ts";

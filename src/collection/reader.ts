@@ -11,17 +11,19 @@
 
 import { InvalidArgumentError, ParseError } from "../errors.ts";
 import {
-  BpfRelocationType,
   type ElfFile,
   type ElfRelocation,
   type ElfSection,
   type ElfSymbol,
   parseElf,
+} from "../elf/elf_file.ts";
+import {
+  BpfRelocationType,
   SectionIndex,
   SectionType,
   SymbolBinding,
   SymbolType,
-} from "../elf/mod.ts";
+} from "../elf/constants.ts";
 import { parseBtf, type Spec } from "../btf/spec.ts";
 import type { BtfType, DatasecType, Member } from "../btf/types.ts";
 import {

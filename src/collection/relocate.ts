@@ -22,7 +22,7 @@ import {
 } from "../btf/core.ts";
 import { type KernelTypes, MissingModuleBtfError } from "../btf/kernel.ts";
 import { parseBtf, type Spec } from "../btf/spec.ts";
-import { parseElf } from "../elf/mod.ts";
+import { parseElf } from "../elf/elf_file.ts";
 import type { Kind } from "../btf/types.ts";
 import { VerifierError } from "../program/errors.ts";
 import {

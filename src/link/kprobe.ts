@@ -15,20 +15,15 @@ import {
   NotSupportedError,
 } from "../errors.ts";
 import { readTextFile } from "../sys/file.ts";
-import { loadKallsyms } from "../kallsyms/mod.ts";
+import { loadKallsyms } from "../kallsyms/load.ts";
 import { addressOf, cString } from "../sys/bpf.ts";
 import { EINVAL, ENOENT } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
 import { perfEventOpen, PerfType } from "../sys/perf_event.ts";
-import {
-  createKprobeEvent,
-  findTracefs,
-  type ProbeEvent,
-  ProbeEventError,
-  TRACEFS_MOUNT_COMMAND,
-  type TracefsOptions,
-} from "../tracefs/mod.ts";
+import { createKprobeEvent, type ProbeEvent, ProbeEventError } from "../tracefs/probe_events.ts";
+import { findTracefs, type TracefsOptions } from "../tracefs/mount.ts";
+import { TRACEFS_MOUNT_COMMAND } from "../tracefs/errors.ts";
 import {
   expectProgramType,
   type FdSource,

@@ -14,15 +14,12 @@ import { EINVAL, ENOENT, ENOTSUPP, EOPNOTSUPP } from "../sys/errno.ts";
 import { SyscallError } from "../sys/error.ts";
 import { FD } from "../sys/fd.ts";
 import { perfEventOpen, PerfType } from "../sys/perf_event.ts";
-import {
-  createUprobeEvent,
-  findTracefs,
-  type ProbeEvent,
-  TRACEFS_MOUNT_COMMAND,
-  type TracefsOptions,
-} from "../tracefs/mod.ts";
-import { findUsdtProbes, resolveBinaryPath, symbolOffset, type UsdtProbe } from "../uprobe/mod.ts";
-import { readElfFile } from "../elf/mod.ts";
+import { createUprobeEvent, type ProbeEvent } from "../tracefs/probe_events.ts";
+import { findTracefs, type TracefsOptions } from "../tracefs/mount.ts";
+import { TRACEFS_MOUNT_COMMAND } from "../tracefs/errors.ts";
+import { resolveBinaryPath, symbolOffset } from "../uprobe/resolve.ts";
+import { findUsdtProbes, type UsdtProbe } from "../uprobe/usdt.ts";
+import { readElfFile } from "../elf/elf_file.ts";
 import {
   expectProgramType,
   type FdSource,

@@ -8,8 +8,8 @@
  */
 
 import { FileError, InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { type ElfFile, type ElfSymbol, readElfFile } from "../elf/mod.ts";
-import { ElfType, MAX_ELF_FILE_BYTES, SectionIndex, SymbolType } from "../elf/mod.ts";
+import { type ElfFile, type ElfSymbol, MAX_ELF_FILE_BYTES, readElfFile } from "../elf/elf_file.ts";
+import { ElfType, SectionIndex, SymbolType } from "../elf/constants.ts";
 import {
   fileInfo,
   readDirNames,

@@ -8,8 +8,8 @@
  */
 
 import { InvalidArgumentError, ParseError } from "../errors.ts";
-import { type ElfFile, readElfFile } from "../elf/mod.ts";
-import { ElfMachine } from "../elf/mod.ts";
+import { type ElfFile, readElfFile } from "../elf/elf_file.ts";
+import { ElfMachine } from "../elf/constants.ts";
 import { addressToFileOffset } from "./resolve.ts";
 
 /** Note type of a `stapsdt` note (NT_STAPSDT). */
