@@ -8,7 +8,9 @@ import { EbpfError } from "../errors.ts";
 import { btfDumpCommand, btfModuleCommand, ksymModuleCommand } from "./btf.ts";
 import { featureCommand } from "./feature.ts";
 import { exportCommand } from "./export.ts";
+import { genTsCommand } from "./gen.ts";
 import { BPFTOOL_COMMANDS } from "./bpftool_commands.ts";
+import { traceCommand } from "./trace.ts";
 
 type Handler = (args: string[]) => number | Promise<number>;
 
@@ -30,9 +32,18 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
     run: featureCommand,
     help: "feature probe [full] [-j] [--section S] [--compat bpftool-7.1|none]  like bpftool",
   },
+  "gen ts": {
+    run: genTsCommand,
+    help: "gen ts OBJECT.o [-o FILE] [--name N] [--embed|--path] [--record T,…]  typed bindings",
+  },
   "ksym module": {
     run: ksymModuleCommand,
     help: "ksym module SYMBOL [--root DIR]              the module that owns a kernel symbol",
+  },
+  // One word: bpftrace's options follow.
+  "trace": {
+    run: traceCommand,
+    help: "trace -e 'PROGRAM' | FILE.bt [-p PID] [-c CMD] [ARGS]; trace -l [PATTERN]  like bpftrace",
   },
   ...BPFTOOL_COMMANDS,
 };

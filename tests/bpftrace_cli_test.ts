@@ -1,0 +1,171 @@
+// `denobpf trace` against `bpftrace`: the same one-liners on the same
+// workload print the same bytes. The workload is a `-c` command (both tools
+// start it once every probe is attached, and print the maps when it ends),
+// filtered by its comm, so that the counts are deterministic.
+
+import assert from "node:assert/strict";
+import { haveProgramType } from "../src/features/mod.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+
+function which(cmd: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
+      .outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(cmd: string, args: string[]): Promise<Run> {
+  const out = await new Deno.Command("timeout", {
+    args: ["-s", "INT", "60", cmd, ...args],
+    cwd: root,
+    // no locale files: their names sit in libc pages a probe may find not yet faulted in
+    env: { LC_ALL: "C" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs the same arguments through `bpftrace` and `deno run -A cli.ts trace`. */
+async function both(args: string[]): Promise<[Run, Run]> {
+  const theirs = await run("bpftrace", args);
+  const ours = await run(Deno.execPath(), ["run", "-A", "cli.ts", "trace", ...args]);
+  theirs.stderr = theirs.stderr.split("\n").filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
+  return [theirs, ours];
+}
+
+const DD = "/usr/bin/dd if=/dev/zero of=/dev/null bs=1k count=100";
+const HEAD = "/usr/bin/head -c 0 /etc/hostname";
+
+/** One-liners from the tutorial's lessons, on tracepoints, with a workload each. */
+const CASES: { name: string; args: string[] }[] = [
+  { name: "hello world", args: ["-e", 'BEGIN { printf("hello world\\n"); exit(); }'] },
+  {
+    name: "lesson 3: syscall counts by process",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      'tracepoint:raw_syscalls:sys_enter /comm == "dd"/ { @[comm] = count(); }',
+    ],
+  },
+  {
+    name: "lesson 2: files opened (printf, str of a tracepoint field)",
+    args: [
+      "-c",
+      HEAD,
+      "-e",
+      'tracepoint:syscalls:sys_enter_openat /comm == "head"/ { printf("%s %s\\n", comm, str(args->filename)); }',
+    ],
+  },
+  {
+    name: "lesson 5: read size histogram",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      'tracepoint:syscalls:sys_exit_read /comm == "dd"/ { @bytes = hist(args->ret); }',
+    ],
+  },
+  {
+    name: "linear histogram and stats",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      'tracepoint:syscalls:sys_enter_write /comm == "dd" && args->fd == 1/ { @w = lhist(args->count, 0, 4096, 512); @s = stats(args->count); @m = max(args->count); }',
+    ],
+  },
+  {
+    name: "lesson 7: state shared between probes",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      'tracepoint:syscalls:sys_enter_read /comm == "dd"/ { @start[tid] = nsecs; } ' +
+      "tracepoint:syscalls:sys_exit_read /@start[tid]/ { @n[comm] = count(); @ok = sum(nsecs > @start[tid]); delete(@start[tid]); }",
+    ],
+  },
+  {
+    name: "locals, if/else and positional parameters",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      "tracepoint:syscalls:sys_exit_read /comm == str($1)/ { $kb = args->ret / 1024; if ($kb >= $2) { @big = count(); } else { @small = count(); } }",
+      "dd",
+      "1",
+    ],
+  },
+  {
+    name: "lesson 8: wildcard tracepoints with the probe builtin",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      'tracepoint:syscalls:sys_enter_read* /comm == "dd"/ { @[probe] = count(); }',
+    ],
+  },
+];
+
+const ready = which("bpftrace") && which("timeout") && haveProgramType("tracepoint");
+
+for (const c of CASES) {
+  Deno.test({
+    name: `trace matches bpftrace: ${c.name}`,
+    ignore: !ready,
+    async fn() {
+      const [theirs, ours] = await both(c.args);
+      assert.equal(theirs.code, 0, theirs.stderr);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.stdout, theirs.stdout);
+    },
+  });
+}
+
+Deno.test({
+  name: "trace prints bpftrace's error report and fails as it does",
+  ignore: !ready,
+  async fn() {
+    for (
+      const program of ["BEGIN { @x = $y; }", "BEGIN { @x = count(1); }", "BEGIN { @x = 1 +; }"]
+    ) {
+      const [theirs, ours] = await both(["-e", program]);
+      assert.equal(ours.code, theirs.code, program);
+      assert.equal(ours.stderr, theirs.stderr, program);
+      assert.equal(ours.stdout, "", program);
+    }
+  },
+});
+
+Deno.test({
+  name: "trace FILE.bt runs a file with its parameters; trace -l lists as bpftrace -l",
+  ignore: !ready,
+  async fn() {
+    const file = await Deno.makeTempFile({ suffix: ".bt" });
+    try {
+      await Deno.writeTextFile(
+        file,
+        'BEGIN {\n\tprintf("%s %d %d\\n", str($1), $2, $#);\n\texit();\n}\n',
+      );
+      const [theirs, ours] = await both([file, "hello", "42"]);
+      assert.equal(ours.stdout, theirs.stdout);
+      assert.match(ours.stdout, /hello 42 2/);
+    } finally {
+      await Deno.remove(file);
+    }
+    const [theirs, ours] = await both(["-l", "tracepoint:syscalls:sys_enter_read*"]);
+    assert.equal(ours.stdout, theirs.stdout);
+  },
+});
