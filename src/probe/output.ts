@@ -291,6 +291,8 @@ function intBits(t: IrType | undefined): { bits: number; signed: boolean } {
 }
 
 const SYMBOL_KINDS = new Set(["ksym", "usym"]);
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
 
 /** Options of {@linkcode formatStackFrames}. */
 export interface StackFormatOptions {
@@ -320,7 +322,7 @@ function stackFrames(v: MapDatum): readonly string[] {
 }
 
 function cString(v: MapDatum): string {
-  const s = v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v);
+  const s = v instanceof Uint8Array ? textDecoder.decode(v) : String(v);
   const nul = s.indexOf("\0");
   return nul < 0 ? s : s.slice(0, nul);
 }
@@ -417,7 +419,7 @@ function keyBytes(key: readonly MapDatum[] | undefined, types: readonly IrType[]
       let n = BigInt.asUintN(size * 8, toBig(v));
       for (let b = 0; b < size; b++, n >>= 8n) out.push(Number(n & 0xffn));
     } else if (t?.kind === "str" || typeof v === "string") {
-      const bytes = new TextEncoder().encode(cString(v));
+      const bytes = textEncoder.encode(cString(v));
       out.push(...bytes);
       for (let b = bytes.length; b < (t?.kind === "str" ? t.len : bytes.length + 1); b++) {
         out.push(0);
@@ -440,16 +442,23 @@ function sortByKey(rows: MapEntry[], types: readonly IrType[]): MapEntry[] {
   for (let i = types.length - 1; i >= 0; i--) {
     const t = types[i];
     if (t.kind === "int") {
-      out = out.toSorted((a, b) =>
-        cmp(BigInt.asUintN(64, toBig(a[0]![i])), BigInt.asUintN(64, toBig(b[0]![i])))
-      );
+      out = sortedBy(out, (r) => BigInt.asUintN(64, toBig(r[0]![i])), cmp);
     } else if (t.kind === "str") {
-      out = out.toSorted((a, b) =>
-        compareBytes(keyBytes([a[0]![i]], [t]), keyBytes([b[0]![i]], [t]))
-      );
+      out = sortedBy(out, (r) => keyBytes([r[0]![i]], [t]), compareBytes);
     }
   }
   return out;
+}
+
+/** A stable sort by a key computed once per row. */
+function sortedBy<T, K>(
+  rows: readonly T[],
+  key: (row: T) => K,
+  compare: (a: K, b: K) => number,
+): T[] {
+  const keyed = rows.map((row, i) => ({ row, key: key(row), i }));
+  keyed.sort((a, b) => compare(a.key, b.key) || a.i - b.i);
+  return keyed.map((k) => k.row);
 }
 
 function bucketCount(v: MapValue, i: number): bigint {
@@ -502,8 +511,7 @@ function histText(layout: MapLayout, v: MapValue, div: bigint): string {
 function sortRows(layout: MapLayout, rows: MapEntry[]): MapEntry[] {
   const types = layout.keys ?? [];
   const byValue = (f: (v: MapValue) => bigint) =>
-    rows.toSorted((a, b) => compareBytes(keyBytes(a[0], types), keyBytes(b[0], types)))
-      .toSorted((a, b) => cmp(f(a[1]), f(b[1])));
+    sortedBy(sortedBy(rows, (r) => keyBytes(r[0], types), compareBytes), (r) => f(r[1]), cmp);
   switch (layout.kind) {
     case "hist":
     case "lhist":
@@ -512,14 +520,14 @@ function sortRows(layout: MapLayout, rows: MapEntry[]): MapEntry[] {
     case "stats":
       return byValue(average);
     case "count":
-      return rows.toSorted((a, b) => cmp(toBig(a[1] as MapDatum), toBig(b[1] as MapDatum)));
+      return sortedBy(rows, (r) => BigInt.asUintN(64, toBig(r[1] as MapDatum)), cmp);
     case "sum":
     case "min":
     case "max": {
       const signed = layout.signed ?? layout.kind !== "max";
       const n = (v: MapValue) =>
         signed ? toBig(v as MapDatum) : BigInt.asUintN(64, toBig(v as MapDatum));
-      return rows.toSorted((a, b) => cmp(n(a[1]), n(b[1])));
+      return sortedBy(rows, (r) => n(r[1]), cmp);
     }
     default: {
       const t = layout.value;
@@ -528,7 +536,7 @@ function sortRows(layout: MapLayout, rows: MapEntry[]): MapEntry[] {
           t.signed
             ? BigInt.asIntN(t.size * 8, toBig(v as MapDatum))
             : BigInt.asUintN(t.size * 8, toBig(v as MapDatum));
-        return rows.toSorted((a, b) => cmp(n(a[1]), n(b[1])));
+        return sortedBy(rows, (r) => n(r[1]), cmp);
       }
       return sortByKey(rows, types);
     }
@@ -621,8 +629,8 @@ export interface MapContents {
 export function formatMaps(maps: Iterable<MapContents>): string {
   const sorted = [...maps].sort((a, b) =>
     compareBytes(
-      [...new TextEncoder().encode(a.layout.name)],
-      [...new TextEncoder().encode(b.layout.name)],
+      [...textEncoder.encode(a.layout.name)],
+      [...textEncoder.encode(b.layout.name)],
     )
   );
   return sorted.map((m) => formatMap(m.layout, m.entries)).join("");
