@@ -24,6 +24,8 @@ import {
   listProbes,
   ProbeNotFoundError,
 } from "../src/probe/mod.ts";
+import { runScript } from "../src/probe/run_script.ts";
+import type { ScriptIr } from "../src/probe/ir.ts";
 import { buildTarget, cleanTargets, WaitingTarget } from "./uprobe_fixtures.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
@@ -321,6 +323,51 @@ Deno.test("expandPoints: uprobes by library name and glob, USDT providers, with 
     ]);
   } finally {
     await cleanTargets();
+  }
+});
+
+Deno.test("a script's wildcard point runs one program per match, sharing its map, keyed by the probe builtin", async () => {
+  const libc = Deno.dlopen("libc.so.6", {
+    getpid: { parameters: [], result: "i32" },
+    getppid: { parameters: [], result: "i32" },
+    gettid: { parameters: [], result: "i32" },
+  });
+  try {
+    const tid = libc.symbols.gettid();
+    const ir: ScriptIr = {
+      probes: [{
+        points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getp*" }],
+        filter: {
+          op: "binary",
+          operator: "==",
+          left: { op: "builtin", name: "tid" },
+          right: { op: "int", value: BigInt(tid) },
+        },
+        body: [{
+          op: "aggregate",
+          map: "@",
+          key: { op: "builtin", name: "probe" },
+          fn: "count",
+          args: [],
+        }],
+      }],
+    };
+    const handle = await runScript(ir, { printMaps: false });
+    try {
+      for (let i = 0; i < 30; i++) libc.symbols.getpid();
+      for (let i = 0; i < 7; i++) libc.symbols.getppid();
+    } finally {
+      await handle.stop();
+    }
+    const counts = Object.fromEntries(
+      [...handle.maps["@"]].map(([k, v]) => [String(k), Number(v)]),
+    );
+    assert.deepEqual(counts, {
+      "tracepoint:syscalls:sys_enter_getpid": 30,
+      "tracepoint:syscalls:sys_enter_getppid": 7,
+    });
+  } finally {
+    libc.close();
   }
 });
 
