@@ -103,6 +103,13 @@ export type IrPointKind =
  *   as `"c"` or `"libc"`); usdt: `"path:provider:name"` or `"path:name"`;
  * - profile: `"hz:99"`, `"ms:10"`, `"us:…"`, `"s:…"` (per CPU); interval:
  *   `"ms:100"`, `"s:1"`, `"us:…"`, `"hz:…"`; begin, end: `""`.
+ *
+ * `expandPoints` (in this entry) turns a point into the concrete points it
+ * names, in bpftrace's order; it is meant to be called for every point, not
+ * only globbed ones: without a glob it returns the point itself, except that
+ * a uprobe/USDT library name becomes the library's path and a USDT
+ * `"path:name"` becomes `"path:provider:name"` for each provider having it
+ * (as bpftrace spells them in `probe`).
  */
 export interface IrPoint extends IrNode {
   /** The kind of point. */
