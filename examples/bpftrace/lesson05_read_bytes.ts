@@ -10,12 +10,7 @@
 import { hist, pid, script, tracepoint } from "@denobpf/ebpf/probe";
 
 const target = Number(Deno.args[0] ?? Deno.pid);
+const exit = tracepoint("syscalls:sys_exit_read");
 await using _ = await script(({ on }) =>
-  on(
-    tracepoint<{ ret: number }>("syscalls:sys_exit_read"),
-    { where: pid.eq(target) },
-    ({ args }) => {
-      hist("@bytes", args.ret);
-    },
-  )
+  on(exit, { where: pid.eq(target) }, ({ args }) => hist("@bytes", args.ret))
 ).run();

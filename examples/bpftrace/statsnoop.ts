@@ -17,7 +17,10 @@ await using _ = await script(({ begin, on, end, perThread }) => {
     printf("%-6s %-16s %3s %s\n", "PID", "COMM", "ERR", "PATH");
   });
   on(sys("enter", ["statfs"]), ({ args }) => filename.set(args.pathname));
-  on(sys("enter", ["statx", "newstat", "newlstat"]), ({ args }) => filename.set(args.filename));
+  on(
+    sys("enter", ["statx", "newstat", "newlstat"]),
+    ({ args }) => filename.set(args.filename),
+  );
   on(
     sys("exit", ["statfs", "statx", "newstat", "newlstat"]),
     { where: filename.get() },
