@@ -473,3 +473,41 @@ Deno.test({
     assert.ok(out.split("\n").includes("/tmp/"), out);
   },
 });
+
+Deno.test("join(args.argv) prints the arguments execve was given (execsnoop's join)", async () => {
+  const argv: IrExpr = field("argv");
+  const filename: IrExpr = field("filename");
+  let out = "";
+  const h = await runScript({
+    probes: [{
+      points: [{ kind: "tracepoint", target: "syscalls:sys_enter_execve" }],
+      filter: bin("==", filename, str("/bin/echo")),
+      body: [
+        { op: "expr", value: { op: "call", fn: "join", args: [argv] } },
+        { op: "expr", value: { op: "call", fn: "join", args: [argv, str(",")] } },
+        { op: "exit" },
+      ],
+    }],
+  }, { output: (t) => out += t, printMaps: false });
+  const r = await new Deno.Command("/bin/echo", { args: ["hello", "", "world"], stdout: "null" })
+    .output();
+  assert.ok(r.success);
+  await h.run({ signal: AbortSignal.timeout(5000) });
+  assert.equal(out, "/bin/echo hello  world\n/bin/echo,hello,,world\n");
+});
+
+Deno.test({
+  name: "a stack as a map value: @s = kstack holds the frames" + SKIPPED,
+  ignore: !TESTRUN,
+  async fn() {
+    const h = await runScript({
+      probes: [begin({ op: "map_set", map: "@s", value: { op: "builtin", name: "kstack" } }, {
+        op: "exit",
+      })],
+    }, { printMaps: false });
+    await h.run();
+    const frames = h.maps["@s"].get(null) as string[];
+    assert.ok(Array.isArray(frames) && frames.length > 0, `no frames: ${frames}`);
+    assert.ok(frames.some((f) => f.includes("test_run")), frames.join("\n"));
+  },
+});

@@ -334,7 +334,7 @@ export class ScriptChecker {
         text,
       );
     }
-    if (t.kind === "stack" || t.kind === "record") {
+    if (t.kind === "record") {
       fail(`map ${name}: ${text}: a map value cannot be ${typeText(t)}`, text);
     }
     if (m.value === undefined) {
@@ -426,14 +426,27 @@ export class ScriptChecker {
         }
         this.#map(s.map);
         return;
-      case "print_value":
       case "expr":
+        if (s.value.op === "call" && s.value.fn === "join") return this.#join(s.value, env, pt);
+        this.#expr(s.value, env, pt);
+        return;
+      case "print_value":
         this.#expr(s.value, env, pt);
         return;
       case "time":
       case "exit":
         return;
     }
+  }
+
+  /** `join(argv[, sep])`, a statement: argv a pointer to a NULL-terminated array of strings. */
+  #join(e: IrExpr & { op: "call" }, env: PointEnv, pt: ProgramTypes): void {
+    const text = exprText(e);
+    const [argv, sep] = e.args;
+    if (!argv || e.args.length > 2) fail(`${text}: join() takes an array and a separator`, text);
+    this.#needInt(argv, this.#expr(argv, env, pt), text);
+    if (sep && sep.op !== "str") fail(`${text}: join()'s separator must be a string literal`, text);
+    pt.types.set(e, { kind: "none" });
   }
 
   #aggregate(
@@ -540,7 +553,6 @@ export class ScriptChecker {
             return { kind: "ptr", space: "kernel", to: { name: "struct task_struct" } };
           case "kstack":
           case "ustack":
-            if (!env.schema) fail(`${e.name} has no meaning at ${env.name}`, text());
             return { kind: "stack", user: e.name === "ustack" };
           case "probe":
             return { kind: "str", len: Math.ceil((env.name.length + 1) / 8) * 8 };

@@ -62,7 +62,13 @@ export const Rec = {
   ZERO: 5,
   EXIT: 6,
   TIME: 7,
+  JOIN: 8,
 } as const;
+
+/** Strings `join()` reads, and the bytes kept of each (bpftrace's join_argnum, join_argsize). */
+export const JOIN_ARGS = 16;
+/** See {@linkcode JOIN_ARGS}. */
+export const JOIN_ARGSIZE = 1024;
 
 /** How a map of the script is held in the kernel. */
 export interface MapLayout {
@@ -112,6 +118,8 @@ export interface ActionTable {
   printValue: IrType[];
   /** time(format). */
   time: string[];
+  /** join(argv, sep): the separators. */
+  join: string[];
 }
 
 /** A generated program and what it needs. */
@@ -312,6 +320,7 @@ class ProgramGen {
         return this.record(Rec.TIME, id, []);
       }
       case "expr":
+        if (s.value.op === "call" && s.value.fn === "join") return this.join(s.value);
         if (this.type(s.value).kind === "str" || this.type(s.value).kind === "tuple") return;
         this.int(s.value);
         return;
@@ -331,6 +340,39 @@ class ProgramGen {
       this.scoped(() => this.store(e, t, R9, off));
       off += sizeOfType(t);
     }
+    a.mov64(R1, R9).mov64(R2, 0).call("ringbuf_submit");
+    this.g.label(skip);
+  }
+
+  /**
+   * `join(argv, sep)`: a record of the count and up to JOIN_ARGS strings read
+   * through the array's pointers (user memory at syscalls and uprobes).
+   */
+  join(e: IrExpr & { op: "call" }): void {
+    const a = this.a;
+    const sep = e.args[1]?.op === "str" ? e.args[1].value : " ";
+    const id = this.actions.join.push(sep) - 1;
+    const at = this.type(e.args[0]);
+    const user = at.kind === "ptr" ? at.space === "user" : this.env.user;
+    const read = user ? "probe_read_user" : "probe_read_kernel";
+    const argv = this.alloc(8, exprText(e));
+    this.int(e.args[0]);
+    a.stxdw(R10, argv, R0);
+    const skip = this.g.fresh("full");
+    const done = this.g.fresh("joined");
+    a.loadMapPtr(R1, "events").mov64(R2, 16 + JOIN_ARGS * JOIN_ARGSIZE).mov64(R3, 0)
+      .call("ringbuf_reserve");
+    a.jeq(R0, 0, skip);
+    a.mov64(R9, R0).stw(R9, 0, Rec.JOIN).stw(R9, 4, id).stdw(R9, 8, 0);
+    for (let i = 0; i < JOIN_ARGS; i++) a.stb(R9, 16 + i * JOIN_ARGSIZE, 0);
+    for (let i = 0; i < JOIN_ARGS; i++) {
+      a.stdw(R10, -8, 0).mov64(R1, R10).add64(R1, -8).mov64(R2, 8).ldxdw(R3, R10, argv);
+      if (i) a.add64(R3, 8 * i);
+      a.call(read).ldxdw(R3, R10, -8).jeq(R3, 0, done);
+      a.mov64(R1, R9).add64(R1, 16 + i * JOIN_ARGSIZE).mov64(R2, JOIN_ARGSIZE).call(`${read}_str`);
+      a.stdw(R9, 8, i + 1);
+    }
+    this.g.label(done);
     a.mov64(R1, R9).mov64(R2, 0).call("ringbuf_submit");
     this.g.label(skip);
   }

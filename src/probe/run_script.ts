@@ -44,6 +44,8 @@ import {
   type ActionTable,
   compileScriptProgram,
   explainVerifier,
+  JOIN_ARGS,
+  JOIN_ARGSIZE,
   type MapLayout,
   mapLayout,
   Rec,
@@ -316,7 +318,7 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
     const signal = this.#pumpStop.signal;
     while (!signal.aborted) {
       await nextTurn();
-      if (signal.aborted) return;
+      if (signal.aborted || this.#closed) return;
       if (this.drain(1024) > 0) continue;
       const rec = await this.#reader.read({ signal });
       if (rec && !signal.aborted) this.#record(rec);
@@ -369,6 +371,17 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
       case Rec.TIME:
         this.#write(strftime(t.time[id], new Date()));
         return;
+      case Rec.JOIN: {
+        const n = Number(view.getBigUint64(8, true));
+        const parts: string[] = [];
+        for (let i = 0; i < n && i < JOIN_ARGS; i++) {
+          parts.push(
+            datum(view, 16 + i * JOIN_ARGSIZE, { kind: "str", len: JOIN_ARGSIZE }) as string,
+          );
+        }
+        this.#write(parts.join(t.join[id]) + "\n");
+        return;
+      }
       case Rec.EXIT:
         this.#exited = true;
         this.#onExit();
@@ -569,7 +582,7 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
   const { checker, types } = checkScript(ir, progs);
   const layouts = new Map<string, MapLayout>();
   for (const info of checker.maps.values()) layouts.set(info.name, mapLayout(info as MapInfo));
-  const actions: ActionTable = { printf: [], print: [], printValue: [], time: [] };
+  const actions: ActionTable = { printf: [], print: [], printValue: [], time: [], join: [] };
   progs.forEach((p, i) => {
     p.code = compileScriptProgram(
       { env: p.env, types: types[i], filter: p.probe.filter, body: p.probe.body },
@@ -579,6 +592,7 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
   });
   const owned: Owned = { links: [], maps: [] };
   const programs: Program[] = [];
+  let handle: ScriptHandle | undefined;
   try {
     const bpfMaps = new Map<string, BpfMap>();
     const add = (ref: string, m: BpfMap) => {
@@ -653,7 +667,7 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     }
     const reader = ringBufReader(events);
     owned.reader = reader;
-    const handle = new ScriptHandle({
+    handle = new ScriptHandle({
       progs,
       owned,
       layouts,
@@ -683,8 +697,12 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     }
     return handle;
   } catch (e) {
-    for (const p of programs) p.close();
-    closeAll(owned);
+    if (handle) {
+      handle.close(); // its pump, programs, links and maps
+    } else {
+      for (const p of programs) p.close();
+      closeAll(owned);
+    }
     throw e;
   }
 }
