@@ -32,6 +32,7 @@ import { closeMatches } from "./format.ts";
 import type { IrPoint } from "./ir.ts";
 import {
   btfFunctions,
+  type BtfObject,
   fentryAttachable,
   filterFunctions,
   functionSymbols,
@@ -193,17 +194,18 @@ function searchFor(point: IrPoint, options: ExpandOptions): Search | string | un
     case "fexit": {
       if (!hasGlob(target)) return undefined;
       const raw = point.kind === "raw_tracepoint" || point.kind === "tp_btf";
+      let loaded: BtfObject[] | undefined;
+      const objects = () => loaded ??= kernelBtfObjects(options);
       return {
         pattern: target.includes(":") ? target : `*:${target}`,
         lines: () => {
-          const objects = kernelBtfObjects(options);
-          if (raw) return rawTracepoints(objects);
+          if (raw) return rawTracepoints(objects());
           const traceable = filterFunctions(options);
-          return btfFunctions(objects, traceable ? new Set(traceable) : undefined);
+          return btfFunctions(objects(), traceable ? new Set(traceable) : undefined);
         },
         target: (l) => l.startsWith("vmlinux:") ? l.slice(8) : l,
-        source: raw ? "vmlinux BTF (btf_trace_* typedefs)" : "vmlinux BTF functions",
-        valid: raw ? undefined : (l) => fentryAttachable(kernelBtfObjects(options), l),
+        source: raw ? "kernel BTF (btf_trace_* typedefs)" : "kernel BTF functions",
+        valid: raw ? undefined : (l) => fentryAttachable(objects(), l),
       };
     }
     case "kprobe":
