@@ -13,6 +13,7 @@ import { probe } from "../src/probe/builder.ts";
 import { tracepoint, uprobe } from "../src/probe/points.ts";
 import {
   kstackFrames,
+  parseProcMaps,
   resolveKsym,
   resolveUsym,
   unknownAddress,
@@ -249,4 +250,71 @@ Deno.test("stack keys laid out as bpftrace lays them out (stack id | pid << 32) 
     await target.stdout.cancel().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("parseProcMaps (fast-check): generated lines parse back to their fields; this process's maps parse whole; random and mutated text never throws", async () => {
+  const hex = (max: bigint) => fc.bigInt({ min: 0n, max }).map((n) => n.toString(16));
+  const line = fc.record({
+    start: fc.bigInt({ min: 0n, max: (1n << 48n) - 1n }),
+    len: fc.bigInt({ min: 1n, max: 1n << 32n }),
+    perms: fc.tuple(
+      fc.constantFrom("r", "-"),
+      fc.constantFrom("w", "-"),
+      fc.constantFrom("x", "-"),
+      fc.constantFrom("p", "s"),
+    ).map((p) => p.join("")),
+    offset: fc.bigInt({ min: 0n, max: (1n << 40n) - 1n }),
+    dev: fc.tuple(hex(0xffn), hex(0xffn)).map(([a, b]) =>
+      `${a.padStart(2, "0")}:${b.padStart(2, "0")}`
+    ),
+    inode: fc.nat(),
+    path: fc.oneof(
+      fc.constant(""),
+      fc.constantFrom("[heap]", "[vdso]", "[stack]"),
+      fc.string({ minLength: 1, maxLength: 30 }).filter((s) =>
+        !/[\n]/.test(s) && !s.startsWith(" ")
+      ).map((s) => `/${s}`),
+    ),
+  });
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 20 }), (lines) => {
+      const text = lines.map((l) =>
+        `${l.start.toString(16).padStart(8, "0")}-${
+          (l.start + l.len).toString(16).padStart(8, "0")
+        } ` +
+        `${l.perms} ${l.offset.toString(16).padStart(8, "0")} ${l.dev} ${l.inode}` +
+        (l.path ? `${" ".repeat(5)}${l.path}` : " ")
+      ).join("\n") + "\n";
+      const parsed = parseProcMaps(text);
+      assert.deepEqual(
+        parsed,
+        lines.map((l) => ({
+          start: l.start,
+          end: l.start + l.len,
+          perms: l.perms,
+          offset: l.offset,
+          dev: l.dev,
+          inode: l.inode,
+          path: l.path,
+        })),
+      );
+    }),
+    { numRuns: 300 },
+  );
+  const mine = await Deno.readTextFile("/proc/self/maps");
+  assert.equal(parseProcMaps(mine).length, mine.trimEnd().split("\n").length);
+  fc.assert(
+    fc.property(
+      fc.string({ maxLength: 200 }),
+      fc.nat(mine.length),
+      fc.string({ maxLength: 4 }),
+      (junk, at, edit) => {
+        parseProcMaps(junk);
+        const mutated = mine.slice(0, at) + edit + mine.slice(at + edit.length);
+        const parsed = parseProcMaps(mutated);
+        assert.ok(parsed.every((m) => m.end >= 0n && m.perms.length === 4));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -216,6 +216,53 @@ interface ObjectSymbols {
 
 const objects = new Map<string, ObjectSymbols | null>();
 
+/** One line of /proc/PID/maps. */
+export interface ProcMapping {
+  /** First address. */
+  start: bigint;
+  /** First address past the mapping. */
+  end: bigint;
+  /** Permissions, as `r-xp`. */
+  perms: string;
+  /** Offset of the mapping in the file. */
+  offset: bigint;
+  /** Device, as `fe:00`. */
+  dev: string;
+  /** Inode (0 for anonymous mappings). */
+  inode: number;
+  /** The path or pseudo-name (`[heap]`), "" for none. */
+  path: string;
+}
+
+const MAPS_LINE =
+  /^([0-9a-f]{1,16})-([0-9a-f]{1,16}) ([-rwxps]{4}) ([0-9a-f]{1,16}) ([0-9a-f]+:[0-9a-f]+) (\d{1,20}) *(.*)$/;
+
+/**
+ * Parses /proc/PID/maps text: one {@linkcode ProcMapping} per well-formed
+ * line, in order; lines that are not (a truncated read, garbage) are
+ * skipped.
+ */
+export function parseProcMaps(text: string): ProcMapping[] {
+  const out: ProcMapping[] = [];
+  for (const line of text.split("\n")) {
+    const m = MAPS_LINE.exec(line);
+    if (!m) continue;
+    out.push({
+      start: BigInt(`0x${m[1]}`),
+      end: BigInt(`0x${m[2]}`),
+      perms: m[3],
+      offset: BigInt(`0x${m[4]}`),
+      dev: m[5],
+      inode: Number(m[6]),
+      path: m[7],
+    });
+  }
+  return out;
+}
+
+/** Names of mappings that are not a file (BCC's bcc_mapping_is_file_backed). */
+const NOT_FILES = ["//anon", "/dev/zero", "/anon_hugepage", "/SYSV"];
+
 /** The executable, file-backed mappings of a process (BCC's rule), from /proc/PID/maps. */
 function mappingsOf(pid: number): Mapping[] {
   let text: string;
@@ -224,21 +271,9 @@ function mappingsOf(pid: number): Mapping[] {
   } catch {
     return []; // the process is gone: nothing resolves, as in bpftrace
   }
-  const out: Mapping[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
-    if (!m || m[3][2] !== "x") continue;
-    const path = m[5];
-    if (!path.startsWith("/") || path.startsWith("/dev/zero") || path.startsWith("/SYSV")) continue;
-    if (path.startsWith("/anon_hugepage") || path.startsWith("//anon")) continue;
-    out.push({
-      start: BigInt(`0x${m[1]}`),
-      end: BigInt(`0x${m[2]}`),
-      offset: BigInt(`0x${m[4]}`),
-      path,
-    });
-  }
-  return out;
+  return parseProcMaps(text).filter((m) =>
+    m.perms[2] === "x" && m.path.startsWith("/") && !NOT_FILES.some((p) => m.path.startsWith(p))
+  );
 }
 
 function symbolsOf(elf: ElfFile): RawSymbol[] {
