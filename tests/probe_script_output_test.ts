@@ -64,3 +64,42 @@ Deno.test("a BEGIN script run by runScript prints what bpftrace prints for it: p
   const { text } = await bpftraceBegin(PROGRAM, CAPTURED);
   assert.equal(out.join(""), text);
 });
+
+Deno.test("maps never written print as bpftrace prints them at exit: a keyless count() as @c: 0, a keyless sum() and a keyed count() as their line break", async () => {
+  const never: IrExpr = {
+    op: "binary",
+    operator: "==",
+    left: { op: "builtin", name: "pid" },
+    right: int(1n),
+  };
+  const out: string[] = [];
+  {
+    await using h = await runScript({
+      probes: [
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getppid" }],
+          filter: never,
+          body: [
+            { op: "aggregate", map: "@c", fn: "count", args: [] },
+            { op: "aggregate", map: "@s", fn: "sum", args: [{ op: "builtin", name: "pid" }] },
+            {
+              op: "aggregate",
+              map: "@k",
+              key: { op: "builtin", name: "pid" },
+              fn: "count",
+              args: [],
+            },
+          ],
+        },
+        { points: [{ kind: "begin", target: "" }], body: [{ op: "exit" }] },
+      ],
+    }, { output: (s: string) => void out.push(s) });
+    await h.run();
+  }
+  const { text } = await bpftraceBegin(
+    "tracepoint:syscalls:sys_enter_getppid /pid == 1/ { @c = count(); @s = sum(pid); @k[pid] = count(); } " +
+      "BEGIN { exit(); }",
+    "\n\n@c: 0\n\n\n",
+  );
+  assert.equal(out.join(""), text);
+});
