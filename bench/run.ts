@@ -14,6 +14,7 @@ const ALL = [
   "import_cost",
   "metrics_scrape",
   "probe_list",
+  "bpftrace_start",
 ];
 const chosen = Deno.args.length ? Deno.args : ALL;
 const here = new URL(".", import.meta.url).pathname;

@@ -97,20 +97,16 @@ export async function bpftrace(
  * `Attaching N probes...` line: every point, a glob counting each match.
  */
 export async function countProbes(ir: ScriptIr, options: { pid?: number } = {}): Promise<number> {
-  const { expandPoints } = await import("../probe/expand.ts");
   let n = 0;
   for (const probe of ir.probes) {
-    for (const point of probe.points) n += await pointCount(point, expandPoints, options.pid);
+    for (const point of probe.points) n += await pointCount(point, options.pid);
   }
   return n;
 }
 
-async function pointCount(
-  point: IrPoint,
-  expand: (p: IrPoint, o: { pid?: number }) => Promise<IrPoint[]>,
-  pid?: number,
-): Promise<number> {
+async function pointCount(point: IrPoint, pid?: number): Promise<number> {
   const fixed = ["begin", "end", "interval", "profile"].includes(point.kind);
   if (fixed || !/[*?]/.test(point.target)) return 1;
-  return (await expand(point, { pid: point.pid ?? pid })).length;
+  const { expandPoints } = await import("../probe/expand.ts"); // only for a glob
+  return (await expandPoints(point, { pid: point.pid ?? pid })).length;
 }

@@ -5,14 +5,19 @@
  */
 
 import { EbpfError } from "../errors.ts";
-import { btfDumpCommand, btfModuleCommand, ksymModuleCommand } from "./btf.ts";
-import { featureCommand } from "./feature.ts";
-import { exportCommand } from "./export.ts";
-import { genTsCommand } from "./gen.ts";
 import { BPFTOOL_COMMANDS } from "./bpftool_commands.ts";
-import { traceCommand } from "./trace.ts";
 
 type Handler = (args: string[]) => number | Promise<number>;
+
+// Commands load their module when run: a process pays only for its own
+// command (the exporter alone takes ~0.3 s to import).
+const btfDumpCommand: Handler = async (a) => (await import("./btf.ts")).btfDumpCommand(a);
+const btfModuleCommand: Handler = async (a) => (await import("./btf.ts")).btfModuleCommand(a);
+const ksymModuleCommand: Handler = async (a) => (await import("./btf.ts")).ksymModuleCommand(a);
+const featureCommand: Handler = async (a) => (await import("./feature.ts")).featureCommand(a);
+const exportCommand: Handler = async (a) => (await import("./export.ts")).exportCommand(a);
+const genTsCommand: Handler = async (a) => (await import("./gen.ts")).genTsCommand(a);
+const traceCommand: Handler = async (a) => (await import("./trace.ts")).traceCommand(a);
 
 const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "btf dump": {
@@ -43,7 +48,8 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   // One word: bpftrace's options follow.
   "trace": {
     run: traceCommand,
-    help: "trace -e 'PROGRAM' | FILE.bt [-p PID] [-c CMD] [ARGS]; trace -l [PATTERN]  like bpftrace",
+    help:
+      "trace -e 'PROGRAM' | FILE.bt [-p PID] [-c CMD] [ARGS]; trace -l [PATTERN]  like bpftrace",
   },
   ...BPFTOOL_COMMANDS,
 };

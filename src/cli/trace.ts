@@ -115,6 +115,9 @@ export async function traceCommand(args: string[]): Promise<number> {
     write(lines.map((l) => l + "\n").join(""));
     return 0;
   }
+  // The back end loads while the script compiles.
+  const backend = import("../probe/run_script.ts");
+  backend.catch(() => {});
   const source = opts.file === undefined ? opts.program! : readTextFile(opts.file);
   const file = opts.file === undefined ? undefined : opts.file;
   let ir;
@@ -128,7 +131,7 @@ export async function traceCommand(args: string[]): Promise<number> {
   const n = await countProbes(ir, { pid: opts.pid });
   write(`Attaching ${n} probe${n === 1 ? "" : "s"}...\n`);
   using stop = interrupted();
-  const { runScript } = await import("../probe/run_script.ts");
+  const { runScript } = await backend;
   await using handle = await runScript(ir, { output: write });
   const ended = new AbortController();
   const abort = () => ended.abort();
