@@ -511,3 +511,18 @@ Deno.test({
     assert.ok(frames.some((f) => f.includes("test_run")), frames.join("\n"));
   },
 });
+
+Deno.test("a tracepoint field that points to a kernel struct: args.rqtp->tv_sec/tv_nsec read from user memory (naptime)", async () => {
+  const rqtp = (name: string): IrExpr => ({ op: "field", base: field("rqtp"), name });
+  let out = "";
+  const h = await runScript({
+    probes: [{
+      points: [{ kind: "tracepoint", target: "syscalls:sys_enter_clock_nanosleep" }],
+      filter: bin("==", b("comm"), str("sleep")),
+      body: [printf("%d.%09d\n", rqtp("tv_sec"), rqtp("tv_nsec")), { op: "exit" }],
+    }],
+  }, { output: (t) => out += t, printMaps: false });
+  assert.ok((await new Deno.Command("sleep", { args: ["0.25"] }).output()).success);
+  await h.run({ signal: AbortSignal.timeout(5000) });
+  assert.equal(out, "0.250000000\n");
+});

@@ -4,7 +4,7 @@
 // them). A conflicting use is a ProbeCompileError naming the map or local,
 // the expression and both types.
 
-import { type Access, resolveKernelPath, type Schema } from "./_access.ts";
+import { type Access, type IntAccess, resolveKernelPath, type Schema } from "./_access.ts";
 import type { LinearBounds } from "./_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
 import { checkPrintfArgs } from "./printf.ts";
@@ -30,6 +30,8 @@ export interface PointEnv {
   user: boolean;
   /** The function, for the `func` builtin (uprobe and kprobe points). */
   func?: string;
+  /** Tracepoints: the C type of each field (`"struct __kernel_timespec *"`), for `args.f->member`. */
+  fieldTypes?: ReadonlyMap<string, string>;
 }
 
 /** A map of the script: its key, and its value or aggregation, fixed by first use. */
@@ -269,6 +271,8 @@ export class ScriptChecker {
   /** Bytes kept of each string. */
   readonly strlen: number;
   #strict = false;
+  /** The pointer nodes made for `args.f->member` reads, one per read (both passes use it). */
+  #roots = new Map<IrExpr, IrExpr>();
 
   /** A checker for `ir`. */
   constructor(ir: ScriptIr) {
@@ -519,9 +523,7 @@ export class ScriptChecker {
     }
     const acc = env.schema.resolve(path, this.strlen);
     pt.access.set(e, acc);
-    if (acc.type === "int") return { kind: "int", size: acc.size as 1, signed: acc.signed };
-    if (acc.type === "str") return { kind: "str", len: acc.len };
-    return { kind: "stack", user: acc.user };
+    return typeOfAccess(acc);
   }
 
   #type(e: IrExpr, env: PointEnv, pt: ProgramTypes): IrType {
@@ -572,6 +574,8 @@ export class ScriptChecker {
       case "field":
       case "index": {
         const path = argsPath(e);
+        const member = path && env.fieldTypes ? /^args\.([A-Za-z_]\w*)([.[].*)$/.exec(path) : null;
+        if (member) return this.#fieldMember(e, member[1], member[2], env, pt);
         if (path !== undefined) return this.#resolve(e, path, env, pt);
         return this.#through(e, env, pt, text());
       }
@@ -656,6 +660,40 @@ export class ScriptChecker {
     }
   }
 
+  /**
+   * `args.f->a.b` at a tracepoint whose field `f` is a pointer to a kernel
+   * struct: the rest read through kernel BTF, in user memory at syscalls.
+   */
+  #fieldMember(
+    e: IrExpr,
+    name: string,
+    rest: string,
+    env: PointEnv,
+    pt: ProgramTypes,
+  ): IrType {
+    const text = exprText(e);
+    const ctype = env.fieldTypes!.get(name);
+    const record = ctype && /^(?:const\s+)?((?:struct|union)\s+\w+)\s*\*$/.exec(ctype.trim());
+    if (!record) {
+      // Not a struct pointer: the schema says what can be read of it.
+      return this.#resolve(e, argsPath(e)!, env, pt);
+    }
+    let root = this.#roots.get(e);
+    if (!root) {
+      this.#roots.set(e, root = { op: "field", base: { op: "builtin", name: "args" }, name });
+    }
+    this.#expr(root, env, pt);
+    const acc = resolveKernelPath(record[1], rest, {
+      slot: POINTER_SLOT,
+      strlen: this.strlen,
+      expr: text,
+    });
+    const read = env.user ? inSpace(acc, "user") : acc;
+    pt.access.set(e, read);
+    pt.roots.set(e, root);
+    return typeOfAccess(read);
+  }
+
   /** `p->a.b[2]` where `p` is a pointer to a kernel struct (curtask, a cast): read through BTF. */
   #through(e: IrExpr, env: PointEnv, pt: ProgramTypes, text: string): IrType {
     let path = "";
@@ -682,9 +720,7 @@ export class ScriptChecker {
     });
     pt.access.set(e, acc);
     pt.roots.set(e, root);
-    if (acc.type === "int") return { kind: "int", size: acc.size as 1, signed: acc.signed };
-    if (acc.type === "str") return { kind: "str", len: acc.len };
-    return { kind: "stack", user: acc.user };
+    return typeOfAccess(acc);
   }
 
   #needInt(e: IrExpr, t: IrType, text: string): void {
@@ -756,6 +792,20 @@ export class ScriptChecker {
         fail(`${text}: ${e.fn}() is not supported yet by the probe back end`, text);
     }
   }
+}
+
+/** The type of what an access reads. */
+function typeOfAccess(acc: Access): IrType {
+  if (acc.type === "int") return { kind: "int", size: acc.size as 1, signed: acc.signed };
+  if (acc.type === "str") return { kind: "str", len: acc.len };
+  return { kind: "stack", user: acc.user };
+}
+
+/** The access with every memory read in `space` (user memory behind a syscall's pointer). */
+function inSpace(acc: Access, space: "user" | "kernel"): Access {
+  if (acc.type === "stack" || acc.src.from !== "mem") return acc;
+  const src = { ...acc.src, space, ptr: inSpace(acc.src.ptr, space) as IntAccess };
+  return { ...acc, src } as Access;
 }
 
 /** `args.a.b[2]` as the path `Schema.resolve` reads, or undefined when the root is not `args`. */

@@ -39,6 +39,7 @@ import type { TracefsOptions } from "../tracefs/mod.ts";
 import { type Schema, schemaOf } from "./_access.ts";
 import { attach } from "./_attach.ts";
 import { expandPoints } from "./expand.ts";
+import { readTracepointFormat } from "./format.ts";
 import { checkScript, type MapInfo, type PointEnv, sizeOfType } from "./_check.ts";
 import {
   type ActionTable,
@@ -208,7 +209,10 @@ function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
     : p.kind === "kprobe" || p.kind === "kretprobe"
     ? p.target
     : undefined;
-  return { name: pp.probe, kind: p.kind, schema, user, func };
+  const fieldTypes = pp.kind === "tracepoint"
+    ? new Map(readTracepointFormat(pp.group, pp.event, tracefs).fields.map((f) => [f.name, f.type]))
+    : undefined;
+  return { name: pp.probe, kind: p.kind, schema, user, func, fieldTypes };
 }
 
 /** Nanoseconds of an interval point's target (`s:1`, `ms:100`, `us:…`, `hz:…`). */
