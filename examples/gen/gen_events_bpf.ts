@@ -159,7 +159,7 @@ export interface GenEventsPrograms {
 export interface GenEventsVariables {
   /** `const volatile __u32 target_pid` in `.rodata` (read-only once loaded). */
   readonly target_pid: collection.TypedVariable<number>;
-  /** `struct {…} limits` in `.rodata` (read-only once loaded). */
+  /** `const volatile limits_t limits` in `.rodata` (read-only once loaded). */
   readonly limits: collection.TypedVariable<LimitsT>;
   /** `char[16] last_comm` in `.data`. */
   readonly last_comm: collection.TypedVariable<string>;

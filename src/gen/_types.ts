@@ -221,7 +221,7 @@ export class TypeRenderer {
       case "union": {
         const name = t.name || typedef;
         if (name === undefined) return this.#record(t.id, c);
-        return this.declare(t.id, name);
+        return { ...this.declare(t.id, name), c };
       }
       default:
         return this.#bytes(id, size);
