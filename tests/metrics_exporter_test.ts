@@ -7,8 +7,7 @@ import fc from "fast-check";
 import { parseYaml } from "../src/metrics/_yaml.ts";
 import { parseExporterConfig, parseProbePoint } from "../src/metrics/exporter.ts";
 import { InvalidArgumentError, ParseError } from "@denobpf/ebpf";
-
-const root = new URL("../", import.meta.url);
+import { startExport } from "./exporter_fixtures.ts";
 
 // ---- YAML ----
 
@@ -148,42 +147,6 @@ Deno.test("exporter config: JSON or YAML, checked field by field, errors naming 
 
 // ---- the command ----
 
-/** Starts `deno task cli export CONFIG --port 0`; resolves once it listens, with its address. */
-async function startExport(config: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", "cli.ts", "export", config, "--port", "0"],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const stderr = new Response(child.stderr).text();
-  // Bounded: the process ends (and the stream with it) if it fails to start.
-  while (!/serving .* at (http:\S+)\n/.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`export ended before listening:\n${out}\n${await stderr}`);
-    out += value;
-  }
-  const url = /serving .* at (http:\S+)\n/.exec(out)![1];
-  return {
-    url,
-    child,
-    /** SIGTERM, then the exit code and everything it printed. */
-    async terminate(): Promise<{ code: number; stdout: string; stderr: string }> {
-      child.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += value;
-      }
-      const status = await child.status;
-      return { code: status.code, stdout: out, stderr: await stderr };
-    },
-  };
-}
-
 Deno.test("cli export: syscalls by process from the example config, then SIGTERM stops it with exit 0", async () => {
   const run = await startExport("examples/exporter/syscalls_by_process.yaml");
   let text = "";
@@ -218,4 +181,16 @@ Deno.test("cli export: read-size histograms from the example config", async () =
   assert.match(text, /\nread_size_bytes_bucket\{le="\+Inf"\} [1-9]/);
   assert.match(text, /\nread_size_bytes_count [1-9]/);
   assert.match(text, /\nread_size_linear_bytes_bucket\{comm="[^"]+",le="511"\} \d+\n/);
+});
+
+Deno.test("exporter config: root is where the host's file systems are, an absolute path", () => {
+  const text = (root: string) =>
+    `root: ${root}\nmetrics:\n  - name: n\n    probe: tracepoint:a:b\n    action: count\n`;
+  assert.equal(parseExporterConfig(text("/host"), "c.yaml").root, "/host");
+  assert.equal(parseExporterConfig(text("/host").replace(/^root.*\n/, "")).root, undefined);
+  assert.throws(
+    () => parseExporterConfig(text("host"), "c.yaml"),
+    (e) =>
+      e instanceof InvalidArgumentError && /c\.yaml: root must be an absolute path/.test(e.message),
+  );
 });

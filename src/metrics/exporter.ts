@@ -91,6 +91,13 @@ export interface ExporterConfig {
   hostname?: string;
   /** The port (default 9435). */
   port?: number;
+  /**
+   * Where the host's file systems are (default `/`): the probes find tracefs
+   * through `ROOT/proc/self/mountinfo` and under `ROOT/sys/kernel/tracing`.
+   * In a container that mounts the host's `/proc`, `/sys`, tracefs and bpffs
+   * under `/host`, give `/host` (deploy/daemonset.yaml does).
+   */
+  root?: string;
   /** The metrics. */
   metrics: ExporterMetricConfig[];
 }
@@ -148,8 +155,8 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
   }
   const d = doc as Record<string, unknown>;
   for (const k of Object.keys(d)) {
-    if (!["hostname", "port", "metrics"].includes(k)) {
-      bad(source, `unknown field "${k}" (hostname, port, metrics)`);
+    if (!["hostname", "port", "root", "metrics"].includes(k)) {
+      bad(source, `unknown field "${k}" (hostname, port, root, metrics)`);
     }
   }
   if (d.port !== undefined && (!Number.isInteger(d.port) || +d.port! < 0 || +d.port! > 65535)) {
@@ -157,6 +164,9 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
   }
   if (d.hostname !== undefined && typeof d.hostname !== "string") {
     bad(source, `hostname must be a string`);
+  }
+  if (d.root !== undefined && (typeof d.root !== "string" || !d.root.startsWith("/"))) {
+    bad(source, `root must be an absolute path, e.g. /host, got ${JSON.stringify(d.root)}`);
   }
   if (!Array.isArray(d.metrics) || d.metrics.length === 0) {
     bad(source, "needs a non-empty metrics list");
@@ -211,6 +221,7 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
   return {
     hostname: d.hostname as string | undefined,
     port: d.port as number | undefined,
+    root: d.root as string | undefined,
     metrics,
   };
 }
@@ -308,7 +319,12 @@ export async function startExporter(config: ExporterConfig): Promise<Exporter> {
     for (const c of config.metrics) {
       const keys = c.by === undefined ? undefined : typeof c.by === "string" ? c.by : c.by;
       const where = c.where;
-      const builder = probe(parseProbePoint(c.probe), { where, pid: c.pid, comm: c.comm });
+      const builder = probe(parseProbePoint(c.probe), {
+        where,
+        pid: c.pid,
+        comm: c.comm,
+        tracefs: config.root === undefined ? undefined : { root: config.root },
+      });
       const options = { by: keys as never, name: c.name };
       let started: AnyAggregate;
       try {
@@ -351,6 +367,8 @@ export interface ServeExporterOptions {
   port?: number;
   /** Overrides the configuration's hostname. */
   hostname?: string;
+  /** Overrides the configuration's root (where the host's file systems are). */
+  root?: string;
   /** Stops serving when it aborts (give `interrupted()` for Ctrl-C and SIGTERM). */
   signal?: AbortSignal;
   /** Called once listening, with the address. */
@@ -365,7 +383,9 @@ export async function serveExporter(
   config: ExporterConfig,
   options: ServeExporterOptions = {},
 ): Promise<void> {
-  await using exporter = await startExporter(config);
+  await using exporter = await startExporter(
+    options.root === undefined ? config : { ...config, root: options.root },
+  );
   const server = Deno.serve({
     hostname: options.hostname ?? config.hostname ?? "127.0.0.1",
     port: options.port ?? config.port ?? 9435,
