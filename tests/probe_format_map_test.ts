@@ -356,3 +356,161 @@ Deno.test("formatMap hist (fast-check): rows from the first to the last non-empt
     { numRuns: 300 },
   );
 });
+
+// ---- random maps, bpftrace deciding ----
+
+/** One random map: the bpftrace statements that fill it and the entries formatMap gets. */
+interface RandomMap {
+  statements: string[];
+  contents: MapContents;
+}
+
+const lhistIndex = (v: number) => (v < 0 ? 0 : v >= 100 ? 11 : Math.floor(v / 10) + 1);
+
+/** Distinct metrics (bpftrace's sort is not stable on ties), keys 0..n-1 shuffled. */
+function randomMaps(seed: number): RandomMap[] {
+  const rnd = fc.sample(fc.integer({ min: 0, max: 0x7fffffff }), { seed, numRuns: 4000 });
+  let r = 0;
+  const next = (n: number) => rnd[r++ % rnd.length] % n;
+  const keys = () => {
+    const n = 1 + next(5);
+    const ks = Array.from({ length: n }, (_, i) => BigInt(i * 3 - 4));
+    return ks.map((k) => ({ k, sort: next(1000) }));
+  };
+  const maps: RandomMap[] = [];
+  // count: distinct counts 1..n
+  {
+    const ks = keys();
+    const entries: MapEntry[] = ks.map(({ k }, i) => [[k], BigInt(i + 1)]);
+    maps.push({
+      statements: ks.flatMap(({ k }, i) => Array(i + 1).fill(`@c[${k}] = count();`)),
+      contents: map({ name: "@c", kind: "count", keys: [i64] }, ...entries),
+    });
+  }
+  // sum with (string, int) keys: distinct totals
+  {
+    const names = ["a", "ab", "b", "zz", ""];
+    const ks = keys();
+    const statements: string[] = [];
+    const entries: MapEntry[] = ks.map(({ k }, i) => {
+      const s = names[i % names.length];
+      const parts = [next(2000) - 1000, next(2000) - 1000];
+      const total = BigInt(parts[0] + parts[1]) * 10n + BigInt(i); // distinct
+      statements.push(
+        `@s["${s}", ${k}] = sum(${parts[0] * 10}); @s["${s}", ${k}] = sum(${parts[1] * 10 + i});`,
+      );
+      return [[s, k], total];
+    });
+    maps.push({
+      statements,
+      contents: map({ name: "@s", kind: "sum", keys: [str, i64] }, ...entries),
+    });
+  }
+  // min and max: distinct results
+  for (const kind of ["min", "max"] as const) {
+    const ks = keys();
+    const statements: string[] = [];
+    const entries: MapEntry[] = ks.map(({ k }, i) => {
+      const values = Array.from({ length: 1 + next(3) }, () => 1 + next(1000) * 10 + i);
+      statements.push(...values.map((v) => `@${kind}[${k}] = ${kind}(${v});`));
+      return [[k], BigInt(kind === "min" ? Math.min(...values) : Math.max(...values))];
+    });
+    const best = entries.map((e) => e[1]);
+    if (new Set(best).size !== best.length) continue; // a tie: leave this one out
+    maps.push({
+      statements,
+      contents: map({ name: `@${kind}`, kind, keys: [i64], signed: true }, ...entries),
+    });
+  }
+  // avg and stats: distinct averages
+  for (const kind of ["avg", "stats"] as const) {
+    const ks = keys();
+    const statements: string[] = [];
+    const entries: MapEntry[] = ks.map(({ k }, i) => {
+      const values = Array.from({ length: 1 + next(4) }, () => next(2000) - 1000);
+      const n = values.length;
+      // Make the (truncated) average i-distinct: shift every value by 3000 * i.
+      const shifted = values.map((v) => v + 3000 * i);
+      statements.push(...shifted.map((v) => `@${kind}[${k}] = ${kind}(${v});`));
+      return [[k], { count: BigInt(n), total: BigInt(shifted.reduce((a, b) => a + b, 0)) }];
+    });
+    maps.push({ statements, contents: map({ name: `@${kind}`, kind, keys: [i64] }, ...entries) });
+  }
+  // hist and lhist: distinct totals
+  {
+    const ks = keys();
+    const statements: string[] = [];
+    const hists: MapEntry[] = [];
+    const lhists: MapEntry[] = [];
+    ks.forEach(({ k }, i) => {
+      const values = Array.from(
+        { length: i + 1 },
+        () => next(6) === 0 ? next(5) - 2 : next(0x7fffffff),
+      );
+      statements.push(...values.map((v) => `@h[${k}] = hist(${v});`));
+      hists.push([[k], histOf(...values.map(BigInt))]);
+      const lv = Array.from({ length: i + 1 }, () => next(130) - 5);
+      statements.push(...lv.map((v) => `@l[${k}] = lhist(${v}, 0, 100, 10);`));
+      const counts = new Map<number, number>();
+      for (const v of lv) counts.set(lhistIndex(v), (counts.get(lhistIndex(v)) ?? 0) + 1);
+      lhists.push([[k], counts]);
+    });
+    maps.push(
+      { statements: [], contents: map({ name: "@h", kind: "hist", keys: [i64] }, ...hists) },
+      {
+        statements,
+        contents: map({
+          name: "@l",
+          kind: "lhist",
+          keys: [i64],
+          lhist: { min: 0, max: 100, step: 10 },
+        }, ...lhists),
+      },
+    );
+  }
+  // plain values: ints (distinct), strings and tuples (sorted by key)
+  {
+    const ks = keys();
+    const statements: string[] = [];
+    const ints: MapEntry[] = [];
+    const strs: MapEntry[] = [];
+    const tuples: MapEntry[] = [];
+    ks.forEach(({ k }, i) => {
+      const v = BigInt(next(200000) - 100000) * 8n + BigInt(i);
+      const s = ["x", "hello", "", "a b", "zz"][next(5)];
+      statements.push(`@i[${k}] = ${v}; @str[${k}] = "${s}"; @tu[${k}] = (${v}, "${s}");`);
+      ints.push([[k], v]);
+      strs.push([[k], s]);
+      tuples.push([[k], [v, s]]);
+    });
+    maps.push(
+      {
+        statements: [],
+        contents: map({ name: "@i", kind: "value", keys: [i64], value: i64 }, ...ints),
+      },
+      {
+        statements: [],
+        contents: map({ name: "@str", kind: "value", keys: [i64], value: str }, ...strs),
+      },
+      {
+        statements,
+        contents: map(
+          { name: "@tu", kind: "value", keys: [i64], value: { kind: "tuple", elems: [i64, str] } },
+          ...tuples,
+        ),
+      },
+    );
+  }
+  return maps;
+}
+
+Deno.test("formatMaps of random maps of every kind prints what bpftrace prints for the same BEGIN program (5 random programs)", async () => {
+  for (const seed of [1, 2, 3, 4, 5].map((i) => i * 7919 + Date.now() % 1000)) {
+    const maps = randomMaps(seed);
+    const program = `BEGIN { ${maps.flatMap((m) => m.statements).join(" ")} exit(); }`;
+    const mine = "\n\n" + formatMaps(maps.map((m) => m.contents));
+    const { text, live } = await bpftraceBegin(program, mine);
+    if (!live) return; // no oracle
+    assert.equal(mine, text, `seed ${seed}: ${program}`);
+  }
+});
