@@ -435,7 +435,7 @@ export function arg(n: number): ScriptExpr<number> {
 }
 
 /** `c ? a : b`, decided in the kernel. */
-export function cond<T>(
+export function cond<T = number>(
   c: AnyOperand,
   a: OperandOf<T> | ScriptExpr<T>,
   b: OperandOf<T> | ScriptExpr<T>,
@@ -587,7 +587,7 @@ export class Local<T> extends ScriptExpr<T> {
  * statement; use the returned expression to read it). `name` defaults to
  * `$1`, `$2`… in the probe.
  */
-export function local<T>(value: OperandOf<T> | ScriptExpr<T>, name?: string): Local<T> {
+export function local<T = number>(value: OperandOf<T> | ScriptExpr<T>, name?: string): Local<T> {
   let n = name ?? `$${++locals}`;
   if (!n.startsWith("$")) n = `$${n}`;
   if (!/^\$[A-Za-z_][A-Za-z0-9_]*$|^\$\d+$/.test(n)) {
