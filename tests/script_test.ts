@@ -5,6 +5,9 @@
 // printed at exit compared with live bpftrace.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { NotFoundError } from "../src/errors.ts";
+import { DeclaredStructs } from "../src/probe/_layout.ts";
 import { haveFeature } from "../src/features/mod.ts";
 import type { IrExpr, IrStmt, ScriptIr } from "../src/probe/ir.ts";
 import { ProbeCompileError } from "../src/probe/errors.ts";
@@ -512,17 +515,96 @@ Deno.test({
   },
 });
 
-Deno.test("a tracepoint field that points to a kernel struct: args.rqtp->tv_sec/tv_nsec read from user memory (naptime)", async () => {
+Deno.test("a tracepoint field that points to a kernel struct: args.rqtp->tv_sec/tv_nsec read from user memory (naptime), and through a struct the script declares", async () => {
   const rqtp = (name: string): IrExpr => ({ op: "field", base: field("rqtp"), name });
   let out = "";
   const h = await runScript({
     probes: [{
       points: [{ kind: "tracepoint", target: "syscalls:sys_enter_clock_nanosleep" }],
       filter: bin("==", b("comm"), str("sleep")),
-      body: [printf("%d.%09d\n", rqtp("tv_sec"), rqtp("tv_nsec")), { op: "exit" }],
+      body: [
+        printf("%d.%09d\n", rqtp("tv_sec"), rqtp("tv_nsec")),
+        printf("%d\n", {
+          op: "field",
+          base: { op: "cast", type: "struct my_ts *", arg: field("rqtp") },
+          name: "nsec",
+        }),
+        { op: "exit" },
+      ],
+    }],
+    // A struct declared by the script, laid out with C rules (nsec after 8 bytes of sec).
+    structs: [{
+      name: "struct my_ts",
+      members: [{ name: "sec", type: "long long" }, { name: "nsec", type: "long" }],
     }],
   }, { output: (t) => out += t, printMaps: false });
   assert.ok((await new Deno.Command("sleep", { args: ["0.25"] }).output()).success);
   await h.run({ signal: AbortSignal.timeout(5000) });
-  assert.equal(out, "0.250000000\n");
+  assert.equal(out, "0.250000000\n250000000\n");
+});
+
+Deno.test("declared structs: C layout of random members (property), and random or mutated type spellings fail only with typed errors", () => {
+  const TYPES: [string, number][] = [
+    ["char", 1],
+    ["unsigned char", 1],
+    ["short", 2],
+    ["u16", 2],
+    ["int", 4],
+    ["unsigned int", 4],
+    ["u32", 4],
+    ["long", 8],
+    ["unsigned long long", 8],
+    ["struct x *", 8],
+  ];
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(fc.integer({ min: 0, max: TYPES.length - 1 }), fc.integer({ min: 0, max: 3 })),
+        {
+          minLength: 1,
+          maxLength: 12,
+        },
+      ),
+      (members) => {
+        const decl = members.map(([t, n], i) => ({
+          name: `m${i}`,
+          type: n > 0 ? `${TYPES[t][0]}[${n}]` : TYPES[t][0],
+        }));
+        const layout = new DeclaredStructs([{ name: "struct s", members: decl }]).layout(
+          "struct s",
+          "test",
+        );
+        // The reference: each member at the next multiple of its element size.
+        let off = 0;
+        let align = 1;
+        members.forEach(([t, n], i) => {
+          const size = TYPES[t][1];
+          off = Math.ceil(off / size) * size;
+          assert.equal(layout.fields.get(`m${i}`)!.offset, off);
+          off += size * Math.max(1, n);
+          align = Math.max(align, size);
+        });
+        assert.equal(layout.size, Math.ceil(off / align) * align);
+      },
+    ),
+  );
+  const spellings = fc.oneof(
+    fc.string(),
+    fc.constantFrom(...TYPES.map(([t]) => t)).chain((t) =>
+      fc.tuple(fc.nat({ max: t.length }), fc.string({ maxLength: 3 })).map(([i, x]) =>
+        t.slice(0, i) + x + t.slice(i)
+      )
+    ),
+  );
+  fc.assert(
+    fc.property(spellings, (type) => {
+      try {
+        new DeclaredStructs([{ name: "struct s", members: [{ name: "a", type }] }])
+          .read("struct s", ".a", { slot: -32, strlen: 64, expr: "p->a", space: "kernel" });
+      } catch (e) {
+        assert.ok(e instanceof ProbeCompileError || e instanceof NotFoundError, String(e));
+      }
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -8,6 +8,10 @@ import { type Access, type IntAccess, resolveKernelPath, type Schema } from "./_
 import type { LinearBounds } from "./_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
 import { checkPrintfArgs } from "./printf.ts";
+import { castType } from "./_int_types.ts";
+import { DeclaredStructs } from "./_layout.ts";
+
+export { castType };
 import type {
   IrAggregation,
   IrExpr,
@@ -72,44 +76,6 @@ const UNKNOWN: IrType = { kind: "none" };
 const U64: IrType = { kind: "int", size: 8, signed: false };
 const S64: IrType = { kind: "int", size: 8, signed: true };
 const U32: IrType = { kind: "int", size: 4, signed: false };
-
-/** Integer cast names: bpftrace's (`u8`…`s64`, `uint8`…`int64`) and C's. */
-const CASTS: Record<string, [1 | 2 | 4 | 8, boolean]> = {
-  u8: [1, false],
-  u16: [2, false],
-  u32: [4, false],
-  u64: [8, false],
-  s8: [1, true],
-  s16: [2, true],
-  s32: [4, true],
-  s64: [8, true],
-  uint8: [1, false],
-  uint16: [2, false],
-  uint32: [4, false],
-  uint64: [8, false],
-  int8: [1, true],
-  int16: [2, true],
-  int32: [4, true],
-  int64: [8, true],
-  char: [1, true],
-  "unsigned char": [1, false],
-  short: [2, true],
-  "unsigned short": [2, false],
-  int: [4, true],
-  "unsigned int": [4, false],
-  unsigned: [4, false],
-  long: [8, true],
-  "unsigned long": [8, false],
-  "long long": [8, true],
-  "unsigned long long": [8, false],
-  bool: [1, false],
-};
-
-/** The integer type a cast names, or undefined. */
-export function castType(name: string): IrType | undefined {
-  const c = CASTS[name.trim().replace(/\s+/g, " ")];
-  return c ? { kind: "int", size: c[0], signed: c[1] } : undefined;
-}
 
 /** A type as messages print it: `uint64`, `int32`, `string[64]`, `(uint64, string[16])`. */
 export function typeText(t: IrType): string {
@@ -274,8 +240,11 @@ export class ScriptChecker {
   /** The pointer nodes made for `args.f->member` reads, one per read (both passes use it). */
   #roots = new Map<IrExpr, IrExpr>();
 
+  #structs: DeclaredStructs;
+
   /** A checker for `ir`. */
   constructor(ir: ScriptIr) {
+    this.#structs = new DeclaredStructs(ir.structs);
     this.strlen = Math.ceil((ir.strlen ?? 64) / 8) * 8;
   }
 
@@ -713,11 +682,11 @@ export class ScriptChecker {
         text,
       );
     }
-    const acc = resolveKernelPath(t.to.name, path, {
-      slot: POINTER_SLOT,
-      strlen: this.strlen,
-      expr: text,
-    });
+    // A struct the script declares wins over the kernel's of the same name, as in bpftrace.
+    const slot = { slot: POINTER_SLOT, strlen: this.strlen, expr: text };
+    const acc = this.#structs.has(t.to.name)
+      ? this.#structs.read(t.to.name, path, { ...slot, space: t.space })
+      : resolveKernelPath(t.to.name, path, slot);
     pt.access.set(e, acc);
     pt.roots.set(e, root);
     return typeOfAccess(acc);
