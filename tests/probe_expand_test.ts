@@ -25,6 +25,7 @@ import {
   ProbeNotFoundError,
 } from "../src/probe/mod.ts";
 import { runScript } from "../src/probe/run_script.ts";
+import { globPaths } from "../src/probe/_probe_names.ts";
 import type { ScriptIr } from "../src/probe/ir.ts";
 import { buildTarget, cleanTargets, WaitingTarget } from "./uprobe_fixtures.ts";
 
@@ -504,6 +505,75 @@ Deno.test("globMatch: never matches what a shell glob would not, and equals it w
     ),
     { numRuns: 500 },
   );
+});
+
+/**
+ * fnmatch(3) without flags, as a backtracking reference: `*`, `?`,
+ * `[...]` with `!`/`^`, ranges (out of order: nothing) and a leading `]`.
+ */
+function fnmatch(p: string, s: string): boolean {
+  if (p === "") return s === "";
+  const c = p[0];
+  if (c === "*") {
+    for (let k = 0; k <= s.length; k++) if (fnmatch(p.slice(1), s.slice(k))) return true;
+    return false;
+  }
+  if (s === "") return false;
+  if (c === "?") return fnmatch(p.slice(1), s.slice(1));
+  if (c === "[") {
+    let i = 1;
+    const neg = p[i] === "!" || p[i] === "^";
+    if (neg) i++;
+    const close = p.indexOf("]", i + 1);
+    if (close >= 0) {
+      const body = p.slice(i, close);
+      let hit = false;
+      for (let k = 0; k < body.length; k++) {
+        if (body[k + 1] === "-" && k + 2 < body.length) {
+          if (body[k] <= s[0] && s[0] <= body[k + 2]) hit = true;
+          k += 2;
+        } else if (body[k] === s[0]) hit = true;
+      }
+      return hit !== neg && fnmatch(p.slice(close + 1), s.slice(1));
+    }
+  }
+  return c === s[0] && fnmatch(p.slice(1), s.slice(1));
+}
+
+Deno.test("uprobe path globs match as glob(3) does (fast-check against an fnmatch reference), hidden names only by a leading dot", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf_expand_glob_" });
+  try {
+    const files = ["ab", "a]", "b!", "ca", "a-b", ".ab", "z^", "[a", "aa"];
+    const elf = new Uint8Array([0x7f, 0x45, 0x4c, 0x46]);
+    for (const f of files) await Deno.writeFile(`${dir}/${f}`, elf);
+    await Deno.writeTextFile(`${dir}/notelf`, "text");
+    const segment = fc.array(
+      fc.constantFrom("a", "b", "]", "!", "^", "[", "-", "*", "?", "z", "."),
+      {
+        minLength: 1,
+        maxLength: 7,
+      },
+    ).map((a) => a.join("")).filter((p) => /[*?[]/.test(p));
+    fc.assert(
+      fc.property(segment, (seg) => {
+        const expected = files
+          .filter((f) => !(f.startsWith(".") && !seg.startsWith(".")) && fnmatch(seg, f))
+          .map((f) => `${dir}/${f}`).sort();
+        assert.deepEqual(globPaths(`${dir}/${seg}`), expected, seg);
+      }),
+      { numRuns: 1000 },
+    );
+    assert.deepEqual(globPaths(`${dir}/[z-a]*`), []);
+    assert.deepEqual(globPaths(`${dir}/[!a]*`), [
+      `${dir}/[a`,
+      `${dir}/b!`,
+      `${dir}/ca`,
+      `${dir}/z^`,
+    ]);
+    assert.deepEqual(globPaths(`${dir}/a[]]`), [`${dir}/a]`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("listProbes: random and mutated patterns give lines or a typed error", async () => {

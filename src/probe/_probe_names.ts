@@ -414,7 +414,29 @@ export function processExe(pid: number): string {
 
 // ---------------------------------------------------------------- paths
 
-/** A glob(3) path segment as a regular expression (`*`, `?`, `[...]`; no leading dot). */
+/** A character as a class-safe regular expression escape. */
+function charEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/** The inside of a glob bracket expression as a regular expression class body (`a-c` ranges). */
+function classBody(body: string): string {
+  let out = "";
+  for (let k = 0; k < body.length; k++) {
+    if (body[k + 1] === "-" && k + 2 < body.length) {
+      // A range whose ends are out of order matches nothing, as in glob(3).
+      if (body[k] <= body[k + 2]) out += `${charEscape(body[k])}-${charEscape(body[k + 2])}`;
+      k += 2;
+    } else out += charEscape(body[k]);
+  }
+  return out;
+}
+
+/**
+ * A glob(3) path segment as a regular expression: `*`, `?`, and bracket
+ * expressions (`[abc]`, `[a-z]`, `[!a]` or `[^a]`, a `]` first is literal);
+ * a `[` without its `]` is literal.
+ */
 function segmentRegex(seg: string): RegExp {
   let re = "";
   for (let i = 0; i < seg.length; i++) {
@@ -422,15 +444,16 @@ function segmentRegex(seg: string): RegExp {
     if (c === "*") re += "[^/]*";
     else if (c === "?") re += "[^/]";
     else if (c === "[") {
-      const close = seg.indexOf("]", i + 2);
-      if (close < 0) re += "\\[";
+      let start = i + 1;
+      const negated = seg[start] === "!" || seg[start] === "^";
+      if (negated) start++;
+      const close = seg.indexOf("]", start + 1);
+      if (close < 0) re += charEscape(c);
       else {
-        let body = seg.slice(i + 1, close);
-        if (body.startsWith("!")) body = "^" + body.slice(1);
-        re += `[${body.replace(/\\/g, "\\\\")}]`;
+        re += `[${negated ? "^" : ""}${classBody(seg.slice(start, close))}]`;
         i = close;
       }
-    } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
+    } else re += charEscape(c);
   }
   return new RegExp(`^${re}$`);
 }
