@@ -329,3 +329,36 @@ Deno.test("formatBuffer: %r keeps printable ASCII, %rx escapes every byte, %rh i
     );
   }));
 });
+
+Deno.test("formatPrintf (fast-check): random formats and arguments print what bpftrace prints for them (40 printf calls in one BEGIN block)", async () => {
+  const safe = fc.constantFrom("a", "Z", " ", ".", "-", "|", ":", "9", "%%");
+  const literal = fc.array(safe, { maxLength: 4 }).map((a) => a.join(""));
+  const call = fc.tuple(
+    fc.array(fc.tuple(literal, conversionArb.filter((c) => c.conv[0] !== "r")), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    literal,
+    fc.array(fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }), {
+      minLength: 3,
+      maxLength: 3,
+    }),
+    fc.array(fc.stringMatching(/^[a-z .]{0,10}$/), { minLength: 3, maxLength: 3 }),
+  ).filter(([parts]) => parts.every(([lit]) => !/%$/.test(lit.replaceAll("%%", ""))));
+  const calls = fc.sample(call, { numRuns: 40, seed: Date.now() % 100000 });
+  let mine = "";
+  const statements = calls.map(([parts, tail, ints, strs]) => {
+    const format = parts.map(([l, c]) => l + c.text).join("") + tail + "\n";
+    // A %c over 0x7f is one raw byte, not UTF-8 (formatPrintf gives its Latin-1 character).
+    const args = parts.map(([, c], i) =>
+      c.conv === "s" ? strs[i] : c.conv === "c" ? BigInt.asUintN(7, ints[i]) : ints[i]
+    );
+    mine += formatPrintf(format, args);
+    const source = args.map((a) => (typeof a === "string" ? `"${a}"` : String(a)));
+    return `printf("${format.replace("\n", "\\n")}", ${source.join(", ")});`;
+  });
+  const program = `BEGIN { ${statements.join(" ")} exit(); }`;
+  const { text, live } = await bpftraceBegin(program, mine + "\n\n");
+  if (!live) return;
+  assert.equal(mine + "\n\n", text, program);
+});
