@@ -25,7 +25,7 @@ import {
   ProbeNotFoundError,
 } from "../src/probe/mod.ts";
 import { runScript } from "../src/probe/run_script.ts";
-import { globPaths } from "../src/probe/_probe_names.ts";
+import { globPaths } from "../src/probe/expand.ts";
 import type { ScriptIr } from "../src/probe/ir.ts";
 import { buildTarget, cleanTargets, WaitingTarget } from "./uprobe_fixtures.ts";
 

@@ -50,7 +50,7 @@ import {
   usdtNames,
 } from "./_probe_names.ts";
 
-export { globMatch };
+export { globMatch, globPaths };
 
 /** Options of {@linkcode expandPoints}. */
 export interface ExpandOptions extends TracefsOptions {
