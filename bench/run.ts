@@ -15,6 +15,7 @@ const ALL = [
   "metrics_scrape",
   "probe_list",
   "bpftrace_start",
+  "script_overhead",
 ];
 const chosen = Deno.args.length ? Deno.args : ALL;
 const here = new URL(".", import.meta.url).pathname;
