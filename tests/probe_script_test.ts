@@ -298,3 +298,28 @@ Deno.test("script: span.text of random expressions has the parentheses the tree 
     { numRuns: 500 },
   );
 });
+
+Deno.test("script: start() runs on the back end; results are typed by the maps build returns", async () => {
+  const s = script(({ begin, map, perThread }) => {
+    const m = map<number, number>("@m");
+    const t = perThread("@t");
+    begin(() => {
+      m.set(1, 40);
+      m.increment(1, 2);
+      m.set(2, cond(nsecs.gt(0), 7, 8));
+      t.set(5);
+      count("@c", { by: "x" });
+    });
+    return { m, t, other: 3 };
+  });
+  let printed = "";
+  await using run = await s.start({ output: (text) => printed += text, printMaps: false });
+  await run.runFor(0);
+  const { m, t } = run.results;
+  assert.equal(m.get(1), 42);
+  assert.equal(m.get(2), 7);
+  assert.equal(t.size, 1);
+  assert.deepEqual([...run.map(s.refs.m).keys()].sort(), [1, 2]);
+  assert.equal(run.maps["@c"].get("x"), 1);
+  assert.equal(printed, "");
+});

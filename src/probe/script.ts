@@ -1087,7 +1087,8 @@ export interface ScriptMainOptions extends ScriptOptions {
 /** The decoded contents of the maps in `R` (what the build callback returned), by property. */
 export type ResultsOf<R> = {
   readonly [
-    P in keyof R as R[P] extends ScriptMap<unknown, unknown> | PerThread<unknown> ? P : never
+    // deno-lint-ignore no-explicit-any
+    P in keyof R as R[P] extends ScriptMap<any, any> | PerThread<any> ? P : never
   ]: R[P] extends ScriptMap<infer K, infer V> ? Map<MapKeyOf<K>, V>
     : R[P] extends PerThread<infer V> ? Map<number, V>
     : never;
