@@ -56,6 +56,35 @@ function ciliumObjects(): string[] {
   }
 }
 
+/**
+ * The BPF objects libbpf-tools' binaries embed (their skeletons carry the
+ * object's bytes), written to `dir`; none when libbpf-tools is missing.
+ */
+function libbpfToolsObjects(dir: string): string[] {
+  const out: string[] = [];
+  for (const tool of ["execsnoop", "opensnoop", "biolatency", "runqlat", "tcpconnect"]) {
+    let bin: Uint8Array;
+    try {
+      bin = Deno.readFileSync(`/usr/sbin/${tool}`);
+    } catch {
+      continue;
+    }
+    const dv = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
+    for (let i = 1; i + 64 <= bin.length; i++) {
+      // "\x7fELF", 64-bit, little endian, EM_BPF.
+      if (dv.getUint32(i, false) !== 0x7f454c46 || bin[i + 4] !== 2 || bin[i + 5] !== 1) continue;
+      if (dv.getUint16(i + 18, true) !== 247) continue;
+      const end = i + Number(dv.getBigUint64(i + 40, true)) +
+        dv.getUint16(i + 58, true) * dv.getUint16(i + 60, true);
+      if (end > bin.length) continue;
+      Deno.writeFileSync(`${dir}/${tool}.bpf.o`, bin.subarray(i, end));
+      out.push(`${dir}/${tool}.bpf.o`);
+      break;
+    }
+  }
+  return out;
+}
+
 const ident = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
 const prop = (s: string) => (ident(s) ? `.${s}` : `[${JSON.stringify(s)}]`);
 
@@ -99,11 +128,12 @@ async function denoCheck(files: string[], cwd: string): Promise<void> {
   assert.ok(out.success, `deno check failed:\n${dec.decode(out.stderr).slice(0, 4000)}`);
 }
 
-Deno.test("gen ts: every object in testdata/ and cilium's testdata gives a module that type-checks with a program using all its names", async () => {
+Deno.test("gen ts: every object in testdata/, cilium's testdata and libbpf-tools' binaries gives a module that type-checks with a program using all its names", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "denobpf-gen-" });
   try {
     const files: string[] = [];
-    const objects = [...testdataObjects(), ...ciliumObjects()];
+    const tools = libbpfToolsObjects(dir);
+    const objects = [...testdataObjects(), ...ciliumObjects(), ...tools];
     let generated = 0;
     for (const path of objects) {
       let specError: unknown;
@@ -137,6 +167,15 @@ Deno.test("gen ts: every object in testdata/ and cilium's testdata gives a modul
     }
     // All of testdata/bpf (both byte orders) and more.
     assert.ok(generated >= 40, `only ${generated} modules of ${objects.length} objects`);
+    // execsnoop builds its record in a hash map, then sends it: a map value is a record too.
+    const execsnoop = tools.findIndex((p) => p.endsWith("/execsnoop.bpf.o"));
+    if (execsnoop >= 0) {
+      const text = Deno.readTextFileSync(
+        `${dir}/o${objects.indexOf(tools[execsnoop])}_execsnoop_bpf_bpf.ts`,
+      );
+      assert.match(text, /export function decodeEvent\(record: Uint8Array\): Event/);
+      assert.match(text, /readonly execs: map\.TypedMap<number, Event, map\.BpfMap>/);
+    }
     await denoCheck(files, dir);
   } finally {
     Deno.removeSync(dir, { recursive: true });

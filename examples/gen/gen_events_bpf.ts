@@ -6,13 +6,91 @@
  * object's BTF; `loadSpec()` gives the spec to adapt first (set `.rodata`
  * constants on its `variables`, change map sizes) and `load({ spec })` loads it.
  *
- * Record types (decoders for ring buffer and perf records): event → decodeEvent.
+ * Record types (decoders for ring buffer and perf records): count_key → decodeCountKey, count_value → decodeCountValue, addr → decodeAddr, event → decodeEvent.
  *
  * @module
  */
 
 import * as collection from "@denobpf/ebpf/collection";
 import * as map from "@denobpf/ebpf/map";
+
+/** `struct count_key`: 8 bytes, from the object's BTF. */
+export interface CountKey {
+  /** `__u32 pid`, at byte 0. */
+  pid: number;
+  /** `__u32 syscall_nr`, at byte 4. */
+  syscall_nr: number;
+}
+
+/** The codec of {@linkcode CountKey}. */
+export const countKeyCodec: map.Codec<CountKey> = map.record<CountKey>({ name: "struct count_key", size: 8, align: 4 }, [
+  ["pid", 0, map.u32],
+  ["syscall_nr", 4, map.u32],
+]);
+
+/**
+ * Decodes a `struct count_key` record a program sent (ring buffer or perf sample): its first
+ * 8 bytes.
+ *
+ * @throws {ParseError} when the record is shorter.
+ */
+export function decodeCountKey(record: Uint8Array): CountKey {
+  return map.decodeRecord(countKeyCodec, record);
+}
+
+/** `struct count_value`: 40 bytes, from the object's BTF. */
+export interface CountValue {
+  /** `__u64 calls`, at byte 0. */
+  calls: bigint;
+  /** `struct {…} seen`, at byte 8. */
+  seen: { first_ns: bigint; last_ns: bigint };
+  /** `char[16] comm`, at byte 24. */
+  comm: string;
+}
+
+/** The codec of {@linkcode CountValue}. */
+export const countValueCodec: map.Codec<CountValue> = map.record<CountValue>({ name: "struct count_value", size: 40, align: 8 }, [
+  ["calls", 0, map.u64],
+  ["seen", 8, map.record<{ first_ns: bigint; last_ns: bigint }>({ name: "struct {…}", size: 16, align: 8 }, [
+    ["first_ns", 0, map.u64],
+    ["last_ns", 8, map.u64],
+  ])],
+  ["comm", 24, map.cstring(16)],
+]);
+
+/**
+ * Decodes a `struct count_value` record a program sent (ring buffer or perf sample): its first
+ * 40 bytes.
+ *
+ * @throws {ParseError} when the record is shorter.
+ */
+export function decodeCountValue(record: Uint8Array): CountValue {
+  return map.decodeRecord(countValueCodec, record);
+}
+
+/** `union addr`: 16 bytes, from the object's BTF. Reading gives every union member; to write one, give that member alone. */
+export interface Addr {
+  /** `__u32 v4`, at byte 0 (a union member). */
+  v4: number;
+  /** `__u8[16] v6`, at byte 0 (a union member). */
+  v6: Uint8Array;
+}
+
+/** The codec of {@linkcode Addr}. */
+export const addrCodec: map.Codec<Addr> = map.record<Addr>({ name: "union addr", size: 16, align: 4 }, [
+  ["v4", 0, map.u32, true],
+  ["v6", 0, map.bytes(16), true],
+]);
+
+/**
+ * Decodes a `union addr` record a program sent (ring buffer or perf sample): its first
+ * 16 bytes.
+ *
+ * @throws {ParseError} when the record is shorter.
+ */
+export function decodeAddr(record: Uint8Array): Addr {
+  return map.decodeRecord(addrCodec, record);
+}
 
 /** The values of `enum event_kind` (fields of this type read as plain numbers). */
 export const EventKind = {
@@ -67,54 +145,6 @@ export const eventCodec: map.Codec<Event> = map.record<Event>({ name: "struct ev
 export function decodeEvent(record: Uint8Array): Event {
   return map.decodeRecord(eventCodec, record);
 }
-
-/** `struct count_value`: 40 bytes, from the object's BTF. */
-export interface CountValue {
-  /** `__u64 calls`, at byte 0. */
-  calls: bigint;
-  /** `struct {…} seen`, at byte 8. */
-  seen: { first_ns: bigint; last_ns: bigint };
-  /** `char[16] comm`, at byte 24. */
-  comm: string;
-}
-
-/** The codec of {@linkcode CountValue}. */
-export const countValueCodec: map.Codec<CountValue> = map.record<CountValue>({ name: "struct count_value", size: 40, align: 8 }, [
-  ["calls", 0, map.u64],
-  ["seen", 8, map.record<{ first_ns: bigint; last_ns: bigint }>({ name: "struct {…}", size: 16, align: 8 }, [
-    ["first_ns", 0, map.u64],
-    ["last_ns", 8, map.u64],
-  ])],
-  ["comm", 24, map.cstring(16)],
-]);
-
-/** `struct count_key`: 8 bytes, from the object's BTF. */
-export interface CountKey {
-  /** `__u32 pid`, at byte 0. */
-  pid: number;
-  /** `__u32 syscall_nr`, at byte 4. */
-  syscall_nr: number;
-}
-
-/** The codec of {@linkcode CountKey}. */
-export const countKeyCodec: map.Codec<CountKey> = map.record<CountKey>({ name: "struct count_key", size: 8, align: 4 }, [
-  ["pid", 0, map.u32],
-  ["syscall_nr", 4, map.u32],
-]);
-
-/** `union addr`: 16 bytes, from the object's BTF. Reading gives every union member; to write one, give that member alone. */
-export interface Addr {
-  /** `__u32 v4`, at byte 0 (a union member). */
-  v4: number;
-  /** `__u8[16] v6`, at byte 0 (a union member). */
-  v6: Uint8Array;
-}
-
-/** The codec of {@linkcode Addr}. */
-export const addrCodec: map.Codec<Addr> = map.record<Addr>({ name: "union addr", size: 16, align: 4 }, [
-  ["v4", 0, map.u32, true],
-  ["v6", 0, map.bytes(16), true],
-]);
 
 /** `limits_t (a typedef of an anonymous struct)`: 8 bytes, from the object's BTF. */
 export interface LimitsT {

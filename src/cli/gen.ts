@@ -19,8 +19,8 @@ const USAGE = `usage: gen ts OBJECT.o [-o FILE] [--name N] [--embed|--path] [--r
   --embed       carry the object in the module as base64 (the default)
   --path        read the object at load time, by its path relative to FILE
   --record T,.. the BTF struct or union names programs send as ring or perf buffer
-                records (default: every named struct or union that no map
-                definition, program context, CO-RE access or extern reaches)
+                records (default: every named struct or union but map definitions
+                and what program contexts, CO-RE accesses and externs reach)
   --package P   the package the module imports (default @denobpf/ebpf)`;
 
 /** The directory part of `path` (`"."` when it has none). */

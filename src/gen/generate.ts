@@ -40,9 +40,12 @@ export interface GenerateBindingsOptions {
    * The BTF names of the struct or union types programs send as records
    * (ring buffer, perf samples): each gets an interface, a codec and a
    * `decode…` function. Default: every named struct or union of the
-   * object's BTF that no map definition, program context argument, CO-RE
-   * access, extern or struct_ops variable reaches — in C, keep such a type in BTF with a global such as
-   * `struct event *unused_event;` (as libbpf-tools do).
+   * object's BTF (map keys and values included, as a record is often built
+   * in a map first) but the map definitions and the kernel's types: what
+   * the programs' context arguments, CO-RE accesses, externs and
+   * struct_ops variables reach. A type only a local variable uses is not
+   * in BTF: keep it there with a global such as `struct event
+   * *unused_event;` (as libbpf-tools do).
    */
   records?: readonly string[];
   /** The package the module imports (default `"@denobpf/ebpf"`): `<pkg>/collection` and `<pkg>/map`. */
@@ -83,22 +86,46 @@ function base64(bytes: Uint8Array): string {
   return btoa(bin);
 }
 
-/** Sections whose variables' types are no records: map definitions, externs, struct_ops. */
-const NOT_RECORD_SECTIONS = new Set([
-  ".maps",
-  "maps",
-  ".ksyms",
-  ".kconfig",
-  ".struct_ops",
-  ".struct_ops.link",
-]);
+/** Sections whose variables' types, and all they reach, are the kernel's: externs, struct_ops. */
+const KERNEL_SECTIONS = new Set([".ksyms", ".kconfig", ".struct_ops", ".struct_ops.link"]);
 
 /**
- * The named struct and union types no map definition and no program entry
- * (its context argument) reaches, nor an extern: the default records.
+ * The struct types that define maps: the types of `.maps` and `maps`
+ * variables, and the inner maps' definitions (`__array(values, struct
+ * inner)`) — not the key and value types they point at.
+ */
+function mapDefinitions(btf: Spec): Set<number> {
+  const defs = new Set<number>();
+  const mark = (id: number, depth: number) => {
+    const t = btf.resolve(id);
+    if (t.kind !== "struct" || defs.has(t.id) || depth > 8) return;
+    defs.add(t.id);
+    for (const m of t.members) {
+      if (m.name !== "values") continue;
+      const arr = btf.resolve(m.type);
+      const ptr = arr.kind === "array" ? btf.resolve(arr.type) : arr;
+      if (ptr.kind === "ptr") mark(ptr.type, depth + 1);
+    }
+  };
+  for (let id = 1; id <= btf.lastTypeId; id++) {
+    const t = btf.typeById(id);
+    if (t.kind !== "datasec" || (t.name !== ".maps" && t.name !== "maps")) continue;
+    for (const v of t.vars) {
+      const vt = btf.typeById(v.type);
+      mark(vt.kind === "var" ? vt.type : v.type, 0);
+    }
+  }
+  return defs;
+}
+
+/**
+ * The default records: every named struct and union of the object's BTF
+ * but the map definitions and the kernel's types — what the programs'
+ * context arguments, CO-RE accesses, externs and struct_ops variables
+ * reach.
  */
 function defaultRecords(btf: Spec, spec: CollectionSpec): BtfType[] {
-  const reached = new Set<number>();
+  const reached = mapDefinitions(btf);
   const visit = (id: number) => {
     const stack = [id];
     while (stack.length) {
@@ -115,7 +142,7 @@ function defaultRecords(btf: Spec, spec: CollectionSpec): BtfType[] {
   const programs = new Set(Object.keys(spec.programs));
   for (let id = 1; id <= btf.lastTypeId; id++) {
     const t = btf.typeById(id);
-    if (t.kind === "datasec" && NOT_RECORD_SECTIONS.has(t.name)) visit(id);
+    if (t.kind === "datasec" && KERNEL_SECTIONS.has(t.name)) visit(id);
     else if (t.kind === "func" && (programs.has(t.name) || t.linkage === "extern")) visit(id);
   }
   // Kernel types the programs read with CO-RE.
