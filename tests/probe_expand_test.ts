@@ -614,6 +614,46 @@ Deno.test("listProbes: random and mutated patterns give lines or a typed error",
       }),
       { numRuns: 300 },
     );
+    // Mutated tracefs files: a format file for -v, available_filter_functions
+    // for kprobes. Each -v line is a field's declaration; each kprobe a
+    // function of the file, its module column dropped.
+    const format = Deno.readTextFileSync("/sys/kernel/tracing/events/sched/sched_switch/format");
+    await Deno.mkdir(`${dir}/events/sched/sched_switch`, { recursive: true });
+    const edits = fc.array(
+      fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.string({ maxLength: 8 })),
+      { maxLength: 4 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        edits,
+        fc.array(fc.string({ maxLength: 12 }), { maxLength: 6 }),
+        async (ed, fns) => {
+          let text = format;
+          for (const [at, len, put] of ed) {
+            const i = at % (text.length + 1);
+            text = text.slice(0, i) + put + text.slice(i + len);
+          }
+          await Deno.writeTextFile(`${dir}/events/sched/sched_switch/format`, text);
+          const lines = await listProbes("tracepoint:sched:sched_switch", {
+            tracefs: dir,
+            verbose: true,
+          });
+          assert.equal(lines[0], "tracepoint:sched:sched_switch");
+          for (const l of lines.slice(1)) assert.ok(l.startsWith("    ") && !l.includes(";"), l);
+          await Deno.writeTextFile(`${dir}/available_filter_functions`, fns.join("\n"));
+          // bpftrace's strip_symbol_module: a line ending in ] loses its last " [".
+          const names = new Set(
+            fns.map((f) =>
+              f.endsWith("]") && f.includes(" [") ? f.slice(0, f.lastIndexOf(" [")) : f
+            ),
+          );
+          for (const l of await listProbes("kprobe:*", { tracefs: dir })) {
+            assert.ok(names.has(l.slice("kprobe:".length)), l);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
