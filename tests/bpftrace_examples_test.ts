@@ -552,3 +552,28 @@ for (const c of CASES) {
     },
   });
 }
+
+Deno.test({
+  name: "examples/bpftrace/lesson01_list_probes.ts prints what bpftrace -l prints",
+  ignore: !haveBpftrace || Deno.uid() !== 0,
+  fn: async () => {
+    const pattern = "tracepoint:syscalls:sys_enter_*";
+    const run = async (cmd: string, args: string[]) => {
+      const r = await new Deno.Command(cmd, { args, cwd: ROOT, stderr: "null" }).output();
+      assert.ok(r.success, `${cmd} ${args.join(" ")} failed`);
+      return new TextDecoder().decode(r.stdout);
+    };
+    const theirs = await run("bpftrace", ["-l", pattern]);
+    const ours = await run(Deno.execPath(), [
+      "run",
+      "--allow-ffi",
+      "examples/bpftrace/lesson01_list_probes.ts",
+      pattern,
+    ]);
+    assert.ok(theirs.split("\n").length > 100);
+    assert.equal(ours, theirs);
+    assert.ok(
+      codeLines(Deno.readTextFileSync(`${ROOT}examples/bpftrace/lesson01_list_probes.ts`)) <= 3,
+    );
+  },
+});
