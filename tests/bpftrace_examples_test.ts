@@ -200,6 +200,11 @@ const CASES: Case[] = [
       normalize: (l) => l.replace(/^\d+\s+\d+\s+/, ""),
     },
   ),
+  snoop(
+    "bashreadline",
+    `printf 'echo bpfex_hello\\nexit\\n' | script -qec "/bin/bash --norc --noprofile -i" /dev/null`,
+    { match: /bpfex_hello|exit$/, normalize: (l) => noTime(l).replace(/^\d+\s+/, "") },
+  ),
   snoop("gethostlatency", "./bpfex_getent ahosts localhost", {
     match: /bpfex_getent/,
     normalize: (l) => noTime(l).replace(/^\d+\s+(\S+)\s+\d+\s+/, "$1 "),
