@@ -409,11 +409,13 @@ Deno.test("map layout codecs: a bitfield reads what it wrote and keeps the neigh
 });
 
 Deno.test("map layout codecs: a record with overlapping union members round-trips what it decodes; a short record is a ParseError", () => {
-  const u = record<{ a: number; b: bigint; c: number }>({ name: "union u", size: 8, align: 8 }, [
-    ["a", 0, u32, true],
-    ["b", 0, u64, true],
-    ["c", 4, u32, true],
-  ]);
+  const u = record({ name: "union u", size: 8, align: 8 }, {
+    a: { offset: 0, codec: u32, optional: true },
+    b: { offset: 0, codec: u64, optional: true },
+    c: { offset: 4, codec: u32, optional: true },
+  });
+  const typed: { a: number; b: bigint; c: number } = decodeRecord(u, new Uint8Array(8));
+  assert.deepEqual(typed, { a: 0, b: 0n, c: 0 });
   fc.assert(
     fc.property(fc.uint8Array({ minLength: 8, maxLength: 16 }), (bytes) => {
       const v = decodeRecord(u, bytes);

@@ -23,10 +23,10 @@ export interface CountKey {
 }
 
 /** The codec of {@linkcode CountKey}. */
-export const countKeyCodec: map.Codec<CountKey> = map.record<CountKey>({ name: "struct count_key", size: 8, align: 4 }, [
-  ["pid", 0, map.u32],
-  ["syscall_nr", 4, map.u32],
-]);
+export const countKeyCodec: map.Codec<CountKey> = map.record({ name: "struct count_key", size: 8, align: 4 }, {
+  pid: { offset: 0, codec: map.u32 },
+  syscall_nr: { offset: 4, codec: map.u32 },
+});
 
 /**
  * Decodes a `struct count_key` record a program sent (ring buffer or perf sample): its first
@@ -49,14 +49,14 @@ export interface CountValue {
 }
 
 /** The codec of {@linkcode CountValue}. */
-export const countValueCodec: map.Codec<CountValue> = map.record<CountValue>({ name: "struct count_value", size: 40, align: 8 }, [
-  ["calls", 0, map.u64],
-  ["seen", 8, map.record<{ first_ns: bigint; last_ns: bigint }>({ name: "struct {…}", size: 16, align: 8 }, [
-    ["first_ns", 0, map.u64],
-    ["last_ns", 8, map.u64],
-  ])],
-  ["comm", 24, map.cstring(16)],
-]);
+export const countValueCodec: map.Codec<CountValue> = map.record({ name: "struct count_value", size: 40, align: 8 }, {
+  calls: { offset: 0, codec: map.u64 },
+  seen: { offset: 8, codec: map.record({ name: "struct {…}", size: 16, align: 8 }, {
+    first_ns: { offset: 0, codec: map.u64 },
+    last_ns: { offset: 8, codec: map.u64 },
+  }) },
+  comm: { offset: 24, codec: map.cstring(16) },
+});
 
 /**
  * Decodes a `struct count_value` record a program sent (ring buffer or perf sample): its first
@@ -77,10 +77,10 @@ export interface Addr {
 }
 
 /** The codec of {@linkcode Addr}. */
-export const addrCodec: map.Codec<Addr> = map.record<Addr>({ name: "union addr", size: 16, align: 4 }, [
-  ["v4", 0, map.u32, true],
-  ["v6", 0, map.bytes(16), true],
-]);
+export const addrCodec: map.Codec<Addr> = map.record({ name: "union addr", size: 16, align: 4 }, {
+  v4: { offset: 0, codec: map.u32, optional: true },
+  v6: { offset: 0, codec: map.bytes(16), optional: true },
+});
 
 /**
  * Decodes a `union addr` record a program sent (ring buffer or perf sample): its first
@@ -123,18 +123,18 @@ export interface Event {
 }
 
 /** The codec of {@linkcode Event}. */
-export const eventCodec: map.Codec<Event> = map.record<Event>({ name: "struct event", size: 64, align: 8 }, [
-  ["pid", 0, map.u32],
-  ["tid", 4, map.u32],
-  ["kind", 8, map.u32],
-  ["cpu", 12, map.bitfield({ bitOffset: 0, bits: 8, signed: false })],
-  ["flags", 13, map.bitfield({ bitOffset: 0, bits: 4, signed: false })],
-  ["truncated", 13, map.bitfield({ bitOffset: 4, bits: 1, signed: false })],
-  ["syscall_nr", 16, map.u64, true],
-  ["raw", 16, map.bytes(8), true],
-  ["args", 24, map.arrayOf(map.i64, 3)],
-  ["comm", 48, map.cstring(16)],
-]);
+export const eventCodec: map.Codec<Event> = map.record({ name: "struct event", size: 64, align: 8 }, {
+  pid: { offset: 0, codec: map.u32 },
+  tid: { offset: 4, codec: map.u32 },
+  kind: { offset: 8, codec: map.u32 },
+  cpu: { offset: 12, codec: map.bitfield({ bitOffset: 0, bits: 8, signed: false }) },
+  flags: { offset: 13, codec: map.bitfield({ bitOffset: 0, bits: 4, signed: false }) },
+  truncated: { offset: 13, codec: map.bitfield({ bitOffset: 4, bits: 1, signed: false }) },
+  syscall_nr: { offset: 16, codec: map.u64, optional: true },
+  raw: { offset: 16, codec: map.bytes(8), optional: true },
+  args: { offset: 24, codec: map.arrayOf(map.i64, 3) },
+  comm: { offset: 48, codec: map.cstring(16) },
+});
 
 /**
  * Decodes a `struct event` record a program sent (ring buffer or perf sample): its first
@@ -155,10 +155,10 @@ export interface LimitsT {
 }
 
 /** The codec of {@linkcode LimitsT}. */
-export const limitsTCodec: map.Codec<LimitsT> = map.record<LimitsT>({ name: "struct limits_t", size: 8, align: 4 }, [
-  ["max_events", 0, map.u32],
-  ["verbose", 4, map.bool],
-]);
+export const limitsTCodec: map.Codec<LimitsT> = map.record({ name: "struct limits_t", size: 8, align: 4 }, {
+  max_events: { offset: 0, codec: map.u32 },
+  verbose: { offset: 4, codec: map.bool },
+});
 
 /** The maps of `gen_events_bpfel.o` by name. */
 export interface GenEventsMaps {
@@ -203,16 +203,16 @@ export interface GenEventsVariables {
 
 const CODECS: collection.BindingCodecs = {
   maps: {
-    counts: { key: countKeyCodec, value: countValueCodec },
-    addrs: { key: map.u32, value: addrCodec },
+    counts: { key: countKeyCodec satisfies map.Codec<CountKey>, value: countValueCodec satisfies map.Codec<CountValue> },
+    addrs: { key: map.u32 satisfies map.Codec<number>, value: addrCodec satisfies map.Codec<Addr> },
   } as collection.BindingCodecs["maps"],
   variables: {
-    target_pid: map.u32,
-    limits: limitsTCodec,
-    last_comm: map.cstring(16),
-    event_count: map.u64,
-    dropped: map.u32,
-    unused_event: map.u64,
+    target_pid: map.u32 satisfies map.Codec<number>,
+    limits: limitsTCodec satisfies map.Codec<LimitsT>,
+    last_comm: map.cstring(16) satisfies map.Codec<string>,
+    event_count: map.u64 satisfies map.Codec<bigint>,
+    dropped: map.u32 satisfies map.Codec<number>,
+    unused_event: map.u64 satisfies map.Codec<bigint>,
   } as collection.BindingCodecs["variables"],
 };
 

@@ -311,7 +311,7 @@ export class TypeRenderer {
         `export interface ${tsName} {\n${members.join("\n")}\n}\n\n` +
         `/** The codec of {@linkcode ${tsName}}. */\n` +
         `export const ${codecName}: map.Codec<${tsName}> = ${
-          this.#recordExpr(tsName, `${t.kind} ${t.name || name}`, { fields, size, align })
+          this.#recordExpr(`${t.kind} ${t.name || name}`, { fields, size, align })
         };\n`,
     );
     return d;
@@ -340,25 +340,26 @@ export class TypeRenderer {
     const ts = `{ ${layout.fields.map((f) => `${propertyKey(f.name)}: ${f.r.ts}`).join("; ")} }`;
     return {
       ts,
-      codec: this.#recordExpr(ts, `${t.kind} {…}`, layout),
+      codec: this.#recordExpr(`${t.kind} {…}`, layout),
       c,
       size: layout.size,
     };
   }
 
-  #recordExpr(
-    ts: string,
-    cName: string,
-    layout: { fields: LaidOut[]; size: number; align: number },
-  ): string {
+  /**
+   * A `map.record(…)` expression. Its value type is inferred from the
+   * fields' codecs, so the type checker holds it against the interface the
+   * codec is declared with.
+   */
+  #recordExpr(cName: string, layout: { fields: LaidOut[]; size: number; align: number }): string {
     const fields = layout.fields.map((f) =>
-      `[${JSON.stringify(f.name)}, ${f.offset}, ${f.r.codec.replaceAll("\n", "\n  ")}${
-        f.optional ? ", true" : ""
-      }]`
+      `${propertyKey(f.name)}: { offset: ${f.offset}, codec: ${f.r.codec.replaceAll("\n", "\n  ")}${
+        f.optional ? ", optional: true" : ""
+      } },`
     );
-    return `map.record<${ts}>({ name: ${
+    return `map.record({ name: ${
       JSON.stringify(cName)
-    }, size: ${layout.size}, align: ${layout.align} }, [\n  ${fields.join(",\n  ")},\n])`;
+    }, size: ${layout.size}, align: ${layout.align} }, {\n  ${fields.join("\n  ")}\n})`;
   }
 
   #layout(id: number): { fields: LaidOut[]; size: number; align: number } {

@@ -368,10 +368,12 @@ export function generateBindings(
   out.push(`}`, ``);
 
   // The codecs the loader binds.
+  // `satisfies`: the type checker holds each codec against the type the interfaces above give.
+  const checked = (r: Rendered) => `${r.codec} satisfies map.Codec<${r.ts}>`;
   const mapCodecs = maps.filter((m) => m.key && m.value).map((m) =>
-    `    ${propertyKey(m.name)}: { key: ${m.key!.codec}, value: ${m.value!.codec} },`
+    `    ${propertyKey(m.name)}: { key: ${checked(m.key!)}, value: ${checked(m.value!)} },`
   );
-  const varCodecs = variables.map((v) => `    ${propertyKey(v.name)}: ${v.r.codec},`);
+  const varCodecs = variables.map((v) => `    ${propertyKey(v.name)}: ${checked(v.r)},`);
   out.push(
     `const CODECS: collection.BindingCodecs = {`,
     `  maps: {`,

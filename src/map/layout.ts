@@ -9,14 +9,11 @@
  * import { bitfield, decodeRecord, record, u32 } from "@denobpf/ebpf/map";
  *
  * // struct ev { __u32 pid; __u32 cpu : 8, flags : 4; };
- * const ev = record<{ pid: number; cpu: number; flags: number }>(
- *   { name: "struct ev", size: 8, align: 4 },
- *   [
- *     ["pid", 0, u32],
- *     ["cpu", 4, bitfield({ bitOffset: 0, bits: 8, signed: false })],
- *     ["flags", 5, bitfield({ bitOffset: 0, bits: 4, signed: false })],
- *   ],
- * );
+ * const ev = record({ name: "struct ev", size: 8, align: 4 }, {
+ *   pid: { codec: u32, offset: 0 },
+ *   cpu: { codec: bitfield({ bitOffset: 0, bits: 8, signed: false }), offset: 4 },
+ *   flags: { codec: bitfield({ bitOffset: 0, bits: 4, signed: false }), offset: 5 },
+ * });
  * decodeRecord(ev, new Uint8Array([1, 0, 0, 0, 3, 5, 0, 0])).flags; // 5
  * ```
  *
@@ -27,18 +24,23 @@ import { InvalidArgumentError, ParseError } from "../errors.ts";
 import { type Codec, LITTLE_ENDIAN } from "./codec.ts";
 
 /**
- * One field of a {@linkcode record}: its name, byte offset and codec, and
+ * One field of a {@linkcode record}: its codec and byte offset, and
  * whether writing may leave it out (members of a union, or of an anonymous
  * union inside a struct).
  */
-export type RecordField =
-  | readonly [name: string, offset: number, codec: Codec<unknown>]
-  | readonly [
-    name: string,
-    offset: number,
-    codec: Codec<unknown>,
-    optional: boolean,
-  ];
+export interface RecordField<T = unknown> {
+  /** The field's codec. */
+  codec: Codec<T>;
+  /** Its byte offset in the record. */
+  offset: number;
+  /** True when writing may leave it out (a union member). */
+  optional?: boolean;
+}
+
+/** The object type a {@linkcode record} codec reads and writes. */
+export type RecordValue<F extends Record<string, RecordField>> = {
+  [K in keyof F]: F[K] extends RecordField<infer T> ? T : never;
+};
 
 /** The layout of a {@linkcode record}: the C type's size and alignment. */
 export interface RecordLayout {
@@ -51,17 +53,21 @@ export interface RecordLayout {
 }
 
 /**
- * A C struct or union at the offsets BTF gives: fields may overlap (union
- * members, bitfields sharing a byte). Reading decodes every field; writing
- * zeroes the bytes, then writes the fields in declaration order — a field
- * marked optional (a union member) may be left out, the others are
- * required. Give a union one member: a later member overwrites an earlier
- * one's bytes.
+ * A C struct or union at the offsets BTF gives, fields in declaration
+ * order: unlike `struct()`, fields may overlap (union members,
+ * bitfields sharing a byte). Reading decodes every field; writing zeroes
+ * the bytes, then writes the fields in order — a field marked `optional`
+ * (a union member) may be left out, the others are required. Give a union
+ * one member: a later member overwrites an earlier one's bytes.
  */
-export function record<T>(layout: RecordLayout, fields: readonly RecordField[]): Codec<T> {
+export function record<F extends Record<string, RecordField>>(
+  layout: RecordLayout,
+  fields: F,
+): Codec<RecordValue<F>> {
   const { name, size, align } = layout;
-  for (const [field, offset, codec] of fields) {
-    if (offset < 0 || offset + codec.size > size) {
+  const entries = Object.entries(fields).map(([field, f]) => ({ field, ...f }));
+  for (const { field, offset, codec } of entries) {
+    if (!Number.isInteger(offset) || offset < 0 || offset + codec.size > size) {
       throw new InvalidArgumentError(
         `${name}: field ${field} (${codec.size} bytes at ${offset}) lies outside its ${size} bytes`,
       );
@@ -77,7 +83,7 @@ export function record<T>(layout: RecordLayout, fields: readonly RecordField[]):
       }
       new Uint8Array(dv.buffer, dv.byteOffset + o, size).fill(0);
       const rec = v as Record<string, unknown>;
-      for (const [field, offset, codec, optional] of fields) {
+      for (const { field, offset, codec, optional } of entries) {
         if (rec[field] === undefined) {
           if (optional) continue;
           throw new InvalidArgumentError(`${name}: field ${field} is missing`);
@@ -87,8 +93,8 @@ export function record<T>(layout: RecordLayout, fields: readonly RecordField[]):
     },
     read(dv, o) {
       const out: Record<string, unknown> = {};
-      for (const [field, offset, codec] of fields) out[field] = codec.read(dv, o + offset);
-      return out as T;
+      for (const { field, offset, codec } of entries) out[field] = codec.read(dv, o + offset);
+      return out as RecordValue<F>;
     },
   };
 }
