@@ -741,6 +741,42 @@ export class ScriptChecker {
       case "usym":
         this.#needInt(e.args[0], types[0] ?? UNKNOWN, text);
         return e.fn === "ksym" ? { kind: "ksym" } : { kind: "usym" };
+      case "kaddr":
+        if (e.args[0]?.op !== "str") fail(`${text}: kaddr() takes a symbol name (a string)`, text);
+        return U64;
+      case "reg": {
+        if (e.args[0]?.op !== "str") fail(`${text}: reg() takes a register name (a string)`, text);
+        if (!REGS_KINDS.has(env.kind)) {
+          fail(
+            `${text}: reg() reads the registers of kprobes, uprobes, USDT and profile, not ${env.name}`,
+            text,
+          );
+        }
+        if (!(e.args[0].value in PT_REGS)) {
+          fail(
+            `${text}: unknown register ${e.args[0].value} (${Object.keys(PT_REGS).join(", ")})`,
+            text,
+          );
+        }
+        return U64;
+      }
+      case "strncmp": {
+        const [a, b, n] = types;
+        if (a?.kind !== "str" || b?.kind !== "str" || e.args[2]?.op !== "int") {
+          fail(`${text}: strncmp() compares two strings over n bytes (an integer literal)`, text);
+        }
+        void n;
+        return U64;
+      }
+      case "kstack":
+      case "ustack": {
+        const frames = e.args.find((a) => a.op === "int");
+        return {
+          kind: "stack",
+          user: e.fn === "ustack",
+          ...(frames?.op === "int" ? { frames: Number(frames.value) } : {}),
+        };
+      }
       case "uptr":
       case "kptr":
         if (types.length !== 1) fail(`${text}: ${e.fn}() takes one pointer`, text);
@@ -762,6 +798,34 @@ export class ScriptChecker {
     }
   }
 }
+
+/** Point kinds whose context is a `struct pt_regs` (perf_event data starts with one). */
+const REGS_KINDS = new Set(["kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile"]);
+
+/** Offsets of the registers in x86-64's `struct pt_regs`. */
+export const PT_REGS: Readonly<Record<string, number>> = {
+  r15: 0,
+  r14: 8,
+  r13: 16,
+  r12: 24,
+  bp: 32,
+  bx: 40,
+  r11: 48,
+  r10: 56,
+  r9: 64,
+  r8: 72,
+  ax: 80,
+  cx: 88,
+  dx: 96,
+  si: 104,
+  di: 112,
+  orig_ax: 120,
+  ip: 128,
+  cs: 136,
+  flags: 144,
+  sp: 152,
+  ss: 160,
+};
 
 /** The type of what an access reads. */
 function typeOfAccess(acc: Access): IrType {

@@ -13,20 +13,8 @@
 // temporaries (keys, values, spilled operands), allocated and freed as a
 // stack.
 
-import {
-  type Assembler,
-  R0,
-  R1,
-  R10,
-  R2,
-  R3,
-  R4,
-  R6,
-  R7,
-  R8,
-  R9,
-  type Register,
-} from "../asm/mod.ts";
+import type { Assembler } from "../asm/assembler.ts";
+import { R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, type Register } from "../asm/register.ts";
 import type { IntAccess } from "./_access.ts";
 import {
   type AggKind,
@@ -46,10 +34,12 @@ import {
   type PointEnv,
   POINTER_SLOT,
   type ProgramTypes,
+  PT_REGS,
   sizeOfType,
   stmtText,
 } from "./_check.ts";
-import type { VerifierError } from "../program/mod.ts";
+import { symbolAddress } from "../kallsyms/load.ts";
+import type { VerifierError } from "../program/errors.ts";
 import { ProbeCompileError } from "./errors.ts";
 import type { IrExpr, IrStmt, IrType, SourceSpan } from "./ir.ts";
 
@@ -519,6 +509,8 @@ class ProgramGen {
       a.mov64(R1, R6).loadMapPtr(R2, "stacks").mov64(R3, t.user ? USER_STACK : 0)
         .call("get_stackid");
       a.stxdw(base, off, R0);
+      // bpftrace's layout: a user stack's pid in the high half, to symbolize its frames.
+      if (t.user) a.call("get_current_pid_tgid").rsh64(R0, 32).stxw(base, off + 4, R0);
       return;
     }
     this.int(e);
@@ -692,6 +684,15 @@ class ProgramGen {
       }
       case "call":
         if (["ksym", "usym", "uptr", "kptr"].includes(e.fn)) return this.int(e.args[0]);
+        if (e.fn === "kaddr" && e.args[0].op === "str") {
+          this.g.constant(R0, symbolAddress(e.args[0].value));
+          return;
+        }
+        if (e.fn === "reg" && e.args[0].op === "str") {
+          a.ldxdw(R0, R6, PT_REGS[e.args[0].value]);
+          return;
+        }
+        if (e.fn === "strncmp") return this.strncmp(e);
         throw this.notInt(e);
       default:
         throw this.notInt(e);
@@ -800,6 +801,30 @@ class ProgramGen {
       return;
     }
     this.arith(op, R0, rhs, signed);
+  }
+
+  /** strncmp(a, b, n): 0 when the first n bytes (up to a NUL in both) are equal, else 1. */
+  strncmp(e: IrExpr & { op: "call" }): void {
+    const a = this.a;
+    const [x, y, n] = e.args;
+    const lx = this.type(x);
+    const ly = this.type(y);
+    const len = Math.max(lx.kind === "str" ? lx.len : 8, ly.kind === "str" ? ly.len : 8);
+    const count = Math.min(len, n.op === "int" ? Number(n.value) : 0);
+    this.scoped(() => {
+      const l = this.alloc(len, exprText(e));
+      const r = this.alloc(len, exprText(e));
+      this.str(x, len, R10, l);
+      this.str(y, len, R10, r);
+      const end = this.g.fresh("strncmp");
+      a.mov64(R0, 1);
+      for (let i = 0; i < count; i++) {
+        a.ldxb(R1, R10, l + i).ldxb(R2, R10, r + i).jne(R1, R2, end).jeq(R1, 0, `${end}_eq`);
+      }
+      this.g.label(`${end}_eq`);
+      a.mov64(R0, 0);
+      this.g.label(end);
+    });
   }
 
   strCompare(e: IrExpr & { op: "binary" }, lt: IrType, rt: IrType): void {

@@ -2,7 +2,7 @@
 // types into the entries `formatMap` prints (bpftrace's exit output) and
 // into the JS values `ScriptHandle.maps` gives.
 
-import type { BpfMap } from "../map/mod.ts";
+import type { BpfMap } from "../map/map.ts";
 import { decoderOf } from "./_decode.ts";
 import { linearBuckets } from "./_codegen.ts";
 import { sizeOfType } from "./_check.ts";
@@ -52,7 +52,8 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
     }
     case "stack": {
       const s = decoderOf({ type: "stack", user: t.user }, 8, stacks)(view, off) as string;
-      return s === "" ? [] : s.split("\n");
+      const frames = s === "" ? [] : s.split("\n");
+      return t.frames === undefined ? frames : frames.slice(0, t.frames);
     }
     case "ksym":
       return resolveKsym(view.getBigUint64(off, true));
