@@ -23,6 +23,7 @@ import { loadKallsyms } from "../src/kallsyms/mod.ts";
 import { readElfFile } from "../src/elf/mod.ts";
 import type { BpfMap } from "../src/map/mod.ts";
 import { decoderOf } from "../src/probe/_decode.ts";
+import { runScript } from "../src/probe/run_script.ts";
 import { startBpftrace } from "./_bpftrace_begin.ts";
 
 const LIB_SOURCE = `
@@ -317,4 +318,66 @@ Deno.test("parseProcMaps (fast-check): generated lines parse back to their field
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("a script's @[ustack] = count() and @k[kstack] = count() print symbolized as bpftrace prints them (the back end keeps the pid with a user stack)", async () => {
+  const { dir, exe, lib } = await build();
+  try {
+    const bpftrace = await startBpftrace(
+      `uprobe:${lib}:lib_leaf { @[ustack] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getpid /comm == "${COMM}"/ { @k[kstack] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { exit(); }`,
+    );
+    const out: string[] = [];
+    await using h = await runScript({
+      probes: [
+        {
+          points: [{ kind: "uprobe", target: `${lib}:lib_leaf` }],
+          body: [{
+            op: "aggregate",
+            map: "@",
+            key: { op: "builtin", name: "ustack" },
+            fn: "count",
+            args: [],
+          }],
+        },
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getpid" }],
+          filter: {
+            op: "binary",
+            operator: "==",
+            left: { op: "builtin", name: "comm" },
+            right: { op: "str", value: COMM },
+          },
+          body: [{
+            op: "aggregate",
+            map: "@k",
+            key: { op: "builtin", name: "kstack" },
+            fn: "count",
+            args: [],
+          }],
+        },
+      ],
+    }, { output: (s: string) => void out.push(s) });
+    const target = new Deno.Command(exe, { args: ["4"], stdin: "piped", stdout: "piped" }).spawn();
+    try {
+      const reader = target.stdout.getReader();
+      await reader.read(); // past getppid: bpftrace is printing, the target waits
+      reader.releaseLock();
+      const printed = await bpftrace.output();
+      h.print();
+      const mine = "\n\n" + out.join("");
+      assert.match(
+        mine,
+        /@\[\n {4}lib_leaf\+0\n {4}lib_mid\+\d+\n {4}leaf\+\d+\n {4}mid\+\d+\n {4}main\+\d+\n/,
+      );
+      assert.equal(mine, printed);
+    } finally {
+      await target.stdin.close();
+      await target.status;
+      await target.stdout.cancel().catch(() => {});
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
