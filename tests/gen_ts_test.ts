@@ -349,10 +349,21 @@ Deno.test("cli gen ts: stdout is the library's module; --path reads the object r
     const text = Deno.readTextFileSync(out);
     assert.match(text, /new URL\("\.\.\/\.\.\/bpf\/gen_events_bpfel\.o", import\.meta\.url\)/);
     assert.match(text, /export type EvObjects = /);
-    assert.doesNotMatch(text, /atob/);
-    // The module reads the object by path: its spec has the object's programs.
-    const mod = await import(new URL(`file://${out}`).href);
-    assert.deepEqual(Object.keys(mod.loadSpec().collection.programs), ["on_sys_enter"]);
+    assert.doesNotMatch(text, /atob|objectBytes|Deno\.read/);
+    // The module reads the object by path, with --allow-ffi alone: its spec has the programs.
+    Deno.writeTextFileSync(
+      `${dir}/sub/main.ts`,
+      `import { loadSpec, objectUrl } from "./events_bpf.ts";\n` +
+        `console.log(Object.keys(loadSpec().collection.programs).join(), objectUrl.protocol);\n`,
+    );
+    await denoCheck(["main.ts"], `${dir}/sub`);
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-ffi", "--no-prompt", "--config", config, "main.ts"],
+      cwd: `${dir}/sub`,
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.ok(run.success, dec.decode(run.stderr));
+    assert.equal(dec.decode(run.stdout), "on_sys_enter file:\n");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

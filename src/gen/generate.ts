@@ -26,8 +26,9 @@ export interface GenerateBindingsOptions {
   name?: string;
   /**
    * How the module finds the object: `"embed"` (default) carries it as
-   * base64, so the module is all a user imports; `"path"` reads it at load
-   * time from {@linkcode GenerateBindingsOptions.objectPath}.
+   * base64, so the module is all a user imports (it exports
+   * `objectBytes()`); `"path"` reads it at load time from
+   * {@linkcode GenerateBindingsOptions.objectPath} (it exports `objectUrl`).
    */
   object?: "embed" | "path";
   /**
@@ -264,6 +265,7 @@ export function generateBindings(
     "load",
     "loadSpec",
     "objectBytes",
+    "objectUrl",
     "OBJECT",
     "CODECS",
   ];
@@ -409,13 +411,8 @@ export function generateBindings(
   } else {
     const p = options.objectPath ?? pathOf(source as string | URL);
     out.push(
-      `/** The object file, read at load time. */`,
-      `const OBJECT = new URL(${JSON.stringify(p)}, import.meta.url);`,
-      ``,
-      `/** The object file's bytes. */`,
-      `export function objectBytes(): Uint8Array {`,
-      `  return Deno.readFileSync(OBJECT);`,
-      `}`,
+      `/** Where the object file is read from by {@linkcode loadSpec} (with --allow-ffi alone, too). */`,
+      `export const objectUrl: URL = new URL(${JSON.stringify(p)}, import.meta.url);`,
       ``,
     );
   }
@@ -429,7 +426,7 @@ export function generateBindings(
     `/** Reads the object into a spec (no kernel calls). */`,
     `export function loadSpec(): ${names.spec} {`,
     `  const spec = collection.loadCollectionSpec(${
-      mode === "embed" ? "objectBytes()" : "OBJECT"
+      mode === "embed" ? "objectBytes()" : "objectUrl"
     }, { name: ${JSON.stringify(fileName)} });`,
     `  return collection.bindSpec<${names.variables}>(spec, CODECS);`,
     `}`,
