@@ -652,3 +652,24 @@ Deno.test("reg() outside a pt_regs context names the point", async () => {
       e.message.includes("not tracepoint:syscalls:sys_enter_getpid"),
   );
 });
+
+Deno.test('usym(reg("ip")) at a uprobe prints the function, symbolized in the process that hit it', async () => {
+  const h = await runScript({
+    probes: [{
+      points: [{ kind: "uprobe", target: "c:getpid", pid: Deno.pid }],
+      body: [{
+        op: "aggregate",
+        map: "@",
+        key: { op: "call", fn: "usym", args: [{ op: "call", fn: "reg", args: [str("ip")] }] },
+        fn: "count",
+        args: [],
+      }],
+    }],
+  }, { printMaps: false });
+  getpids(3);
+  await h.stop();
+  const syms = [...h.maps["@"]];
+  assert.equal(syms.length, 1, JSON.stringify(syms));
+  assert.match(String(syms[0][0]), /getpid/);
+  assert.ok((syms[0][1] as number) >= 3);
+});

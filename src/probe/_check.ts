@@ -865,6 +865,8 @@ export function sizeOfType(t: IrType): number {
       return t.elems.reduce((n, x) => n + sizeOfType(x), 0);
     case "none":
       return 0;
+    case "usym":
+      return 16; // the address and the process it belongs to
     default:
       return 8;
   }

@@ -515,6 +515,8 @@ class ProgramGen {
     }
     this.int(e);
     a.stxdw(base, off, R0);
+    // usym: the address and the process to symbolize it in.
+    if (t.kind === "usym") a.call("get_current_pid_tgid").rsh64(R0, 32).stxdw(base, off + 8, R0);
   }
 
   tupleInto(e: IrExpr, off: number): void {

@@ -8,7 +8,7 @@ import { linearBuckets } from "./_codegen.ts";
 import { sizeOfType } from "./_check.ts";
 import type { MapLayout } from "./_script_codegen.ts";
 import type { IrType } from "./ir.ts";
-import { resolveKsym } from "./symbols.ts";
+import { resolveKsym, resolveUsym } from "./symbols.ts";
 import {
   type Histogram,
   histogramFrom,
@@ -57,6 +57,8 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
     }
     case "ksym":
       return resolveKsym(view.getBigUint64(off, true));
+    case "usym":
+      return resolveUsym(view.getBigUint64(off, true), Number(view.getBigUint64(off + 8, true)));
     case "int":
       return t.signed ? view.getBigInt64(off, true) : view.getBigUint64(off, true);
     default:
