@@ -150,6 +150,18 @@ Deno.test({
 });
 
 Deno.test({
+  name: "trace: a script the back end refuses prints no Attaching line and fails, as bpftrace",
+  ignore: !ready,
+  async fn() {
+    const [theirs, ours] = await both(["-e", "BEGIN { @x = curtask->no_such_field; }"]);
+    assert.equal(theirs.code, 1);
+    assert.equal(ours.code, 1);
+    assert.equal(ours.stdout, theirs.stdout);
+    assert.match(ours.stderr, /no_such_field/);
+  },
+});
+
+Deno.test({
   name: "trace FILE.bt runs a file with its parameters; trace -l lists as bpftrace -l",
   ignore: !ready,
   async fn() {

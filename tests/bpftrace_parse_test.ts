@@ -437,3 +437,14 @@ Deno.test("deep nesting is an error, not a stack overflow", () => {
   const ifs = `BEGIN { ${"if (1) { ".repeat(3000)}${"}".repeat(3000)} }`;
   assert.throws(() => parseBpftrace(ifs), BpftraceError);
 });
+
+Deno.test("positional parameters in attach points stand for their text", () => {
+  const ir = compileBpftrace("uprobe:$1:$2 { @ = count(); }", {
+    params: ["/bin/sh", "main"],
+    ...noConstants,
+  });
+  assert.deepEqual(ir.probes[0].points.map((p) => [p.kind, p.target]), [[
+    "uprobe",
+    "/bin/sh:main",
+  ]]);
+});

@@ -247,7 +247,12 @@ class Lowering {
     return { points, ...(filter ? { filter } : {}), body, span: this.span(p.loc) };
   }
 
-  point(raw: string, loc: Loc): IrPoint {
+  point(written: string, loc: Loc): IrPoint {
+    // uprobe:$1:main: positional parameters stand for their text
+    const raw = written.replace(
+      /\$([0-9]+)/g,
+      (_, i) => this.#options.params?.[Number(i) - 1] ?? "",
+    );
     const colon = raw.indexOf(":");
     const type = colon < 0 ? raw : raw.slice(0, colon);
     const rest = colon < 0 ? "" : raw.slice(colon + 1);

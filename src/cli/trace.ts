@@ -129,10 +129,17 @@ export async function traceCommand(args: string[]): Promise<number> {
     return 1;
   }
   const n = await countProbes(ir, { pid: opts.pid });
-  write(`Attaching ${n} probe${n === 1 ? "" : "s"}...\n`);
+  // Printed once the back end has accepted the script (a type error prints
+  // no such line, as with bpftrace), before anything BEGIN prints.
+  let attaching = `Attaching ${n} probe${n === 1 ? "" : "s"}...\n`;
+  const output = (text: string) => {
+    write(attaching + text);
+    attaching = "";
+  };
   using stop = interrupted();
   const { runScript } = await backend;
-  await using handle = await runScript(ir, { output: write });
+  await using handle = await runScript(ir, { output });
+  output("");
   const ended = new AbortController();
   const abort = () => ended.abort();
   stop.addEventListener("abort", abort);
