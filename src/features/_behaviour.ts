@@ -3,14 +3,10 @@
 // Used by misc.ts's table; like the other probes they sit on the syscall
 // layer and count their bpf(2) calls.
 
-import {
-  bpfTry,
-  closeRawFd,
-  perfEventOpen,
-  PerfSwConfig,
-  PerfType,
-  SyscallError,
-} from "../sys/mod.ts";
+import { bpfTry } from "../sys/bpf.ts";
+import { closeRawFd } from "../sys/fd.ts";
+import { perfEventOpen, PerfSwConfig, PerfType } from "../sys/perf_event.ts";
+import { SyscallError } from "../sys/error.ts";
 import { LINK_INFO, ProgramType } from "../sys/abi.ts";
 import { counted, progLoadFd, RETURN_ZERO } from "./_raw.ts";
 import { AttachType as ATTACH } from "./_names.ts";

@@ -8,7 +8,7 @@
 
 import { btfBlob } from "../btf/blob.ts";
 import { BtfKind } from "../sys/abi.ts";
-import { bpfTry } from "../sys/mod.ts";
+import { bpfTry } from "../sys/bpf.ts";
 import { counted } from "./_raw.ts";
 
 const KIND_INT = BtfKind.int;

@@ -4,7 +4,9 @@
 // proves the kernel knows the type. The recipes are libbpf's
 // (`probe_prog_load`), so the answers match `bpftool feature probe`.
 
-import { EINVAL, ENOTSUPP, kernelVersionCode, type ProgLoadAttr } from "../sys/mod.ts";
+import { EINVAL, ENOTSUPP } from "../sys/errno.ts";
+import { kernelVersionCode } from "../sys/uname.ts";
+import type { ProgLoadAttr } from "../sys/bpf.ts";
 import { AttachType as ATTACH, programTypeName } from "./_names.ts";
 
 /** A probe load recipe. */

@@ -2,7 +2,8 @@
 // with EPERM means "not supported" only if the process could otherwise use
 // bpf(2) at all; this baseline check tells the two apart.
 
-import { EACCES, EPERM, PermissionError } from "../sys/mod.ts";
+import { EACCES, EPERM } from "../sys/errno.ts";
+import { PermissionError } from "../sys/error.ts";
 import { ProgramType } from "../sys/abi.ts";
 import { memo } from "./_cache.ts";
 import { progLoad, RETURN_ZERO } from "./_raw.ts";

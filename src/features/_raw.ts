@@ -8,12 +8,12 @@ import {
   BpfCmd,
   bpfRaw,
   bpfTry,
-  closeRawFd,
   encodeAttr,
   type LinkCreateAttr,
   type MapCreateAttr,
   type ProgLoadAttr,
-} from "../sys/mod.ts";
+} from "../sys/bpf.ts";
+import { closeRawFd } from "../sys/fd.ts";
 
 let syscalls = 0;
 

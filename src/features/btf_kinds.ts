@@ -11,7 +11,8 @@
 import { btfBlob } from "../btf/blob.ts";
 import type { BtfFeatures } from "../btf/marshal.ts";
 import { BtfKind } from "../sys/abi.ts";
-import { bpfTry, closeRawFd } from "../sys/mod.ts";
+import { bpfTry } from "../sys/bpf.ts";
+import { closeRawFd } from "../sys/fd.ts";
 import { memo } from "./_cache.ts";
 import { counted } from "./_raw.ts";
 

@@ -9,7 +9,9 @@
 import { NotSupportedError } from "../errors.ts";
 import { MapCreateFlag, type MapTypeName } from "../map/types.ts";
 import { MapType } from "../sys/abi.ts";
-import { closeRawFd, ENOTSUPP, errnoName, pageSize } from "../sys/mod.ts";
+import { closeRawFd } from "../sys/fd.ts";
+import { ENOTSUPP, errnoName } from "../sys/errno.ts";
+import { pageSize } from "../sys/mmap.ts";
 import { loadStorageProbeBtf, STORAGE_KEY_TYPE_ID, STORAGE_VALUE_TYPE_ID } from "./_btf_blob.ts";
 import { memo } from "./_cache.ts";
 import { mapTypeName, mapTypeNumber } from "./_names.ts";

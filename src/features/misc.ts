@@ -9,18 +9,10 @@
  */
 
 import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
-import {
-  addressOf,
-  bpfTry,
-  closeRawFd,
-  EBADF,
-  ENODEV,
-  ENOENT,
-  ENOSYS,
-  errnoName,
-  ESRCH,
-  fileInfoIfExists,
-} from "../sys/mod.ts";
+import { addressOf, bpfTry } from "../sys/bpf.ts";
+import { closeRawFd } from "../sys/fd.ts";
+import { EBADF, ENODEV, ENOENT, ENOSYS, errnoName, ESRCH } from "../sys/errno.ts";
+import { fileInfoIfExists } from "../sys/file.ts";
 import {
   AluOp,
   AtomicOp,

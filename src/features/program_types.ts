@@ -8,7 +8,7 @@
 
 import type { ProgramTypeName } from "../asm/types.ts";
 import { NotSupportedError } from "../errors.ts";
-import { errnoName } from "../sys/mod.ts";
+import { errnoName } from "../sys/errno.ts";
 import { memo } from "./_cache.ts";
 import { loadSetup } from "./_load_setup.ts";
 import { programTypeName, programTypeNumber } from "./_names.ts";

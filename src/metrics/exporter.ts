@@ -24,12 +24,12 @@
  */
 
 import { InvalidArgumentError, ParseError } from "../errors.ts";
+import { probe } from "../probe/builder.ts";
+import type { AggregateProbe } from "../probe/handles.ts";
+import type { Histogram } from "../probe/output.ts";
 import {
-  type AggregateProbe,
-  type Histogram,
   kprobe,
   kretprobe,
-  probe,
   type ProbePoint,
   profile,
   rawTracepoint,
@@ -38,7 +38,7 @@ import {
   uprobe,
   uretprobe,
   usdt,
-} from "../probe/mod.ts";
+} from "../probe/points.ts";
 import { parseYaml } from "./_yaml.ts";
 import { metricsHandler } from "./handler.ts";
 import { type Metric, probeMetric } from "./metric.ts";

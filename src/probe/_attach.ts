@@ -5,20 +5,15 @@
  * @module
  */
 
-import {
-  attachKprobe,
-  attachPerfEvent,
-  attachRawTracepoint,
-  attachTracepoint,
-  attachTracing,
-  attachUprobe,
-  attachUsdt,
-  type Link,
-} from "../link/mod.ts";
-import type { Program } from "../program/mod.ts";
+import { attachKprobe } from "../link/kprobe.ts";
+import type { Link } from "../link/link.ts";
+import { attachPerfEvent, attachRawTracepoint, attachTracepoint } from "../link/tracepoint.ts";
+import { attachTracing } from "../link/tracing.ts";
+import { attachUprobe, attachUsdt } from "../link/uprobe.ts";
+import type { Program } from "../program/program.ts";
 import { onlineCpus } from "../sys/cpu.ts";
 import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
-import type { TracefsOptions } from "../tracefs/mod.ts";
+import type { TracefsOptions } from "../tracefs/mount.ts";
 import type { Schema } from "./_access.ts";
 
 /** Attaches `program` at the schema's probe point; closes what it attached if one fails. */

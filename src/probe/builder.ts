@@ -17,12 +17,12 @@
  * @module
  */
 
-import type { Assembler } from "../asm/mod.ts";
+import type { Assembler } from "../asm/assembler.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { type BpfMap, createMap } from "../map/mod.ts";
-import { loadProgramAsync } from "../program/mod.ts";
-import { ringBufReader } from "../ringbuf/mod.ts";
-import type { TracefsOptions } from "../tracefs/mod.ts";
+import { type BpfMap, createMap } from "../map/map.ts";
+import { loadProgramAsync } from "../program/load.ts";
+import { ringBufReader } from "../ringbuf/reader.ts";
+import type { TracefsOptions } from "../tracefs/mount.ts";
 import { type Access, type IntAccess, type Schema, schemaOf } from "./_access.ts";
 import { attach } from "./_attach.ts";
 import {

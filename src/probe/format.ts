@@ -16,7 +16,8 @@
 
 import { FileNotFoundError, ParseError } from "../errors.ts";
 import { readDir, readTextFile } from "../sys/file.ts";
-import { eventDir, type TracefsOptions, tracefsPath } from "../tracefs/mod.ts";
+import { eventDir } from "../tracefs/events.ts";
+import { type TracefsOptions, tracefsPath } from "../tracefs/mount.ts";
 import { ProbeNotFoundError } from "./errors.ts";
 
 /** How a probe reads a tracepoint field. */

@@ -31,15 +31,10 @@
  * @module
  */
 
-import {
-  type ElfFile,
-  ElfType,
-  GnuNoteType,
-  readElfFile,
-  SectionType,
-  SegmentType,
-} from "../elf/mod.ts";
-import { type Kallsyms, loadKallsyms } from "../kallsyms/mod.ts";
+import { type ElfFile, readElfFile } from "../elf/elf_file.ts";
+import { ElfType, GnuNoteType, SectionType, SegmentType } from "../elf/constants.ts";
+import type { Kallsyms } from "../kallsyms/kallsyms.ts";
+import { loadKallsyms } from "../kallsyms/load.ts";
 import { fileInfo, readTextFile } from "../sys/file.ts";
 
 /** Options of {@linkcode resolveKsym} and {@linkcode resolveUsym}. */
