@@ -323,3 +323,22 @@ Deno.test("script: start() runs on the back end; results are typed by the maps b
   assert.equal(run.maps["@c"].get("x"), 1);
   assert.equal(printed, "");
 });
+
+Deno.test("script: a type error from the back end quotes the builder's rendering of the expression", async () => {
+  // TypeScript refuses what the types show: a string in arithmetic.
+  // @ts-expect-error comm is a string expression
+  assert.throws(() => hist("@us", nsecs.add(comm)), /inside a probe body/);
+  // Untyped fields are checked by the back end, which quotes the rendering.
+  const s = script(({ on, map }) => {
+    const start = map<number, number>("@start");
+    on(tracepoint("syscalls:sys_enter_openat"), () => start.set(tid, nsecs));
+    on(tracepoint("syscalls:sys_exit_openat"), ({ args }) => {
+      hist("@us", nsecs.sub(start.get(tid)).add(args.ret).mul(args.__syscall_nr.add(comm)));
+    });
+  });
+  await assert.rejects(
+    () => s.start({ output: () => {}, printMaps: false }),
+    (e: Error) =>
+      e instanceof InvalidArgumentError && e.message.includes("args.__syscall_nr + comm"),
+  );
+});
