@@ -52,6 +52,19 @@ const HEAD = "/usr/bin/head -c 0 /etc/hostname";
 const CASES: { name: string; args: string[] }[] = [
   { name: "hello world", args: ["-e", 'BEGIN { printf("hello world\\n"); exit(); }'] },
   {
+    name: "statements and operators in BEGIN",
+    args: [
+      "-e",
+      'BEGIN { $a = 10; $a += 5; $a++; @x = 1; @x += 4; @x++; ++@x; @x--; @y[1, "a"] = 2; @y[2, "b"] += 3; ' +
+      "$t = $a > 10 ? 100 : 200; unroll(3) { @u = @u + 2; } " +
+      'if ($a == 16) { printf("a=%d t=%d\\n", $a, $t); } else { printf("no\\n"); } ' +
+      "@s = stats($a); @s = stats(4); @h = lhist($a, 0, 100, 10); @m = min(-3); @v = avg(7); @v = avg(8); " +
+      'print(@y); printf("%s|%5d|%-5s|%x|%c\\n", "str", 42, "ab", 255, 65); @c[-1] = count(); ' +
+      "@mod = 17 % 5; @sh = 1 << 10 >> 2; @bits = (0xf0 | 0x0f) & ~0x3 ^ 1; " +
+      "@cmp = (1 < 2) + (2 <= 2) + (3 > 4) + (5 >= 5) + (1 != 1) + !0; @logic = (1 && 0) || (2 && 3); exit(); }",
+    ],
+  },
+  {
     name: "lesson 3: syscall counts by process",
     args: [
       "-c",
@@ -179,5 +192,44 @@ Deno.test({
     }
     const [theirs, ours] = await both(["-l", "tracepoint:syscalls:sys_enter_read*"]);
     assert.equal(ours.stdout, theirs.stdout);
+  },
+});
+
+Deno.test({
+  name: "trace: Ctrl-C stops, runs END and prints the maps, exit 0 (as bpftrace)",
+  ignore: !ready,
+  async fn() {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "cli.ts",
+        "trace",
+        "-e",
+        'tracepoint:raw_syscalls:sys_enter { @n = count(); } END { printf("end\\n"); }',
+      ],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const dec = new TextDecoder();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    assert.equal(text, "Attaching 2 probes...\n");
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    const status = await child.status;
+    const stderr = dec.decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(status.code, 0, stderr);
+    assert.match(text, /^Attaching 2 probes\.\.\.\nend\n\n\n@n: [1-9][0-9]*\n$/);
   },
 });
