@@ -21,24 +21,9 @@ import { parseBytes } from "../src/cli/bpftool_map_dump.ts";
 import * as asm from "../src/asm/builders.ts";
 import { R0 } from "../src/asm/register.ts";
 import { mountBpffs } from "./_helpers.ts";
+import { bpftool, CLI, cli, run } from "./_cli_helpers.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const BASIC = new URL("../testdata/bpf/basic_bpfel.o", import.meta.url);
-const d = new TextDecoder();
-
-async function run(
-  cmd: string,
-  args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
-}
-
-async function bpftool(args: string[]): Promise<string> {
-  const r = await run("bpftool", args);
-  assert.equal(r.code, 0, `bpftool ${args.join(" ")}: ${r.err}`);
-  return r.out;
-}
 
 /** stdout, and whether the command succeeded, of both (bpftool's exit code is an errno). */
 async function both(args: string[]): Promise<[string, string]> {
@@ -50,12 +35,6 @@ async function both(args: string[]): Promise<[string, string]> {
     `${a.code === 0 ? "ok" : "failed"}\n${a.out}`,
     `${b.code === 0 ? "ok" : "failed"}\n${b.out}`,
   ];
-}
-
-async function cli(args: string[]): Promise<string> {
-  const r = await run(Deno.execPath(), ["run", "-A", "--no-prompt", CLI, ...args]);
-  assert.equal(r.code, 0, `cli.ts ${args.join(" ")}: ${r.err}`);
-  return r.out;
 }
 
 /** Time and run-time statistics only (see the top of the file). */
@@ -226,8 +205,9 @@ Deno.test("bpftool's id order: one BTF's ids reverse at each growth of its hash 
 
 Deno.test("bpftool's JSON writer: compact output parses back to the same value", () => {
   type V = string | number | boolean | V[] | { [k: string]: V };
+  // No backslash: bpftool 7.1 writes it as \n (see bpftool_json.ts).
   const str = fc.string().filter((s) =>
-    [...s].every((c) => c !== "'" && (c >= " " || "\t\n\r\f\b".includes(c)))
+    [...s].every((c) => c !== "\\" && (c >= " " || "\t\n\r\f\b".includes(c)))
   );
   const value: fc.Arbitrary<V> = fc.letrec<{ v: V }>((tie) => ({
     v: fc.oneof(

@@ -15,6 +15,7 @@ import {
 import type { Program } from "../src/program/program.ts";
 import { createMap } from "../src/map/map.ts";
 import { InvalidArgumentError, NotFoundError } from "../src/errors.ts";
+import { embeddedObject } from "./_cli_helpers.ts";
 
 const CILIUM = "/usr/share/gocode/src/github.com/cilium/ebpf/testdata";
 const dir = new URL("../testdata/bpf/", import.meta.url);
@@ -31,25 +32,6 @@ const PROBES = [
   "@@__IMMUTABLE_ITERABLE__@@",
   "@@__IMMUTABLE_RECORD__@@",
 ];
-
-/**
- * The BPF object a libbpf-tools binary embeds (its skeleton's copy of the
- * `.o`): the ELF header inside the file whose machine is EM_BPF, up to the
- * end of its section header table.
- */
-function embeddedObject(path: string): Uint8Array {
-  const b = Deno.readFileSync(path);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = b.indexOf(0x7f, 1); i >= 0 && i + 64 <= b.length; i = b.indexOf(0x7f, i + 1)) {
-    const magic = b[i + 1] === 0x45 && b[i + 2] === 0x4c && b[i + 3] === 0x46;
-    // ELFCLASS64, little-endian, e_machine EM_BPF (247).
-    if (!magic || b[i + 4] !== 2 || b[i + 5] !== 1 || dv.getUint16(i + 18, true) !== 247) continue;
-    const shoff = Number(dv.getBigUint64(i + 0x28, true));
-    const end = i + shoff + dv.getUint16(i + 0x3a, true) * dv.getUint16(i + 0x3c, true);
-    return b.slice(i, end);
-  }
-  throw new Error(`${path} embeds no BPF object`);
-}
 
 /**
  * Waits until `prog`'s tail call misses (it then returns 0, not 42): the

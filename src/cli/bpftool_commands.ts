@@ -9,6 +9,7 @@ import { btfShowCommand } from "./bpftool_btf.ts";
 import { cgroupTreeCommand } from "./bpftool_cgroup.ts";
 import { linkShowCommand } from "./bpftool_link.ts";
 import { mapShowCommand } from "./bpftool_map.ts";
+import { netListCommand } from "./bpftool_net.ts";
 import { perfListCommand } from "./bpftool_perf.ts";
 import {
   mapDeleteCommand,
@@ -17,6 +18,7 @@ import {
   mapUpdateCommand,
 } from "./bpftool_map_dump.ts";
 import { progShowCommand } from "./bpftool_prog.ts";
+import { progDumpCommand } from "./bpftool_prog_dump.ts";
 
 /** A CLI command: its handler and its line of help. */
 export interface BpftoolCommand {
@@ -35,6 +37,13 @@ export const BPFTOOL_COMMANDS: Record<string, BpftoolCommand> = {
   "prog show": {
     run: progShowCommand,
     help: "prog show [id N] [-j|-p]                     like bpftool prog show",
+  },
+  "prog dump": {
+    run: progDumpCommand,
+    help:
+      "prog dump xlated|jited PROG [file F | opcodes | linum | visual] [-j|-p]  like bpftool prog dump;\n" +
+      "    PROG: id N | pinned P | tag T | name N; jited prints the machine code as bytes\n" +
+      "    (no x86 disassembler; Debian's bpftool 7.1 has none either)",
   },
   "map list": {
     run: mapShowCommand,
@@ -79,6 +88,15 @@ export const BPFTOOL_COMMANDS: Record<string, BpftoolCommand> = {
   "cgroup tree": {
     run: cgroupTreeCommand,
     help: "cgroup tree [ROOT] [-j|-p]                   like bpftool cgroup tree",
+  },
+  "net list": {
+    run: netListCommand,
+    help:
+      "net list [dev NAME] [-j|-p]                  like bpftool net list (xdp, tc, flow_dissector)",
+  },
+  "net show": {
+    run: netListCommand,
+    help: "net show [dev NAME] [-j|-p]                  like bpftool net show",
   },
   "perf list": {
     run: perfListCommand,

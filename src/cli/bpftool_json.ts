@@ -1,7 +1,9 @@
 /**
  * The JSON writer of bpftool's `-j`/`-p` output, byte for byte: bpftool's
  * json_writer puts a newline and indentation before each object member
- * (pretty mode) but none between array elements, and escapes `'` too.
+ * (pretty mode) but none between array elements, leaves `'` as it is and,
+ * as bpftool 7.1's jsonw_puts does, writes a backslash as `\n` (so
+ * `'\0'` in a source line comes out as `'\n0'`).
  *
  * @module
  */
@@ -122,11 +124,10 @@ const ESCAPES: Record<string, string> = {
   "\r": "\\r",
   "\f": "\\f",
   "\b": "\\b",
-  "\\": "\\\\",
+  "\\": "\\n", // sic: bpftool 7.1's json_writer
   '"': '\\"',
-  "'": "\\'",
 };
 
 function quote(s: string): string {
-  return '"' + s.replace(/[\t\n\r\f\b\\"']/g, (c) => ESCAPES[c]) + '"';
+  return '"' + s.replace(/[\t\n\r\f\b\\"]/g, (c) => ESCAPES[c]) + '"';
 }

@@ -42,9 +42,12 @@ export function progPlain(fd: FD, info: ProgramInfo = readProgramInfo(fd.value))
   return s + "\n";
 }
 
-/** One program as bpftool's `-j` `prog show` writes it. */
-export function progJson(w: JsonWriter, fd: FD, info: ProgramInfo = readProgramInfo(fd.value)) {
-  w.startObject();
+/**
+ * The members bpftool's print_prog_header_json writes (id through
+ * recursion_misses): the start of `prog show -j` and of each program of a
+ * `prog dump` that matched several.
+ */
+export function progHeaderJson(w: JsonWriter, info: ProgramInfo): void {
   w.numberField("id", info.id);
   const type = progTypeStr(info.type);
   if (type) w.stringField("type", type);
@@ -57,6 +60,12 @@ export function progJson(w: JsonWriter, fd: FD, info: ProgramInfo = readProgramI
     w.numberField("run_cnt", info.runCnt);
   }
   if (info.recursionMisses) w.numberField("recursion_misses", info.recursionMisses);
+}
+
+/** One program as bpftool's `-j` `prog show` writes it. */
+export function progJson(w: JsonWriter, fd: FD, info: ProgramInfo = readProgramInfo(fd.value)) {
+  w.startObject();
+  progHeaderJson(w, info);
   if (info.ifindex) w.numberField("ifindex", info.ifindex);
   if (info.loadTime) {
     w.numberField("loaded_at", wallclockSeconds(info.loadTime));
