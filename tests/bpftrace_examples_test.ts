@@ -21,13 +21,13 @@ const haveBpftrace = (() => {
 })();
 
 /** How outputs are compared. */
-type Compare =
+export type Compare =
   | { mode: "exact" }
   | { mode: "lines"; match: RegExp }
   | { mode: "maps"; keys: RegExp; values: "exact" | "total" }
   | { mode: "names" };
 
-interface Case {
+export interface Case {
   /** examples/bpftrace/<example>.ts */
   example: string;
   /** The bpftrace program, or the path of a .bt file. */
@@ -71,7 +71,7 @@ const systemWide = (example: string, workload: string, more: Partial<Case> = {})
   ...more,
 });
 
-const CASES: Case[] = [
+export const CASES: Case[] = [
   {
     example: "lesson02_hello_world",
     bpftrace: 'BEGIN { printf("hello world\\n"); }',
