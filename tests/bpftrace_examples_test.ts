@@ -201,7 +201,6 @@ export const CASES: Case[] = [
       match: /bpfex_py/,
       // glibc 2.34 moved pthread_create from libpthread into libc.
       edit: (s) => s.replace("uprobe:libpthread:", "uprobe:libc:"),
-      pending: "usym() symbolization in the back end (it prints the address)",
       normalize: (l) => l.replace(/^\d+\s+\d+\s+/, ""),
     },
   ),
