@@ -13,6 +13,7 @@ import {
   exit,
   hist,
   join,
+  kstackOf,
   lhist,
   local,
   nsecs,
@@ -27,6 +28,7 @@ import {
   time,
   toExpr,
   user,
+  ustackOf,
   when,
 } from "../src/probe/script.ts";
 import { script } from "../src/probe/script.ts";
@@ -214,6 +216,24 @@ Deno.test("script: fields, casts, user pointers, tuple keys, lhist and join", ()
     op: "expr",
     value: { op: "call", fn: "join", args: [{ op: "field", base: b("args"), name: "argv" }] },
   }]);
+});
+
+Deno.test("script: kstackOf/ustackOf give bpftrace's kstack(mode, frames) calls", () => {
+  const s = script(({ on }) =>
+    on(tracepoint("sched:sched_switch"), () => {
+      count("@k", { by: kstackOf({ mode: "perf", frames: 5 }) });
+      count("@u", { by: ustackOf({ frames: 3 }) });
+    })
+  );
+  assert.deepEqual(s.ir.probes[0].body.map((st) => st.span?.text), [
+    "@k[kstack(perf, 5)] = count()",
+    "@u[ustack(3)] = count()",
+  ]);
+  assert.deepEqual(
+    bare((s.ir.probes[0].body[0] as Extract<IrStmt, { op: "aggregate" }>).key),
+    bare({ op: "call", fn: "kstack", args: [{ op: "str", value: "perf" }, n(5)] }),
+  );
+  assert.throws(() => kstackOf({ frames: 0 }), /frames must be an integer/);
 });
 
 Deno.test("script: misuse is an InvalidArgumentError saying what to do", () => {

@@ -413,6 +413,44 @@ export const rand: ScriptExpr<number> = builtin("rand");
 export const kstack: ScriptExpr<string> = builtin("kstack");
 /** The user stack (prints symbolized). */
 export const ustack: ScriptExpr<string> = builtin("ustack");
+/** Options of {@linkcode kstackOf} and {@linkcode ustackOf}. */
+export interface StackOptions {
+  /** Frames kept, 1–1024 (default: bpftrace's 127). */
+  frames?: number;
+  /** How the stack prints: bpftrace's style (default), perf's, or raw addresses. */
+  mode?: "bpftrace" | "perf" | "raw";
+}
+
+function stackOf(fn: "kstack" | "ustack", options: StackOptions): ScriptExpr<string> {
+  const { frames, mode } = options;
+  if (frames !== undefined && (!Number.isInteger(frames) || frames < 1 || frames > 1024)) {
+    throw new InvalidArgumentError(
+      `${fn}: frames must be an integer from 1 to 1024, got ${frames}`,
+    );
+  }
+  const args: IrExpr[] = [];
+  const text: string[] = [];
+  if (mode !== undefined) {
+    args.push({ op: "str", value: mode, span: { text: mode } });
+    text.push(mode);
+  }
+  if (frames !== undefined) {
+    args.push({ op: "int", value: BigInt(frames), span: { text: String(frames) } });
+    text.push(String(frames));
+  }
+  return new ScriptExpr({ op: "call", fn, args, span: { text: `${fn}(${text.join(", ")})` } });
+}
+
+/** `kstack(mode, frames)`: the kernel stack, limited or printed another way. */
+export function kstackOf(options: StackOptions = {}): ScriptExpr<string> {
+  return stackOf("kstack", options);
+}
+
+/** `ustack(mode, frames)`: the user stack, limited or printed another way. */
+export function ustackOf(options: StackOptions = {}): ScriptExpr<string> {
+  return stackOf("ustack", options);
+}
+
 /**
  * The current task (`struct task_struct *`), members read through kernel
  * BTF: `curtask.real_parent.pid`. Cast it for typed members:
