@@ -52,11 +52,13 @@ export type BtStmt =
     target: BtExpr & { kind: "map" | "var" };
     /** `"="`, or a compound operator such as `"+="`. */
     operator: string;
+    /** Where the operator is (bpftrace's location of an assignment). */
+    opLoc: Loc;
     value: BtExpr;
   }
   | { kind: "if"; loc: Loc; cond: BtExpr; then: BtStmt[]; else?: BtStmt[] }
-  | { kind: "unroll"; loc: Loc; count: BtExpr; body: BtStmt[] }
-  | { kind: "while"; loc: Loc; cond: BtExpr; body: BtStmt[] }
+  | { kind: "unroll"; loc: Loc; head: Loc; count: BtExpr; body: BtStmt[] }
+  | { kind: "while"; loc: Loc; head: Loc; cond: BtExpr; body: BtStmt[] }
   | { kind: "jump"; loc: Loc; word: "break" | "continue" | "return" }
   | { kind: "block"; loc: Loc; body: BtStmt[] };
 

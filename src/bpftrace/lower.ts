@@ -12,6 +12,7 @@
 
 import type { BtExpr, BtProbe, BtProgram, BtStmt, Loc } from "./ast.ts";
 import { BpftraceError } from "./errors.ts";
+import { parsePrintfFormat } from "../probe/printf.ts";
 import type {
   IrAggregation,
   IrExpr,
@@ -80,6 +81,18 @@ const PROBE_KINDS: Record<string, IrPointKind | "unsupported"> = {
   aw: "unsupported",
   iter: "unsupported",
   it: "unsupported",
+};
+
+/** Point kinds with an `args` builtin in bpftrace 0.17. */
+const ARGS_KINDS: IrPointKind[] = ["tracepoint", "fentry", "fexit", "uprobe", "uretprobe"];
+
+/** bpftrace's names of point kinds, where they differ from the IR's. */
+const PROBE_TYPE_NAMES: Partial<Record<IrPointKind, string>> = {
+  begin: "BEGIN",
+  end: "END",
+  raw_tracepoint: "rawtracepoint",
+  fentry: "kfunc",
+  fexit: "kretfunc",
 };
 
 const AGGREGATIONS: Record<string, number> = {
@@ -200,6 +213,8 @@ class Lowering {
   readonly #lines: string[];
   #maps = new Map<string, MapUse>();
   #vars = new Set<string>();
+  /** Literal types of locals (`int64`, `string[N]`), when a literal was assigned. */
+  #varTypes = new Map<string, string>();
   #kinds: IrPointKind[] = [];
   #mapRefs: { name: string; loc: Loc }[] = [];
 
@@ -242,6 +257,7 @@ class Lowering {
     const points = p.points.map((ap) => this.point(ap.raw, ap.loc));
     this.#kinds = points.map((pt) => pt.kind);
     this.#vars = new Set();
+    this.#varTypes = new Map();
     const filter = p.predicate ? this.expr(p.predicate) : undefined;
     const body = this.stmts(p.body);
     return { points, ...(filter ? { filter } : {}), body, span: this.span(p.loc) };
@@ -260,21 +276,22 @@ class Lowering {
     if (!kind) throw this.error(`Invalid probe type: ${type}`, loc);
     if (kind === "unsupported") throw this.error(`${type} probes are not supported yet`, loc);
     const span = this.span(loc);
+    const parts = rest.split(":");
+    const requires = (n: number) => this.error(`${type} probe type requires ${n} arguments`, loc);
     if (kind === "begin" || kind === "end") {
-      if (colon >= 0) throw this.error(`${type} probes take no target`, loc);
+      if (colon >= 0) throw requires(0);
       return { kind, target: "", span };
     }
-    const parts = rest.split(":");
-    if (!rest) throw this.error(`${type} probe needs a target`, loc);
+    if (!rest) {
+      if (kind === "kprobe" || kind === "kretprobe") {
+        throw this.error("kprobes should be attached to a function", loc);
+      }
+      throw requires(kind === "tracepoint" || kind === "profile" || kind === "interval" ? 2 : 1);
+    }
     let target = rest;
     switch (kind) {
       case "tracepoint":
-        if (parts.length !== 2 || !parts[0] || !parts[1]) {
-          throw this.error(
-            "tracepoint probe must have a category and an event (tracepoint:CATEGORY:EVENT)",
-            loc,
-          );
-        }
+        if (parts.length !== 2 || !parts[0] || !parts[1]) throw requires(2);
         break;
       case "fentry":
       case "fexit":
@@ -292,28 +309,21 @@ class Lowering {
           target = `hz:${parts[0]}`;
           break;
         }
-        if (parts.length !== 2 || !["hz", "s", "ms", "us"].includes(parts[0])) {
-          throw this.error(
-            `${type} probe needs a unit (hz, s, ms, us) and a rate: ${type}:hz:99`,
-            loc,
-          );
+        if (parts.length !== 2) throw requires(2);
+        if (!["hz", "s", "ms", "us"].includes(parts[0])) {
+          throw this.error(`${parts[0]} is not an accepted unit of time`, loc);
         }
-        if (!/^[0-9]+$/.test(parts[1]) || Number(parts[1]) === 0) {
-          throw this.error(`Invalid rate of ${type} probe: ${parts[1]}`, loc);
+        if (!/^[0-9]+$/.test(parts[1])) throw this.error(`invalid rate: ${parts[1]}`, loc);
+        if (Number(parts[1]) === 0) {
+          const what = kind === "profile" ? "profile frequency" : "interval";
+          throw this.error(`${what} should be a positive integer`, loc);
         }
         break;
       }
       case "uprobe":
       case "uretprobe":
       case "usdt":
-        if (parts.length < 2 && this.#options.pid === undefined) {
-          throw this.error(
-            `${type} probe needs a binary path: ${type}:/path:${
-              kind === "usdt" ? "probe" : "function"
-            }`,
-            loc,
-          );
-        }
+        if (parts.length < 2 && this.#options.pid === undefined) throw requires(2);
         return {
           kind,
           target,
@@ -341,13 +351,13 @@ class Lowering {
       }
       case "unroll": {
         const n = this.expr(s.count);
-        if (n.op !== "int") throw this.error("unroll takes an integer literal", s.count.loc);
-        if (n.value > 100n) throw this.error("unroll maximum value is 100", s.count.loc);
-        if (n.value < 1n) throw this.error("unroll minimum value is 1", s.count.loc);
+        if (n.op !== "int") throw this.error("unroll takes an integer literal", s.head);
+        if (n.value > 100n) throw this.error("unroll maximum value is 100", s.head);
+        if (n.value < 1n) throw this.error("unroll minimum value is 1", s.head);
         return [{ op: "unroll", count: Number(n.value), body: this.stmts(s.body), span }];
       }
       case "while":
-        throw this.error("while loops are not supported yet", s.loc);
+        throw this.error("while loops are not supported yet", s.head);
       case "jump":
         throw this.error(`${s.word} is not supported yet`, s.loc);
       case "assign":
@@ -398,11 +408,20 @@ class Lowering {
         this.expr(s.value),
         span,
       );
+      const now = s.operator === "=" ? literalType(value) : undefined;
+      const before = this.#varTypes.get(t.name);
+      if (now && before && now.replace(/\[.*/, "") !== before.replace(/\[.*/, "")) {
+        throw this.error(
+          `Type mismatch for ${t.name}: trying to assign value of type '${now}' when variable already contains a value of type '${before}'`,
+          s.opLoc,
+        );
+      }
+      if (now) this.#varTypes.set(t.name, now);
       this.#vars.add(t.name);
       return { op: "let", name: t.name, value, span };
     }
     const key = this.mapKey(t.keys);
-    const mapLoc = t.keys ? t.loc : t.loc;
+    const mapLoc = t.loc;
     const v = s.value;
     if (s.operator === "=" && v.kind === "call" && v.name in AGGREGATIONS) {
       const fn = v.name as IrAggregation;
@@ -474,7 +493,21 @@ class Lowering {
     switch (name) {
       case "printf": {
         if (a[0].kind !== "string") {
-          throw this.error("printf() expects a string literal as first argument", a[0].loc);
+          throw this.error(`printf() expects a string literal (${kindName(a[0])} provided)`, e.loc);
+        }
+        let want: number;
+        try {
+          want = parsePrintfFormat(a[0].value).conversions.length;
+        } catch (err) {
+          throw this.error(err instanceof Error ? err.message : String(err), e.loc);
+        }
+        const got = a.length - 1;
+        if (got !== want) {
+          throw this.error(
+            `printf: ${got < want ? "Not enough" : "Too many"} arguments for format string ` +
+              `(${got} supplied, ${want} expected)`,
+            e.loc,
+          );
         }
         return [{
           op: "printf",
@@ -501,11 +534,9 @@ class Lowering {
       }
       case "clear":
       case "zero": {
-        if (a[0].kind !== "map" || a[0].keys) {
-          throw this.error(
-            `${name}() expects a map without explicit keys to be provided`,
-            a[0].loc,
-          );
+        if (a[0].kind !== "map") throw this.error(`${name}() expects a map to be provided`, e.loc);
+        if (a[0].keys) {
+          throw this.error(`The map passed to ${name}() should not be indexed by a key`, e.loc);
         }
         this.#mapRefs.push({ name: a[0].name, loc: a[0].loc });
         return [{ op: name, map: a[0].name, span }];
@@ -522,7 +553,7 @@ class Lowering {
         return [{ op: "exit", span }];
       case "time": {
         if (a[0] && a[0].kind !== "string") {
-          throw this.error("time() expects a string literal", a[0].loc);
+          throw this.error(`time() expects a string literal (${kindName(a[0])} provided)`, e.loc);
         }
         return [{ op: "time", format: a[0]?.kind === "string" ? a[0].value : "%H:%M:%S\n", span }];
       }
@@ -593,6 +624,17 @@ class Lowering {
         );
       }
       return { op: "arg", index: Number(arg[1]), span };
+    }
+    if (name === "args") {
+      const bad = this.#kinds.find((k) => !ARGS_KINDS.includes(k));
+      if (bad) {
+        throw this.error(
+          `The args builtin can only be used with tracepoint/kfunc/uprobeprobes (${
+            PROBE_TYPE_NAMES[bad] ?? bad
+          } used here)`,
+          e.loc,
+        );
+      }
     }
     if (
       name === "retval" && this.#kinds.some((k) => !["kretprobe", "uretprobe", "fexit"].includes(k))
@@ -708,6 +750,17 @@ class Lowering {
         throw this.error(`sizeof(${e.type}) is not supported yet`, e.loc);
     }
   }
+}
+
+/** What bpftrace calls an argument's type in "expects a string literal (… provided)". */
+function kindName(e: BtExpr): string {
+  if (e.kind === "string" || (e.kind === "builtin" && e.name === "comm")) return "string";
+  if (e.kind === "call" && (e.name === "str" || e.name === "ksym" || e.name === "usym")) {
+    return "string";
+  }
+  if (e.kind === "map") return "map";
+  if (e.kind === "tuple") return "tuple";
+  return "integer";
 }
 
 /** bpftrace's name of a literal's type (`int64`, `string[N]`), or undefined when not a literal. */

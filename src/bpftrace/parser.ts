@@ -262,17 +262,17 @@ class Parser {
 
   stmt(): BtStmt {
     const t = this.peek();
-    if (t.kind === "ident" && t.text === "if" && this.is("(", 1)) return this.ifStmt();
-    if (t.kind === "ident" && (t.text === "unroll" || t.text === "while") && this.is("(", 1)) {
+    if (t.kind === "ident" && t.text === "if") return this.ifStmt();
+    if (t.kind === "ident" && (t.text === "unroll" || t.text === "while")) {
       this.take();
       this.expect("(");
       const arg = this.expr();
-      this.expect(")");
+      const head = span(t.loc, this.expect(")").loc);
       const body = this.block();
       const loc = span(t.loc, this.lastLoc);
       return t.text === "unroll"
-        ? { kind: "unroll", loc, count: arg, body }
-        : { kind: "while", loc, cond: arg, body };
+        ? { kind: "unroll", loc, head, count: arg, body }
+        : { kind: "while", loc, head, cond: arg, body };
     }
     if (
       t.kind === "ident" && (t.text === "break" || t.text === "continue" || t.text === "return")
@@ -297,8 +297,13 @@ class Parser {
         loc: span(target.loc, value.loc),
         target,
         operator: op.text,
+        opLoc: op.loc,
         value,
       };
+    }
+    if (target.kind === "ident" || target.kind === "builtin") {
+      // a bare word is a statement only with ++ or -- (as bpftrace's grammar has it)
+      throw this.unexpected("++ or --");
     }
     return { kind: "expr", loc: target.loc, expr: target };
   }
@@ -317,7 +322,7 @@ class Parser {
     let els: BtStmt[] | undefined;
     if (this.is("else")) {
       this.take();
-      if (this.is("if") && this.is("(", 1)) els = [this.nest(() => this.ifStmt())];
+      if (this.is("if")) els = [this.nest(() => this.ifStmt())];
       else els = this.block();
     }
     return { kind: "if", loc: span(kw.loc, this.#last), cond, then, else: els };
