@@ -35,6 +35,7 @@ import { script } from "../src/probe/script.ts";
 import type { IrExpr, IrStmt } from "../src/probe/ir.ts";
 import { tracepoint, uprobe, uretprobe } from "../src/probe/points.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
+import { loadKernelSpec } from "../src/btf/mod.ts";
 
 // Strips spans, to compare structure.
 function bare<T>(x: T): T {
@@ -361,4 +362,21 @@ Deno.test("script: a type error from the back end quotes the builder's rendering
     (e: Error) =>
       e instanceof InvalidArgumentError && e.message.includes("args.__syscall_nr + comm"),
   );
+});
+
+Deno.test("script: a struct the script declares lays out as C and reads through a cast", async () => {
+  // A struct with task_struct's pid at its kernel offset (from vmlinux BTF), after padding.
+  const task = loadKernelSpec().typeByName("task_struct", "struct");
+  assert.ok(task?.kind === "struct");
+  const pidOffset = task.members.find((m) => m.name === "pid")!.bitOffset / 8;
+  const s = script(({ begin, struct }) => {
+    const t = struct("t", { pad: `char[${pidOffset}]`, pid: "int" });
+    begin(() => printf("%d %d\n", cast<{ pid: number }>(curtask, `${t} *`).pid, tid));
+  });
+  let printed = "";
+  await using run = await s.start({ output: (text) => printed += text, printMaps: false });
+  await run.runFor(0);
+  const [fromStruct, fromHelper] = printed.trim().split(" ").map(Number);
+  assert.ok(fromHelper > 0);
+  assert.equal(fromStruct, fromHelper);
 });
