@@ -52,6 +52,10 @@ const HEAD = "/usr/bin/head -c 0 /etc/hostname";
 const CASES: { name: string; args: string[] }[] = [
   { name: "hello world", args: ["-e", 'BEGIN { printf("hello world\\n"); exit(); }'] },
   {
+    name: "-q: no Attaching line",
+    args: ["-q", "-e", 'BEGIN { printf("quiet\\n"); @n = 1; exit(); }'],
+  },
+  {
     name: "statements and operators in BEGIN",
     args: [
       "-e",

@@ -23,6 +23,7 @@ OPTIONS:
     -p PID         uprobes and USDT of this process; ends when it ends
     -c 'CMD'       runs CMD, ends when it ends
     -l [PATTERN]   lists probes (-v: with tracepoint fields)
+    -q             no 'Attaching N probes...' line
 `;
 
 interface TraceArgs {
@@ -32,6 +33,7 @@ interface TraceArgs {
   command?: string;
   list?: boolean;
   verbose?: boolean;
+  quiet?: boolean;
   params: string[];
 }
 
@@ -74,6 +76,15 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
       case "-v":
         out.verbose = true;
         break;
+      case "-q":
+        out.quiet = true;
+        break;
+      case "-o":
+      case "-f":
+      case "-B":
+      case "-k":
+      case "-d":
+        throw new InvalidArgumentError(`trace: bpftrace's option ${flag} is not supported yet`);
       default:
         throw new InvalidArgumentError(`trace: unknown option ${a} (see denobpf trace --help)`);
     }
@@ -128,10 +139,10 @@ export async function traceCommand(args: string[]): Promise<number> {
     Deno.stderr.writeSync(new TextEncoder().encode(e.report));
     return 1;
   }
-  const n = await countProbes(ir, { pid: opts.pid });
+  const n = opts.quiet ? 0 : await countProbes(ir, { pid: opts.pid });
   // Printed once the back end has accepted the script (a type error prints
   // no such line, as with bpftrace), before anything BEGIN prints.
-  let attaching = `Attaching ${n} probe${n === 1 ? "" : "s"}...\n`;
+  let attaching = opts.quiet ? "" : `Attaching ${n} probe${n === 1 ? "" : "s"}...\n`;
   const output = (text: string) => {
     write(attaching + text);
     attaching = "";
