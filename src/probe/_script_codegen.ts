@@ -224,8 +224,14 @@ class ProgramGen {
   /** Generates a statement; true when control does not go on after it. */
   stmt(s: IrStmt): boolean {
     if (s.op === "exit") {
+      // The flag (lost[1]) ends the run even when the ring has no room for the record.
+      const a = this.a;
+      const skip = this.g.fresh("flagged");
+      a.stw(R10, -8, 1).loadMapPtr(R1, "lost").mov64(R2, R10).add64(R2, -8)
+        .call("map_lookup_elem").jeq(R0, 0, skip).stdw(R0, 0, 1);
+      this.g.label(skip);
       this.record(Rec.EXIT, 0, []);
-      this.a.ja("out");
+      a.ja("out");
       return true;
     }
     if (s.op === "if") {
@@ -321,10 +327,7 @@ class ProgramGen {
   record(kind: number, id: number, values: [IrExpr, IrType][]): void {
     const a = this.a;
     const size = 8 + values.reduce((n, [, t]) => n + sizeOfType(t), 0);
-    const skip = this.g.fresh("full");
-    a.loadMapPtr(R1, "events").mov64(R2, size).mov64(R3, 0).call("ringbuf_reserve");
-    a.jeq(R0, 0, skip);
-    a.mov64(R9, R0).stw(R9, 0, kind).stw(R9, 4, id);
+    const skip = this.reserve(size, kind, id);
     let off = 8;
     for (const [e, t] of values) {
       this.scoped(() => this.store(e, t, R9, off));
@@ -332,6 +335,24 @@ class ProgramGen {
     }
     a.mov64(R1, R9).mov64(R2, 0).call("ringbuf_submit");
     this.g.label(skip);
+  }
+
+  /**
+   * Reserves a record of `size` bytes in R9 with its header written; when
+   * the ring is full, counts the loss in `lost` and jumps to the label it
+   * returns (which the caller places after its ringbuf_submit).
+   */
+  reserve(size: number, kind: number, id: number): string {
+    const a = this.a;
+    const skip = this.g.fresh("full");
+    const ok = this.g.fresh("reserved");
+    a.loadMapPtr(R1, "events").mov64(R2, size).mov64(R3, 0).call("ringbuf_reserve");
+    a.jne(R0, 0, ok);
+    a.stw(R10, -8, 0).loadMapPtr(R1, "lost").mov64(R2, R10).add64(R2, -8)
+      .call("map_lookup_elem").jeq(R0, 0, skip).mov64(R1, 1).atomicAdd64(R0, 0, R1).ja(skip);
+    this.g.label(ok);
+    a.mov64(R9, R0).stw(R9, 0, kind).stw(R9, 4, id);
+    return skip;
   }
 
   /**
@@ -348,12 +369,9 @@ class ProgramGen {
     const argv = this.alloc(8, exprText(e));
     this.int(e.args[0]);
     a.stxdw(R10, argv, R0);
-    const skip = this.g.fresh("full");
     const done = this.g.fresh("joined");
-    a.loadMapPtr(R1, "events").mov64(R2, 16 + JOIN_ARGS * JOIN_ARGSIZE).mov64(R3, 0)
-      .call("ringbuf_reserve");
-    a.jeq(R0, 0, skip);
-    a.mov64(R9, R0).stw(R9, 0, Rec.JOIN).stw(R9, 4, id).stdw(R9, 8, 0);
+    const skip = this.reserve(16 + JOIN_ARGS * JOIN_ARGSIZE, Rec.JOIN, id);
+    a.stdw(R9, 8, 0);
     for (let i = 0; i < JOIN_ARGS; i++) a.stb(R9, 16 + i * JOIN_ARGSIZE, 0);
     for (let i = 0; i < JOIN_ARGS; i++) {
       a.stdw(R10, -8, 0).mov64(R1, R10).add64(R1, -8).mov64(R2, 8).ldxdw(R3, R10, argv);

@@ -27,15 +27,17 @@
 import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { haveFeature } from "../features/misc.ts";
 import { MISC_REQUIREMENTS } from "../features/requirements.ts";
-import { attachPerfEvent } from "../link/mod.ts";
-import { type BpfMap, createMap } from "../map/mod.ts";
-import { loadProgramAsync, type Program, VerifierError } from "../program/mod.ts";
-import { R0, R1, R10, R2, R3, R4 } from "../asm/mod.ts";
-import { Assembler } from "../asm/mod.ts";
-import { type RingBufReader, ringBufReader } from "../ringbuf/mod.ts";
+import { attachPerfEvent } from "../link/tracepoint.ts";
+import { type BpfMap, createMap } from "../map/map.ts";
+import { loadProgramAsync } from "../program/load.ts";
+import type { Program } from "../program/program.ts";
+import { VerifierError } from "../program/errors.ts";
+import { R0, R1, R10, R2, R3, R4 } from "../asm/register.ts";
+import { Assembler } from "../asm/assembler.ts";
+import { type RingBufReader, ringBufReader } from "../ringbuf/reader.ts";
 import { nextTurn } from "../sys/event_loop.ts";
 import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
-import type { TracefsOptions } from "../tracefs/mod.ts";
+import type { TracefsOptions } from "../tracefs/mount.ts";
 import { type Schema, schemaOf } from "./_access.ts";
 import { attach } from "./_attach.ts";
 import { expandPoints } from "./expand.ts";
@@ -52,7 +54,6 @@ import {
   Rec,
   type ScriptProgram,
 } from "./_script_codegen.ts";
-import { ProbeCompileError } from "./errors.ts";
 import { closeAll, type Owned, type RunOptions } from "./handles.ts";
 import type { IrPoint, IrProbe, ScriptIr } from "./ir.ts";
 import { formatMap, formatMaps, formatValue, type MapEntry } from "./output.ts";
@@ -253,6 +254,7 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   #pumpStop = new AbortController();
   #stopped = false;
   #closed = false;
+  #lost = 0;
   #final?: Record<string, Map<unknown, ScriptValue>>;
   #finalText?: string;
   #mapsById: MapLayout[];
@@ -296,6 +298,27 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
     return this.#stopped;
   }
 
+  /**
+   * Records (printf, print, exit…) lost because the ring buffer was full
+   * (a larger `ringSize` helps); after stop, the count at stop.
+   */
+  get lost(): number {
+    return this.#closed ? this.#lost : this.#counter(0);
+  }
+
+  /** The sum over CPUs of `lost[i]`: 0 the records lost, 1 whether exit() ran. */
+  #counter(i: number): number {
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, i, true);
+    const v = this.#bpfMaps.get("lost")!.lookup(key);
+    let n = 0n;
+    if (v) {
+      const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+      for (let j = 0; j + 8 <= v.byteLength; j += 8) n += dv.getBigUint64(j, true);
+    }
+    return Number(n);
+  }
+
   /** @internal Starts reading the ring buffer and runs BEGIN. */
   async start(): Promise<void> {
     for (const p of this.#progs) {
@@ -324,8 +347,13 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
       await nextTurn();
       if (signal.aborted || this.#closed) return;
       if (this.drain(1024) > 0) continue;
-      const rec = await this.#reader.read({ signal });
+      // A timeout now and then to see an exit() whose record the full ring lost.
+      const rec = await this.#reader.read({ signal, timeoutMs: 250 });
       if (rec && !signal.aborted) this.#record(rec);
+      else if (!rec && !this.#exited && !this.#closed && this.#counter(1) > 0) {
+        this.#exited = true;
+        this.#onExit();
+      }
     }
   }
 
@@ -507,6 +535,11 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   }
 
   #closeAll(): void {
+    try {
+      this.#lost = this.lost;
+    } catch {
+      // the count is lost with the map
+    }
     this.#closed = true;
     let first: unknown;
     for (const p of this.#programs.splice(0)) {
@@ -556,7 +589,7 @@ function initGlobals(): Assembler {
 /**
  * Type-checks, compiles, loads and attaches a script, runs its BEGIN
  * probes, and returns the running handle. Errors: a
- * {@linkcode ProbeCompileError} names the expression and types at fault
+ * `ProbeCompileError` names the expression and types at fault
  * (or, for a verifier refusal, the probe and statement and the verifier's
  * last lines); a `ProbeNotFoundError` an unknown point or field; a
  * `NotSupportedError` what this kernel or back end cannot do.
@@ -622,6 +655,11 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
       name: "events",
     });
     add("events", events);
+    // Records the ring had no room for, counted per CPU (ScriptHandle.lost).
+    add(
+      "lost",
+      createMap({ type: "percpu_array", keySize: 4, valueSize: 8, maxEntries: 2, name: "lost" }),
+    );
     let stacks: BpfMap | undefined;
     if (progs.some((p) => p.code!.stacks)) {
       stacks = createMap({
