@@ -100,6 +100,109 @@ Deno.test("YAML: flow sequences, comments, quotes, and errors that name the line
   fails('a: "open\n', /line 1: bad double-quoted string/);
 });
 
+/** A literal block's lines: the first starts with no blank, none is only blanks, none is empty. */
+const blockLine = fc.tuple(fc.nat(3), fc.string({ minLength: 1, maxLength: 12 }))
+  .filter(([, t]) => !/[\n\r\0]/.test(t) && /^\S/.test(t))
+  .map(([n, t]) => " ".repeat(n) + t);
+
+Deno.test("YAML: literal block strings keep their lines as written, #, quotes and tabs included (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(blockLine, fc.constant("")), { minLength: 0, maxLength: 6 }),
+      fc.string({ minLength: 1, maxLength: 12 }).filter((t) =>
+        !/[\n\r\0]/.test(t) && /^\S/.test(t)
+      ),
+      fc.constantFrom("", "-", "+"),
+      fc.nat(2),
+      fc.integer({ min: 1, max: 4 }),
+      fc.boolean(),
+      (middle, first, chomp, trailing, extra, inList) => {
+        // Content lines: the first and last have a non-blank character.
+        const lines = [first, ...middle, ...(middle.length ? [first] : [])];
+        const key = inList ? "- k" : "k";
+        const indent = (inList ? 2 : 0) + extra;
+        const pad = " ".repeat(indent);
+        const text = `${key}: |${chomp}  # header comment\n` +
+          lines.map((l) => l === "" ? "" : pad + l).join("\n") + "\n" +
+          "\n".repeat(trailing) + (inList ? "  after: 1\n" : "after: 1\n");
+        const body = lines.join("\n");
+        const want = chomp === "-"
+          ? body
+          : chomp === "+"
+          ? body + "\n".repeat(1 + trailing)
+          : body + "\n";
+        const doc = inList ? [{ k: want, after: 1 }] : { k: want, after: 1 };
+        assert.deepEqual(parseYaml(text), doc, JSON.stringify(text));
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+Deno.test("YAML: random and mutated texts with block headers parse or throw a ParseError (property)", () => {
+  const seed =
+    "s:\n  - k: |\n      #x\n       y\n    m: |-\n      z\n  - |+\n    w\n\nt: [a, 'b']\n";
+  const piece = fc.constantFrom(
+    "|",
+    "|-",
+    "|+",
+    "|2",
+    ">",
+    ": ",
+    "- ",
+    "\n",
+    "  ",
+    "\t",
+    "#",
+    "'",
+    '"',
+  );
+  const mutated = fc.array(fc.tuple(fc.nat(seed.length), fc.nat(3), piece), { maxLength: 6 })
+    .map((edits) =>
+      edits.reduce(
+        (t, [at, cut, p]) => t.slice(0, at % (t.length + 1)) + p + t.slice(at + cut),
+        seed,
+      )
+    );
+  fc.assert(
+    fc.property(fc.oneof(mutated, fc.string(), fc.array(piece).map((p) => p.join(""))), (text) => {
+      try {
+        parseYaml(text);
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw e;
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("YAML: a bpftrace program as a block; block errors name the line", () => {
+  assert.deepEqual(
+    parseYaml(
+      'scripts:\n  - bpftrace: |\n      #include <linux/sched.h>\n      BEGIN { printf("# %d\\n", 1); }\n\n' +
+        "      END {\n      \t}\n    metrics: []\n",
+    ),
+    {
+      scripts: [{
+        bpftrace: '#include <linux/sched.h>\nBEGIN { printf("# %d\\n", 1); }\n\nEND {\n\t}\n',
+        metrics: [],
+      }],
+    },
+  );
+  assert.deepEqual(parseYaml("- |\n  a\n   b\n- |-\n  c\n- d\n"), ["a\n b\n", "c", "d"]);
+  assert.deepEqual(parseYaml("a: |\nb: 'x: |'\n"), { a: "", b: "x: |" });
+  const fails = (text: string, re: RegExp) =>
+    assert.throws(
+      () => parseYaml(text),
+      (e: unknown) => e instanceof ParseError && re.test(e.message),
+    );
+  fails("a:\n  b: |\n      x\n     y\n", /line 4: a block line indented less than its first line/);
+  fails("a: |\n  x\n\ty\n", /line 3: tabs cannot indent YAML/);
+  fails("a: >\n  x\n", /line 1: unsupported YAML \(>\)/);
+  fails("a: |2\n  x\n", /line 1: unsupported YAML \(\|\)/);
+  fails("a: |\n  x\0\n", /line 2: a NUL character/);
+});
+
 // ---- configurations ----
 
 Deno.test("exporter config: JSON or YAML, checked field by field, errors naming the file and metric", () => {

@@ -2,9 +2,11 @@
  * The YAML the exporter's configuration files use: block mappings and
  * sequences by indentation (`key: value`, `- item`, `- key: value`),
  * flow sequences of scalars (`[comm, pid]`), scalars plain, "double" (JSON
- * escapes) or 'single' quoted, numbers, `true`/`false`/`null`, and `#`
- * comments. Anchors, tags, multi-line scalars and flow mappings are not
- * supported and are refused with the line they are on.
+ * escapes) or 'single' quoted, numbers, `true`/`false`/`null`, `#`
+ * comments, and literal block strings (`key: |`, `|-` or `|+`, the lines
+ * indented under it kept as written, `#` included: a bpftrace program).
+ * Anchors, tags, folded (`>`) and other multi-line scalars and flow
+ * mappings are not supported and are refused with the line they are on.
  *
  * @module
  */
@@ -53,8 +55,9 @@ function keyColon(text: string): number {
   return -1;
 }
 
-function scalar(raw: string, line: number): unknown {
+function scalar(raw: string, line: number, blocks: readonly string[] = []): unknown {
   const s = raw.trim();
+  if (s.startsWith("\0")) return blocks[Number(s.slice(1))];
   if (s === "" || s === "~" || s === "null") return null;
   if (s === "true") return true;
   if (s === "false") return false;
@@ -104,16 +107,88 @@ function splitFlow(inner: string, line: number): string[] {
   return parts;
 }
 
+/**
+ * Where a literal block's content must be indented past when `text` (a
+ * line without its indentation) ends with a block header (`key: |`,
+ * `- key: |`, `- |`, `|`, with `-`/`+` chomping): the key's column, or the
+ * dash's; else undefined.
+ */
+function blockHeader(text: string, indent: number): { parent: number; chomp: string } | undefined {
+  const h = /\|([-+]?)$/.exec(text);
+  if (!h) return undefined;
+  const item = /^(?:- +)*/.exec(text)![0].length;
+  const rest = text.slice(item, h.index).trimEnd();
+  if (rest === "") {
+    // "- |" (after the dash) or a bare "|".
+    return { parent: indent + (item ? text.lastIndexOf("-", item) : -1), chomp: h[1] };
+  }
+  const c = keyColon(rest);
+  if (c !== rest.length - 1) return undefined;
+  return { parent: indent + item, chomp: h[1] };
+}
+
+/**
+ * The literal block whose header is on line `at` (0-based) of `raws`: the
+ * lines after it indented past `parent` (blank lines included), less the
+ * first one's indentation, chomped; and the index of the next line.
+ */
+function literalBlock(
+  raws: string[],
+  at: number,
+  parent: number,
+  chomp: string,
+): { text: string; next: number } {
+  let end = at + 1;
+  let indent = -1;
+  for (; end < raws.length; end++) {
+    const raw = raws[end];
+    if (raw.trim() === "") continue;
+    const n = raw.length - raw.replace(/^ +/, "").length;
+    if (indent < 0) {
+      if (n <= parent) break;
+      if (raw[n] === "\t") fail("tabs cannot indent YAML", end + 1);
+      indent = n;
+    } else if (n < indent) {
+      if (n > parent) fail(`a block line indented less than its first line`, end + 1);
+      break;
+    }
+  }
+  // Trailing blank lines belong to the block only as line breaks to chomp.
+  let last = end;
+  while (last > at + 1 && raws[last - 1].trim() === "") last--;
+  const body = raws.slice(at + 1, last).map((l) => l.trim() === "" ? "" : l.slice(indent));
+  const breaks = end - last;
+  let text = body.join("\n");
+  if (body.length > 0 && chomp !== "-") text += "\n";
+  if (chomp === "+") text += "\n".repeat(breaks);
+  return { text, next: end };
+}
+
 /** Parses the YAML subset described in the module doc; throws ParseError naming the line. */
 export function parseYaml(text: string): unknown {
   const lines: Line[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
+  // Literal blocks' texts; a line holding one ends with a NUL and its index.
+  const blocks: string[] = [];
+  const raws = text.split(/\r?\n/);
+  const nul = raws.findIndex((raw) => raw.includes("\0"));
+  if (nul >= 0) fail("a NUL character", nul + 1);
+  for (let i = 0; i < raws.length; i++) {
+    const raw = raws[i];
     if (raw.includes("\t") && /^\s*\t/.test(raw)) fail("tabs cannot indent YAML", i + 1);
-    const body = stripComment(raw).trimEnd();
-    if (body.trim() === "" || body.trim() === "---") return;
+    let body = stripComment(raw).trimEnd();
+    if (body.trim() === "" || body.trim() === "---") continue;
     const indent = body.length - body.trimStart().length;
+    const header = blockHeader(body.trimStart(), indent);
+    if (header) {
+      const block = literalBlock(raws, i, header.parent, header.chomp);
+      body = `${body.replace(/\|[-+]?$/, "")}\0${blocks.length}`;
+      blocks.push(block.text);
+      lines.push({ indent, text: body.trimStart(), no: i + 1 });
+      i = block.next - 1;
+      continue;
+    }
     lines.push({ indent, text: body.trimStart(), no: i + 1 });
-  });
+  }
   if (lines.length === 0) return null;
   let at = 0;
 
@@ -125,11 +200,11 @@ export function parseYaml(text: string): unknown {
     if (at < lines.length && lines[at].indent > indent) {
       fail(`unexpected indentation after ${first.text}`, lines[at].no);
     }
-    return scalar(first.text, first.no);
+    return scalar(first.text, first.no, blocks);
   }
 
   function value(rest: string, indent: number, no: number): unknown {
-    if (rest.trim() !== "") return scalar(rest, no);
+    if (rest.trim() !== "") return scalar(rest, no, blocks);
     if (at < lines.length && lines[at].indent > indent) return block(lines[at].indent);
     // A sequence may sit at its key's indentation.
     if (at < lines.length && lines[at].indent === indent && lines[at].text.startsWith("- ")) {
@@ -177,7 +252,7 @@ export function parseYaml(text: string): unknown {
         out.push(block(itemIndent));
       } else {
         at++;
-        out.push(scalar(inner, no));
+        out.push(scalar(inner, no, blocks));
       }
     }
     if (at < lines.length && lines[at].indent > indent) {
