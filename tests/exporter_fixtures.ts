@@ -2,6 +2,8 @@
 // child, optionally behind a command prefix (e.g. `unshare --mount` with the
 // bind mounts a pod would have), read until it listens.
 
+import assert from "node:assert/strict";
+
 const root = new URL("../", import.meta.url);
 
 /** A running `cli.ts export`. */
@@ -77,4 +79,22 @@ export async function startExport(
       return { code: status.code, stdout: out, stderr: await stderr };
     },
   };
+}
+
+/** `promtool check metrics` of `text`: fails the test unless it succeeds; returns what it said. */
+export async function promtoolCheck(text: string): Promise<string> {
+  const child = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(text));
+  await w.close();
+  const out = await child.output();
+  const dec = new TextDecoder();
+  const said = (dec.decode(out.stdout) + dec.decode(out.stderr)).trim();
+  assert.ok(out.success, `promtool check metrics failed: ${said}`);
+  return said;
 }

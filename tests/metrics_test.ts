@@ -20,6 +20,7 @@ import {
 } from "@denobpf/ebpf/metrics";
 import { InvalidArgumentError } from "@denobpf/ebpf";
 import { buildProbeTarget, runProbeTarget } from "./probe_fixtures.ts";
+import { promtoolCheck } from "./exporter_fixtures.ts";
 
 const enc = new TextEncoder();
 
@@ -63,23 +64,6 @@ async function scrape(
 /** The sample lines (not comments) of an exposition, sorted. */
 function samples(text: string): string[] {
   return text.split("\n").filter((l) => l && !l.startsWith("#")).sort();
-}
-
-async function promtoolCheck(text: string): Promise<string> {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(enc.encode(text));
-  await w.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  const said = (dec.decode(out.stdout) + dec.decode(out.stderr)).trim();
-  assert.ok(out.success, `promtool check metrics failed: ${said}`);
-  return said;
 }
 
 Deno.test("map metric: labels decoded from the key, per-CPU values summed, both formats", async () => {

@@ -16,8 +16,9 @@ import { parseArgs, stringOption } from "./args.ts";
 const USAGE = `usage: export CONFIG [--port N] [--hostname H] [--root DIR]
 
   CONFIG        a JSON or YAML file: { port?, hostname?, root?, metrics: [{ name, help?,
-                probe, where?, action, value?, by?, labels?, min?, max?, step? }] }
-                (examples in examples/exporter/)
+                probe, where?, action, value?, by?, labels?, min?, max?, step? }],
+                scripts: [{ name?, bpftrace: | PROGRAM (or ir:), params?, metrics: [{ map,
+                name, help?, labels?, type? }] }] } (examples in examples/exporter/)
   --port N      listen on N instead of the config's port (default 9435)
   --hostname H  listen on H instead of the config's hostname (default 127.0.0.1)
   --root DIR    the host's file systems are under DIR instead of the config's root
@@ -42,6 +43,8 @@ export async function exportCommand(args: string[]): Promise<number> {
     throw new InvalidArgumentError(`--root must be an absolute path, e.g. /host, got ${root}`);
   }
   const config = parseExporterConfig(readTextFile(path), path);
+  const count = config.metrics.length +
+    (config.scripts ?? []).reduce((n, s) => n + s.metrics.length, 0);
   using stop = interrupted();
   await serveExporter(config, {
     port,
@@ -50,7 +53,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     signal: stop,
     onListen: (addr) =>
       console.log(
-        `serving ${config.metrics.length} metrics at http://${addr.hostname}:${addr.port}/metrics`,
+        `serving ${count} metrics at http://${addr.hostname}:${addr.port}/metrics`,
       ),
   });
   console.log("stopped");

@@ -18,6 +18,16 @@
  *     where: args.ret >= 0
  *     action: hist
  *     value: args.ret
+ * scripts:
+ *   # Probes sharing state: a bpftrace program (or the probe IR, `ir:`),
+ *   # whose maps become metrics.
+ *   - name: wakeups
+ *     bpftrace: |
+ *       tracepoint:sched:sched_wakeup { @wakeups[args.comm] = count(); }
+ *     metrics:
+ *       - map: "@wakeups"
+ *         name: wakeups_total
+ *         labels: [comm]
  * ```
  *
  * @module
@@ -39,9 +49,14 @@ import {
   uretprobe,
   usdt,
 } from "../probe/points.ts";
+import type { ScriptIr } from "../probe/ir.ts";
+import type { ScriptHandle } from "../probe/run_script.ts";
 import { parseYaml } from "./_yaml.ts";
+import { type ExporterScriptConfig, mapKinds, metricKind, parseScripts } from "./_script_config.ts";
 import { metricsHandler } from "./handler.ts";
-import { type Metric, probeMetric } from "./metric.ts";
+import { type Metric, probeMetric, type ScriptMapsSource, scriptMetric } from "./metric.ts";
+
+export type { ExporterScriptConfig, ExporterScriptMetricConfig } from "./_script_config.ts";
 
 /** The actions a metric's probe can take. */
 export type ExporterAction = "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist";
@@ -83,6 +98,8 @@ export interface ExporterMetricConfig {
   type?: "counter" | "gauge";
   /** At most this many series per scrape. */
   maxSeries?: number;
+  /** Multiplies bucket bounds, sums and values: `0.000001` exposes microseconds as seconds. */
+  multiplier?: number;
 }
 
 /** An exporter configuration. */
@@ -98,8 +115,10 @@ export interface ExporterConfig {
    * under `/host`, give `/host` (deploy/daemonset.yaml does).
    */
   root?: string;
-  /** The metrics. */
+  /** The metrics of single-point probes. */
   metrics: ExporterMetricConfig[];
+  /** Scripts: probes sharing maps, some of which become metrics. */
+  scripts?: ExporterScriptConfig[];
 }
 
 const ACTIONS = new Set(["count", "sum", "min", "max", "avg", "hist", "lhist"]);
@@ -119,6 +138,7 @@ const FIELDS = new Set([
   "step",
   "type",
   "maxSeries",
+  "multiplier",
 ]);
 
 function bad(source: string, what: string): never {
@@ -155,8 +175,8 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
   }
   const d = doc as Record<string, unknown>;
   for (const k of Object.keys(d)) {
-    if (!["hostname", "port", "root", "metrics"].includes(k)) {
-      bad(source, `unknown field "${k}" (hostname, port, root, metrics)`);
+    if (!["hostname", "port", "root", "metrics", "scripts"].includes(k)) {
+      bad(source, `unknown field "${k}" (hostname, port, root, metrics, scripts)`);
     }
   }
   if (d.port !== undefined && (!Number.isInteger(d.port) || +d.port! < 0 || +d.port! > 65535)) {
@@ -168,10 +188,14 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
   if (d.root !== undefined && (typeof d.root !== "string" || !d.root.startsWith("/"))) {
     bad(source, `root must be an absolute path, e.g. /host, got ${JSON.stringify(d.root)}`);
   }
-  if (!Array.isArray(d.metrics) || d.metrics.length === 0) {
-    bad(source, "needs a non-empty metrics list");
+  const scripts = d.scripts === undefined
+    ? undefined
+    : parseScripts(d.scripts, (what) => bad(source, what));
+  if (d.metrics === undefined && scripts?.length) d.metrics = [];
+  if (!Array.isArray(d.metrics) || (d.metrics.length === 0 && !scripts?.length)) {
+    bad(source, "needs a non-empty metrics list (or scripts)");
   }
-  const metrics = d.metrics.map((m: unknown, i: number) => {
+  const metrics = (d.metrics as unknown[]).map((m: unknown, i: number) => {
     if (!m || typeof m !== "object" || Array.isArray(m)) {
       bad(source, `metrics[${i}] must be a mapping (name, probe, action, …)`);
     }
@@ -210,6 +234,12 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
         bad(source, `${at}: ${k} must be an integer`);
       }
     }
+    if (c.multiplier !== undefined && !(typeof c.multiplier === "number" && c.multiplier > 0)) {
+      bad(
+        source,
+        `${at}: multiplier must be a positive number (0.000001: microseconds as seconds)`,
+      );
+    }
     if (c.comm !== undefined && typeof c.comm !== "string") {
       bad(source, `${at}: comm must be a string`);
     }
@@ -223,6 +253,7 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
     port: d.port as number | undefined,
     root: d.root as string | undefined,
     metrics,
+    ...(scripts === undefined ? {} : { scripts }),
   };
 }
 
@@ -285,21 +316,33 @@ export class Exporter implements AsyncDisposable {
   readonly handler: (request: Request) => Response;
   /** The configuration it runs. */
   readonly config: ExporterConfig;
+  /**
+   * The running scripts, in the order of `config.scripts` (their `maps`
+   * read now; each is a `ScriptHandle` of `@denobpf/ebpf/probe`).
+   */
+  readonly scripts: readonly ScriptMapsSource[];
   #probes: AnyAggregate[];
+  #scripts: ScriptHandle[];
 
   /** @internal Made by {@linkcode startExporter}. */
-  constructor(config: ExporterConfig, probes: AnyAggregate[], metrics: Metric[]) {
+  constructor(
+    config: ExporterConfig,
+    parts: { probes: AnyAggregate[]; scripts: ScriptHandle[]; metrics: Metric[] },
+  ) {
     this.config = config;
-    this.#probes = probes;
-    this.handler = metricsHandler(metrics);
+    this.#probes = parts.probes;
+    this.scripts = parts.scripts;
+    this.#scripts = [...parts.scripts];
+    this.handler = metricsHandler(parts.metrics);
   }
 
-  /** Stops every probe (detaches and closes them). */
+  /** Stops every probe and script (detaches and closes them; scripts run END). */
   async close(): Promise<void> {
     const probes = this.#probes;
     this.#probes = [];
     for (const p of probes) await p.stop();
     for (const p of probes) p.close();
+    for (const s of this.#scripts.splice(0)) await s.stop();
   }
 
   /** Same as {@linkcode close}. */
@@ -314,8 +357,14 @@ export class Exporter implements AsyncDisposable {
  */
 export async function startExporter(config: ExporterConfig): Promise<Exporter> {
   const probes: AnyAggregate[] = [];
+  const scripts: ScriptHandle[] = [];
   const metrics: Metric[] = [];
   try {
+    for (const [i, s] of (config.scripts ?? []).entries()) {
+      const h = await startScript(s, `script ${s.name ?? `scripts[${i}]`}`, config.root);
+      scripts.push(h.handle);
+      metrics.push(...h.metrics);
+    }
     for (const c of config.metrics) {
       const keys = c.by === undefined ? undefined : typeof c.by === "string" ? c.by : c.by;
       const where = c.where;
@@ -352,13 +401,75 @@ export async function startExporter(config: ExporterConfig): Promise<Exporter> {
         labels: c.labels ?? (parts.length ? parts.map(labelOf) : undefined),
         type: c.type,
         maxSeries: c.maxSeries,
+        multiplier: c.multiplier,
       }));
     }
   } catch (e) {
     for (const p of probes) p.close();
+    for (const s of scripts) s.close();
     throw e;
   }
-  return new Exporter(config, probes, metrics);
+  return new Exporter(config, { probes, scripts, metrics });
+}
+
+/** Compiles (bpftrace) and starts one script, and makes the metrics of its maps. */
+async function startScript(
+  s: ExporterScriptConfig,
+  what: string,
+  root: string | undefined,
+): Promise<{ handle: ScriptHandle; metrics: Metric[] }> {
+  let ir = s.ir as ScriptIr | undefined;
+  if (ir === undefined) {
+    const { compileBpftrace, BpftraceError } = await import("../bpftrace/mod.ts");
+    try {
+      ir = compileBpftrace(s.bpftrace!, { file: s.name ?? "stdin", params: s.params });
+    } catch (e) {
+      if (!(e instanceof BpftraceError)) throw e;
+      throw new InvalidArgumentError(
+        `${what}: the bpftrace program does not compile:\n${e.report}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+  const kinds = mapKinds(ir);
+  const made = s.metrics.map((m) => {
+    const k = metricKind(kinds, m.map);
+    if (k.why !== undefined) throw new InvalidArgumentError(`${what}: metric ${m.name}: ${k.why}`);
+    return { m, kind: k.kind };
+  });
+  const { runScript } = await import("../probe/run_script.ts");
+  let handle: ScriptHandle;
+  try {
+    handle = await runScript(ir, {
+      printMaps: false,
+      tracefs: root === undefined ? undefined : { root },
+    });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new InvalidArgumentError(`${what}: starting it failed: ${why}`, { cause: e });
+  }
+  try {
+    return {
+      handle,
+      metrics: made.map(({ m, kind }) =>
+        scriptMetric(handle, {
+          map: m.map,
+          kind,
+          name: m.name,
+          help: m.help,
+          labels: m.labels,
+          type: m.type,
+          maxSeries: m.maxSeries,
+          multiplier: m.multiplier,
+        })
+      ),
+    };
+  } catch (e) {
+    handle.close();
+    throw e;
+  }
 }
 
 /** Options of {@linkcode serveExporter}. */

@@ -157,12 +157,15 @@ export interface HistogramLike {
  * `kind` and `read()`.
  */
 export interface AggregateSource {
-  /** `"count"`, `"sum"`, `"min"`, `"max"`, `"avg"`, `"hist"` or `"lhist"`. */
+  /**
+   * `"count"`, `"sum"`, `"min"`, `"max"`, `"avg"`, `"hist"` or `"lhist"`;
+   * `"value"` for plain integers (a script's `@m[k] = v`).
+   */
   readonly kind: string;
   /** Where it probes, for the default help text. */
   readonly point?: string;
   /** The current values by key (`null`, one value, or a tuple of values). */
-  read(): ReadonlyMap<unknown, number | HistogramLike>;
+  read(): ReadonlyMap<unknown, number | bigint | HistogramLike>;
 }
 
 /** Options of {@linkcode probeMetric}. */
@@ -179,6 +182,25 @@ export interface ProbeMetricOptions extends MetricOptions {
    * are always gauges and `hist`/`lhist` histograms.
    */
   type?: "counter" | "gauge";
+  /**
+   * Multiplies what was measured (bucket bounds `le`, `_sum`, and the
+   * values of every kind but `count`; never counts of values): e.g.
+   * `0.000001` to expose a histogram of microseconds in seconds, the unit
+   * Prometheus names (ebpf_exporter's `bucket_multiplier`). Default 1.
+   */
+  multiplier?: number;
+}
+
+/** `v × m`, as a division when `m` is 1/N (7 µs × 0.000001 is 0.000007 s, not 6.999…e-6). */
+function scaler(m: number | undefined, name: string): ((v: number) => number) | undefined {
+  if (m === undefined || m === 1) return undefined;
+  if (typeof m !== "number" || !Number.isFinite(m) || m <= 0) {
+    throw new InvalidArgumentError(
+      `metric ${name}: multiplier must be a positive number (e.g. 0.000001), got ${m}`,
+    );
+  }
+  const d = Math.round(1 / m);
+  return m < 1 && Math.abs(1 / m - d) < 1e-9 * d ? (v) => v / d : (v) => v * m;
 }
 
 function probeType(kind: string, type: "counter" | "gauge" | undefined, name: string): MetricType {
@@ -195,13 +217,17 @@ function probeType(kind: string, type: "counter" | "gauge" | undefined, name: st
         );
       }
       return "gauge";
+    case "value":
+      return type ?? "gauge";
     case "hist":
     case "lhist":
       return "histogram";
     default:
       throw new InvalidArgumentError(
         `metric ${name}: ${JSON.stringify(kind)} is not an aggregation this exporter knows ` +
-          `(count, sum, min, max, avg, hist, lhist); emit() probes stream events, they have no value`,
+          `(count, sum, min, max, avg, hist, lhist, or plain values); emit() probes stream ` +
+          `events, they have no value; a stats() map is three values: keep count() and sum() ` +
+          `in two maps instead`,
       );
   }
 }
@@ -215,6 +241,7 @@ class ProbeMetric implements Metric {
   #names: readonly string[] | undefined;
   #labels: LabelBytes | undefined;
   #samples: SampleNames;
+  #scale: ((v: number) => number) | undefined;
 
   constructor(source: AggregateSource, options: ProbeMetricOptions) {
     const given = options?.name;
@@ -231,6 +258,7 @@ class ProbeMetric implements Metric {
       `${source.kind} of probe ${source.point ?? "(scripted probe)"}`;
     this.#source = source;
     this.#samples = new SampleNames(this.name, type);
+    this.#scale = scaler(options.multiplier, this.name);
   }
 
   #labelsFor(parts: number): LabelBytes {
@@ -264,7 +292,8 @@ class ProbeMetric implements Metric {
   }
 
   write(out: ExpositionWriter): number {
-    const entries = this.#source.read();
+    const source = this.#source;
+    const entries = source.read();
     // read() is sorted smallest first: past the cap, leave out the smallest.
     const skip = Math.max(0, entries.size - this.maxSeries);
     let i = 0;
@@ -272,12 +301,19 @@ class ProbeMetric implements Metric {
       if (i++ < skip) continue;
       const parts = key === null || key === undefined ? 0 : Array.isArray(key) ? key.length : 1;
       const labels = this.#labelsFor(parts);
-      if (typeof value === "number") {
+      if (typeof value === "number" || typeof value === "bigint") {
         out.bytes(this.#samples.value);
         this.#writeLabels(out, key, labels);
-        endSample(out, labels.close, value);
-      } else {
+        const v = Number(value);
+        endSample(out, labels.close, this.#scale && source.kind !== "count" ? this.#scale(v) : v);
+      } else if (value !== null && typeof value === "object" && "buckets" in value) {
         this.#writeHistogram(out, key, labels, value);
+      } else {
+        throw new InvalidArgumentError(
+          `metric ${this.name}: a value of ${this.#source.point ?? "the probe"} is ` +
+            `${typeof value === "string" ? "a string" : JSON.stringify(value)}, not a number ` +
+            `or a histogram: only integers and aggregations become samples`,
+        );
       }
     }
     return skip;
@@ -305,7 +341,7 @@ class ProbeMetric implements Metric {
       this.#writeLabels(out, key, labels);
       out.bytes(labels.le);
       // Values are integers: [low, high) holds low … high − 1.
-      out.number(bucket.high - 1);
+      out.number(this.#scale ? this.#scale(bucket.high - 1) : bucket.high - 1);
       out.bytes(QUOTE_CLOSE);
       out.number(cumulative);
       out.byte(NL);
@@ -319,7 +355,7 @@ class ProbeMetric implements Metric {
     if (!negative) {
       out.bytes(s.sum);
       this.#writeLabels(out, key, labels);
-      endSample(out, labels.close, sum);
+      endSample(out, labels.close, this.#scale ? this.#scale(sum) : sum);
     }
     out.bytes(s.count);
     this.#writeLabels(out, key, labels);
@@ -368,6 +404,92 @@ export function probeMetric(source: AggregateSource, options: ProbeMetricOptions
     throw new InvalidArgumentError(`probeMetric: give options with at least a name`);
   }
   return new ProbeMetric(source, options);
+}
+
+// ---- scripts ----
+
+/**
+ * What a script's map holds, as {@linkcode scriptMetric} exposes it: an
+ * aggregation, or `"value"`: plain integers (`@m[k] = v`, `@m[k] += v`).
+ */
+export type ScriptMapKind = "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist" | "value";
+
+/**
+ * What {@linkcode scriptMetric} reads: a running script of
+ * `@denobpf/ebpf/probe` or `@denobpf/ebpf/bpftrace` (the handle `runScript`,
+ * `script(…).start()` and `bpftrace()` give): its maps by name, each read
+ * when asked.
+ */
+export interface ScriptMapsSource {
+  /** Each map's entries now, by name (`"@usecs"`). */
+  readonly maps: Readonly<Record<string, ReadonlyMap<unknown, unknown>>>;
+}
+
+/** Options of {@linkcode scriptMetric}. */
+export interface ScriptMetricOptions extends Omit<ProbeMetricOptions, "type"> {
+  /** The map, as the script names it (`"@usecs"`). */
+  map: string;
+  /** What the map holds (its aggregation, or `"value"`). */
+  kind: ScriptMapKind;
+  /**
+   * The metric type of a `count`/`sum` (default counter) or of plain
+   * values (default gauge).
+   */
+  type?: "counter" | "gauge";
+}
+
+const EMPTY: ReadonlyMap<unknown, number> = new Map<unknown, number>();
+// The maps of a script read once per scrape: the handler writes every metric
+// in one synchronous pass, and the snapshot is dropped right after it.
+const snapshots = new WeakMap<ScriptMapsSource, ScriptMapsSource["maps"]>();
+
+function mapsNow(script: ScriptMapsSource): ScriptMapsSource["maps"] {
+  let maps = snapshots.get(script);
+  if (maps === undefined) {
+    maps = script.maps;
+    snapshots.set(script, maps);
+    queueMicrotask(() => snapshots.delete(script));
+  }
+  return maps;
+}
+
+/**
+ * A metric from one map of a running script (state shared between probes,
+ * as bpftrace's runqlat keeps wakeup times in one map and histograms
+ * latencies in another): `hist`/`lhist` maps become Prometheus
+ * histograms, `count`/`sum` counters, `avg`/`min`/`max` and plain values
+ * gauges, each key part a label, as {@linkcode probeMetric} writes them.
+ * Every metric of one script reads the script's maps once per scrape.
+ *
+ * @example
+ * ```ts ignore
+ * const h = await bpftrace(`tracepoint:sched:sched_wakeup { @wakeups[comm] = count(); }`);
+ * Deno.serve(metricsHandler([
+ *   scriptMetric(h, { map: "@wakeups", kind: "count", name: "wakeups_total", labels: ["comm"] }),
+ * ]));
+ * ```
+ */
+export function scriptMetric(script: ScriptMapsSource, options: ScriptMetricOptions): Metric {
+  if (!script || typeof script !== "object" || !("maps" in script)) {
+    throw new InvalidArgumentError(
+      `scriptMetric: give a running script (what runScript, script(…).start() or bpftrace() ` +
+        `return), got ${script === null ? "null" : typeof script}`,
+    );
+  }
+  if (!options || typeof options !== "object" || typeof options.map !== "string") {
+    throw new InvalidArgumentError(`scriptMetric: give options with a map ("@name") and a name`);
+  }
+  const { map, kind } = options;
+  const source: AggregateSource = {
+    kind,
+    point: `the script's map ${map}`,
+    read: () =>
+      (mapsNow(script)[map] ?? EMPTY) as ReadonlyMap<unknown, number | bigint | HistogramLike>,
+  };
+  return new ProbeMetric(source, {
+    ...options,
+    help: options.help ?? `${kind === "value" ? "values" : kind} of the script's map ${map}`,
+  });
 }
 
 // ---- maps ----

@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics from scripted probes and BPF maps: make metrics with
  * {@linkcode probeMetric} (a running `count`/`sum`/`hist`/… of
- * `@denobpf/ebpf/probe`) and {@linkcode mapMetric} (any map, its keys
+ * `@denobpf/ebpf/probe`), {@linkcode scriptMetric} (a map of a running
+ * script or bpftrace program) and {@linkcode mapMetric} (any map, its keys
  * decoded into labels, as ebpf_exporter reads maps), and serve them with
  * {@linkcode metricsHandler} and `Deno.serve`: the Prometheus text format,
  * or OpenMetrics when the scraper asks for it. A configuration file (JSON or
@@ -45,6 +46,10 @@ export {
   type MetricType,
   probeMetric,
   type ProbeMetricOptions,
+  type ScriptMapKind,
+  type ScriptMapsSource,
+  scriptMetric,
+  type ScriptMetricOptions,
 } from "./metric.ts";
 export {
   DROPPED_SERIES_METRIC,
@@ -62,6 +67,8 @@ export {
   type ExporterAction,
   type ExporterConfig,
   type ExporterMetricConfig,
+  type ExporterScriptConfig,
+  type ExporterScriptMetricConfig,
   parseExporterConfig,
   serveExporter,
   type ServeExporterOptions,
