@@ -22,7 +22,7 @@ import {
 import { loadKallsyms } from "../src/kallsyms/mod.ts";
 import { readElfFile } from "../src/elf/mod.ts";
 import type { BpfMap } from "../src/map/mod.ts";
-import { decoderOf } from "../src/probe/_decode.ts";
+import { decoderOf, stackDecoder } from "../src/probe/_decode.ts";
 import { runScript } from "../src/probe/run_script.ts";
 import { startBpftrace } from "./_bpftrace_begin.ts";
 
@@ -241,6 +241,9 @@ Deno.test("stack keys laid out as bpftrace lays them out (stack id | pid << 32) 
     const key = new DataView(new ArrayBuffer(8));
     key.setBigUint64(0, (BigInt(target.pid) << 32n) | 7n, true);
     assert.equal(decode(key, 0), "leaf+4");
+    // bpftrace's perf mode: "<hex> sym+off (object)".
+    const perf = stackDecoder(stacks, { user: true, perf: true });
+    assert.equal(perf(key, 0), `${ips[0].toString(16)} leaf+4 (${exe})`);
     key.setBigUint64(0, 7n, true);
     assert.equal(decode(key, 0), `0x${ips[0].toString(16)}`);
     key.setBigInt64(0, -14n, true); // -EFAULT: no stack

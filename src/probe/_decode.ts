@@ -19,9 +19,14 @@ const utf8 = new TextDecoder();
  * A stack key or value, laid out as bpftrace lays it out: the stack id in
  * the low 32 bits (negative: no stack), and for user stacks the process id
  * in the high 32 bits, which makes the frames symbolized in that process
- * (`name+off`); without one they print as addresses.
+ * (`name+off`); without one they print as addresses. `perf`: bpftrace's
+ * perf mode (`<hex> sym+off`, user frames with their object).
  */
-function stackDecoder(stacks: BpfMap | undefined, user: boolean): Decoder {
+export function stackDecoder(
+  stacks: BpfMap | undefined,
+  options: { user: boolean; perf?: boolean },
+): Decoder {
+  const { user, perf } = options;
   return (view, offset) => {
     const id = view.getInt32(offset, true);
     const pid = view.getInt32(offset + 4, true);
@@ -38,10 +43,12 @@ function stackDecoder(stacks: BpfMap | undefined, user: boolean): Decoder {
       ips.push(ip);
     }
     const frames = !user
-      ? kstackFrames(ips)
+      ? kstackFrames(ips, { perf })
       : pid > 0
-      ? ustackFrames(ips, pid)
-      : ips.map((ip) => `0x${ip.toString(16)}`);
+      ? ustackFrames(ips, pid, { perf })
+      : ips.map((ip) =>
+        perf ? `${ip.toString(16)} 0x${ip.toString(16)} ([unknown])` : `0x${ip.toString(16)}`
+      );
     return frames.join("\n");
   };
 }
@@ -51,7 +58,7 @@ function stackDecoder(stacks: BpfMap | undefined, user: boolean): Decoder {
  * or a stack id looked up in `stacks`.
  */
 export function decoderOf(a: Access, size: number, stacks: BpfMap | undefined): Decoder {
-  if (a.type === "stack") return stackDecoder(stacks, a.user);
+  if (a.type === "stack") return stackDecoder(stacks, { user: a.user });
   if (a.type === "str") {
     return (view, offset) => {
       const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, size);
