@@ -237,3 +237,21 @@ Deno.test({
     assert.match(text, /^Attaching 2 probes\.\.\.\nend\n\n\n@n: [1-9][0-9]*\n$/);
   },
 });
+
+Deno.test({
+  name: "bpftrace(source, options): the library door runs a script and gives typed maps",
+  ignore: !ready,
+  async fn() {
+    const { bpftrace } = await import("../src/bpftrace/mod.ts");
+    let out = "";
+    await using h = await bpftrace(
+      'BEGIN { @c["a"] = count(); @c["b"] = count(); @c["b"] = count(); @v[1, "x"] = 5; ' +
+        'printf("hi %d\\n", $1); exit(); }',
+      { params: ["7"], output: (t: string) => out += t },
+    );
+    await h.run();
+    assert.equal(out, "hi 7\n\n\n@c[a]: 1\n@c[b]: 2\n@v[1, x]: 5\n");
+    assert.deepEqual(h.maps["@c"], new Map([["b", 2], ["a", 1]]));
+    assert.deepEqual([...h.maps["@v"].entries()], [[[1, "x"], 5]]);
+  },
+});

@@ -242,6 +242,7 @@ Deno.test("errors in a file name the file, expand tabs and print spans over line
   const src = "BEGIN {\n\t@x = $y;\n}\n";
   assert.throws(() => compileBpftrace(src, { file: "t1.bt", ...noConstants }), (e) => {
     assert.ok(e instanceof BpftraceError && e instanceof ParseError);
+    assert.equal(e.message, "bpftrace: t1.bt:2:7-9: Undefined or undeclared variable: $y");
     assert.equal(
       e.report,
       "t1.bt:2:7-9: ERROR: Undefined or undeclared variable: $y\n    @x = $y;\n         ~~\n",

@@ -34,7 +34,7 @@ export class BpftraceError extends ParseError {
     super(
       "bpftrace",
       loc ? `${file}:${position(loc)}: ${detail}` : `${file}: ${detail}`,
-      { cause: options?.cause, offset: loc?.line },
+      { cause: options?.cause },
     );
     this.loc = loc;
     this.detail = detail;

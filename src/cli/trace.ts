@@ -16,6 +16,7 @@ import { readTextFile } from "../sys/file.ts";
 const USAGE = `USAGE:
     denobpf trace [options] filename [args…]
     denobpf trace [options] -e 'program' [args…]
+    denobpf trace [options] - [args…]     (the program on stdin)
     denobpf trace -l [PATTERN]
 
 OPTIONS:
@@ -129,8 +130,13 @@ export async function traceCommand(args: string[]): Promise<number> {
   // The back end loads while the script compiles.
   const backend = import("../probe/run_script.ts");
   backend.catch(() => {});
-  const source = opts.file === undefined ? opts.program! : readTextFile(opts.file);
-  const file = opts.file === undefined ? undefined : opts.file;
+  // bpftrace - reads the program from stdin and names it stdin
+  const source = opts.file === undefined
+    ? opts.program!
+    : opts.file === "-"
+    ? await new Response(Deno.stdin.readable).text()
+    : readTextFile(opts.file);
+  const file = opts.file === undefined || opts.file === "-" ? undefined : opts.file;
   let ir;
   try {
     ir = compileBpftrace(source, { file, params: opts.params, pid: opts.pid });
