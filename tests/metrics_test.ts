@@ -8,15 +8,19 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createMap } from "@denobpf/ebpf/map";
 import { probe, uprobe } from "@denobpf/ebpf/probe";
+import { bpftrace } from "@denobpf/ebpf/bpftrace";
 import {
   type ExpositionFormat,
+  type HistogramLike,
   mapMetric,
   metricsHandler,
   MetricsRenderer,
   negotiateFormat,
   OPENMETRICS_CONTENT_TYPE,
+  parseExporterConfig,
   probeMetric,
   PROMETHEUS_CONTENT_TYPE,
+  scriptMetric,
 } from "@denobpf/ebpf/metrics";
 import { InvalidArgumentError } from "@denobpf/ebpf";
 import { buildProbeTarget, runProbeTarget } from "./probe_fixtures.ts";
@@ -396,6 +400,12 @@ Deno.test("end to end: a real Prometheus scrapes the exporter; the counter and t
   const bin = await buildProbeTarget();
   await using calls = await probe(uprobe(bin, "probe_target_add")).count({ by: ["comm", "pid"] });
   await using values = await probe(uprobe(bin, "probe_target_value")).hist("arg0");
+  // The shipped run-queue latency script (examples/exporter/runqlat.yaml), its @usecs in seconds.
+  const runqlat = parseExporterConfig(
+    await Deno.readTextFile(new URL("../examples/exporter/runqlat.yaml", import.meta.url)),
+  ).scripts![0];
+  await using rq = await bpftrace(runqlat.bpftrace!, { printMaps: false });
+  const rqTotal = () => (rq.maps["@usecs"]?.get(null) as HistogramLike | undefined)?.total ?? 0;
   // The workload: two runs of the target, 37 and 5 calls, then values to histogram.
   const pidA = await runProbeTarget(37);
   const pidB = await runProbeTarget(5, [0, 1, 2, 3, 5, 7, 8, 100, 1000, 1000, 65536]);
@@ -403,6 +413,7 @@ Deno.test("end to end: a real Prometheus scrapes the exporter; the counter and t
   const handler = metricsHandler([
     probeMetric(calls, { name: "target_calls_total", labels: ["comm", "pid"] }),
     probeMetric(values, { name: "target_value", help: "Values passed to probe_target_value" }),
+    scriptMetric(rq, { ...runqlat.metrics[0], kind: "hist" }),
   ]);
   const accepts: (string | null)[] = [];
   await using server = Deno.serve(
@@ -448,6 +459,12 @@ Deno.test("end to end: a real Prometheus scrapes the exporter; the counter and t
   assert.equal(Number(count[0].value[1]), 11);
   // Prometheus asked for (and so parsed) OpenMetrics.
   assert.ok(accepts.slice(1).some((a) => negotiateFormat(a) === "openmetrics"), String(accepts));
+  // Run-queue latency: Prometheus's last scrape lies between the first read and now.
+  const before = rqTotal();
+  const rqCount = await queryWhenThere(prom, "runqueue_latency_seconds_count > 0");
+  assert.ok(Number(rqCount[0].value[1]) <= rqTotal(), JSON.stringify(rqCount));
+  const rqBuckets = await queryWhenThere(prom, 'runqueue_latency_seconds_bucket{le="+Inf"}');
+  assert.ok(Number(rqBuckets[0].value[1]) > 0 && before > 0);
   const sum = await queryWhenThere(prom, "target_value_sum");
   assert.ok(Number(sum[0].value[1]) >= 0 + 1 + 2 + 3 + 5 + 7 + 8 + 100 + 2000 + 65536);
 });
