@@ -10,9 +10,11 @@ import {
   cond,
   count,
   curtask,
+  deref,
   exit,
   hist,
   join,
+  kaddr,
   kstackOf,
   lhist,
   local,
@@ -235,6 +237,26 @@ Deno.test("script: kstackOf/ustackOf give bpftrace's kstack(mode, frames) calls"
     bare({ op: "call", fn: "kstack", args: [{ op: "str", value: "perf" }, n(5)] }),
   );
   assert.throws(() => kstackOf({ frames: 0 }), /frames must be an integer/);
+});
+
+Deno.test("script: deref(p) is bpftrace's *p, a read through (uint64 *)p", () => {
+  const s = script(({ every }) =>
+    every(1000, () => printf("%d\n", deref(local(kaddr("avenrun"), "avenrun").add(8))))
+  );
+  const pr = s.ir.probes[0].body[1] as Extract<IrStmt, { op: "printf" }>;
+  assert.equal(pr.span?.text, 'printf("%d\\n", *($avenrun + 8))');
+  assert.deepEqual(
+    bare(pr.args[0]),
+    bare({
+      op: "index",
+      base: {
+        op: "cast",
+        type: "uint64 *",
+        arg: { op: "binary", operator: "+", left: { op: "var", name: "$avenrun" }, right: n(8) },
+      },
+      index: n(0),
+    }),
+  );
 });
 
 Deno.test("script: misuse is an InvalidArgumentError saying what to do", () => {

@@ -6,17 +6,14 @@
  *
  * @module
  */
-import { cast, kaddr, local, printf, script, time } from "@denobpf/ebpf/probe";
+import { deref, kaddr, local, printf, script, time } from "@denobpf/ebpf/probe";
 
 await using _ = await script(({ begin, every }) => {
   begin(() => printf("Reading load averages... Hit Ctrl-C to end.\n"));
   every(1000, () => {
     const avenrun = local(kaddr("avenrun"), "avenrun");
     const loads = [0, 8, 16].map((off, i) =>
-      local(
-        cast<number>(off ? avenrun.add(off) : avenrun, "uint64 *").at(0),
-        `load${[1, 5, 15][i]}`,
-      )
+      local(deref(off ? avenrun.add(off) : avenrun), `load${[1, 5, 15][i]}`)
     );
     time("%H:%M:%S ");
     const parts = loads.flatMap((l) => [l.shr(11), l.band((1 << 11) - 1).mul(1000).shr(11)]);

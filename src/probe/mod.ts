@@ -146,6 +146,7 @@ export {
   count,
   cpu,
   curtask,
+  deref,
   elapsed,
   exit,
   type FieldExpr,

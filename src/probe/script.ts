@@ -550,6 +550,26 @@ export function kernel<S = unknown>(p: AnyOperand): RecordExpr<S> {
 }
 
 /**
+ * `*p`: the integer of `type` (default `"uint64"`) at address `p`, as
+ * bpftrace's `*$avenrun` (a read through `(type *)p`).
+ */
+export function deref(p: AnyOperand, type = "uint64"): ScriptExpr<number> {
+  const e = toExpr(p);
+  const node: IrExpr = {
+    op: "index",
+    base: {
+      op: "cast",
+      type: `${type} *`,
+      arg: e.node,
+      span: { text: `(${type} *)${wrap(e, UNARY)}` },
+    },
+    index: { op: "int", value: 0n, span: { text: "0" } },
+    span: { text: `*${wrap(e, UNARY)}` },
+  };
+  return new ScriptExpr(node, UNARY);
+}
+
+/**
  * A cast: to an integer type (`"u32"`, `"int64"`, `"uint8"`…), or to a
  * pointer to a kernel struct (`"struct task_struct *"`, read through BTF)
  * or to a struct the script declares with `struct()`, whose members then
