@@ -19,7 +19,7 @@
  * per event.
  *
  * ```ts ignore
- * import { hist, nsecs, script, tid, tracepoint } from "@denobpf/ebpf/probe";
+ * import { hist, type Histogram, nsecs, script, tid, tracepoint } from "@denobpf/ebpf/probe";
  *
  * // tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; }
  * // tracepoint:syscalls:sys_exit_read /@start[tid]/ {
@@ -35,8 +35,8 @@
  *   return { us };
  * });
  * await using run = await latency.start();
- * await run.runFor(5);
- * run.print();
+ * await run.runFor(5); // stops: END bodies run, every map prints as bpftrace prints it
+ * const us = run.results.us.get(null); // the histogram, typed
  * ```
  *
  * @module
