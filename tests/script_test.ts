@@ -693,3 +693,30 @@ Deno.test({
     assert.ok(printed + h.lost === 100 || printed + h.lost === 101, `${printed} + ${h.lost}`);
   },
 });
+
+Deno.test({
+  name:
+    "*(T *)p and ((T *)p)[i] read integers of T's size through a pointer (kernel text at _stext)" +
+    SKIPPED,
+  ignore: !TESTRUN,
+  async fn() {
+    const text: IrExpr = { op: "call", fn: "kaddr", args: [str("_stext")] };
+    const at = (type: string, i: number): IrExpr => ({
+      op: "index",
+      base: { op: "cast", type, arg: text },
+      index: int(i),
+    });
+    const out = await output({
+      probes: [begin(
+        printf(
+          "%d %d %d\n",
+          bin("==", at("uint8 *", 0), bin("&", at("uint32 *", 0), int(0xff))),
+          bin("==", at("uint8 *", 5), bin("&", bin(">>", at("uint32 *", 1), int(8)), int(0xff))),
+          bin("!=", at("uint64 *", 0), int(0)),
+        ),
+        { op: "exit" },
+      )],
+    });
+    assert.equal(out, "1 1 1\n\n\n");
+  },
+});

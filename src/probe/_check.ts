@@ -617,6 +617,12 @@ export class ScriptChecker {
           this.#needInt(e.arg, t, text());
           return { kind: "ptr", space: env.user ? "user" : "kernel", to: { name: record[1] } };
         }
+        const pointee = /^(.+?)\s*\*$/.exec(e.type.trim());
+        const to = pointee ? castType(pointee[1]) : undefined;
+        if (to) {
+          this.#needInt(e.arg, t, text());
+          return { kind: "ptr", space: env.user ? "user" : "kernel", to };
+        }
         const c = castType(e.type);
         if (!c) {
           fail(`${text()}: cannot cast to ${e.type} (integer types: u8…u64, s8…s64, int…)`, text());
@@ -675,6 +681,26 @@ export class ScriptChecker {
     }
     const t = this.#expr(root, env, pt);
     if (t.kind === "none") return UNKNOWN;
+    const elem = /^\[(\d+)\]$/.exec(path);
+    if (t.kind === "ptr" && "kind" in t.to && t.to.kind === "int" && elem) {
+      // *(T *)p, p[i]: an integer of T's size in the pointer's memory.
+      const size = t.to.size;
+      const acc: Access = {
+        type: "int",
+        src: {
+          from: "mem",
+          space: t.space,
+          ptr: { type: "int", src: { from: "slot", offset: POINTER_SLOT }, size: 8, signed: false },
+          offset: Number(elem[1]) * size,
+          load: size,
+        },
+        size,
+        signed: t.to.signed,
+      };
+      pt.access.set(e, acc);
+      pt.roots.set(e, root);
+      return t.to;
+    }
     if (t.kind !== "ptr" || !("name" in t.to)) {
       fail(
         `${text}: ${exprText(root)} is ${typeText(t)}; fields can be read from args, curtask ` +
