@@ -5,6 +5,7 @@
 const ALL = [
   "btf_parse",
   "btf_dump",
+  "prog_dump",
   "map_ops",
   "program_load",
   "collection_load",

@@ -354,6 +354,43 @@ Deno.test("loadBpftoolKsyms: finds what glibc's bsearch finds with bpftool's int
   assert.equal(k.find(0n), undefined); // address 0 is dropped, as bpftool drops it
 });
 
+Deno.test("loadBpftoolKsyms: random symbol tables and mutated kallsyms text (property)", () => {
+  const sym = fc.record({
+    // Kernel text and modules lie within 2 GiB: there bpftool's comparator is a total order.
+    addr: fc.bigInt({ min: 0xffffffff80000000n, max: 0xfffffffffffffff0n }),
+    type: fc.constantFrom("T", "t", "D", "b"),
+    name: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.]{0,30}$/),
+  });
+  fc.assert(
+    fc.property(fc.array(sym, { minLength: 1, maxLength: 60 }), (syms) => {
+      const text = syms.map((x) => `${x.addr.toString(16)} ${x.type} ${x.name}\n`).join("");
+      const k = loadBpftoolKsyms(text);
+      for (const x of syms) {
+        const found = k.find(x.addr);
+        assert.ok(found !== undefined, `${x.addr.toString(16)} found`);
+        assert.ok(
+          syms.some((y) => y.name === found && y.addr === x.addr),
+          "a symbol at that address",
+        );
+      }
+    }),
+    { numRuns: 200 },
+  );
+  const real = Deno.readTextFileSync("/proc/kallsyms").slice(0, 20000);
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(real.length - 1), fc.string({ maxLength: 300 }))),
+      (muts) => {
+        let text = real;
+        for (const [at, ins] of muts) text = text.slice(0, at) + ins + text.slice(at + 1);
+        const k = loadBpftoolKsyms(text);
+        k.find(0xffffffff81000000n);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
 Deno.test("btfTypeOnly: prototypes as bpftool's btf_dumper_type_only writes them", async () => {
   const btf = loadCollectionSpec(await Deno.readFile(BASIC)).types;
   const id = btf?.typeIdByName("xdp_sum", "func");

@@ -44,14 +44,6 @@ function mergeSort(idx: Uint32Array, tmp: Uint32Array, key: Uint32Array, lo: num
   idx.set(tmp.subarray(0, t), lo);
 }
 
-/** The fgets(buff, 256) chunks of `line` (with its newline): long lines are cut every 255 bytes. */
-function chunks(line: string): string[] {
-  if (line.length < 255) return [line];
-  const out: string[] = [];
-  for (let p = 0; p < line.length; p += 255) out.push(line.slice(p, p + 255));
-  return out;
-}
-
 /** isspace(3) in the C locale. */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
@@ -63,34 +55,42 @@ function hexDigit(c: number): number {
   return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
+/** What {@linkcode scanChunk} found (reused: the loader reads 100k+ lines). */
+const hit = { low: 0, zero: true, hexStart: 0, hexEnd: 0, nameStart: 0, nameEnd: 0 };
+
 /**
- * sscanf's `%p %*c %s` on one chunk: the address (its low 32 bits, whether
- * it is 0, its hex digits) and the name; `undefined` where sscanf matches
- * fewer than two.
+ * sscanf's `%p %*c %s` on `text[from, to)` (one fgets chunk): fills `hit`
+ * (the address's low 32 bits, whether it is 0, where its digits and the
+ * name are) and says whether sscanf matches both.
  */
-function parseChunk(
-  c: string,
-): { low: number; zero: boolean; hex: string; name: string } | undefined {
-  let at = 0;
-  while (at < c.length && isSpace(c.charCodeAt(at))) at++;
+function scanChunk(text: string, from: number, to: number): boolean {
+  let at = from;
+  while (at < to && isSpace(text.charCodeAt(at))) at++;
   if (
-    c[at] === "0" && (c[at + 1] === "x" || c[at + 1] === "X") && hexDigit(c.charCodeAt(at + 2)) >= 0
-  ) {
-    at += 2;
+    at + 2 < to && text.charCodeAt(at) === 48 && (text.charCodeAt(at + 1) | 0x20) === 120 &&
+    hexDigit(text.charCodeAt(at + 2)) >= 0
+  ) at += 2;
+  hit.hexStart = at;
+  let low = 0, zero = true;
+  for (let d: number; at < to && (d = hexDigit(text.charCodeAt(at))) >= 0; at++) {
+    low = ((low << 4) | d) >>> 0;
+    if (d) zero = false;
   }
-  const start = at;
-  while (at < c.length && hexDigit(c.charCodeAt(at)) >= 0) at++;
-  if (at === start) return undefined;
-  const hex = at - start > 16 ? "f".repeat(16) : c.slice(start, at); // strtoul saturates
-  while (at < c.length && isSpace(c.charCodeAt(at))) at++;
+  if (at === hit.hexStart) return false;
+  // strtoul saturates past 64 bits: all ones.
+  if (at - hit.hexStart > 16 && !zero) low = 0xffffffff;
+  hit.hexEnd = at;
+  while (at < to && isSpace(text.charCodeAt(at))) at++;
   at++; // %*c: any one character
-  while (at < c.length && isSpace(c.charCodeAt(at))) at++;
+  while (at < to && isSpace(text.charCodeAt(at))) at++;
   let end = at;
-  while (end < c.length && !isSpace(c.charCodeAt(end))) end++;
-  if (end === at) return undefined;
-  let zero = true;
-  for (let i = 0; i < hex.length && zero; i++) zero = hex[i] === "0";
-  return { low: parseInt(hex.slice(-8), 16) >>> 0, zero, hex, name: c.slice(at, end) };
+  while (end < to && !isSpace(text.charCodeAt(end))) end++;
+  if (end <= at) return false;
+  hit.low = low;
+  hit.zero = zero;
+  hit.nameStart = at;
+  hit.nameEnd = end;
+  return true;
 }
 
 /**
@@ -105,25 +105,46 @@ export function loadBpftoolKsyms(text?: string): BpftoolKsyms {
       text = "";
     }
   }
-  const names: string[] = [];
-  const lows: number[] = [];
+  const src = text;
+  let cap = 1024;
+  let lows = new Uint32Array(cap), starts = new Uint32Array(cap), ends = new Uint32Array(cap);
+  let n = 0;
   let callBase = 0n;
-  for (const line of text.split("\n")) {
-    for (const chunk of chunks(line + "\n")) {
-      const sym = parseChunk(chunk);
-      if (!sym) continue;
-      if (sym.name === "__bpf_call_base") {
-        callBase = BigInt("0x" + sym.hex);
-        if (sym.zero) return { callBase, find: () => undefined };
+  for (let at = 0; at < src.length;) {
+    const nl = src.indexOf("\n", at);
+    const lineEnd = nl < 0 ? src.length : nl + 1;
+    // fgets(buff, 256): a longer line comes in pieces of 255 bytes.
+    for (let p = at; p < lineEnd; p += 255) {
+      if (!scanChunk(src, p, Math.min(lineEnd, p + 255))) continue;
+      if (
+        hit.nameEnd - hit.nameStart === 15 &&
+        src.startsWith("__bpf_call_base", hit.nameStart)
+      ) {
+        const hex = src.slice(hit.hexStart, hit.hexEnd);
+        callBase = hex.length > 16 && !hit.zero ? (1n << 64n) - 1n : BigInt("0x" + hex);
+        if (hit.zero) return { callBase, find: () => undefined };
       }
-      if (!sym.zero) {
-        names.push(sym.name);
-        lows.push(sym.low);
+      if (hit.zero) continue;
+      if (n === cap) {
+        cap *= 2;
+        const grow = (a: Uint32Array) => {
+          const b = new Uint32Array(cap);
+          b.set(a);
+          return b;
+        };
+        lows = grow(lows);
+        starts = grow(starts);
+        ends = grow(ends);
       }
+      lows[n] = hit.low;
+      starts[n] = hit.nameStart;
+      ends[n] = hit.nameEnd;
+      n++;
     }
+    at = lineEnd;
   }
-  const n = names.length;
-  const low = Uint32Array.from(lows);
+  const low = lows;
+  const nameOf = (i: number) => src.slice(starts[i], ends[i]);
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   mergeSort(idx, new Uint32Array(n), low, 0, n);
@@ -139,7 +160,7 @@ export function loadBpftoolKsyms(text?: string): BpftoolKsyms {
         const c = cmp(key, sorted[mid]);
         if (c < 0) u = mid;
         else if (c > 0) l = mid + 1;
-        else return names[idx[mid]];
+        else return nameOf(idx[mid]);
       }
       return undefined;
     },

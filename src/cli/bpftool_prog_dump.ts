@@ -23,7 +23,7 @@ import { addressOf } from "../sys/bpf.ts";
 import type { FD } from "../sys/fd.ts";
 import { objFromId, objGet, objIds, objInfo } from "../sys/obj.ts";
 import { SyscallError } from "../sys/error.ts";
-import { bpftoolArgs, jsonWriter, writeOut } from "./bpftool_common.ts";
+import { bpftoolArgs, fdinfoField, jsonWriter, writeOut } from "./bpftool_common.ts";
 import type { JsonWriter } from "./bpftool_json.ts";
 import { xlatedCfg } from "./bpftool_cfg.ts";
 import { loadBpftoolKsyms } from "./bpftool_ksyms.ts";
@@ -154,7 +154,16 @@ function parseProgs(words: string[]): { fds: FD[]; rest: string[] } {
     }
     return { fds: [openById("prog", id)], rest };
   }
-  if (isPrefix(kw, "pinned")) return { fds: [objGet(value)], rest };
+  if (isPrefix(kw, "pinned")) {
+    const fd = objGet(value);
+    if (fdinfoField(fd.value, "prog_type") === undefined) {
+      fd.close();
+      throw new InvalidArgumentError(
+        `prog dump: ${value} is not a pinned program (bpftool: incorrect object type)`,
+      );
+    }
+    return { fds: [fd], rest };
+  }
   let fds: FD[];
   if (isPrefix(kw, "tag")) {
     if (!TAG.test(value)) {
