@@ -468,6 +468,9 @@ Deno.test({
             args: [],
           },
           printf("%r\n", { op: "call", fn: "buf", args: [regsSi, int(5)] }),
+          // a length known only when it runs: clamped to strlen, printed as long as it is
+          { op: "let", name: "n", value: bin("-", int(4), int(1)) },
+          printf("%r\n", { op: "call", fn: "buf", args: [regsSi, v("n")] }),
         ],
       }],
     }, { output: (t) => out += t, printMaps: false });
@@ -476,6 +479,7 @@ Deno.test({
     Deno.removeSync(path);
     assert.equal(h.maps["@"].get(path), 1);
     assert.ok(out.split("\n").includes("/tmp/"), out);
+    assert.ok(out.split("\n").includes("/tm"), out);
   },
 });
 

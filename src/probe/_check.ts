@@ -813,11 +813,14 @@ export class ScriptChecker {
           to: { kind: "int", size: 1, signed: false },
         };
       case "buf": {
-        if (types.length !== 2 || e.args[1].op !== "int" || e.args[1].value <= 0n) {
-          fail(`${text}: buf() takes a pointer and a length (an integer literal)`, text);
+        // buf(p, n): up to strlen bytes; n may be any integer (clamped when it runs).
+        if (types.length !== 2 || (e.args[1].op === "int" && e.args[1].value <= 0n)) {
+          fail(`${text}: buf() takes a pointer and a length`, text);
         }
         this.#needInt(e.args[0], types[0], text);
-        return { kind: "buf", len: Math.min(this.strlen, Number(e.args[1].value)) };
+        this.#needInt(e.args[1], types[1], text);
+        const n = e.args[1].op === "int" ? Number(e.args[1].value) : this.strlen;
+        return { kind: "buf", len: Math.min(this.strlen, n) };
       }
       default:
         fail(`${text}: ${e.fn}() is not supported yet by the probe back end`, text);
@@ -885,8 +888,9 @@ export function argsPath(e: IrExpr): string | undefined {
 export function sizeOfType(t: IrType): number {
   switch (t.kind) {
     case "str":
-    case "buf":
       return Math.ceil(t.len / 8) * 8;
+    case "buf":
+      return 8 + Math.ceil(t.len / 8) * 8; // the length read, then the bytes
     case "tuple":
       return t.elems.reduce((n, x) => n + sizeOfType(x), 0);
     case "none":

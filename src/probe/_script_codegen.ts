@@ -506,7 +506,8 @@ class ProgramGen {
   store(e: IrExpr, t: IrType, base: Register, off: number): void {
     const a = this.a;
     const size = sizeOfType(t);
-    if (t.kind === "str" || t.kind === "buf") return this.str(e, t.len, base, off);
+    if (t.kind === "str") return this.str(e, t.len, base, off);
+    if (t.kind === "buf") return this.buf(e, t.len, base, off);
     if (t.kind === "tuple") {
       if (e.op !== "tuple") {
         // a tuple-valued local or map value
@@ -535,6 +536,40 @@ class ProgramGen {
     a.stxdw(base, off, R0);
     // usym: the address and the process to symbolize it in.
     if (t.kind === "usym") a.call("get_current_pid_tgid").rsh64(R0, 32).stxdw(base, off + 8, R0);
+  }
+
+  /**
+   * A buffer at `base + off`: the length read (at most `cap`), then the
+   * bytes, from `buf(p, n)` or a local or map holding one.
+   */
+  buf(e: IrExpr, cap: number, base: Register, off: number): void {
+    const a = this.a;
+    const size = 8 + roundUp8(cap);
+    if (e.op !== "call" || e.fn !== "buf") {
+      this.zero(base, off, size);
+      if (base === R10) return this.copyFrom(e, off, size);
+      const tmp = this.alloc(size, exprText(e));
+      this.zero(R10, tmp, size);
+      this.copyFrom(e, tmp, size);
+      this.copy(R10, tmp, base, off, size);
+      return;
+    }
+    const [ptr, len] = e.args;
+    const at = this.type(ptr);
+    const user = at.kind === "ptr" ? at.space === "user" : this.env.user;
+    this.zero(base, off, size);
+    this.scoped(() => {
+      // The length, clamped to cap, kept in a stack slot (a spill keeps its bounds).
+      const n = this.alloc(8, exprText(e));
+      this.int(len);
+      const ok = this.g.fresh("len");
+      a.jle(R0, cap, ok).mov64(R0, cap);
+      this.g.label(ok);
+      a.stxdw(R10, n, R0).stxdw(base, off, R0);
+      this.int(ptr);
+      a.mov64(R3, R0).mov64(R1, base).add64(R1, off + 8).ldxdw(R2, R10, n);
+      a.call(user ? "probe_read_user" : "probe_read_kernel");
+    });
   }
 
   tupleInto(e: IrExpr, off: number): void {
@@ -602,7 +637,7 @@ class ProgramGen {
       this.g.str(acc, base, off, Math.min(size, acc.len));
       return;
     }
-    if (e.op === "call" && (e.fn === "str" || e.fn === "buf")) {
+    if (e.op === "call" && e.fn === "str") {
       const arg = e.args[0];
       const at = this.type(arg);
       if (at.kind === "str") return this.str(arg, len, base, off);
@@ -614,8 +649,7 @@ class ProgramGen {
       a.mov64(R2, n);
       // The pointer's space: uptr()/kptr() say; else the point's (user at syscalls and uprobes).
       const user = at.kind === "ptr" ? at.space === "user" : this.env.user;
-      const fn = user ? "probe_read_user" : "probe_read_kernel";
-      a.call(e.fn === "str" ? `${fn}_str` : fn);
+      a.call(user ? "probe_read_user_str" : "probe_read_kernel_str");
       return;
     }
     if (e.op === "ternary") {

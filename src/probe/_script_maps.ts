@@ -40,8 +40,10 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
       const end = b.indexOf(0);
       return utf8.decode(end < 0 ? b : b.subarray(0, end));
     }
-    case "buf":
-      return new Uint8Array(view.buffer, view.byteOffset + off, t.len).slice();
+    case "buf": {
+      const n = Math.min(Number(view.getBigUint64(off, true)), t.len);
+      return new Uint8Array(view.buffer, view.byteOffset + off + 8, n).slice();
+    }
     case "tuple": {
       let o = off;
       return t.elems.map((e) => {
