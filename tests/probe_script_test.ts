@@ -161,7 +161,7 @@ Deno.test("script: points of every constructor, several per probe, begin/end/eve
     [{ kind: "uretprobe", target: "/bin/bash:readline" }],
     [{ kind: "uprobe", target: "c:getpid", pid: 42 }],
     [{ kind: "fentry", target: "vfs_*" }],
-    [{ kind: "interval", target: "ms:1000" }],
+    [{ kind: "interval", target: "s:1" }],
     [{ kind: "end", target: "" }],
   ]);
   assert.deepEqual(bare(s.ir.probes[5].body), [{ op: "print", map: "@", top: 10 }]);

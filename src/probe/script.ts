@@ -1270,7 +1270,9 @@ export function script<R = void>(
       if (!Number.isInteger(ms) || ms <= 0) {
         throw new InvalidArgumentError(`every(${ms}): the period must be a positive integer (ms)`);
       }
-      addProbe([{ kind: "interval", target: `ms:${ms}` }], undefined, fn);
+      // As bpftrace spells it (the probe builtin prints it): interval:s:1, interval:ms:100.
+      const target = ms % 1000 === 0 ? `s:${ms / 1000}` : `ms:${ms}`;
+      addProbe([{ kind: "interval", target }], undefined, fn);
     },
     map: (name) => new ScriptMap(name),
     perThread: (name) => new PerThread(name),
