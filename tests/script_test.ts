@@ -724,3 +724,21 @@ Deno.test({
     assert.equal(out, "1 1 1\n\n\n");
   },
 });
+
+Deno.test({
+  name: "stop() twice at once (run() and await using) runs END and prints the maps once" + SKIPPED,
+  ignore: !TESTRUN,
+  async fn() {
+    let out = "";
+    {
+      await using h = await runScript({
+        probes: [
+          begin({ op: "map_set", map: "@x", value: int(1) }),
+          { points: [{ kind: "end", target: "" }], body: [printf("end\n")] },
+        ],
+      }, { output: (t) => out += t });
+      await Promise.all([h.stop(), h.stop()]);
+    }
+    assert.equal(out, "end\n\n\n@x: 1\n");
+  },
+});

@@ -125,9 +125,6 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
   while (p.length > 0) p = p.subarray(w.writeSync(p));
 }
 
-const GLOB = /[*?]/;
-const SPECIAL = new Set(["begin", "end", "interval", "profile"]);
-
 /** bpftrace's spelling of a point, as the `probe` builtin gives it. */
 function pointName(p: IrPoint): string {
   switch (p.kind) {
@@ -254,6 +251,7 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   #pumpStop = new AbortController();
   #stopped = false;
   #closed = false;
+  #stopping?: Promise<void>;
   #lost = 0;
   #final?: Record<string, Map<unknown, ScriptValue>>;
   #finalText?: string;
@@ -501,8 +499,13 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
    * buffer, runs END, prints every map (unless `printMaps: false`), and
    * closes every descriptor. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
+  stop(): Promise<void> {
+    // One stop at a time: a second call (await using after run()) waits for the first.
+    if (this.#stopped) return Promise.resolve();
+    return this.#stopping ??= this.#stop();
+  }
+
+  async #stop(): Promise<void> {
     const o = this.#owned;
     let first: unknown;
     const attempt = async (f: () => unknown) => {
@@ -600,10 +603,10 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
   const progs: Prog[] = [];
   for (const probe of ir.probes) {
     for (const given of probe.points) {
-      // A glob expands to every point it names (one program each), in bpftrace's order.
-      const points = GLOB.test(given.target) && !SPECIAL.has(given.kind)
-        ? await expandPoints(given, { ...tracefs, pid: given.pid })
-        : [given];
+      // Every point as bpftrace spells it: a glob expands to every point it names (one program
+      // each, in bpftrace's order), a library name becomes its path, a USDT path:name gets its
+      // provider; other points come back as they are.
+      const points = await expandPoints(given, { ...tracefs, pid: given.pid });
       for (const point of points) progs.push({ probe, point, env: envOf(point, tracefs) });
     }
   }
