@@ -13,6 +13,7 @@ import {
   startExporter,
 } from "@denobpf/ebpf/metrics";
 import { InvalidArgumentError } from "@denobpf/ebpf";
+import { haveFeature } from "../src/features/mod.ts";
 import { promtoolCheck, startExport } from "./exporter_fixtures.ts";
 
 const RUNQLAT = "examples/exporter/runqlat.yaml";
@@ -168,6 +169,39 @@ Deno.test("exporter scripts: an unknown map, a stats map and a bpftrace error ar
     start("BEGIN { @a = nope(); }", "@a"),
     /script t: the bpftrace program does not compile:\nt:1:/,
   );
+});
+
+const TESTRUN = haveFeature("raw_tp_test_run");
+
+Deno.test({
+  name:
+    'exporter scripts: the probe IR from JSON runs (BEGIN sets @x["a", 7] = 42 and @c = count())' +
+    (TESTRUN ? "" : " (skipped: no raw_tp_test_run on this kernel)"),
+  ignore: !TESTRUN,
+  fn: async () => {
+    const key = { op: "tuple", elems: [{ op: "str", value: "a" }, { op: "int", value: 7 }] };
+    await using exporter = await startExporter(parseExporterConfig(JSON.stringify({
+      scripts: [{
+        ir: {
+          probes: [{
+            points: [{ kind: "begin", target: "" }],
+            body: [
+              { op: "map_set", map: "@x", key, value: { op: "int", value: "42" } },
+              { op: "aggregate", map: "@c", fn: "count", args: [] },
+            ],
+          }],
+        },
+        metrics: [
+          { map: "@x", name: "x", labels: ["s", "n"] },
+          { map: "@c", name: "begins_total" },
+        ],
+      }],
+    })));
+    const text = await scrape(exporter.handler);
+    assert.match(text, /# TYPE x gauge\nx\{s="a",n="7"\} 42\n/);
+    assert.match(text, /# TYPE begins_total counter\nbegins_total 1\n/);
+    assert.equal(await promtoolCheck(text), "");
+  },
 });
 
 Deno.test("runqlat.yaml: the run-queue latency histogram equals the script's own, read around each scrape", async () => {
