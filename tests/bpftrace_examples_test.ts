@@ -57,6 +57,8 @@ const CHAR_POINTER = "the back end reads a char * tracepoint field as a string w
 const TLS = "(./bpfex_openssl s_server -accept 44330 -cert cert.pem -key key.pem -naccept 1 " +
   "-quiet >/dev/null 2>&1 &); sleep 0.5; echo hello | ./bpfex_openssl s_client -connect " +
   "127.0.0.1:44330 -quiet >/dev/null 2>&1; wait";
+const NANOSLEEP = './bpfex_py -c "import ctypes; ts = (ctypes.c_long * 2)(0, 12000000); ' +
+  'ctypes.CDLL(None).syscall(35, ts, None)"';
 const DD_IO = "./bpfex_dd if=/dev/zero of=/tmp/bpfex/io bs=4k count=16 oflag=direct 2>/dev/null";
 const DD_CPU = "./bpfex_dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null";
 /** A Debian tool printing a line per event: the lines of the workload's processes are compared. */
@@ -167,10 +169,11 @@ export const CASES: Case[] = [
     match: /bpfex_kill/,
     normalize: (l) => noTime(l).replace(/^\d+\s+/, "").replace(/\s\d+\s+0$/, " TPID 0"),
   }),
-  snoop("naptime", "./bpfex_sleep 0.012", {
-    match: /bpfex_sleep/,
+  // nanosleep(2) itself (coreutils sleep and Python's time.sleep use clock_nanosleep).
+  snoop("naptime", NANOSLEEP, {
+    match: /bpfex_py/,
     pending: "uptr() (user reads through a tracepoint's pointer field) in the back end",
-    normalize: (l) => noTime(l).replace(/\s+\d+\s+bpfex_sleep/, " PID bpfex_sleep"),
+    normalize: (l) => noTime(l).replace(/^\d+\s+(\S+)\s+\d+\s+/, "$1 PID "),
   }),
   // The workload's direct writes are issued in its own context: its histogram is exact.
   systemWide("bitesize", DD_IO, { compare: { mode: "maps", keys: /^bpfex_dd$/, values: "exact" } }),
