@@ -9,6 +9,8 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
+import { ProbeCompileError, ProbeNotFoundError } from "../probe/errors.ts";
+import { VerifierError } from "../program/errors.ts";
 import { BpftraceError, compileBpftrace, countProbes } from "../bpftrace/mod.ts";
 import { interrupted } from "../sys/signals.ts";
 import { readTextFile } from "../sys/file.ts";
@@ -155,7 +157,16 @@ export async function traceCommand(args: string[]): Promise<number> {
   };
   using stop = interrupted();
   const { runScript } = await backend;
-  await using handle = await runScript(ir, { output });
+  let started;
+  try {
+    started = await runScript(ir, { output });
+  } catch (e) {
+    // bpftrace prints the line after its semantic checks, before loading
+    // and attaching: a verifier refusal or an attach failure comes after it
+    if (!refusedBeforeAttach(e)) output("");
+    throw e;
+  }
+  await using handle = started;
   output("");
   const ended = new AbortController();
   const abort = () => ended.abort();
@@ -198,4 +209,10 @@ export async function traceCommand(args: string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+/** Whether the back end refused a script in its checks (a type error, an unknown point or field). */
+function refusedBeforeAttach(e: unknown): boolean {
+  if (e instanceof ProbeNotFoundError) return true;
+  return e instanceof ProbeCompileError && !(e.cause instanceof VerifierError);
 }
