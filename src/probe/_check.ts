@@ -499,7 +499,7 @@ export class ScriptChecker {
     const text = () => exprText(e);
     switch (e.op) {
       case "int":
-        return e.value < 0n ? S64 : U64;
+        return S64; // bpftrace's integer literals are int64
       case "str":
         return {
           kind: "str",
