@@ -137,6 +137,19 @@ Deno.test("scriptMetric: each kind as probeMetric writes it, one read of the map
   assert.equal(await promtoolCheck(text), "");
   await scrape(handler);
   assert.equal(reads, 2);
+  // Past maxSeries the smallest series are left out, whatever the map's order.
+  const capped = await scrape(metricsHandler([
+    scriptMetric(script, { map: "@c", kind: "count", name: "c_total", maxSeries: 1 }),
+  ]));
+  assert.deepEqual(capped.split("\n").filter((l) => l.startsWith("c_total")), [
+    'c_total{key1="b",key2="2"} 1152921504606847000',
+  ]);
+  assert.match(capped, /dropped_series_total\{metric="c_total"\} 1\n/);
+  maps["@c"] = new Map([...maps["@c"]].reverse());
+  const reversed = await scrape(metricsHandler([
+    scriptMetric(script, { map: "@c", kind: "count", name: "c_total", maxSeries: 1 }),
+  ]));
+  assert.equal(reversed, capped);
   // A map of strings is no metric: the scrape fails naming it.
   const r = metricsHandler([scriptMetric(script, { map: "@s", kind: "value", name: "s" })])(
     new Request("http://127.0.0.1/metrics"),

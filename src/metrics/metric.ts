@@ -438,7 +438,13 @@ export interface ScriptMetricOptions extends Omit<ProbeMetricOptions, "type"> {
   type?: "counter" | "gauge";
 }
 
-const EMPTY: ReadonlyMap<unknown, number> = new Map<unknown, number>();
+type ScriptDatum = number | bigint | HistogramLike;
+const EMPTY: ReadonlyMap<unknown, ScriptDatum> = new Map<unknown, ScriptDatum>();
+
+/** What ranks a series for the cap: its value, or a histogram's count. */
+function size(v: ScriptDatum): number {
+  return typeof v === "object" ? v?.total ?? 0 : Number(v);
+}
 // The maps of a script read once per scrape: the handler writes every metric
 // in one synchronous pass, and the snapshot is dropped right after it.
 const snapshots = new WeakMap<ScriptMapsSource, ScriptMapsSource["maps"]>();
@@ -480,11 +486,17 @@ export function scriptMetric(script: ScriptMapsSource, options: ScriptMetricOpti
     throw new InvalidArgumentError(`scriptMetric: give options with a map ("@name") and a name`);
   }
   const { map, kind } = options;
+  const max = options.maxSeries ?? DEFAULT_MAX_SERIES;
   const source: AggregateSource = {
     kind,
     point: `the script's map ${map}`,
-    read: () =>
-      (mapsNow(script)[map] ?? EMPTY) as ReadonlyMap<unknown, number | bigint | HistogramLike>,
+    read: () => {
+      const entries = (mapsNow(script)[map] ?? EMPTY) as ReadonlyMap<unknown, ScriptDatum>;
+      // Past the cap, probeMetric leaves out the first ones: make them the smallest.
+      return entries.size > max
+        ? new Map([...entries].sort((a, b) => size(a[1]) - size(b[1])))
+        : entries;
+    },
   };
   return new ProbeMetric(source, {
     ...options,
