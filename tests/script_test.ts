@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { NotFoundError } from "../src/errors.ts";
 import { DeclaredStructs } from "../src/probe/_layout.ts";
 import { haveFeature } from "../src/features/mod.ts";
-import type { IrExpr, IrStmt, ScriptIr } from "../src/probe/ir.ts";
+import type { IrBuiltin, IrExpr, IrStmt, ScriptIr } from "../src/probe/ir.ts";
 import { ProbeCompileError } from "../src/probe/errors.ts";
 import type { Histogram } from "../src/probe/output.ts";
 import { runScript, type ScriptOptions } from "../src/probe/run_script.ts";
@@ -28,10 +28,7 @@ const TID = gettid();
 
 const int = (v: number | bigint): IrExpr => ({ op: "int", value: BigInt(v) });
 const str = (value: string): IrExpr => ({ op: "str", value });
-const b = (name: "nsecs" | "tid" | "pid" | "comm" | "probe" | "elapsed" | "args"): IrExpr => ({
-  op: "builtin",
-  name,
-});
+const b = (name: IrBuiltin): IrExpr => ({ op: "builtin", name });
 const v = (name: string): IrExpr => ({ op: "var", name });
 const bin = (operator: string, left: IrExpr, right: IrExpr): IrExpr =>
   ({ op: "binary", operator, left, right }) as IrExpr;
@@ -764,4 +761,18 @@ Deno.test({
     );
     assert.equal(ours, theirs);
   },
+});
+
+Deno.test("profile:ms:N samples every CPU with a period: @[cpu] counts on each online CPU while they spin", async () => {
+  const h = await runScript({
+    probes: [{
+      points: [{ kind: "profile", target: "ms:1" }],
+      body: [{ op: "aggregate", map: "@", key: b("cpu"), fn: "count", args: [] }],
+    }],
+  }, { printMaps: false });
+  const end = Date.now() + 200;
+  while (Date.now() < end) { /* keep this CPU busy */ }
+  await h.stop();
+  assert.ok(h.maps["@"].size >= 1, "no samples");
+  assert.equal(h.listings[0].point, "profile:ms:1");
 });

@@ -35,6 +35,7 @@ import { VerifierError } from "../program/errors.ts";
 import { R0, R1, R10, R2, R3, R4 } from "../asm/register.ts";
 import { Assembler } from "../asm/assembler.ts";
 import { type RingBufReader, ringBufReader } from "../ringbuf/reader.ts";
+import { onlineCpus } from "../sys/cpu.ts";
 import { nextTurn } from "../sys/event_loop.ts";
 import { PerfSwConfig, PerfType } from "../sys/perf_event.ts";
 import type { TracefsOptions } from "../tracefs/mount.ts";
@@ -175,14 +176,9 @@ function probePointOf(p: IrPoint): ProbePoint<unknown> {
     case "kretprobe":
       return kretprobe(p.target);
     case "profile": {
+      // profile:s/ms/us:N is attached with its period (runScript); its schema is profile's.
       const m = /^hz:(\d+)$/.exec(p.target);
-      if (!m) {
-        throw new NotSupportedError(
-          `profile:${p.target}`,
-          `profile:${p.target}: only profile:hz:N is supported by the probe back end`,
-        );
-      }
-      return profile(Number(m[1]));
+      return profile(m ? Number(m[1]) : 1);
     }
     default:
       throw new NotSupportedError(
@@ -210,7 +206,8 @@ function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
   const fieldTypes = pp.kind === "tracepoint"
     ? new Map(readTracepointFormat(pp.group, pp.event, tracefs).fields.map((f) => [f.name, f.type]))
     : undefined;
-  return { name: pp.probe, kind: p.kind, schema, user, func, fieldTypes };
+  const probeName = p.kind === "profile" ? name : pp.probe;
+  return { name: probeName, kind: p.kind, schema, user, func, fieldTypes };
 }
 
 /** Nanoseconds of an interval point's target (`s:1`, `ms:100`, `us:…`, `hz:…`). */
@@ -219,7 +216,7 @@ function intervalNs(target: string): number {
   const n = m ? Number(m[2]) : 0;
   if (!m || n <= 0) {
     throw new InvalidArgumentError(
-      `interval:${target}: expected interval:s:N, interval:ms:N, interval:us:N or interval:hz:N`,
+      `${target}: expected s:N, ms:N, us:N or hz:N (interval:s:1, profile:ms:10)`,
     );
   }
   const unit = m[1];
@@ -726,16 +723,18 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     for (const p of progs) {
       const kind = p.point.kind;
       if (kind === "begin" || kind === "end") continue;
-      if (kind === "interval") {
-        owned.links.push(attachPerfEvent(p.program!, {
-          attr: {
-            type: PerfType.SOFTWARE,
-            config: PerfSwConfig.CPU_CLOCK,
-            samplePeriod: BigInt(Math.round(intervalNs(p.point.target))),
-          },
-          pid: -1,
-          cpu: 0,
-        }));
+      const timed = kind === "interval" ||
+        (kind === "profile" && !p.point.target.startsWith("hz:"));
+      if (timed) {
+        // A cpu-clock event with a period: on CPU 0 for interval, on every CPU for profile.
+        const period = BigInt(Math.round(intervalNs(p.point.target)));
+        for (const cpu of kind === "interval" ? [0] : onlineCpus()) {
+          owned.links.push(attachPerfEvent(p.program!, {
+            attr: { type: PerfType.SOFTWARE, config: PerfSwConfig.CPU_CLOCK, samplePeriod: period },
+            pid: -1,
+            cpu,
+          }));
+        }
       } else {
         owned.links.push(...attach(p.env.schema!, p.program!, tracefs));
       }
