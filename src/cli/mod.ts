@@ -5,7 +5,6 @@
  */
 
 import { EbpfError } from "../errors.ts";
-import { BPFTOOL_COMMANDS } from "./bpftool_commands.ts";
 
 type Handler = (args: string[]) => number | Promise<number>;
 
@@ -19,7 +18,9 @@ const exportCommand: Handler = async (a) => (await import("./export.ts")).export
 const genTsCommand: Handler = async (a) => (await import("./gen.ts")).genTsCommand(a);
 const traceCommand: Handler = async (a) => (await import("./trace.ts")).traceCommand(a);
 
-const COMMANDS: Record<string, { run: Handler; help: string }> = {
+type Commands = Record<string, { run: Handler; help: string }>;
+
+const COMMANDS: Commands = {
   "btf dump": {
     run: btfDumpCommand,
     help: "btf dump FILE [--base FILE] [--format raw|c] dump BTF like bpftool's format raw or c",
@@ -51,12 +52,18 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
     help:
       "trace -e 'PROGRAM' | FILE.bt [-p PID] [-c CMD] [ARGS]; trace -l [PATTERN]  like bpftrace",
   },
-  ...BPFTOOL_COMMANDS,
 };
 
-function usage(): string {
+/** The commands above, then bpftool's (loaded only when the command is not above). */
+async function commandsFor(args: string[]): Promise<Commands> {
+  if (COMMANDS[args.slice(0, 2).join(" ")] || COMMANDS[args[0]]) return COMMANDS;
+  const { BPFTOOL_COMMANDS } = await import("./bpftool_commands.ts");
+  return { ...COMMANDS, ...BPFTOOL_COMMANDS };
+}
+
+function usage(commands: Commands): string {
   return "usage: denobpf <command> [args]\n\ncommands:\n" +
-    Object.values(COMMANDS).map((c) => `  ${c.help}`).join("\n");
+    Object.values(commands).map((c) => `  ${c.help}`).join("\n");
 }
 
 /**
@@ -65,14 +72,15 @@ function usage(): string {
  * `--debug` or `DENOBPF_DEBUG=1` prints the stack too.
  */
 export async function main(args: string[]): Promise<number> {
-  const words = COMMANDS[args.slice(0, 2).join(" ")] ? 2 : 1; // "btf dump" or "export"
+  const commands = await commandsFor(args);
+  const words = commands[args.slice(0, 2).join(" ")] ? 2 : 1; // "btf dump" or "export"
   const key = args.slice(0, words).join(" ");
-  const cmd = COMMANDS[key];
+  const cmd = commands[key];
   if (!cmd) {
     console.error(
       args.length && args[0] !== "help" && args[0] !== "--help"
-        ? `unknown command: ${args.join(" ")}\n\n${usage()}`
-        : usage(),
+        ? `unknown command: ${args.join(" ")}\n\n${usage(commands)}`
+        : usage(commands),
     );
     return args.length && args[0] !== "help" && args[0] !== "--help" ? 2 : 0;
   }
