@@ -301,6 +301,12 @@ class Lowering {
         if (parts.length > 2) {
           throw this.error(`${type} probe takes at most a module and a name`, loc);
         }
+        if (parts.length === 2 && parts[0] !== "vmlinux") {
+          throw this.error(
+            `${type} probes on module functions (${rest}) are not supported yet`,
+            loc,
+          );
+        }
         target = parts[parts.length - 1];
         break;
       case "profile":
