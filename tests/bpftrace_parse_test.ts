@@ -59,6 +59,12 @@ uprobe:/bin/bash:readline { @[str(retval)] = count(); }
     "char[16] name",
     "struct foo * next",
   ]);
+  assert.deepEqual(
+    parseBpftrace("uprobe:./a.out:main, u:../lib/x.so:f/pid == 1/ { }").probes[0].points.map((a) =>
+      a.raw
+    ),
+    ["uprobe:./a.out:main", "u:../lib/x.so:f"],
+  );
   assert.deepEqual(p.probes.map((x) => x.points.map((a) => a.raw)), [
     ["BEGIN"],
     ["kprobe:vfs_read", "kr:vfs_write"],

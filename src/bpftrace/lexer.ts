@@ -357,7 +357,8 @@ export class Lexer {
       }
       if (c === "/") {
         const prev = text[text.length - 1];
-        if (prev === ":" || text === "") partIsPath = true;
+        const part = text.slice(text.lastIndexOf(":") + 1);
+        if (prev === ":" || text === "" || /^\.+$/.test(part)) partIsPath = true;
         else if (!partIsPath) break;
       }
       if (c === ":") partIsPath = false;
