@@ -35,7 +35,7 @@ export interface PointEnv {
   /** The function, for the `func` builtin (uprobe and kprobe points). */
   func?: string;
   /** Tracepoints: the C type of each field (`"struct __kernel_timespec *"`), for `args.f->member`. */
-  fieldTypes?: ReadonlyMap<string, string>;
+  fieldType?: (name: string) => string | undefined;
 }
 
 /** A map of the script: its key, and its value or aggregation, fixed by first use. */
@@ -543,7 +543,7 @@ export class ScriptChecker {
       case "field":
       case "index": {
         const path = argsPath(e);
-        const member = path && env.fieldTypes ? /^args\.([A-Za-z_]\w*)([.[].*)$/.exec(path) : null;
+        const member = path && env.fieldType ? /^args\.([A-Za-z_]\w*)([.[].*)$/.exec(path) : null;
         if (member) return this.#fieldMember(e, member[1], member[2], env, pt);
         if (path !== undefined) return this.#resolve(e, path, env, pt);
         return this.#through(e, env, pt, text());
@@ -647,7 +647,7 @@ export class ScriptChecker {
     pt: ProgramTypes,
   ): IrType {
     const text = exprText(e);
-    const ctype = env.fieldTypes!.get(name);
+    const ctype = env.fieldType!(name);
     const record = ctype && /^(?:const\s+)?((?:struct|union)\s+\w+)\s*\*$/.exec(ctype.trim());
     if (!record) {
       // Not a struct pointer: the schema says what can be read of it.

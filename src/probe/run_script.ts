@@ -204,11 +204,16 @@ function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
     : p.kind === "kprobe" || p.kind === "kretprobe"
     ? p.target
     : undefined;
-  const fieldTypes = pp.kind === "tracepoint"
-    ? new Map(readTracepointFormat(pp.group, pp.event, tracefs).fields.map((f) => [f.name, f.type]))
+  // The fields' C types, read (again) only when a script follows a field's pointer.
+  let types: Map<string, string> | undefined;
+  const fieldType = pp.kind === "tracepoint"
+    ? (field: string) =>
+      (types ??= new Map(
+        readTracepointFormat(pp.group, pp.event, tracefs).fields.map((f) => [f.name, f.type]),
+      )).get(field)
     : undefined;
   const probeName = p.kind === "profile" ? name : pp.probe;
-  return { name: probeName, kind: p.kind, schema, user, func, fieldTypes };
+  return { name: probeName, kind: p.kind, schema, user, func, fieldType };
 }
 
 /** Nanoseconds of an interval point's target (`s:1`, `ms:100`, `us:…`, `hz:…`). */
