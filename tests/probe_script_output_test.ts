@@ -103,3 +103,33 @@ Deno.test("maps never written print as bpftrace prints them at exit: a keyless c
   );
   assert.equal(out.join(""), text);
 });
+
+Deno.test("lhist with a range that is not a whole number of steps buckets as bpftrace does: the last partial step counts as [max, ...)", async () => {
+  const lhist = (v: bigint): IrStmt => ({
+    op: "aggregate",
+    map: "@l",
+    fn: "lhist",
+    args: [int(v), int(0n), int(10n), int(3n)],
+  });
+  const out: string[] = [];
+  {
+    await using h = await runScript({
+      probes: [{
+        points: [{ kind: "begin", target: "" }],
+        body: [lhist(9n), lhist(6n), lhist(10n), lhist(-1n), lhist(2n), lhist(9n), { op: "exit" }],
+      }],
+    }, { output: (s: string) => void out.push(s) });
+    await h.run();
+  }
+  const { text } = await bpftraceBegin(
+    "BEGIN { @l = lhist(9, 0, 10, 3); @l = lhist(6, 0, 10, 3); @l = lhist(10, 0, 10, 3); " +
+      "@l = lhist(-1, 0, 10, 3); @l = lhist(2, 0, 10, 3); @l = lhist(9, 0, 10, 3); exit(); }",
+    "\n\n@l: \n" +
+      `(..., 0)               1 |${"@".repeat(17)}${" ".repeat(35)}|\n` +
+      `[0, 3)                 1 |${"@".repeat(17)}${" ".repeat(35)}|\n` +
+      `[3, 6)                 0 |${" ".repeat(52)}|\n` +
+      `[6, 9)                 1 |${"@".repeat(17)}${" ".repeat(35)}|\n` +
+      `[10, ...)              3 |${BAR}|\n\n`,
+  );
+  assert.equal(out.join(""), text);
+});

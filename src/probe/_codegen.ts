@@ -12,7 +12,8 @@
 //   KEY       the map key (zeroed first, so strings compare and hash cleanly)
 //   SCRATCH   strings read by filters
 
-import { Assembler, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, type Register } from "../asm/mod.ts";
+import { Assembler } from "../asm/assembler.ts";
+import { R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, type Register } from "../asm/register.ts";
 import type { Access, IntAccess, StrAccess } from "./_access.ts";
 import { ProbeCompileError } from "./errors.ts";
 import type { CompareOp } from "./filter.ts";
@@ -88,9 +89,13 @@ export function valueSize(kind: AggKind): number {
   return kind === "min" || kind === "max" || kind === "avg" ? 16 : 8;
 }
 
-/** The number of buckets of a linear histogram: below, one per step, at or above. */
+/**
+ * The number of buckets of a linear histogram: below, one per whole step,
+ * at or above (as bpftrace: values in a last partial step count as at or
+ * above `max`).
+ */
 export function linearBuckets(b: LinearBounds): number {
-  return Math.ceil((b.max - b.min) / b.step) + 2;
+  return Math.floor((b.max - b.min) / b.step) + 2;
 }
 
 /** Instruction emission shared by the probe code generators: labels, constants, reads. */
