@@ -87,6 +87,17 @@ const CASES: { name: string; args: string[] }[] = [
     ],
   },
   {
+    // (bpftrace's own child is blocked in an 8-byte read() of its start pipe when the probes
+    // attach: a sys_exit_read probe sees that read's return, which denobpf's child lacks)
+    name: "cpid: the -c command's process",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      "tracepoint:syscalls:sys_enter_read /pid == cpid/ { @c[comm] = count(); @n = count(); }",
+    ],
+  },
+  {
     name: "lesson 5: read size histogram",
     args: [
       "-c",

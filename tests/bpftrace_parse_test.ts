@@ -223,6 +223,7 @@ const BAD_PROGRAMS = [
   'BEGIN { $x = 1; $x = "a"; }',
   "BEGIN { if 1 { } }",
   "BEGIN { unroll(200) { } }",
+  'BEGIN { printf("%d\\n", cpid); exit(); }',
 ];
 
 Deno.test({

@@ -34,6 +34,8 @@ export interface LowerBpftraceOptions {
   params?: readonly string[];
   /** `-p PID`: uprobes and USDT attach to this process only. */
   pid?: number;
+  /** `-c CMD`: the command's process id, the value of `cpid`. */
+  cpid?: number;
   /** Object-like macros (`#define`), looked up for identifiers before `constant`. */
   defines?: ReadonlyMap<string, string>;
   /**
@@ -163,7 +165,7 @@ const UNSUPPORTED_FUNCTIONS = new Set([
 ]);
 
 /** Builtins of bpftrace this compiler does not support yet. */
-const UNSUPPORTED_BUILTINS = new Set(["numaid", "cpid", "ctx", "username", "jiffies"]);
+const UNSUPPORTED_BUILTINS = new Set(["numaid", "ctx", "username", "jiffies"]);
 
 /** Macros of the headers bpftrace scripts include, which kernel BTF does not hold. */
 const HEADER_MACROS: Record<string, bigint> = {
@@ -620,6 +622,11 @@ class Lowering {
     const span = this.span(e.loc);
     if (UNSUPPORTED_BUILTINS.has(name) || name.startsWith("sarg")) {
       throw this.error(`the ${name} builtin is not supported yet`, e.loc);
+    }
+    if (name === "cpid") {
+      const cpid = this.#options.cpid;
+      if (cpid === undefined) throw this.error("cpid cannot be used without child command", e.loc);
+      return { op: "int", value: BigInt(cpid), span };
     }
     const arg = /^arg([0-9]+)$/.exec(name);
     if (arg) {

@@ -51,6 +51,8 @@ export interface CompileBpftraceOptions {
   params?: readonly string[];
   /** `-p PID`: uprobes and USDT of this process only. */
   pid?: number;
+  /** `-c CMD`: the command's process id, the value of `cpid`. */
+  cpid?: number;
   /**
    * The value of an identifier that is neither a builtin nor a `#define`
    * (default: the enumerators of the kernel's BTF, then the usual macros
@@ -73,6 +75,7 @@ export function compileBpftrace(source: string, options: CompileBpftraceOptions 
     file: options.file,
     params: options.params,
     pid: options.pid,
+    cpid: options.cpid,
     defines: program.defines,
     constant: options.constant ?? kernelConstant,
   });

@@ -139,9 +139,36 @@ export async function traceCommand(args: string[]): Promise<number> {
     ? await new Response(Deno.stdin.readable).text()
     : readTextFile(opts.file);
   const file = opts.file === undefined || opts.file === "-" ? undefined : opts.file;
+  // -c: the command starts stopped (its pid is cpid) and goes on once every probe is attached
+  const child = opts.command === undefined ? undefined : spawnStopped(opts.command);
+  try {
+    return await traceScript(opts, { source, file, child, backend, write });
+  } finally {
+    if (child) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already ended
+      }
+      await child.status;
+    }
+  }
+}
+
+async function traceScript(
+  opts: TraceArgs,
+  run: {
+    source: string;
+    file?: string;
+    child?: Deno.ChildProcess;
+    backend: Promise<typeof import("../probe/run_script.ts")>;
+    write: (text: string) => void;
+  },
+): Promise<number> {
+  const { source, file, child, backend, write } = run;
   let ir;
   try {
-    ir = compileBpftrace(source, { file, params: opts.params, pid: opts.pid });
+    ir = compileBpftrace(source, { file, params: opts.params, pid: opts.pid, cpid: child?.pid });
   } catch (e) {
     if (!(e instanceof BpftraceError)) throw e;
     Deno.stderr.writeSync(new TextEncoder().encode(e.report));
@@ -171,18 +198,10 @@ export async function traceCommand(args: string[]): Promise<number> {
   const ended = new AbortController();
   const abort = () => ended.abort();
   stop.addEventListener("abort", abort);
-  let child: Deno.ChildProcess | undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
-  if (opts.command !== undefined) {
-    const [cmd, ...cargs] = opts.command.trim().split(/\s+/);
-    child = new Deno.Command(cmd, {
-      args: cargs,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    })
-      .spawn();
+  if (child) {
     child.status.then(abort, abort);
+    await resume(child.pid);
   }
   if (opts.pid !== undefined) {
     const pid = opts.pid;
@@ -199,16 +218,35 @@ export async function traceCommand(args: string[]): Promise<number> {
   } finally {
     if (poll !== undefined) clearInterval(poll);
     stop.removeEventListener("abort", abort);
-    if (child) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already ended
-      }
-      await child.status;
-    }
   }
   return 0;
+}
+
+/** Starts `command` (split on spaces, as bpftrace splits it) stopped by SIGSTOP, through sh. */
+function spawnStopped(command: string): Deno.ChildProcess {
+  const words = command.trim().split(/\s+/);
+  return new Deno.Command("/bin/sh", {
+    args: ["-c", 'kill -STOP $$ && exec "$@"', "sh", ...words],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+}
+
+/** Sends SIGCONT once the child has stopped itself (its state in /proc/PID/stat is T). */
+async function resume(pid: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    let state = "";
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    } catch {
+      return; // it has ended
+    }
+    if (state === "T" || state === "t") break;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  Deno.kill(pid, "SIGCONT");
 }
 
 /** Whether the back end refused a script in its checks (a type error, an unknown point or field). */
