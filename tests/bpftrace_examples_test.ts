@@ -162,7 +162,6 @@ export const CASES: Case[] = [
   }),
   snoop("execsnoop", "./bpfex_true one two", {
     match: /bpfex_true/,
-    pending: "join() in the back end",
     normalize: (l) => l.replace(/^\d+\s+\d+\s+/, ""),
   }),
   snoop("killsnoop", "./bpfex_kill -0 $$", {
@@ -172,7 +171,6 @@ export const CASES: Case[] = [
   // nanosleep(2) itself (coreutils sleep and Python's time.sleep use clock_nanosleep).
   snoop("naptime", NANOSLEEP, {
     match: /bpfex_py/,
-    pending: "uptr() (user reads through a tracepoint's pointer field) in the back end",
     normalize: (l) => noTime(l).replace(/^\d+\s+(\S+)\s+\d+\s+/, "$1 PID "),
   }),
   // The workload's direct writes are issued in its own context: its histogram is exact.

@@ -1,28 +1,16 @@
 /**
  * Debian's bpftrace tool naptime.bt: nanosleep() calls, with the parent read
  * through the current task (kernel BTF) and the duration through the user
- * pointer in the tracepoint's arguments.
+ * pointer in the tracepoint's arguments (`args.rqtp.tv_sec` follows it).
  *
  *     deno run --allow-ffi examples/bpftrace/naptime.ts
  *
  * @module
  */
-import {
-  cast,
-  comm,
-  curtask,
-  type Fields,
-  pid,
-  printf,
-  script,
-  time,
-  tracepoint,
-  user,
-} from "@denobpf/ebpf/probe";
+import { cast, comm, curtask, pid, printf, script, time, tracepoint } from "@denobpf/ebpf/probe";
 
-interface Timespec {
-  tv_sec: number;
-  tv_nsec: number;
+interface Args {
+  rqtp: { tv_sec: number; tv_nsec: number };
 }
 interface Task {
   real_parent: { pid: number; comm: string };
@@ -33,10 +21,8 @@ await using _ = await script(({ begin, on }) => {
     printf("Tracing sleeps. Hit Ctrl-C to end.\n");
     printf("%-8s %-6s %-16s %-6s %-16s %s\n", "TIME", "PPID", "PCOMM", "PID", "COMM", "SECONDS");
   });
-  const rqtp = (args: Fields<{ rqtp: number }>) =>
-    cast<Timespec>(user(args.rqtp), "struct __kernel_timespec *");
-  const nanosleep = tracepoint<{ rqtp: number }>("syscalls:sys_enter_nanosleep");
-  on(nanosleep, { where: ({ args }) => rqtp(args).tv_sec.add(rqtp(args).tv_nsec) }, ({ args }) => {
+  const nanosleep = tracepoint<Args>("syscalls:sys_enter_nanosleep");
+  on(nanosleep, { where: ({ args }) => args.rqtp.tv_sec.add(args.rqtp.tv_nsec) }, ({ args }) => {
     const task = cast<Task>(curtask, "struct task_struct *");
     time("%H:%M:%S ");
     printf(
@@ -45,8 +31,8 @@ await using _ = await script(({ begin, on }) => {
       task.real_parent.comm,
       pid,
       comm,
-      rqtp(args).tv_sec,
-      cast(rqtp(args).tv_nsec, "uint64").div(1e6),
+      args.rqtp.tv_sec,
+      cast(args.rqtp.tv_nsec, "uint64").div(1e6),
     );
   });
 }).run();
