@@ -20,6 +20,7 @@ import { R0, R1, R10, R2, R3, R4, R6, R7 } from "../src/asm/register.ts";
 import { loadBpftoolKsyms } from "../src/cli/bpftool_ksyms.ts";
 import { btfTypeOnly, xlatedPlain } from "../src/cli/bpftool_xlated.ts";
 import { xlatedCfg } from "../src/cli/bpftool_cfg.ts";
+import { parseBtf } from "../src/btf/spec.ts";
 import { bpftool, cli, embeddedObject, runCli } from "./_cli_helpers.ts";
 
 const BASIC = new URL("../testdata/bpf/basic_bpfel.o", import.meta.url);
@@ -231,6 +232,31 @@ Deno.test("cli prog dump xlated: libbpf-tools objects (runqlat, execsnoop) loade
     assert.ok(Object.keys(coll.programs).length, `${tool} has programs`);
     for (const p of Object.values(coll.programs)) await compareDumps(p, [[], ["-j"], ["visual"]]);
   }
+});
+
+// externs.c's kfunc_lookup calls the kfunc bpf_task_from_pid (Linux 6.2); no
+// feature probe covers kfuncs, so the kernel's BTF is asked, as
+// tests/collection_externs_test.ts does.
+const HAVE_TASK_KFUNC = parseBtf(Deno.readFileSync("/sys/kernel/btf/vmlinux"))
+  .typeIdsByName("bpf_task_from_pid", "func").length > 0;
+
+Deno.test({
+  name: `cli prog dump xlated: kfunc calls and __ksym addresses (externs.c)${
+    HAVE_TASK_KFUNC ? "" : " (skipped: no kfunc bpf_task_from_pid in this kernel's BTF)"
+  }`,
+  ignore: !HAVE_TASK_KFUNC,
+  fn: async () => {
+    using coll = await loadCollection(new URL("../testdata/bpf/externs_bpfel.o", import.meta.url));
+    for (const p of Object.values(coll.programs)) await compareDumps(p, [[], ["-j"], ["visual"]]);
+    const text = await cli([
+      "prog",
+      "dump",
+      "xlated",
+      "id",
+      String(coll.programs.kfunc_lookup.info().id),
+    ]);
+    assert.match(text, /call bpf_task_from_pid#-?\d+/);
+  },
 });
 
 Deno.test("cli prog dump xlated file / jited file: the raw instructions, as bpftool writes them", async () => {
