@@ -6,6 +6,7 @@ import fc from "fast-check";
 import {
   arg,
   cast,
+  clear,
   comm,
   cond,
   count,
@@ -29,9 +30,11 @@ import {
   tid,
   time,
   toExpr,
+  unroll,
   user,
   ustackOf,
   when,
+  zero,
 } from "../src/probe/script.ts";
 import { script } from "../src/probe/script.ts";
 import type { IrExpr, IrStmt } from "../src/probe/ir.ts";
@@ -257,6 +260,37 @@ Deno.test("script: deref(p) is bpftrace's *p, a read through (uint64 *)p", () =>
       index: n(0),
     }),
   );
+});
+
+Deno.test("script: unroll, zero, clear, print of a value, map updates and has, as statements", () => {
+  const s = script(({ on, map }) => {
+    const m = map<string, number>("@m");
+    on(tracepoint("sched:sched_switch"), () => {
+      unroll(3, () => m.increment(comm));
+      m.update(comm, { op: "<<", value: 1 });
+      when(m.has(comm).not(), () => zero(m));
+      print(m.get(comm).mod(7));
+      print(m, { top: 5, div: 2 });
+      clear("@m");
+    });
+  });
+  assert.deepEqual(s.ir.probes[0].body.map((st) => st.span?.text), [
+    "unroll (3)",
+    "@m[comm] <<= 1",
+    "if (!has(@m[comm]))",
+    "print(@m[comm] % 7)",
+    "print(@m, 5, 2)",
+    "clear(@m)",
+  ]);
+  const u = s.ir.probes[0].body[0] as Extract<IrStmt, { op: "unroll" }>;
+  assert.deepEqual(bare(u.body), [{
+    op: "map_update",
+    map: "@m",
+    key: b("comm"),
+    operator: "+",
+    value: { op: "int", value: "1n" },
+  }]);
+  assert.throws(() => script(({ begin }) => begin(() => unroll(0, () => {}))), /from 1 to 100/);
 });
 
 Deno.test("script: misuse is an InvalidArgumentError saying what to do", () => {
