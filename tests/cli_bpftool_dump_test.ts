@@ -2,11 +2,12 @@
 // programs: ones assembled here to cover every instruction class (ALU and
 // JMP in 64 and 32 bits, immediates and registers, endianness and ISA v4
 // forms, loads, stores, atomics, 64-bit immediates, map pointers and map
-// values, helper calls, tail calls, bpf-to-bpf calls, callbacks, packet
-// loads), basic.c loaded by this library's loader (BTF func_info and
-// line_info: prototypes and source lines), and libbpf-tools objects; text,
-// opcodes, linum, visual (the DOT control-flow graph), -j and -p.
-// Nothing is normalised: the instruction dumps do not change while loaded.
+// values, helper calls, tail calls, bpf-to-bpf calls, packet loads),
+// basic.c loaded by this library's loader (BTF func_info and line_info:
+// prototypes and source lines; subprograms, a bpf_loop callback), externs.c
+// (kfunc calls, __ksym addresses) and libbpf-tools objects; text, opcodes,
+// linum, visual (the DOT control-flow graph), -j and -p. Nothing is
+// normalised: the instruction dumps do not change while loaded.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
