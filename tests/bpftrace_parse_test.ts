@@ -154,6 +154,11 @@ BEGIN { @a = $1 + LIMIT + AF_INET6 + $#; @b = str($2); @c = TCP_CLOSE; }`,
   assert.match(values[1], /"op":"str","value":"text"/);
   assert.match(values[2], /"value":"7"/);
   assert.throws(
+    () => compileBpftrace("BEGIN { @a = AF_INET; }", noConstants),
+    /Unknown identifier: 'AF_INET'/,
+    "a header's macro needs its #include",
+  );
+  assert.throws(
     () => compileBpftrace("BEGIN { @a = $1; }", { params: ["abc"], ...noConstants }),
     /\$1 used numerically but given "abc"\. Try using str\(\$1\)\./,
   );
@@ -203,6 +208,7 @@ const BAD_PROGRAMS = [
   "BEGIN { @x = count(); @x = 1; }",
   'BEGIN { @x = 1; @x = "a"; }',
   "BEGIN { $x = FOO_BAR; }",
+  'BEGIN { printf("%d\\n", AF_INET); exit(); }',
   "BEGIN { @x = retval; }",
   "tracepoint:syscalls:sys_enter_read { @x = arg0; }",
   "tracepoint:x { }",

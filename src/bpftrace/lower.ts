@@ -167,32 +167,50 @@ const UNSUPPORTED_FUNCTIONS = new Set([
 /** Builtins of bpftrace this compiler does not support yet. */
 const UNSUPPORTED_BUILTINS = new Set(["numaid", "ctx", "username", "jiffies"]);
 
-/** Macros of the headers bpftrace scripts include, which kernel BTF does not hold. */
-const HEADER_MACROS: Record<string, bigint> = {
-  AF_UNSPEC: 0n,
-  AF_UNIX: 1n,
-  AF_LOCAL: 1n,
-  AF_INET: 2n,
-  AF_INET6: 10n,
-  AF_NETLINK: 16n,
-  AF_PACKET: 17n,
-  PF_INET: 2n,
-  PF_INET6: 10n,
-  SIGKILL: 9n,
-  SIGTERM: 15n,
-  EPERM: 1n,
-  ENOENT: 2n,
-  EAGAIN: 11n,
-  TASK_RUNNING: 0n,
-  TASK_INTERRUPTIBLE: 1n,
-  TASK_UNINTERRUPTIBLE: 2n,
-  O_RDONLY: 0n,
-  O_WRONLY: 1n,
-  O_RDWR: 2n,
-  O_CREAT: 0o100n,
-  O_TRUNC: 0o1000n,
-  O_APPEND: 0o2000n,
-};
+/**
+ * Macros of the headers bpftrace scripts include, which kernel BTF does not
+ * hold: a name resolves only when the script includes one of its headers
+ * (as clang would define it for bpftrace).
+ */
+const HEADER_MACROS: { headers: string[]; values: Record<string, bigint> }[] = [
+  {
+    headers: ["sys/socket.h", "linux/socket.h", "net/sock.h", "bits/socket.h"],
+    values: {
+      AF_UNSPEC: 0n,
+      AF_UNIX: 1n,
+      AF_LOCAL: 1n,
+      AF_INET: 2n,
+      AF_INET6: 10n,
+      AF_NETLINK: 16n,
+      AF_PACKET: 17n,
+      PF_INET: 2n,
+      PF_INET6: 10n,
+    },
+  },
+  {
+    headers: ["signal.h", "linux/signal.h", "asm/signal.h"],
+    values: { SIGKILL: 9n, SIGTERM: 15n },
+  },
+  {
+    headers: ["errno.h", "linux/errno.h", "asm-generic/errno-base.h"],
+    values: { EPERM: 1n, ENOENT: 2n, EAGAIN: 11n },
+  },
+  {
+    headers: ["linux/sched.h"],
+    values: { TASK_RUNNING: 0n, TASK_INTERRUPTIBLE: 1n, TASK_UNINTERRUPTIBLE: 2n },
+  },
+  {
+    headers: ["fcntl.h", "linux/fcntl.h", "asm-generic/fcntl.h"],
+    values: {
+      O_RDONLY: 0n,
+      O_WRONLY: 1n,
+      O_RDWR: 2n,
+      O_CREAT: 0o100n,
+      O_TRUNC: 0o1000n,
+      O_APPEND: 0o2000n,
+    },
+  },
+];
 
 /**
  * Lowers a parsed bpftrace program to the probe IR. Throws a
@@ -673,6 +691,16 @@ class Lowering {
     return { op: "builtin", name: name as "pid", span };
   }
 
+  /** A macro of a header the script includes. */
+  macro(name: string): bigint | undefined {
+    for (const m of HEADER_MACROS) {
+      if (name in m.values && m.headers.some((h) => this.#program.includes.includes(h))) {
+        return m.values[name];
+      }
+    }
+    return undefined;
+  }
+
   ident(e: BtExpr & { kind: "ident" }): IrExpr {
     const span = this.span(e.loc);
     const def = this.#options.defines?.get(e.name);
@@ -686,7 +714,7 @@ class Lowering {
       }
       return { op: "int", value: v, span };
     }
-    const v = HEADER_MACROS[e.name] ?? this.#options.constant?.(e.name);
+    const v = this.macro(e.name) ?? this.#options.constant?.(e.name);
     if (v === undefined) throw this.error(`Unknown identifier: '${e.name}'`, e.loc);
     return { op: "int", value: v, span };
   }
