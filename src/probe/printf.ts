@@ -287,7 +287,7 @@ export function checkPrintfArgs(
 export type PrintfArg = bigint | number | string | Uint8Array;
 
 const utf8 = new TextEncoder();
-const latin = new TextDecoder("utf-8");
+const utf8Decoder = new TextDecoder();
 
 /** `buf()` bytes as bpftrace prints them: `%r` keeps printable ASCII, `%rx` all `\xNN`, `%rh` `61 01 7a`. */
 export function formatBuffer(bytes: Uint8Array, style: "r" | "rx" | "rh" = "r"): string {
@@ -344,7 +344,7 @@ function formatInt(c: PrintfConversion, arg: PrintfArg): string {
 function cut(s: string, precision: number | undefined): string {
   if (precision === undefined) return s;
   const bytes = utf8.encode(s);
-  return bytes.length <= precision ? s : latin.decode(bytes.subarray(0, precision));
+  return bytes.length <= precision ? s : utf8Decoder.decode(bytes.subarray(0, precision));
 }
 
 function padText(c: PrintfConversion, s: string): string {
