@@ -23,11 +23,15 @@ export class BpftraceError extends ParseError {
   readonly detail: string;
   /** The whole text bpftrace prints for this error (ends with a newline). */
   readonly report: string;
-  /** Creates the error for `detail` at `loc` in `source` named `file`. */
+  /**
+   * Creates the error for `detail` at `loc` in `source` named `file`;
+   * `also` are errors found after it, whose reports follow its own (as
+   * bpftrace goes on after a lexer error and prints the parser's).
+   */
   constructor(
     detail: string,
     where: { loc?: Loc; source?: string; file?: string },
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; also?: readonly BpftraceError[] },
   ) {
     const file = where.file ?? "stdin";
     const loc = where.loc;
@@ -38,7 +42,8 @@ export class BpftraceError extends ParseError {
     );
     this.loc = loc;
     this.detail = detail;
-    this.report = formatReport(detail, file, loc, where.source);
+    this.report = formatReport(detail, file, loc, where.source) +
+      (options?.also ?? []).map((e) => e.report).join("");
   }
 }
 

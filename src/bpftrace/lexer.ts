@@ -121,6 +121,12 @@ export class Lexer {
    * starts there, as bpftrace's do (`BEGIN{$x=$y}` puts `$y` at column 1).
    */
   #step = { pos: 0, line: 1, lineStart: 0 };
+  /**
+   * Errors the lexer went on after (an invalid character is skipped, an
+   * unterminated string ends the input), in order, as bpftrace reports them
+   * before the parser's.
+   */
+  readonly errors: BpftraceError[] = [];
   readonly #src: string;
   readonly #raw: string;
   readonly #file?: string;
@@ -249,7 +255,10 @@ export class Lexer {
       const text = s.slice(this.pos, end);
       this.#advance(end - this.pos);
       if (c === "@") return tok("map", text);
-      if (text === "$") throw this.error("invalid character '$'", tok("punct", "$").loc);
+      if (text === "$") {
+        this.errors.push(this.error("invalid character '$'", tok("punct", "$").loc));
+        return this.next();
+      }
       return tok(/^\$[0-9#]/.test(text) ? "positional" : "var", text);
     }
     for (const p of PUNCT) {
@@ -259,7 +268,8 @@ export class Lexer {
       }
     }
     this.#advance(1);
-    throw this.error(`invalid character '${c}'`, tok("punct", c).loc);
+    this.errors.push(this.error(`invalid character '${c}'`, tok("punct", c).loc));
+    return this.next();
   }
 
   #number(tok: (kind: TokenKind, text: string, value?: bigint) => Token): Token {
@@ -299,7 +309,10 @@ export class Lexer {
     for (;;) {
       if (i >= s.length || s[i] === "\n") {
         this.#advance(i - this.pos);
-        throw this.error("unterminated string", tok("string", "").loc);
+        this.errors.push(this.error("unterminated string", tok("string", "").loc));
+        const end = tok("eof", "");
+        this.#advance(s.length - this.pos); // the rest of the input is the string's
+        return end;
       }
       const c = s[i];
       if (c === '"') break;

@@ -9,7 +9,7 @@
  */
 
 import type { BtAttachPoint, BtExpr, BtProbe, BtProgram, BtStmt, BtStructDef, Loc } from "./ast.ts";
-import type { BpftraceError } from "./errors.ts";
+import { BpftraceError } from "./errors.ts";
 import { Lexer, type Token } from "./lexer.ts";
 import { preprocess } from "./preprocess.ts";
 
@@ -89,7 +89,22 @@ export function span(a: Loc, b: Loc): Loc {
  */
 export function parseBpftrace(source: string, options: ParseBpftraceOptions = {}): BtProgram {
   const pre = preprocess(source, options.file);
-  return new Parser(pre.text, source, options.file).program(pre.includes, pre.defines);
+  const parser = new Parser(pre.text, source, options.file);
+  const lexed = parser.lexer.errors;
+  let program: BtProgram;
+  try {
+    program = parser.program(pre.includes, pre.defines);
+  } catch (e) {
+    if (!(e instanceof BpftraceError) || lexed.length === 0) throw e;
+    throw again(lexed[0], [...lexed.slice(1), e], source, options.file);
+  }
+  if (lexed.length) throw again(lexed[0], lexed.slice(1), source, options.file);
+  return program;
+}
+
+/** `first` with the reports of `also` after its own. */
+function again(first: BpftraceError, also: BpftraceError[], source: string, file?: string) {
+  return new BpftraceError(first.detail, { loc: first.loc, source, file }, { also });
 }
 
 class Parser {
