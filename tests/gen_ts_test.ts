@@ -18,6 +18,7 @@ import { haveMapType, haveProgramType } from "../src/features/mod.ts";
 import { parseElf } from "../src/elf/mod.ts";
 import { attachRawTracepoint } from "../src/link/mod.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
+import { perfReader } from "../src/perf/mod.ts";
 import {
   type Addr,
   decodeEvent,
@@ -252,6 +253,7 @@ console.log(JSON.stringify({
 
 const needs = [
   haveMapType("ringbuf") ? "" : "map type ringbuf",
+  haveMapType("perf_event_array") ? "" : "map type perf_event_array",
   haveProgramType("raw_tracepoint") ? "" : "program type raw_tracepoint",
 ].filter(Boolean);
 
@@ -268,6 +270,7 @@ Deno.test({
     spec.variables.limits.set({ max_events: 4, verbose: false });
     using objs = await loadGenEvents({ spec });
     using reader = ringBufReader(objs.maps.events);
+    using samples = perfReader(objs.maps.samples);
     {
       using _link = attachRawTracepoint(objs.programs.on_sys_enter, { name: "sys_enter" });
       Deno.statSync(root); // a system call or two of this process
@@ -278,6 +281,12 @@ Deno.test({
       events.push(decodeEvent(rec));
     });
     assert.equal(events.length, 4);
+    // The same records as perf samples (padded by the kernel: decoders take the prefix).
+    const sampled: Event[] = [];
+    samples.consume((rec) => {
+      if (rec.data) sampled.push(decodeEvent(rec.data));
+    });
+    assert.deepEqual(sampled.sort((a, b) => Number(a.args[2] - b.args[2])), events);
     events.forEach((e, i) => {
       assert.equal(e.pid, Deno.pid);
       assert.equal(e.kind, i === 3 ? EventKind.EVENT_LIMIT : EventKind.EVENT_ENTER);

@@ -3,8 +3,8 @@
  * The object behind `gen ts` (tests/gen_ts_test.ts, examples/gen_events.ts):
  * a raw tracepoint on sys_enter that counts system calls per process and
  * syscall number in a hash map with struct keys and values, and sends the
- * first few calls of one process as records through a ring buffer. Its BTF
- * has what the generator renders: nested named and anonymous structs, an
+ * first few calls of one process as records through a ring buffer (and
+ * again as perf samples). Its BTF has what the generator renders: nested named and anonymous structs, an
  * anonymous union, bitfields, an enum, char arrays, a union map value, a
  * typedef'd anonymous struct, .rodata constants and .data/.bss counters.
  */
@@ -74,6 +74,13 @@ struct {
 	__uint(max_entries, 4096);
 } events SEC(".maps");
 
+/* The same records again, as perf samples. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} samples SEC(".maps");
+
 /* Keeps struct event in BTF: user space decodes the ring buffer's records with it. */
 struct event *unused_event __attribute__((unused));
 
@@ -126,6 +133,7 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	e->args[2] = event_count;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_get_current_comm(last_comm, sizeof(last_comm));
+	bpf_perf_event_output(ctx, &samples, BPF_F_CURRENT_CPU, e, sizeof(*e));
 	bpf_ringbuf_submit(e, 0);
 	event_count++;
 	return 0;
