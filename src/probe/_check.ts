@@ -731,7 +731,7 @@ export class ScriptChecker {
       if (!compatible(l, r)) {
         fail(`${text}: cannot compare ${typeText(l)} with ${typeText(r)}`, text);
       }
-      return U64;
+      return S64;
     }
     if ((!isInt(l) && l.kind !== "none") || (!isInt(r) && r.kind !== "none")) {
       fail(
@@ -740,8 +740,10 @@ export class ScriptChecker {
         text,
       );
     }
-    const signed = (l.kind === "int" && l.signed) || (r.kind === "int" && r.signed);
-    if (/^(==|!=|<|<=|>|>=|&&|\|\|)$/.test(e.operator)) return U64;
+    // As bpftrace: signed only when both sides are (a mixed comparison is unsigned).
+    const signed = l.kind === "int" && l.signed && r.kind === "int" && r.signed;
+    // Comparisons and && || are int64 in bpftrace (`!` is unsigned).
+    if (/^(==|!=|<|<=|>|>=|&&|\|\|)$/.test(e.operator)) return S64;
     return signed ? S64 : U64;
   }
 

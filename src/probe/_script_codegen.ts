@@ -410,19 +410,16 @@ class ProgramGen {
     const v = this.alloc(8, stmtText(s));
     this.int(s.value);
     a.stxdw(R10, v, R0);
-    const vt = this.type(s.value);
-    const signed = (m.info.value?.kind === "int" && m.info.value.signed) ||
-      (vt.kind === "int" && vt.signed);
     const init = this.g.fresh("new");
     const done = this.g.fresh("updated");
     this.lookup(m, key);
     a.jeq(R0, 0, init);
     a.ldxdw(R2, R0, 0).ldxdw(R1, R10, v);
-    this.arith(s.operator, R2, R1, signed);
+    this.arith(s.operator, R2, R1);
     a.stxdw(R0, 0, R2).ja(done);
     this.g.label(init);
     a.mov64(R2, 0).ldxdw(R1, R10, v);
-    this.arith(s.operator, R2, R1, signed);
+    this.arith(s.operator, R2, R1);
     a.stxdw(R10, v, R2);
     this.mapCall(m, key, v);
     this.g.label(done);
@@ -460,7 +457,7 @@ class ProgramGen {
   }
 
   /** dst = dst op src. */
-  arith(op: string, dst: Register, src: Register | number, signed: boolean): void {
+  arith(op: string, dst: Register, src: Register | number): void {
     const a = this.a;
     switch (op) {
       case "+":
@@ -472,13 +469,13 @@ class ProgramGen {
       case "*":
         a.mul64(dst, src);
         return;
+      // / % and >> are unsigned, as bpftrace compiles them (it warns that signed operands are
+      // undefined behaviour); BPF's unsigned ops also need no v4 ISA (sdiv/smod: Linux 6.6).
       case "/":
-        if (signed) a.sdiv64(dst, src);
-        else a.div64(dst, src);
+        a.div64(dst, src);
         return;
       case "%":
-        if (signed) a.smod64(dst, src);
-        else a.mod64(dst, src);
+        a.mod64(dst, src);
         return;
       case "&":
         a.and64(dst, src);
@@ -493,8 +490,7 @@ class ProgramGen {
         a.lsh64(dst, src);
         return;
       case ">>":
-        if (signed) a.arsh64(dst, src);
-        else a.rsh64(dst, src);
+        a.rsh64(dst, src);
         return;
     }
     throw new Error(`unknown operator ${op}`);
@@ -826,7 +822,8 @@ class ProgramGen {
     const lt = this.type(e.left);
     const rt = this.type(e.right);
     if (lt.kind === "str" || rt.kind === "str") return this.strCompare(e, lt, rt);
-    const signed = (lt.kind === "int" && lt.signed) || (rt.kind === "int" && rt.signed);
+    // As bpftrace: signed only when both sides are (a mixed comparison is unsigned).
+    const signed = lt.kind === "int" && lt.signed && rt.kind === "int" && rt.signed;
     let rhs: Register | number;
     const r = e.right;
     // An immediate divisor of 0 is refused by the verifier ("div by zero"); in a register
@@ -854,7 +851,7 @@ class ProgramGen {
       this.g.label(yes);
       return;
     }
-    this.arith(op, R0, rhs, signed);
+    this.arith(op, R0, rhs);
   }
 
   /** strncmp(a, b, n): 0 when the first n bytes (up to a NUL in both) are equal, else 1. */
