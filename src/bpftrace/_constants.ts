@@ -1,6 +1,6 @@
 /**
- * Identifiers of a bpftrace script that name kernel enumerators
- * (`TCP_CLOSE`, `BLK_STS_OK`): read from the kernel's BTF on first use.
+ * What a bpftrace script names in the kernel's BTF, read on first use:
+ * enumerators (`TCP_CLOSE`, `BLK_STS_OK`) and structs and unions (casts).
  *
  * @module
  */
@@ -28,4 +28,14 @@ export function kernelConstant(name: string): bigint | undefined {
     }
   }
   return enumerators.get(name);
+}
+
+/** Whether the kernel's BTF has `"struct NAME"` or `"union NAME"` (true without kernel BTF). */
+export function kernelRecordExists(name: string): boolean {
+  const [kind, bare] = name.split(" ");
+  try {
+    return loadKernelSpec().typeByName(bare, kind === "union" ? "union" : "struct") !== undefined;
+  } catch {
+    return true; // no kernel BTF: the back end says what it lacks
+  }
 }

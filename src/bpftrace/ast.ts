@@ -39,7 +39,7 @@ export type BtExpr =
   | { kind: "ternary"; loc: Loc; cond: BtExpr; then: BtExpr; else: BtExpr }
   | { kind: "field"; loc: Loc; base: BtExpr; name: string; arrow: boolean }
   | { kind: "index"; loc: Loc; base: BtExpr; index: BtExpr }
-  | { kind: "cast"; loc: Loc; type: string; arg: BtExpr }
+  | { kind: "cast"; loc: Loc; head: Loc; type: string; arg: BtExpr }
   | { kind: "tuple"; loc: Loc; elems: BtExpr[] }
   | { kind: "sizeof"; loc: Loc; type: string };
 

@@ -36,6 +36,11 @@ export interface LowerBpftraceOptions {
   pid?: number;
   /** `-c CMD`: the command's process id, the value of `cpid`. */
   cpid?: number;
+  /**
+   * Whether a struct or union (`"struct task_struct"`) exists, for casts
+   * (default: any does; the back end resolves them).
+   */
+  recordExists?: (name: string) => boolean;
   /** Object-like macros (`#define`), looked up for identifiers before `constant`. */
   defines?: ReadonlyMap<string, string>;
   /**
@@ -237,6 +242,7 @@ class Lowering {
   #varTypes = new Map<string, string>();
   #kinds: IrPointKind[] = [];
   #mapRefs: { name: string; loc: Loc }[] = [];
+  #errors: BpftraceError[] = [];
 
   constructor(program: BtProgram, options: LowerBpftraceOptions) {
     this.#program = program;
@@ -260,9 +266,19 @@ class Lowering {
   }
 
   run(): ScriptIr {
-    const probes = this.#program.probes.map((p) => this.probe(p));
+    const probes = this.#program.probes.flatMap((p) => this.recover(() => [this.probe(p)]));
     for (const ref of this.#mapRefs) {
-      if (!this.#maps.has(ref.name)) throw this.error(`Undefined map: ${ref.name}`, ref.loc);
+      if (!this.#maps.has(ref.name)) {
+        this.#errors.push(this.error(`Undefined map: ${ref.name}`, ref.loc));
+      }
+    }
+    if (this.#errors.length) {
+      const [first, ...also] = this.#errors;
+      throw new BpftraceError(first.detail, {
+        loc: first.loc,
+        source: this.#options.source,
+        file: this.#options.file,
+      }, { also });
     }
     const structs = this.#program.structs.map((s) => ({
       name: s.name,
@@ -278,7 +294,7 @@ class Lowering {
     this.#kinds = points.map((pt) => pt.kind);
     this.#vars = new Set();
     this.#varTypes = new Map();
-    const filter = p.predicate ? this.expr(p.predicate) : undefined;
+    const filter = p.predicate ? this.recover(() => [this.expr(p.predicate!)])[0] : undefined;
     const body = this.stmts(p.body);
     return { points, ...(filter ? { filter } : {}), body, span: this.span(p.loc) };
   }
@@ -361,7 +377,22 @@ class Lowering {
   }
 
   stmts(list: BtStmt[]): IrStmt[] {
-    return list.flatMap((s) => this.stmt(s));
+    return list.flatMap((s) => this.recover(() => this.stmt(s)));
+  }
+
+  /**
+   * Runs `f`; a BpftraceError it throws is kept and the node left out, so
+   * that the checks go on and every error is reported, as bpftrace's
+   * semantic analyser reports them all.
+   */
+  recover<T>(f: () => T[]): T[] {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof BpftraceError)) throw e;
+      this.#errors.push(e);
+      return [];
+    }
   }
 
   stmt(s: BtStmt): IrStmt[] {
@@ -691,6 +722,12 @@ class Lowering {
     return { op: "builtin", name: name as "pid", span };
   }
 
+  /** Whether a struct or union is declared by the script or known to the kernel. */
+  recordExists(name: string): boolean {
+    if (this.#program.structs.some((s) => s.name === name)) return true;
+    return this.#options.recordExists?.(name) ?? true;
+  }
+
   /** A macro of a header the script includes. */
   macro(name: string): bigint | undefined {
     for (const m of HEADER_MACROS) {
@@ -783,8 +820,13 @@ class Lowering {
         return { op: "field", base: this.expr(e.base), name: e.name, span };
       case "index":
         return { op: "index", base: this.expr(e.base), index: this.expr(e.index), span };
-      case "cast":
+      case "cast": {
+        const record = /^((?:struct|union) \w+)/.exec(e.type)?.[1];
+        if (record && !this.recordExists(record)) {
+          throw this.error(`Unknown struct/union: '${record}'`, e.head);
+        }
         return { op: "cast", type: e.type, arg: this.expr(e.arg), span };
+      }
       case "tuple":
         return { op: "tuple", elems: e.elems.map((x) => this.expr(x)), span };
       case "sizeof":

@@ -25,7 +25,7 @@ import type { IrPoint, ScriptIr } from "../probe/ir.ts";
 import type { ScriptHandle, ScriptOptions } from "../probe/run_script.ts";
 import { lowerBpftrace } from "./lower.ts";
 import { parseBpftrace } from "./parser.ts";
-import { kernelConstant } from "./_constants.ts";
+import { kernelConstant, kernelRecordExists } from "./_constants.ts";
 
 export type { BtAttachPoint, BtExpr, BtProbe, BtProgram, BtStmt, BtStructDef, Loc } from "./ast.ts";
 export { BpftraceError } from "./errors.ts";
@@ -59,6 +59,11 @@ export interface CompileBpftraceOptions {
    * of `<sys/socket.h>` and friends).
    */
   constant?: (name: string) => bigint | undefined;
+  /**
+   * Whether a struct or union a cast names exists (default: the script's
+   * own and the kernel BTF's).
+   */
+  recordExists?: (name: string) => boolean;
 }
 
 /** Options of {@linkcode bpftrace}: compile options and the back end's. */
@@ -78,6 +83,7 @@ export function compileBpftrace(source: string, options: CompileBpftraceOptions 
     cpid: options.cpid,
     defines: program.defines,
     constant: options.constant ?? kernelConstant,
+    recordExists: options.recordExists ?? kernelRecordExists,
   });
 }
 

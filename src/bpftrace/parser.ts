@@ -396,9 +396,9 @@ class Parser {
     if (t.kind === "punct" && t.text === "(" && this.isCastStart()) {
       this.take();
       const type = this.typeName();
-      this.expect(")");
+      const head = span(t.loc, this.expect(")").loc);
       const arg = this.nest(() => this.unary());
-      return { kind: "cast", loc: span(t.loc, arg.loc), type, arg };
+      return { kind: "cast", loc: span(t.loc, arg.loc), head, type, arg };
     }
     return this.postfix(this.primary());
   }
