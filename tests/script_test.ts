@@ -836,3 +836,65 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "random map statements (set, += -= *=, delete, count/sum/min/max/avg/hist/lhist) leave what live bpftrace prints at exit" +
+    SKIPPED,
+  ignore: !TESTRUN,
+  async fn() {
+    type Gen = { ir: IrStmt; bt: string };
+    const k = fc.integer({ min: 0, max: 3 });
+    const val = fc.integer({ min: -5, max: 40 });
+    const lit = (n: number) =>
+      n < 0 ? { op: "unary", operator: "-", arg: int(-n) } as IrExpr : int(n);
+    const agg = (fn: "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist", map: string) =>
+      fc.tuple(k, val).map(([key, n]): Gen => {
+        const args = fn === "count"
+          ? []
+          : fn === "lhist"
+          ? [lit(n), int(0), int(10), int(2)]
+          : [lit(n)];
+        const bt = fn === "count" ? "" : fn === "lhist" ? `${n}, 0, 10, 2` : `${n}`;
+        return {
+          ir: { op: "aggregate", map, key: int(key), fn, args },
+          bt: `${map}[${key}] = ${fn}(${bt});`,
+        };
+      });
+    const stmt = fc.oneof(
+      fc.tuple(k, val).map(([key, n]): Gen => ({
+        ir: { op: "map_set", map: "@a", key: int(key), value: lit(n) },
+        bt: `@a[${key}] = ${n};`,
+      })),
+      fc.tuple(k, fc.constantFrom("+", "-", "*"), val).map(([key, op, n]): Gen => ({
+        ir: { op: "map_update", map: "@a", key: int(key), operator: op as "+", value: lit(n) },
+        bt: `@a[${key}] ${op}= ${n};`,
+      })),
+      k.map((key): Gen => ({
+        ir: { op: "map_delete", map: "@a", key: int(key) },
+        bt: `delete(@a[${key}]);`,
+      })),
+      agg("count", "@c"),
+      agg("sum", "@s"),
+      agg("min", "@mn"),
+      agg("max", "@mx"),
+      agg("avg", "@av"),
+      agg("hist", "@h"),
+      agg("lhist", "@l"),
+    );
+    const lists = fc.sample(fc.array(stmt, { minLength: 1, maxLength: 25 }), {
+      numRuns: 3,
+      seed: 7,
+    });
+    for (const list of lists) {
+      const first: Gen = {
+        ir: { op: "map_set", map: "@a", key: int(9), value: int(1) },
+        bt: "@a[9] = 1;",
+      };
+      const all = [first, ...list];
+      const ours = await output({ probes: [begin(...all.map((g) => g.ir), { op: "exit" })] });
+      const theirs = await bpftrace(`BEGIN { ${all.map((g) => g.bt).join(" ")} exit(); }`);
+      assert.equal(ours, theirs, all.map((g) => g.bt).join(" "));
+    }
+  },
+});
