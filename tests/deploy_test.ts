@@ -166,7 +166,7 @@ function workload(n: number) {
   };
 }
 
-Deno.test("the exporter runs as in the pod: --root at bind mounts of the host's file systems, counting a workload", async () => {
+Deno.test("the exporter runs as in the pod: --root at bind mounts of the host's file systems, a probe and a script counting a workload", async () => {
   const dir = await Deno.makeTempDir({ prefix: "denobpf-deploy-" });
   try {
     const n = 777;
@@ -182,6 +182,14 @@ Deno.test("the exporter runs as in the pod: --root at bind mounts of the host's 
         `    pid: ${await wl.pid}`,
         "    action: count",
         "    by: [comm]",
+        // A script too: runScript finds tracefs under --root as the probes do.
+        "scripts:",
+        "  - name: pod_script",
+        "    bpftrace: |",
+        `      tracepoint:syscalls:sys_enter_getppid /pid == ${await wl.pid}/ { @n = count(); }`,
+        "    metrics:",
+        '      - map: "@n"',
+        "        name: workload_getppid_script_total",
         "",
       ].join("\n"),
     );
@@ -190,7 +198,7 @@ Deno.test("the exporter runs as in the pod: --root at bind mounts of the host's 
     let text = "";
     try {
       await wl.run();
-      const want = new RegExp(`\\nworkload_getppid_total\\{comm="[^"]+"\\} ${n}\\n`);
+      const want = new RegExp(`\\nworkload_getppid_script_total ${n}\\n`);
       for (let i = 0; i < 20 && !want.test(text); i++) text = await (await fetch(run.url)).text();
     } finally {
       const end = await run.terminate();
@@ -198,12 +206,13 @@ Deno.test("the exporter runs as in the pod: --root at bind mounts of the host's 
     }
     assert.match(text, /# TYPE workload_getppid_total counter\n/);
     assert.match(text, new RegExp(`\\nworkload_getppid_total\\{comm="[^"]+"\\} ${n}\\n`), text);
+    assert.match(text, new RegExp(`\\nworkload_getppid_script_total ${n}\\n`), text);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("the exporter looks for tracefs under --root only: an empty root is refused, naming it", async () => {
+Deno.test("the exporter looks for tracefs under --root only: an empty root is refused, naming it (probes and scripts)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "denobpf-deploy-" });
   try {
     await Deno.mkdir(`${dir}/host/proc`, { recursive: true });
@@ -215,6 +224,19 @@ Deno.test("the exporter looks for tracefs under --root only: an empty root is re
     await assert.rejects(
       () => startExport(config, { args: ["--root", `${dir}/host`] }),
       (e) => e instanceof Error && e.message.includes(`${dir}/host/proc/self/mountinfo`),
+    );
+    // A script's probes too.
+    await Deno.writeTextFile(
+      config,
+      "scripts:\n  - bpftrace: |\n      tracepoint:syscalls:sys_enter_getppid { @n = count(); }\n" +
+        '    metrics:\n      - map: "@n"\n        name: n\n',
+    );
+    await assert.rejects(
+      () => startExport(config, { args: ["--root", `${dir}/host`] }),
+      (e) =>
+        e instanceof Error &&
+        e.message.includes(`script scripts[0]: starting it failed: tracefs is not mounted`) &&
+        e.message.includes(`${dir}/host/proc/self/mountinfo`),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
