@@ -16,9 +16,10 @@ import { parseArgs, stringOption } from "./args.ts";
 const USAGE = `usage: export CONFIG [--port N] [--hostname H] [--root DIR]
 
   CONFIG        a JSON or YAML file: { port?, hostname?, root?, metrics: [{ name, help?,
-                probe, where?, action, value?, by?, labels?, min?, max?, step? }],
-                scripts: [{ name?, bpftrace: | PROGRAM (or ir:), params?, metrics: [{ map,
-                name, help?, labels?, type? }] }] } (examples in examples/exporter/)
+                probe, where?, action, value?, by?, labels?, min?, max?, step?, type?,
+                maxSeries?, multiplier? }], scripts: [{ name?, bpftrace: | PROGRAM (or ir:),
+                params?, metrics: [{ map, name, help?, labels?, type?, maxSeries?,
+                multiplier? }] }] } (examples in examples/exporter/, runqlat.yaml a script)
   --port N      listen on N instead of the config's port (default 9435)
   --hostname H  listen on H instead of the config's hostname (default 127.0.0.1)
   --root DIR    the host's file systems are under DIR instead of the config's root
