@@ -64,7 +64,7 @@ const CASES: { name: string; args: string[] }[] = [
       'if ($a == 16) { printf("a=%d t=%d\\n", $a, $t); } else { printf("no\\n"); } ' +
       "@s = stats($a); @s = stats(4); @h = lhist($a, 0, 100, 10); @m = min(-3); @v = avg(7); @v = avg(8); " +
       'print(@y); printf("%s|%5d|%-5s|%x|%c\\n", "str", 42, "ab", 255, 65); @c[-1] = count(); ' +
-      "@mod = 17 % 5; @sh = 1 << 10 >> 2; @bits = (0xf0 | 0x0f) & ~0x3 ^ 1; " +
+      "@neg = -5 / 2; @mix = -1 < 1; @mod = 17 % 5; @sh = 1 << 10 >> 2; @bits = (0xf0 | 0x0f) & ~0x3 ^ 1; " +
       "@cmp = (1 < 2) + (2 <= 2) + (3 > 4) + (5 >= 5) + (1 != 1) + !0; @logic = (1 && 0) || (2 && 3); exit(); }",
     ],
   },
