@@ -309,3 +309,32 @@ Deno.test({
     assert.ok(compared.length >= 10, `compared only ${compared.join(" ")}`);
   },
 });
+
+Deno.test({
+  name:
+    "trace | head: when stdout's reader goes, the trace stops quietly (exit 141, as bpftrace's SIGPIPE)",
+  ignore: !ready,
+  async fn() {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "cli.ts",
+        "trace",
+        "-e",
+        'tracepoint:raw_syscalls:sys_enter { printf("%d\\n", pid); }',
+      ],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const { value } = await reader.read();
+    assert.match(new TextDecoder().decode(value), /^Attaching 1 probe\.\.\.\n/);
+    await reader.cancel(); // the reader goes, as head does after its lines
+    const status = await child.status;
+    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(stderr, "");
+    assert.equal(status.code, 141);
+  },
+});

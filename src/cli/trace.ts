@@ -115,10 +115,7 @@ export async function traceCommand(args: string[]): Promise<number> {
     return args.length ? 0 : 1;
   }
   const opts = parseTraceArgs(args);
-  const write = (text: string) => {
-    let p = new TextEncoder().encode(text);
-    while (p.length) p = p.subarray(Deno.stdout.writeSync(p));
-  };
+  const write = stdoutWriter();
   if (opts.list) {
     const { listProbes } = await import("../probe/expand.ts");
     const lines = await listProbes(opts.program, {
@@ -162,7 +159,7 @@ async function traceScript(
     file?: string;
     child?: Deno.ChildProcess;
     backend: Promise<typeof import("../probe/run_script.ts")>;
-    write: (text: string) => void;
+    write: StdoutWriter;
   },
 ): Promise<number> {
   const { source, file, child, backend, write } = run;
@@ -198,6 +195,7 @@ async function traceScript(
   const ended = new AbortController();
   const abort = () => ended.abort();
   stop.addEventListener("abort", abort);
+  write.onBroken = abort;
   let poll: ReturnType<typeof setInterval> | undefined;
   if (child) {
     child.status.then(abort, abort);
@@ -219,7 +217,34 @@ async function traceScript(
     if (poll !== undefined) clearInterval(poll);
     stop.removeEventListener("abort", abort);
   }
-  return 0;
+  return write.broken ? 141 : 0; // as a shell reports bpftrace's death by SIGPIPE
+}
+
+/** Writes to stdout; once the reader has gone (EPIPE) it drops output and calls `onBroken`. */
+interface StdoutWriter {
+  (text: string): void;
+  /** Whether stdout's reader has gone. */
+  broken: boolean;
+  /** Called once when it goes (`| head` has read enough): the trace stops. */
+  onBroken: () => void;
+}
+
+function stdoutWriter(): StdoutWriter {
+  const utf8 = new TextEncoder();
+  const write = ((text: string) => {
+    if (write.broken) return;
+    try {
+      let p = utf8.encode(text);
+      while (p.length) p = p.subarray(Deno.stdout.writeSync(p));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+      write.broken = true;
+      write.onBroken();
+    }
+  }) as StdoutWriter;
+  write.broken = false;
+  write.onBroken = () => {};
+  return write;
 }
 
 /** Starts `command` (split on spaces, as bpftrace splits it) stopped by SIGSTOP, through sh. */
