@@ -898,3 +898,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "builtins in BEGIN: pid, uid, gid, cgroup (the inode of this process's cgroup v2 directory), elapsed, probe" +
+    SKIPPED,
+  ignore: !TESTRUN,
+  async fn() {
+    const out = await output({
+      probes: [begin(
+        printf(
+          "%d %d %d %llu %d %s\n",
+          b("pid"),
+          b("uid"),
+          b("gid"),
+          b("cgroup"),
+          bin("<", b("elapsed"), int(10_000_000_000)),
+          b("probe"),
+        ),
+        { op: "exit" },
+      )],
+    });
+    const path = Deno.readTextFileSync("/proc/self/cgroup").match(/^0::(.*)$/m)?.[1];
+    const cgroup = path === undefined ? undefined : Deno.statSync(`/sys/fs/cgroup${path}`).ino;
+    const [pid, uid, gid, cg, early, probe] = out.split("\n")[0].split(" ");
+    assert.deepEqual([Number(pid), Number(uid), Number(gid)], [Deno.pid, Deno.uid(), Deno.gid()]);
+    if (cgroup !== undefined && cgroup !== null) assert.equal(BigInt(cg), BigInt(cgroup));
+    assert.equal(early, "1");
+    assert.equal(probe, "BEGIN");
+  },
+});
