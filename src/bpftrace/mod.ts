@@ -16,7 +16,18 @@
  * the IR; errors are {@linkcode BpftraceError}s whose `report` is what
  * bpftrace prints for the same mistake (`stdin:1:9-12: ERROR: …`, the
  * line, a `~~~` marker). A construct this compiler does not support yet is
- * an error naming it.
+ * an error naming it. Not supported yet: `while`, `break`, `continue`,
+ * `return`; the `*` and `&` operators; `sizeof(type)`; software, hardware,
+ * watchpoint and iter probes, and kfunc/kprobe on a module's function; the
+ * builtins `numaid`, `ctx`, `username`, `jiffies`, `sargN`; the functions
+ * `system`, `cat`, `signal`, `override`, `strftime`, `path`, `macaddr`,
+ * `cgroupid`, `bswap`, `skboutput`, `pton` and later bpftrace's additions;
+ * function-like `#define`s and `#if` expressions beyond `defined(X)`. What
+ * the back end does not run yet it names in its own errors.
+ *
+ * The command line is `deno task cli trace -e 'PROGRAM'` (or `FILE.bt`,
+ * `-` for stdin) with bpftrace's `-p PID`, `-c CMD`, `-l [PATTERN]`, `-v`,
+ * `-q` and positional parameters.
  *
  * @module
  */
