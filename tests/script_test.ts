@@ -466,6 +466,7 @@ Deno.test({
             args: [],
           },
           printf("%r\n", { op: "call", fn: "buf", args: [regsSi, int(5)] }),
+          printf("%s\n", { op: "call", fn: "str", args: [regsSi, int(2)] }),
           // a length known only when it runs: clamped to strlen, printed as long as it is
           { op: "let", name: "n", value: bin("-", int(4), int(1)) },
           printf("%r\n", { op: "call", fn: "buf", args: [regsSi, v("n")] }),
@@ -478,6 +479,7 @@ Deno.test({
     assert.equal(h.maps["@"].get(path), 1);
     assert.ok(out.split("\n").includes("/tmp/"), out);
     assert.ok(out.split("\n").includes("/tm"), out);
+    assert.ok(out.split("\n").includes("/t"), out);
   },
 });
 
@@ -492,6 +494,8 @@ Deno.test("join(args.argv) prints the arguments execve was given (execsnoop's jo
       body: [
         { op: "expr", value: { op: "call", fn: "join", args: [argv] } },
         { op: "expr", value: { op: "call", fn: "join", args: [argv, str(",")] } },
+        // str(s, n): n characters, as bpftrace's str(args->filename, 4)
+        printf("%s\n", { op: "call", fn: "str", args: [filename, int(4)] }),
         { op: "exit" },
       ],
     }],
@@ -500,7 +504,7 @@ Deno.test("join(args.argv) prints the arguments execve was given (execsnoop's jo
     .output();
   assert.ok(r.success);
   await h.run({ signal: AbortSignal.timeout(5000) });
-  assert.equal(out, "/bin/echo hello  world\n/bin/echo,hello,,world\n");
+  assert.equal(out, "/bin/echo hello  world\n/bin/echo,hello,,world\n/bin\n");
 });
 
 Deno.test({

@@ -754,14 +754,15 @@ export class ScriptChecker {
         if (types.length < 1 || types.length > 2) {
           fail(`${text}: str() takes 1 or 2 arguments`, text);
         }
-        if (types[0].kind === "str") return types[0];
-        this.#needInt(e.args[0], types[0], text);
-        let len = this.strlen;
+        // str(p, n): up to n characters (and the NUL), within strlen.
+        const first = types[0];
+        if (first.kind !== "str") this.#needInt(e.args[0], first, text);
+        let len = first.kind === "str" ? first.len : this.strlen;
         if (e.args[1]) {
-          if (e.args[1].op !== "int") {
-            fail(`${text}: str()'s length must be an integer literal`, text);
+          if (e.args[1].op !== "int" || e.args[1].value <= 0n) {
+            fail(`${text}: str()'s length must be a positive integer literal`, text);
           }
-          len = Math.min(len, Math.ceil(Number(e.args[1].value) / 8) * 8);
+          len = Math.min(len, Math.ceil((Number(e.args[1].value) + 1) / 8) * 8);
         }
         return { kind: "str", len: Math.max(8, len) };
       }

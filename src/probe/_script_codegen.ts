@@ -636,9 +636,17 @@ class ProgramGen {
     if (e.op === "call" && e.fn === "str") {
       const arg = e.args[0];
       const at = this.type(arg);
-      if (at.kind === "str") return this.str(arg, len, base, off);
+      // Bytes to read: n characters and the NUL (bpftrace's str(p, n)), within the buffer.
       let n = size;
-      if (e.args[1]?.op === "int") n = Math.min(n, Number(e.args[1].value));
+      if (e.args[1]?.op === "int") n = Math.min(n, Number(e.args[1].value) + 1);
+      const argAcc = this.pt.access.get(arg);
+      if (at.kind === "str" && argAcc?.type === "str") {
+        this.zero(base, off, size);
+        this.pointer(arg);
+        this.g.str(argAcc, base, off, Math.min(n, argAcc.len));
+        return;
+      }
+      if (at.kind === "str") return this.str(arg, len, base, off);
       this.int(arg);
       a.mov64(R3, R0);
       dst();
