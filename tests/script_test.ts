@@ -932,3 +932,23 @@ Deno.test({
     assert.equal(probe, "BEGIN");
   },
 });
+
+Deno.test("using: close() detaches and closes every descriptor without END or printing", async () => {
+  const fds = openFdCount();
+  let out = "";
+  {
+    using h = await runScript({
+      probes: [
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getpid" }],
+          body: [{ op: "aggregate", map: "@", fn: "count", args: [] }],
+        },
+        { points: [{ kind: "end", target: "" }], body: [printf("end\n")] },
+      ],
+    }, { output: (t) => out += t });
+    getpids(2);
+    assert.ok((h.maps["@"].get(null) as number) >= 2);
+  }
+  assert.equal(out, "");
+  assert.equal(openFdCount(), fds);
+});
