@@ -15,6 +15,8 @@ import { BpftraceError } from "./errors.ts";
 import { parsePrintfFormat } from "../probe/printf.ts";
 import type {
   IrAggregation,
+  IrBinaryOp,
+  IrBuiltin,
   IrExpr,
   IrFunction,
   IrPoint,
@@ -23,6 +25,9 @@ import type {
   ScriptIr,
   SourceSpan,
 } from "../probe/ir.ts";
+
+/** The operators of `@m[k] op= v`. */
+type UpdateOp = (IrStmt & { op: "map_update" })["operator"];
 
 /** Options of {@linkcode lowerBpftrace}. */
 export interface LowerBpftraceOptions {
@@ -478,12 +483,11 @@ class Lowering {
       return { op: "let", name: t.name, value, span };
     }
     const key = this.mapKey(t.keys);
-    const mapLoc = t.loc;
     const v = s.value;
     if (s.operator === "=" && v.kind === "call" && v.name in AGGREGATIONS) {
       const fn = v.name as IrAggregation;
       this.checkArgs(v.name, v.args.length, [AGGREGATIONS[v.name], AGGREGATIONS[v.name]], v.loc);
-      this.useMap(t.name, { type: fn, typeName: fn }, mapLoc);
+      this.useMap(t.name, { type: fn, typeName: fn }, t.loc);
       return {
         op: "aggregate",
         map: t.name,
@@ -495,22 +499,22 @@ class Lowering {
     }
     const value = this.expr(v);
     if (s.operator === "=") {
-      this.useMap(t.name, { type: "value", typeName: literalType(value) }, mapLoc);
+      this.useMap(t.name, { type: "value", typeName: literalType(value) }, t.loc);
       return { op: "map_set", map: t.name, ...(key ? { key } : {}), value, span };
     }
-    this.useMap(t.name, { type: "value", typeName: "int64" }, mapLoc);
+    this.useMap(t.name, { type: "value", typeName: "int64" }, t.loc);
     return {
       op: "map_update",
       map: t.name,
       ...(key ? { key } : {}),
-      operator: s.operator.slice(0, -1) as "+",
+      operator: s.operator.slice(0, -1) as UpdateOp,
       value,
       span,
     };
   }
 
   binaryOf(operator: string, left: IrExpr, right: IrExpr, span: SourceSpan): IrExpr {
-    return { op: "binary", operator: operator as "+", left, right, span };
+    return { op: "binary", operator: operator as IrBinaryOp, left, right, span };
   }
 
   exprStmt(e: BtExpr, span: SourceSpan): IrStmt[] {
@@ -719,7 +723,7 @@ class Lowering {
         e.loc,
       );
     }
-    return { op: "builtin", name: name as "pid", span };
+    return { op: "builtin", name: name as IrBuiltin, span };
   }
 
   /** Whether a struct or union is declared by the script or known to the kernel. */
