@@ -207,6 +207,9 @@ Deno.test({
     }
     const [theirs, ours] = await both(["-l", "tracepoint:syscalls:sys_enter_read*"]);
     assert.equal(ours.stdout, theirs.stdout);
+    const [theirsV, oursV] = await both(["-lv", "tracepoint:syscalls:sys_enter_read"]);
+    assert.equal(oursV.stdout, theirsV.stdout);
+    assert.match(oursV.stdout, /unsigned int fd/);
   },
 });
 

@@ -41,7 +41,12 @@ interface TraceArgs {
 }
 
 /** Parses bpftrace's options: `-e X`, `-pX`/`-p X`, `-c X`, `-l`, `-v`, then the file and parameters. */
-export function parseTraceArgs(args: readonly string[]): TraceArgs {
+export function parseTraceArgs(given: readonly string[]): TraceArgs {
+  // -lv is -l -v
+  const end = given.indexOf("--");
+  const args = given.flatMap((a, i) =>
+    (end < 0 || i < end) && /^-[lvq]{2,}$/.test(a) ? [...a.slice(1)].map((c) => `-${c}`) : [a]
+  );
   const out: TraceArgs = { params: [] };
   let i = 0;
   const value = (flag: string, rest: string): string => {
@@ -93,6 +98,11 @@ export function parseTraceArgs(args: readonly string[]): TraceArgs {
     }
   }
   const rest = args.slice(i);
+  if (out.verbose && !out.list) {
+    throw new InvalidArgumentError(
+      "trace: -v is supported only with -l (bpftrace's verbose run is not)",
+    );
+  }
   if (out.list) {
     if (rest.length > 1) throw new InvalidArgumentError("trace -l takes at most one pattern");
     out.program = rest[0];
