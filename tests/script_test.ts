@@ -952,3 +952,33 @@ Deno.test("using: close() detaches and closes every descriptor without END or pr
   assert.equal(out, "");
   assert.equal(openFdCount(), fds);
 });
+
+Deno.test({
+  name: "sizeof: integer, pointer, declared and kernel struct types, and expressions" + SKIPPED,
+  ignore: !TESTRUN,
+  async fn() {
+    const size = (arg: IrExpr): IrExpr => ({ op: "call", fn: "sizeof", args: [arg] });
+    const out = await output({
+      probes: [begin(
+        printf(
+          "%d %d %d %d %d %d\n",
+          size(str("u16")),
+          size(str("struct task_struct *")),
+          size(str("struct my_ts")),
+          size(str("struct task_struct")),
+          size(b("comm")),
+          size(b("pid")),
+        ),
+        { op: "exit" },
+      )],
+      structs: [{
+        name: "struct my_ts",
+        members: [{ name: "a", type: "int" }, { name: "b", type: "long" }],
+      }],
+    });
+    const { loadKernelSpec } = await import("../src/btf/kernel.ts");
+    const spec = loadKernelSpec();
+    const task = spec.sizeOf(spec.typeIdByName("task_struct", "struct")!);
+    assert.equal(out, `2 8 16 ${task} 16 4\n\n\n`);
+  },
+});

@@ -8,6 +8,7 @@ import { type Access, type IntAccess, resolveKernelPath, type Schema } from "./_
 import type { LinearBounds } from "./_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
 import { checkPrintfArgs } from "./printf.ts";
+import { loadKernelSpec } from "../btf/kernel.ts";
 import { castType } from "./_int_types.ts";
 import { DeclaredStructs } from "./_layout.ts";
 
@@ -770,6 +771,39 @@ export class ScriptChecker {
       case "usym":
         this.#needInt(e.args[0], types[0] ?? UNKNOWN, text);
         return e.fn === "ksym" ? { kind: "ksym" } : { kind: "usym" };
+      case "sizeof": {
+        // A constant: of a type named by a string (an integer, a pointer, a script-declared or
+        // kernel struct), or of an expression's type.
+        const arg = e.args[0];
+        if (!arg || e.args.length !== 1) {
+          fail(`${text}: sizeof() takes a type or an expression`, text);
+        }
+        let size: number;
+        if (arg.op === "str") {
+          const name = arg.value.trim().replace(/\s+/g, " ");
+          const int = castType(name);
+          const rec = /^(struct|union) (\w+)$/.exec(name);
+          if (int?.kind === "int") size = int.size;
+          else if (name.endsWith("*")) size = 8;
+          else if (rec && this.#structs.has(name)) size = this.#structs.layout(name, text).size;
+          else if (rec) {
+            const spec = loadKernelSpec();
+            const id = spec.typeIdByName(rec[2], rec[1] as "struct");
+            if (id === undefined) fail(`${text}: no ${name} in the script or kernel BTF`, text);
+            size = spec.sizeOf(id);
+          } else fail(`${text}: unknown type ${name}`, text);
+        } else {
+          const t = types[0];
+          size = t.kind === "int" ? t.size : t.kind === "str" ? t.len : sizeOfType(t);
+        }
+        pt.access.set(e, {
+          type: "int",
+          src: { from: "const", value: BigInt(size) },
+          size: 8,
+          signed: false,
+        });
+        return U64;
+      }
       case "kaddr":
         if (e.args[0]?.op !== "str") fail(`${text}: kaddr() takes a symbol name (a string)`, text);
         return U64;
