@@ -102,7 +102,8 @@ export function typeText(t: IrType): string {
   }
 }
 
-const BINARY_PRECEDENCE: Record<string, number> = {
+/** C's (and bpftrace's) binding strength of binary operators, 1 (`||`) to 10 (`*`). */
+export const BINARY_PRECEDENCE: Record<string, number> = {
   "||": 1,
   "&&": 2,
   "|": 3,
@@ -276,9 +277,8 @@ export class ScriptChecker {
   #key(name: string, key: IrExpr | undefined, env: PointEnv, pt: ProgramTypes, text: string) {
     const m = this.#map(name);
     const t = key ? this.#expr(key, env, pt) : { kind: "none" as const };
-    if (key && (t.kind === "str" || t.kind === "stack" || isInt(t) || t.kind === "tuple")) {
-      // ok
-    } else if (key) {
+    const keyable = t.kind === "str" || t.kind === "stack" || t.kind === "tuple" || isInt(t);
+    if (key && !keyable && t.kind !== "none") {
       fail(`${text}: a map key cannot be ${typeText(t)}`, text);
     }
     if (key && hasUnknown(t)) return;
@@ -824,11 +824,10 @@ export class ScriptChecker {
         return U64;
       }
       case "strncmp": {
-        const [a, b, n] = types;
+        const [a, b] = types;
         if (a?.kind !== "str" || b?.kind !== "str" || e.args[2]?.op !== "int") {
           fail(`${text}: strncmp() compares two strings over n bytes (an integer literal)`, text);
         }
-        void n;
         return U64;
       }
       case "kstack":
