@@ -44,6 +44,7 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { interrupted } from "../sys/signals.ts";
+import { BINARY_PRECEDENCE } from "./_check.ts";
 import type { RunOptions } from "./handles.ts";
 import {
   runScript,
@@ -95,28 +96,9 @@ export type OperandOf<T> = unknown extends T ? AnyOperand
   : [T] extends [readonly unknown[]] ? { readonly [I in keyof T]: OperandOf<T[I]> }
   : ScriptExpr<T>;
 
-// Binding strength of operators, for rendering `span.text` with the
-// parentheses the reader needs (C's table; atoms bind tightest).
-const PRECEDENCE: Record<IrBinaryOp, number> = {
-  "||": 1,
-  "&&": 2,
-  "|": 3,
-  "^": 4,
-  "&": 5,
-  "==": 6,
-  "!=": 6,
-  "<": 7,
-  "<=": 7,
-  ">": 7,
-  ">=": 7,
-  "<<": 8,
-  ">>": 8,
-  "+": 9,
-  "-": 9,
-  "*": 10,
-  "/": 10,
-  "%": 10,
-};
+// Binding strength of operators (C's, the checker's table), for rendering
+// `span.text` with the parentheses the reader needs; atoms bind tightest.
+const PRECEDENCE = BINARY_PRECEDENCE as Record<IrBinaryOp, number>;
 const TERNARY = 0;
 const UNARY = 11;
 const ATOM = 12;
