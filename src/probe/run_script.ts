@@ -246,6 +246,8 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   #write: (text: string) => void;
   #printMaps: boolean;
   #exited = false;
+  /** END is running: its records print even after exit(). */
+  #ending = false;
   #onExit!: () => void;
   #exit: Promise<void>;
   #pump?: Promise<void>;
@@ -426,8 +428,6 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
         return;
     }
   }
-
-  #ending = false;
 
   #clear(m: MapLayout, zero: boolean): void {
     const map = this.#bpfMaps.get(m.ref)!;
