@@ -982,3 +982,29 @@ Deno.test({
     assert.equal(out, `2 8 16 ${task} 16 4\n\n\n`);
   },
 });
+
+Deno.test("kstack(perf, n) and ustack(perf, n) keys print in bpftrace's perf mode (hex address, symbol, object)", async () => {
+  let out = "";
+  const stack = (fn: "kstack" | "ustack", n: number): IrExpr => ({
+    op: "call",
+    fn,
+    args: [str("perf"), int(n)],
+  });
+  const h = await runScript({
+    probes: [{
+      points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getpid" }],
+      filter: bin("==", b("tid"), int(TID)),
+      body: [
+        { op: "aggregate", map: "@k", key: stack("kstack", 2), fn: "count", args: [] },
+        { op: "aggregate", map: "@u", key: stack("ustack", 1), fn: "count", args: [] },
+        { op: "exit" },
+      ],
+    }],
+  }, { output: (t) => out += t });
+  getpids(1);
+  await h.run({ signal: AbortSignal.timeout(5000) });
+  assert.match(
+    out,
+    /^\n\n@k\[\n(\t[0-9a-f]+ \S+\+\d+\n){2}\]: 1\n@u\[\n\t[0-9a-f]+ \S+ \(\S+\)\n\]: 1\n$/,
+  );
+});

@@ -832,11 +832,17 @@ export class ScriptChecker {
       }
       case "kstack":
       case "ustack": {
+        // kstack([mode,] [frames]): mode "perf" or "bpftrace" (how frames print), frames a limit.
         const frames = e.args.find((a) => a.op === "int");
+        const mode = e.args.find((a) => a.op === "str");
+        if (mode?.op === "str" && mode.value !== "perf" && mode.value !== "bpftrace") {
+          fail(`${text}: invalid stack mode ${mode.value} (perf or bpftrace)`, text);
+        }
         return {
           kind: "stack",
           user: e.fn === "ustack",
           ...(frames?.op === "int" ? { frames: Number(frames.value) } : {}),
+          ...(mode?.op === "str" ? { mode: mode.value as "perf" } : {}),
         };
       }
       case "uptr":

@@ -3,7 +3,7 @@
 // into the JS values `ScriptHandle.maps` gives.
 
 import type { BpfMap } from "../map/map.ts";
-import { decoderOf } from "./_decode.ts";
+import { stackDecoder } from "./_decode.ts";
 import { linearBuckets } from "./_codegen.ts";
 import { sizeOfType } from "./_check.ts";
 import type { MapLayout } from "./_script_codegen.ts";
@@ -53,7 +53,8 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
       });
     }
     case "stack": {
-      const s = decoderOf({ type: "stack", user: t.user }, 8, stacks)(view, off) as string;
+      const perf = t.mode === "perf";
+      const s = stackDecoder(stacks, { user: t.user, perf })(view, off) as string;
       const frames = s === "" ? [] : s.split("\n");
       return t.frames === undefined ? frames : frames.slice(0, t.frames);
     }
