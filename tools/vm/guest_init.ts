@@ -8,6 +8,13 @@ export interface Share {
   path: string;
   /** Whether the guest may write to it. */
   writable: boolean;
+  /**
+   * Copy it into a tmpfs at its path instead of using it over 9p (the
+   * guest's writes stay in the guest). For Deno's cache: its SQLite files
+   * over 9p made every `deno` start 4× slower (24 s against 6 s for one CLI
+   * command under TCG).
+   */
+  copy?: boolean;
 }
 
 /** One command the guest runs; its output and exit code land in the run directory. */
@@ -63,6 +70,14 @@ export function renderInit(plan: GuestPlan): string {
     `mkdir -p ${q(at)} 2>/dev/null; mount -t 9p -o ${NINEP},${cache},${rw ? "rw" : "ro"} ${
       q(tag)
     } ${q(at)} || die ${q(`cannot mount 9p share ${tag} at ${at}`)}`;
+  // A read-only share does not change during the run: let the guest cache it.
+  const mountShare = (s: Share) => {
+    const at = `/host${s.path}`;
+    if (!s.copy) return mount9p(s.tag, at, s.writable, s.writable ? "cache=none" : "cache=loose");
+    return `${mount9p(s.tag, "/mnt/9p-" + s.tag, false, "cache=loose")}
+mount -t tmpfs tmpfs ${q(at)} || die ${q(`cannot mount a tmpfs at ${at}`)}
+cp -a ${q(`/mnt/9p-${s.tag}/.`)} ${q(`${at}/`)} || die ${q(`cannot copy share ${s.tag}`)}`;
+  };
   const env = Object.entries(plan.env).map(([k, v]) => `${k}=${q(v)}`).join(" ");
   const R = `/host${plan.runDir}`;
   for (const c of plan.commands) {
@@ -120,7 +135,7 @@ mkdir -p /host/dev/shm /host/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t devpts devpts /host/dev/pts 2>/dev/null
 ip link set lo up || die "cannot bring up lo"
-${plan.shares.map((s) => mount9p(s.tag, `/host${s.path}`, s.writable, "cache=none")).join("\n")}
+${plan.shares.map(mountShare).join("\n")}
 ${config}${plan.commands.map(run).join("\n")}
 sync
 poweroff -f

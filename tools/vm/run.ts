@@ -219,7 +219,7 @@ async function main(opts: Options): Promise<Outcome> {
     await Deno.mkdir(shareDir);
     const shares: Share[] = [
       { tag: "project", path: PROJECT, writable: false },
-      { tag: "denodir", path: DENO_DIR, writable: true },
+      { tag: "denodir", path: DENO_DIR, writable: true, copy: true },
       { tag: "run", path: shareDir, writable: true },
     ];
     const init = renderInit({
