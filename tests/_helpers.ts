@@ -69,3 +69,18 @@ export async function loadedModules(entry: string): Promise<string[]> {
   }
   return [...loaded].map((s) => s.replace(root.href, "")).sort();
 }
+
+/**
+ * Fails with a clear message when `cmd` is not on PATH: the tools the tests
+ * compare with are installed by tools/setup.ts (`deno task test` runs it), so a
+ * missing one is a broken setup, never a reason to skip.
+ */
+export function requireTool(cmd: string, pkg = cmd): void {
+  const found = new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
+    .outputSync().success;
+  if (!found) {
+    throw new Error(
+      `${cmd} is not installed: run \`deno run -A tools/setup.ts\` (it installs the Debian package ${pkg}), or \`apt-get install -y ${pkg}\``,
+    );
+  }
+}

@@ -13,18 +13,9 @@ import {
   parseBpftrace,
 } from "../src/bpftrace/mod.ts";
 import { ParseError } from "../src/errors.ts";
+import { requireTool } from "./_helpers.ts";
 
 const noConstants = { constant: () => undefined };
-
-function which(cmd: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-      .outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
 
 /** What bpftrace prints on stderr for a program it refuses (its RLIMIT warning dropped). */
 function bpftraceErrors(program: string): string {
@@ -239,8 +230,8 @@ const BAD_PROGRAMS = [
 
 Deno.test({
   name: "BpftraceError.report is what bpftrace prints for the same mistakes",
-  ignore: !which("bpftrace"),
   fn() {
+    requireTool("bpftrace"); // tools/setup.ts installs it: a missing one fails, it does not skip
     for (const program of BAD_PROGRAMS) {
       const expected = bpftraceErrors(program);
       let report = "";
@@ -318,8 +309,8 @@ function debianTools(): string[] {
 
 Deno.test({
   name: "every .bt tool of Debian's bpftrace compiles, or fails naming an unsupported construct",
-  ignore: debianTools().length === 0,
   fn() {
+    requireTool("bpftrace"); // the tools come with Debian's bpftrace package, which tools/setup.ts installs
     const tools = debianTools();
     const failed: string[] = [];
     for (const path of tools) {
