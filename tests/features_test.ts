@@ -252,6 +252,16 @@ Deno.test({
   fn: linkProbesAgreeWithConfig,
 });
 
+Deno.test({
+  name: `misc: kallsyms_all agrees with CONFIG_KALLSYMS_ALL${
+    KCONFIG === undefined ? " (skipped: the kernel's build config is not readable)" : ""
+  }`,
+  ignore: KCONFIG === undefined,
+  fn() {
+    assert.equal(haveFeature("kallsyms_all"), /^CONFIG_KALLSYMS_ALL=y$/m.test(KCONFIG!));
+  },
+});
+
 function linkProbesAgreeWithConfig() {
   const config = KCONFIG!;
   const set = (opt: string) => new RegExp(`^${opt}=y$`, "m").test(config);

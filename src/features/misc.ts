@@ -12,7 +12,7 @@ import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { addressOf, bpfTry } from "../sys/bpf.ts";
 import { closeRawFd } from "../sys/fd.ts";
 import { EBADF, ENODEV, ENOENT, ENOSYS, errnoName, ESRCH } from "../sys/errno.ts";
-import { fileInfoIfExists } from "../sys/file.ts";
+import { fileInfoIfExists, readTextFile } from "../sys/file.ts";
 import {
   AluOp,
   AtomicOp,
@@ -66,6 +66,7 @@ export type MiscFeature =
   | "btf"
   | "kernel_btf"
   | "kprobes"
+  | "kallsyms_all"
   | "mmapable_maps"
   | "batch_api"
   | "bpf_link"
@@ -103,6 +104,7 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   btf: "BTF loading support",
   kernel_btf: "Kernel BTF (/sys/kernel/btf/vmlinux)",
   kprobes: "kprobes (kprobe PMU or tracefs kprobe_events)",
+  kallsyms_all: "Kernel variables in /proc/kallsyms (data symbols for .ksyms)",
   mmapable_maps: "mmap()able array map support (BPF_F_MMAPABLE)",
   batch_api: "Batch map operation support",
   bpf_link: "BPF link support (BPF_LINK_CREATE)",
@@ -231,6 +233,14 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
         "/sys/kernel/tracing/kprobe_events",
         "/sys/kernel/debug/tracing/kprobe_events",
       ].some((f) => fileInfoIfExists(f) !== undefined)
+      ? { supported: true, errno: 0 }
+      : { supported: false, errno: ENOENT },
+  // Kernel variables (avenrun, runqueues) in /proc/kallsyms, which untyped
+  // .ksyms and bpftrace's kaddr() resolve. Without CONFIG_KALLSYMS_ALL the
+  // only data symbols listed are the linker's section bounds (__start_*,
+  // __stop_*, _edata…), all named with a leading underscore.
+  kallsyms_all: () =>
+    /^[0-9a-f]+ [bBdDrR] [A-Za-z]/m.test(readTextFile("/proc/kallsyms"))
       ? { supported: true, errno: 0 }
       : { supported: false, errno: ENOENT },
   mmapable_maps: () => mapWithFlags(BPF_F_MMAPABLE),

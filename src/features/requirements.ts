@@ -88,6 +88,7 @@ export const MISC_REQUIREMENTS: Readonly<Record<string, string>> = {
   btf: "Linux 4.18",
   kernel_btf: "Linux 5.4 and CONFIG_DEBUG_INFO_BTF",
   kprobes: "CONFIG_KPROBES (with CONFIG_KPROBE_EVENTS and CONFIG_BPF_EVENTS)",
+  kallsyms_all: "CONFIG_KALLSYMS_ALL",
   mmapable_maps: "Linux 5.5",
   batch_api: "Linux 5.6",
   bpf_link: "Linux 5.7",
