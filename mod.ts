@@ -12,6 +12,10 @@
  * they throw. Each area has an entry of its own with everything in it:
  *
  * - `@denobpf/ebpf/probe`: scripted probes, bpftrace-style (`probe(tracepoint(…)).count()`)
+ *   and scripts with state across probes (`script()`), printing as bpftrace prints
+ * - `@denobpf/ebpf/bpftrace`: bpftrace programs compiled and run as they are (`bpftrace(source)`)
+ * - `@denobpf/ebpf/metrics`: Prometheus exposition of probes, scripts and maps
+ * - `@denobpf/ebpf/gen`: typed TypeScript bindings for a clang object (`gen ts`)
  * - `@denobpf/ebpf/map`, `./program`, `./collection`, `./link`: the whole of each area
  *   (map codecs `u32`, `struct`, … are also here as {@linkcode codec})
  * - `@denobpf/ebpf/asm`: the assembler and disassembler
