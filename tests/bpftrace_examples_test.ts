@@ -8,17 +8,11 @@
 // lines of the bpftrace program it mirrors.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { haveFeature, type MiscFeature } from "../src/features/mod.ts";
+import { requireTool } from "./_helpers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DIR = "/tmp/bpfex";
-const haveBpftrace = (() => {
-  try {
-    return new Deno.Command("bpftrace", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 /** How outputs are compared. */
 export type Compare =
@@ -47,6 +41,8 @@ export interface Case {
   edit?: (source: string) => string;
   /** Why the case cannot pass yet (it is registered, ignored, with this reason). */
   pending?: string;
+  /** The kernel feature it needs: the case is skipped, naming it, when the probe says no. */
+  needs?: MiscFeature;
 }
 
 const noTime = (l: string) => l.replace(/^\d\d:\d\d:\d\d\s+/, "");
@@ -221,11 +217,9 @@ export const CASES: Case[] = [
     normalize: (l) => l.replace(/^\d+\s+\d+\s+(\S+)\s+\d+\s+(-?\d+) .*$/, "$1 $2"),
   }),
   systemWide("ssllatency", TLS),
-  systemWide("loads", "./bpfex_sleep 1.2", {
-    // bpftrace fails as well: "Failed to resolve kernel symbol: avenrun".
-    pending:
-      "this kernel lists no data symbols in /proc/kallsyms (avenrun; CONFIG_KALLSYMS_ALL off)",
-  }),
+  // It reads the variable avenrun through kaddr(): without kernel variables in
+  // kallsyms, bpftrace fails as well ("Failed to resolve kernel symbol: avenrun").
+  systemWide("loads", "./bpfex_sleep 1.2", { needs: "kallsyms_all" }),
   systemWide(
     "writeback",
     "./bpfex_dd if=/dev/zero of=/tmp/bpfex/io bs=64k count=16 2>/dev/null; sync",
@@ -545,7 +539,7 @@ export function bpftraceLines(program: string): number {
 
 Deno.test("examples/bpftrace: each is at most 3x the lines of its bpftrace program", () => {
   for (const c of CASES) {
-    if (c.bpftrace.startsWith("/") && !haveBpftrace) continue;
+    if (c.bpftrace.startsWith("/")) requireTool("bpftrace"); // .bt files come with bpftrace
     const ts = Deno.readTextFileSync(`${ROOT}examples/bpftrace/${c.example}.ts`);
     const [ours, theirs] = [codeLines(ts), bpftraceLines(c.bpftrace)];
     assert.ok(ours <= 3 * theirs, `${c.example}: ${ours} lines, bpftrace ${theirs}`);
@@ -569,11 +563,13 @@ Deno.test("parseMaps reads bpftrace's map output: values, tuple keys, stacks, hi
 for (const c of CASES) {
   Deno.test({
     name: `examples/bpftrace/${c.example}.ts prints what bpftrace prints (${c.compare.mode})` +
-      (c.pending ? ` — pending: ${c.pending}` : ""),
-    ignore: !haveBpftrace || Deno.uid() !== 0 || c.pending !== undefined,
+      (c.pending ? ` — pending: ${c.pending}` : "") +
+      (c.needs && !haveFeature(c.needs) ? ` (skipped: no ${c.needs} on this kernel)` : ""),
+    ignore: c.pending !== undefined || (c.needs !== undefined && !haveFeature(c.needs)),
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async () => {
+      requireTool("bpftrace"); // tools/setup.ts installs it: missing, the test fails
       prepare();
       const { ours, theirs } = await runCase(c);
       compare(c, ours, theirs);
@@ -583,8 +579,8 @@ for (const c of CASES) {
 
 Deno.test({
   name: "examples/bpftrace/lesson01_list_probes.ts prints what bpftrace -l prints",
-  ignore: !haveBpftrace || Deno.uid() !== 0,
   fn: async () => {
+    requireTool("bpftrace");
     const pattern = "tracepoint:syscalls:sys_enter_*";
     const run = async (cmd: string, args: string[]) => {
       const r = await new Deno.Command(cmd, { args, cwd: ROOT, stderr: "null" }).output();
