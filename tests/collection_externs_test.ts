@@ -13,6 +13,7 @@ import {
   relocateProgram,
 } from "../src/collection/mod.ts";
 import { loadKallsyms } from "../src/kallsyms/mod.ts";
+import { haveFeature } from "../src/features/mod.ts";
 import { kernelVersionCode } from "../src/sys/uname.ts";
 import { parseBtf } from "../src/btf/spec.ts";
 import { NotFoundError, ParseError } from "../src/errors.ts";
@@ -148,11 +149,11 @@ Deno.test("typed ksyms resolve to the kernel's BTF ids", () => {
 
 Deno.test({
   name: `typed ksyms load${
-    ksyms.has("runqueues")
+    haveFeature("kallsyms_all")
       ? ""
-      : " (skipped: kallsyms lists no variables: kernel built without CONFIG_KALLSYMS_ALL)"
+      : " (skipped: no kallsyms_all: kallsyms lists no variables, CONFIG_KALLSYMS_ALL off)"
   }`,
-  ignore: !ksyms.has("runqueues"),
+  ignore: !haveFeature("kallsyms_all"),
   fn: async () => {
     using coll = await loadCollection(obj("ksyms_typed"));
     coll.programs.ksym_typed.testRunSync({ context: new Uint8Array(16) });
