@@ -1,7 +1,9 @@
 // README.md as a user meets it: every ```ts snippet type-checks when it
 // imports `@denobpf/ebpf` and its subpaths the way a user's project does
-// (a deno.json mapping the package's names, nothing else), and every
-// `examples/…` and `deploy/…` file it names exists. A relative import in a
+// (a deno.json mapping the package's names, nothing else), every
+// `examples/…`, `deploy/…`, `bench/…` file it names exists, and every
+// `deno task X` and `deno task cli CMD` it runs is in deno.json and the
+// CLI's --help. A relative import in a
 // snippet is an example's (`./gen/…`), resolved from `examples/`.
 
 import assert from "node:assert/strict";
@@ -77,4 +79,30 @@ Deno.test("every examples/ and deploy/ file README.md names exists", () => {
     }
   });
   assert.deepEqual(missing, []);
+});
+
+Deno.test("every deno task and CLI command README.md runs is one the package has", async () => {
+  const tasks = (JSON.parse(Deno.readTextFileSync(new URL("deno.json", root))) as {
+    tasks: Record<string, unknown>;
+  }).tasks;
+  const runs = [...readme.matchAll(/deno(?:@2)? task ([\w:]+)((?: [a-z][\w-]*){0,2})/g)];
+  assert.ok(runs.length > 10, `only ${runs.length} deno task commands found`);
+  const unknownTasks = runs.map((m) => m[1]).filter((t) => !(t in tasks));
+  assert.deepEqual([...new Set(unknownTasks)], []);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("cli.ts", root).pathname, "--help"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const help = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const commands = new Set(
+    [...help.matchAll(/^ {2}([a-z]+)(?: ([a-z][\w|-]*))?/gm)].flatMap((m) =>
+      (m[2] ?? "").split("|").map((sub) => `${m[1]} ${sub}`.trim())
+    ),
+  );
+  const unknown = runs.filter((m) => m[1] === "cli").map((m) => m[2].trim()).filter((c) =>
+    c !== "" && !commands.has(c) && !commands.has(c.split(" ")[0])
+  );
+  assert.deepEqual([...new Set(unknown)], [], `deno task cli --help lists:\n${help}`);
 });
