@@ -14,8 +14,27 @@ import {
   type ProgLoadAttr,
 } from "../sys/bpf.ts";
 import { closeRawFd } from "../sys/fd.ts";
+import { EAGAIN } from "../sys/errno.ts";
 
 let syscalls = 0;
+
+/** Retries of a PROG_LOAD that failed with EAGAIN (libbpf tries 5 times too). */
+const EAGAIN_RETRIES = 5;
+
+/**
+ * Runs a BPF_PROG_LOAD (`load` returns the fd or -errno) again while it fails
+ * with EAGAIN: the verifier gives up when a signal is pending (a profiler's
+ * SIGPROF, a child's SIGCHLD), which says nothing about the kernel, and a
+ * probe's "no" is cached for the whole process.
+ */
+function progLoadRetrying(load: () => number): number {
+  let r = -EAGAIN;
+  for (let i = 0; i <= EAGAIN_RETRIES && r === -EAGAIN; i++) {
+    syscalls++;
+    r = load();
+  }
+  return r;
+}
 
 /** How many bpf(2) calls the probes have made in this process. */
 export function probeSyscallCount(): number {
@@ -60,8 +79,7 @@ export function progLoad(
     full.logSize = logSize;
     full.logLevel = 1;
   }
-  syscalls++;
-  const r = bpfTry("PROG_LOAD", full);
+  const r = progLoadRetrying(() => bpfTry("PROG_LOAD", full));
   if (r >= 0) closeRawFd(r);
   let text = "";
   if (log) {
@@ -95,8 +113,7 @@ export function reusableLoad(
   return () => {
     void keep; // holds the buffers whose addresses `buf` carries, as long as this closure lives
     log[0] = 0;
-    syscalls++;
-    const r = bpfRaw(BpfCmd.PROG_LOAD, buf, size);
+    const r = progLoadRetrying(() => bpfRaw(BpfCmd.PROG_LOAD, buf, size));
     if (r >= 0) {
       closeRawFd(r);
       return { errno: 0, log: "" };
@@ -111,8 +128,8 @@ export function progLoadFd(
   insns: Uint8Array,
   attr: Omit<ProgLoadAttr, "insns" | "insnCnt" | "license">,
 ): number {
-  syscalls++;
-  return bpfTry("PROG_LOAD", { ...attr, insns, insnCnt: insns.byteLength / 8, license: GPL });
+  const full = { ...attr, insns, insnCnt: insns.byteLength / 8, license: GPL };
+  return progLoadRetrying(() => bpfTry("PROG_LOAD", full));
 }
 
 /** BPF_LINK_CREATE; a link that got created is closed at once. Returns 0 or the errno. */
