@@ -1,7 +1,7 @@
 // README.md as a user meets it: every ```ts snippet type-checks when it
 // imports `@denobpf/ebpf` and its subpaths the way a user's project does
 // (a deno.json mapping the package's names, nothing else), every
-// `examples/…`, `deploy/…`, `bench/…` file it names exists, and every
+// `examples/…`, `deploy/…`, `bench/…`, `tests/…` path it names exists, and every
 // `deno task X` and `deno task cli CMD` it runs is in deno.json and the
 // CLI's --help. A relative import in a
 // snippet is an example's (`./gen/…`), resolved from `examples/`.
@@ -64,12 +64,14 @@ Deno.test("every ts snippet of README.md type-checks against the package", async
   }
 });
 
-Deno.test("every examples/ and deploy/ file README.md names exists", () => {
+Deno.test("every examples/, deploy/, bench/, tests/, tools/, src/ and .ci/ path README.md names exists", () => {
   const named = new Set(
-    [...readme.matchAll(/\b((?:examples|deploy|bench|tools|testdata)\/[\w./-]*\w)/g)].map((m) =>
-      m[1]
-    ),
+    [...readme.matchAll(
+      /(?<![\w/.])((?:examples|deploy|bench|tools|testdata|tests|src|\.ci)\/[\w./-]*\w)/g,
+    )].map((m) => m[1]),
   );
+  // Bare file names in backquotes are the examples' (the list under "Every example").
+  for (const m of readme.matchAll(/`(\w+\.ts)`/g)) named.add(`examples/${m[1]}`);
   const missing = [...named].filter((p) => {
     try {
       Deno.statSync(new URL(p, root));
