@@ -16,7 +16,7 @@
  * await using sizes = await probe(tracepoint("syscalls:sys_exit_read"), { where: "args.ret >= 0" })
  *   .hist("args.ret");
  *
- * // printf("%s %s\n", comm, str(args.filename))
+ * // printf("%d %s %s\n", pid, comm, str(args.filename))
  * await using opens = await probe(tracepoint<{ filename: string }>("syscalls:sys_enter_openat"))
  *   .emit({ fields: ["pid", "comm", "args.filename"] });
  * for await (const ev of opens.events()) console.log(ev.pid, ev.comm, ev.filename);
