@@ -70,8 +70,11 @@ Deno.test("every examples/, deploy/, bench/, tests/, tools/, src/ and .ci/ path 
       /(?<![\w/.])((?:examples|deploy|bench|tools|testdata|tests|src|\.ci)\/[\w./-]*\w)/g,
     )].map((m) => m[1]),
   );
-  // Bare file names in backquotes are the examples' (the list under "Every example").
-  for (const m of readme.matchAll(/`(\w+\.ts)`/g)) named.add(`examples/${m[1]}`);
+  // Bare file names in backquotes are the examples' (the list under "Every example"),
+  // or the repository root's (cli.ts).
+  for (const m of readme.matchAll(/`(\w+\.ts)`/g)) {
+    named.add(m[1] === "cli.ts" ? m[1] : `examples/${m[1]}`);
+  }
   const missing = [...named].filter((p) => {
     try {
       Deno.statSync(new URL(p, root));
@@ -107,4 +110,11 @@ Deno.test("every deno task and CLI command README.md runs is one the package has
     c !== "" && !commands.has(c) && !commands.has(c.split(" ")[0])
   );
   assert.deepEqual([...new Set(unknown)], [], `deno task cli --help lists:\n${help}`);
+});
+
+Deno.test("README.md names every entry of deno.json exports", () => {
+  const missing = Object.keys(config.exports).filter((e) =>
+    e !== "." && !readme.includes(`\`${e}\``) && !readme.includes(`@denobpf/ebpf${e.slice(1)}`)
+  );
+  assert.deepEqual(missing, []);
 });
