@@ -1,20 +1,21 @@
 // Runs a bpftrace program made of BEGIN blocks (no event needed) and
 // returns what it printed after its "Attaching N probe(s)..." line: the
-// oracle of the output tests. When bpftrace cannot run at all (not
-// installed), the caller's captured copy is the expected text instead.
+// oracle of the output tests. bpftrace is installed by tools/setup.ts: when
+// it is missing, the test fails saying so (the captured copies document what
+// bpftrace 0.17 printed; they are not a silent stand-in).
 
 /** What {@linkcode bpftraceBegin} returns. */
 export interface BeginOutput {
   /** The text after the "Attaching" line (printf output, then "\n\n" and the maps). */
   text: string;
-  /** Whether bpftrace ran (false: `text` is the captured copy). */
+  /** Whether bpftrace ran (always true: a missing bpftrace throws). */
   live: boolean;
 }
 
 /**
  * bpftrace's stdout for `program` (which should call exit()), without the
- * "Attaching 1 probe...\n" line. `captured` is returned when bpftrace is
- * not installed; any other failure throws with its stderr.
+ * "Attaching 1 probe...\n" line. `captured` is what bpftrace 0.17 printed
+ * (named in the error when bpftrace is missing); a failure throws with its stderr.
  */
 export async function bpftraceBegin(program: string, captured: string): Promise<BeginOutput> {
   let out: Deno.CommandOutput;
@@ -26,7 +27,12 @@ export async function bpftraceBegin(program: string, captured: string): Promise<
       env: { BPFTRACE_NO_CPP_DEMANGLE: "1" },
     }).output();
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { text: captured, live: false };
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(
+        "bpftrace (the oracle of this test) is not installed: tools/setup.ts installs it " +
+          `(apt-get install -y bpftrace); it printed, as captured:\n${captured}`,
+      );
+    }
     throw e;
   }
   const stdout = new TextDecoder().decode(out.stdout);
