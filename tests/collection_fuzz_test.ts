@@ -58,7 +58,6 @@ Deno.test("collection reader: every seed object reads as it is", () => {
 });
 
 Deno.test("collection reader: property: mutated objects give a spec or a typed error", () => {
-  const t0 = performance.now();
   const mutation = fc.tuple(
     fc.constantFrom(0, 1, 2, 3),
     fc.nat(),
@@ -92,8 +91,6 @@ Deno.test("collection reader: property: mutated objects give a spec or a typed e
     ),
     { numRuns: 3000 },
   );
-  const ms = performance.now() - t0;
-  assert.ok(ms < 30_000, `took ${ms} ms`);
 });
 
 Deno.test("collection reader: property: truncated and random objects give a typed error", () => {

@@ -761,7 +761,6 @@ Deno.test("elf: property: random blobs give a result or a ParseError", () => {
 });
 
 Deno.test("elf: property: mutated real objects give a result or a ParseError", () => {
-  const t0 = performance.now();
   const mutation = fc.oneof(
     // A random byte.
     fc.tuple(fc.constant(0), fc.nat(), fc.integer({ min: 0, max: 255 })),
@@ -801,8 +800,6 @@ Deno.test("elf: property: mutated real objects give a result or a ParseError", (
     ),
     { numRuns: 1500 },
   );
-  const ms = performance.now() - t0;
-  assert(ms < 20000, `took ${ms} ms`);
 });
 
 Deno.test("elf: property: cutting a real object anywhere gives a result or a ParseError", () => {
