@@ -246,7 +246,7 @@ function prepare(): void {
     bpfex_kill: "/usr/bin/kill",
     bpfex_sync: "/usr/bin/sync",
     bpfex_stat: "/usr/bin/stat",
-    bpfex_py: "/usr/bin/python3.11",
+    bpfex_py: Deno.realPathSync("/usr/bin/python3"), // the interpreter itself, not its link
     bpfex_getent: "/usr/bin/getent",
     bpfex_openssl: "/usr/bin/openssl",
   };

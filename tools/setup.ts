@@ -32,6 +32,11 @@ const NEEDS: [check: string, pkg: string][] = [
   ["bpftrace", "bpftrace"],
   // The scraper and linter of @denobpf/ebpf/metrics' output (tests/metrics_test.ts).
   ["promtool", "prometheus"],
+  // Workloads of tests/bpftrace_examples_test.ts (copied under bpfex_* names): a
+  // Python for naptime/setuids/threadsnoop, an OpenSSL for sslsnoop, `script` for bashreadline.
+  ["python3", "python3"],
+  ["openssl", "openssl"],
+  ["script", "bsdutils"],
 ];
 
 function have(check: string): boolean {
