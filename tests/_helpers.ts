@@ -84,3 +84,32 @@ export function requireTool(cmd: string, pkg = cmd): void {
     );
   }
 }
+
+/** What a command run by {@linkcode runTimed} printed and how it ended. */
+export interface TimedRun {
+  /** Exit code (124: `timeout` interrupted it). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `cmd` from the repository root under `timeout -s INT SECONDS` (a hang
+ * ends as Ctrl-C would end it), with LC_ALL=C: no locale files, whose names
+ * sit in libc pages a probe may find not yet faulted in.
+ */
+export async function runTimed(
+  cmd: string,
+  args: string[],
+  options: { seconds?: number } = {},
+): Promise<TimedRun> {
+  const out = await new Deno.Command("timeout", {
+    args: ["-s", "INT", String(options.seconds ?? 60), cmd, ...args],
+    cwd: new URL("../", import.meta.url).pathname,
+    env: { LC_ALL: "C" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

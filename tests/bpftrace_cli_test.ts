@@ -5,28 +5,9 @@
 
 import assert from "node:assert/strict";
 import { haveProgramType } from "../src/features/mod.ts";
-import { requireTool } from "./_helpers.ts";
+import { requireTool, runTimed as run, type TimedRun as Run } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(cmd: string, args: string[]): Promise<Run> {
-  const out = await new Deno.Command("timeout", {
-    args: ["-s", "INT", "60", cmd, ...args],
-    cwd: root,
-    // no locale files: their names sit in libc pages a probe may find not yet faulted in
-    env: { LC_ALL: "C" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** Runs the same arguments through `bpftrace` and `deno run -A cli.ts trace`. */
 async function both(args: string[]): Promise<[Run, Run]> {
