@@ -47,8 +47,6 @@ export interface Case {
 
 const noTime = (l: string) => l.replace(/^\d\d:\d\d:\d\d\s+/, "");
 const bt = (tool: string) => `/usr/sbin/${tool}.bt`;
-const CHAR_POINTER = "the back end reads a char * tracepoint field as a string where it is " +
-  "named (sys_enter); bpftrace keeps the pointer and str() reads it at sys_exit";
 // One TLS connection through libssl: a server for one client, a client sending a line.
 const TLS = "(./bpfex_openssl s_server -accept 44330 -cert cert.pem -key key.pem -naccept 1 " +
   "-quiet >/dev/null 2>&1 &); sleep 0.5; echo hello | ./bpfex_openssl s_client -connect " +
@@ -152,8 +150,6 @@ export const CASES: Case[] = [
   }),
   snoop("opensnoop", "./bpfex_cat /tmp/bpfex/a /tmp/bpfex/missing >/dev/null 2>&1; true", {
     match: /\bbpfex_cat\b/,
-    pending:
-      `${CHAR_POINTER}: a path not yet paged in at entry is missed (locale-archive, now and then)`,
     normalize: (l) => l.replace(/^\d+\s+/, ""),
   }),
   snoop("execsnoop", "./bpfex_true one two", {
@@ -183,7 +179,6 @@ export const CASES: Case[] = [
   }),
   snoop("statsnoop", "./bpfex_stat /tmp/bpfex/a /tmp/bpfex/missing >/dev/null 2>&1; true", {
     match: /bpfex_stat/,
-    pending: `${CHAR_POINTER}: libselinux's first statfs("/sys/fs/selinux") is missed`,
     normalize: (l) => l.replace(/^\d+\s+/, ""),
   }),
   snoop("setuids", './bpfex_py -c "import os; os.setuid(0); os.setresuid(0, 0, 0)"', {

@@ -507,6 +507,34 @@ Deno.test("join(args.argv) prints the arguments execve was given (execsnoop's jo
   assert.equal(out, "/bin/echo hello  world\n/bin/echo,hello,,world\n/bin\n");
 });
 
+Deno.test("a char * tracepoint field kept in a map is the pointer, as in bpftrace: @fname[tid] = args.filename at sys_enter_openat, str(@fname[tid]) at sys_exit reads the path (opensnoop)", async () => {
+  const path = Deno.makeTempFileSync({ prefix: "script_char_pointer_" });
+  const fname = get("@fname", b("tid"));
+  let out = "";
+  const h = await runScript({
+    probes: [{
+      points: [{ kind: "tracepoint", target: "syscalls:sys_enter_openat" }],
+      filter: bin("==", b("tid"), int(TID)),
+      body: [{ op: "map_set", map: "@fname", key: b("tid"), value: field("filename") }],
+    }, {
+      points: [{ kind: "tracepoint", target: "syscalls:sys_exit_openat" }],
+      filter: fname,
+      body: [printf("%s\n", { op: "call", fn: "str", args: [fname] }), { op: "exit" }],
+    }],
+  }, { output: (t) => out += t, printMaps: false });
+  try {
+    Deno.readTextFileSync(path); // an openat of `path` by this thread
+    await h.run({ signal: AbortSignal.timeout(60_000) });
+  } finally {
+    Deno.removeSync(path);
+  }
+  assert.equal(out, `${path}\n`);
+  // The map holds the user-space address of the path, not its characters.
+  const [[, kept]] = [...h.maps["@fname"]];
+  assert.equal(typeof kept === "number" || typeof kept === "bigint", true, String(kept));
+  assert.notEqual(Number(kept), 0);
+});
+
 Deno.test({
   name: "a stack as a map value: @s = kstack holds the frames" + SKIPPED,
   ignore: !TESTRUN,

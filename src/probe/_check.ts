@@ -350,7 +350,7 @@ export class ScriptChecker {
       }
       case "map_set":
         this.#key(s.map, s.key, env, pt, text);
-        this.#setValue(s.map, this.#expr(s.value, env, pt), text);
+        this.#setValue(s.map, this.#stored(s.value, env, pt), text);
         return;
       case "map_update": {
         this.#key(s.map, s.key, env, pt, text);
@@ -479,6 +479,26 @@ export class ScriptChecker {
     ) {
       fail(`map ${s.map}: ${text} has other lhist() bounds than ${m.valueBy}`, text);
     } else if (signed) m.agg.signed = true;
+  }
+
+  /**
+   * The type of `e` as a map keeps it. A `char *` field of a tracepoint
+   * (`args.filename`) is kept as the pointer, as bpftrace keeps it: `str()`
+   * reads the string where the map is read (at sys_exit, once the kernel has
+   * faulted the page in), not where the field is.
+   */
+  #stored(e: IrExpr, env: PointEnv, pt: ProgramTypes): IrType {
+    const t = this.#expr(e, env, pt);
+    const acc = pt.access.get(e);
+    if (acc?.type !== "str" || acc.src.from !== "mem" || acc.src.ptr.src.from !== "ctx") return t;
+    const ptr: IrType = {
+      kind: "ptr",
+      space: acc.src.space,
+      to: { kind: "int", size: 1, signed: true },
+    };
+    pt.access.set(e, acc.src.ptr);
+    pt.types.set(e, ptr);
+    return ptr;
   }
 
   #expr(e: IrExpr, env: PointEnv, pt: ProgramTypes): IrType {
