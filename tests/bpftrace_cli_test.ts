@@ -166,7 +166,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `trace FILE.bt runs a file with its parameters; trace -l lists as bpftrace -l${SKIPPED}`,
+  name:
+    `trace FILE.bt runs a file with its parameters (options before or after them); trace -l lists as bpftrace -l${SKIPPED}`,
   ignore: !tracepoints,
   async fn() {
     const file = await Deno.makeTempFile({ suffix: ".bt" });
@@ -178,6 +179,10 @@ Deno.test({
       const [theirs, ours] = await both([file, "hello", "42"]);
       assert.equal(ours.stdout, theirs.stdout);
       assert.match(ours.stdout, /hello 42 2/);
+      // options after the file, as Debian's tools are run (`tool.bt -c CMD`): -c is no parameter
+      const [theirsC, oursC] = await both([file, "hello", "-c", HEAD, "42"]);
+      assert.equal(oursC.stdout, theirsC.stdout);
+      assert.match(oursC.stdout, /hello 42 2/);
     } finally {
       await Deno.remove(file);
     }

@@ -40,7 +40,11 @@ interface TraceArgs {
   params: string[];
 }
 
-/** Parses bpftrace's options: `-e X`, `-pX`/`-p X`, `-c X`, `-l`, `-v`, then the file and parameters. */
+/**
+ * Parses bpftrace's options: `-e X`, `-pX`/`-p X`, `-c X`, `-l`, `-v`, and
+ * the file and parameters, in any order (options after the file too, as
+ * bpftrace's getopt takes them; after `--` every word is a parameter).
+ */
 export function parseTraceArgs(given: readonly string[]): TraceArgs {
   // -lv is -l -v
   const end = given.indexOf("--");
@@ -48,6 +52,8 @@ export function parseTraceArgs(given: readonly string[]): TraceArgs {
     (end < 0 || i < end) && /^-[lvq]{2,}$/.test(a) ? [...a.slice(1)].map((c) => `-${c}`) : [a]
   );
   const out: TraceArgs = { params: [] };
+  // as bpftrace's getopt: options may follow the file (`tool.bt -c CMD`); `--` ends them
+  const positional: string[] = [];
   let i = 0;
   const value = (flag: string, rest: string): string => {
     if (rest) return rest;
@@ -60,7 +66,10 @@ export function parseTraceArgs(given: readonly string[]): TraceArgs {
       i++;
       break;
     }
-    if (!a.startsWith("-") || a === "-") break;
+    if (!a.startsWith("-") || a === "-") {
+      positional.push(a);
+      continue;
+    }
     const flag = a.slice(0, 2), rest = a.slice(2);
     switch (flag) {
       case "-e":
@@ -97,7 +106,7 @@ export function parseTraceArgs(given: readonly string[]): TraceArgs {
         throw new InvalidArgumentError(`trace: unknown option ${a} (see denobpf trace --help)`);
     }
   }
-  const rest = args.slice(i);
+  const rest = [...positional, ...args.slice(i)];
   if (out.verbose && !out.list) {
     throw new InvalidArgumentError(
       "trace: -v is supported only with -l (bpftrace's verbose run is not)",
