@@ -574,9 +574,9 @@ Deno.test("elf: crafted string tables cannot make symbol reading quadratic", () 
     { name: ".strtab", type: SectionType.STRTAB, data: strtab },
     { name: ".symtab", type: SectionType.SYMTAB, data: symtab, link: 1, entsize: 24 },
   ]));
-  const t0 = performance.now();
+  // Refused by the reader's scan budget for string bytes: a ParseError, not a time limit
+  // (no timed tests; speed belongs in bench/).
   assert.throws(() => elf.symbols(), ParseError);
-  assert(performance.now() - t0 < 2000);
   // The same table with every symbol at one offset is fine (strings are cached).
   for (let i = 1; i < n; i++) dv.setUint32(24 * i, 199_990, true);
   const ok = parseElf(buildElf([
