@@ -115,8 +115,9 @@ export async function bpftrace(
 /**
  * How many probes a script attaches, as bpftrace counts them for its
  * `Attaching N probes...` line: every point, a glob counting each match
- * (a kprobe glob counts none: bpftrace 0.17 attaches it with
- * kprobe_multi and leaves it out of the line).
+ * (a kprobe glob counts none where the kernel has kprobe_multi links:
+ * bpftrace 0.17 attaches it with one and leaves it out of the line; without
+ * them it attaches, and counts, one kprobe per function).
  */
 export async function countProbes(ir: ScriptIr, options: { pid?: number } = {}): Promise<number> {
   let n = 0;
@@ -129,8 +130,11 @@ export async function countProbes(ir: ScriptIr, options: { pid?: number } = {}):
 async function pointCount(point: IrPoint, pid?: number): Promise<number> {
   const fixed = ["begin", "end", "interval", "profile"].includes(point.kind);
   if (fixed || !/[*?]/.test(point.target)) return 1;
-  // bpftrace 0.17 attaches a kprobe glob as a kprobe_multi probe, which its line does not count
-  if (point.kind === "kprobe" || point.kind === "kretprobe") return 0;
+  if (point.kind === "kprobe" || point.kind === "kretprobe") {
+    // bpftrace 0.17 attaches a kprobe glob as a kprobe_multi probe, which its line does not count
+    const { haveFeature } = await import("../features/misc.ts"); // only for a kprobe glob
+    if (haveFeature("kprobe_multi_link")) return 0;
+  }
   const { expandPoints } = await import("../probe/expand.ts"); // only for a glob
   return (await expandPoints(point, { pid: point.pid ?? pid })).length;
 }
