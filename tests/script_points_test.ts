@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { runScript } from "../src/probe/run_script.ts";
-import type { IrExpr, ScriptIr } from "../src/probe/ir.ts";
+import type { IrExpr, IrStmt, ScriptIr } from "../src/probe/ir.ts";
 import { buildProbeTarget, cleanProbeTarget, runProbeTarget } from "./probe_fixtures.ts";
 
 Deno.test("runScript: usdt:PATH:NAME (no provider) attaches as bpftrace attaches it, keyed by its full name", async () => {
@@ -27,5 +27,59 @@ Deno.test("runScript: usdt:PATH:NAME (no provider) attaches as bpftrace attaches
     assert.deepEqual(h.maps["@sum"], new Map([[null, (36 * 37) / 2]]));
   } finally {
     await cleanProbeTarget();
+  }
+});
+
+Deno.test("runScript: a map keyed by probe holds every point's full name, the longest too, whichever point fixed the key", async () => {
+  const libc = Deno.dlopen(
+    "libc.so.6",
+    {
+      getpid: { parameters: [], result: "i32" },
+      getpriority: { parameters: ["i32", "u32"], result: "i32" },
+    } as const,
+  );
+  try {
+    const probeName: IrExpr = { op: "builtin", name: "probe" };
+    const mine: IrExpr = {
+      op: "binary",
+      operator: "==",
+      left: { op: "builtin", name: "pid" },
+      right: { op: "int", value: BigInt(Deno.pid) },
+    };
+    const count: IrStmt[] = [{
+      op: "aggregate",
+      map: "@calls",
+      key: probeName,
+      fn: "count",
+      args: [],
+    }];
+    // The shorter name first: its program fixes the key's type.
+    const ir: ScriptIr = {
+      probes: [
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getpid" }],
+          filter: mine,
+          body: [...count],
+        },
+        {
+          points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getpriority" }],
+          filter: mine,
+          body: [...count],
+        },
+      ],
+    };
+    await using h = await runScript(ir, { printMaps: false });
+    for (let i = 0; i < 5; i++) libc.symbols.getpid();
+    for (let i = 0; i < 3; i++) libc.symbols.getpriority(0, 0);
+    await h.stop();
+    assert.deepEqual(
+      h.maps["@calls"],
+      new Map([
+        ["tracepoint:syscalls:sys_enter_getpid", 5],
+        ["tracepoint:syscalls:sys_enter_getpriority", 3],
+      ]),
+    );
+  } finally {
+    libc.close();
   }
 });

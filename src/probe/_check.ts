@@ -243,6 +243,22 @@ export class ScriptChecker {
   #roots = new Map<IrExpr, IrExpr>();
 
   #structs: DeclaredStructs;
+  /**
+   * Bytes of the `probe` and `func` strings: the longest name of all the
+   * script's points, so that a map keyed by them holds every point's name
+   * whichever point fixed the key's type (a glob's points differ in length).
+   */
+  #nameLen = 8;
+  #funcLen = 8;
+
+  /** Sizes the `probe` and `func` strings for all of `envs`. */
+  sizeNames(envs: Iterable<PointEnv>): void {
+    const size = (s: string) => Math.ceil((s.length + 1) / 8) * 8;
+    for (const env of envs) {
+      this.#nameLen = Math.max(this.#nameLen, size(env.name));
+      if (env.func) this.#funcLen = Math.max(this.#funcLen, size(env.func));
+    }
+  }
 
   /** A checker for `ir`. */
   constructor(ir: ScriptIr) {
@@ -547,12 +563,18 @@ export class ScriptChecker {
           case "ustack":
             return { kind: "stack", user: e.name === "ustack" };
           case "probe":
-            return { kind: "str", len: Math.ceil((env.name.length + 1) / 8) * 8 };
+            return {
+              kind: "str",
+              len: Math.max(this.#nameLen, Math.ceil((env.name.length + 1) / 8) * 8),
+            };
           case "func":
             if (!env.func) {
               fail(`func exists at uprobes and kprobes, not at ${env.name}`, text());
             }
-            return { kind: "str", len: Math.ceil((env.func.length + 1) / 8) * 8 };
+            return {
+              kind: "str",
+              len: Math.max(this.#funcLen, Math.ceil((env.func.length + 1) / 8) * 8),
+            };
           case "retval":
             return this.#resolve(e, "retval", env, pt);
           case "args":
@@ -970,6 +992,7 @@ export function checkScript(
   programs: readonly { probe: IrProbe; env: PointEnv }[],
 ): { checker: ScriptChecker; types: ProgramTypes[] } {
   const checker = new ScriptChecker(ir);
+  checker.sizeNames(programs.map((p) => p.env));
   for (const p of programs) checker.checkProgram(p.probe, p.env);
   checker.strict();
   const types = programs.map((p) => checker.checkProgram(p.probe, p.env));
