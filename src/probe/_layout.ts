@@ -113,7 +113,7 @@ export class DeclaredStructs {
     options: { slot: number; strlen: number; expr: string; space: "kernel" | "user" },
   ): Access {
     const { expr, space } = options;
-    let ptr: IntAccess = {
+    const ptr: IntAccess = {
       type: "int",
       src: { from: "slot", offset: options.slot },
       size: 8,
