@@ -12,6 +12,24 @@ const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 const N = 0x6e;
 
+/**
+ * Writes byte `c` at `buf[len]`: a backslash (and a `"` when `quote`) gets
+ * a backslash before it, a newline becomes backslash-n. Returns the new
+ * length.
+ */
+function putEscaped(buf: Uint8Array, len: number, c: number, quote: boolean): number {
+  if (c === BACKSLASH || (quote && c === QUOTE)) {
+    buf[len++] = BACKSLASH;
+    buf[len++] = c;
+  } else if (c === NEWLINE) {
+    buf[len++] = BACKSLASH;
+    buf[len++] = N;
+  } else {
+    buf[len++] = c;
+  }
+  return len;
+}
+
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 
@@ -94,15 +112,7 @@ export class ExpositionWriter {
         this.#textSlow(s, i, quote);
         return;
       }
-      if (c === BACKSLASH || (quote && c === QUOTE)) {
-        buf[len++] = BACKSLASH;
-        buf[len++] = c;
-      } else if (c === NEWLINE) {
-        buf[len++] = BACKSLASH;
-        buf[len++] = N;
-      } else {
-        buf[len++] = c;
-      }
+      len = putEscaped(buf, len, c, quote);
     }
     this.#len = len;
   }
@@ -119,15 +129,7 @@ export class ExpositionWriter {
     let len = this.#len;
     for (let i = start; i < end; i++) {
       const c = src[i];
-      if (c === BACKSLASH || (quote && c === QUOTE)) {
-        buf[len++] = BACKSLASH;
-        buf[len++] = c;
-      } else if (c === NEWLINE) {
-        buf[len++] = BACKSLASH;
-        buf[len++] = N;
-      } else {
-        buf[len++] = c;
-      }
+      len = putEscaped(buf, len, c, quote);
     }
     this.#len = len;
   }
