@@ -67,22 +67,30 @@ function doDumpBtf(
     w.name("key");
     dumpBtfValue(w, spec, info.btfKeyTypeId, key, plain);
   }
+  valuesJson(w, value, (v) => dumpBtfValue(w, spec, info.btfValueTypeId, v, plain));
+  w.endObject();
+}
+
+/**
+ * `"value": V` for a map's one value, or `"values": [{ "cpu": i, "value": V }, …]`
+ * for a per-CPU map's, each V written by `write`.
+ */
+function valuesJson(w: JsonWriter, value: Values, write: (v: Uint8Array) => void): void {
   if (!Array.isArray(value)) {
     w.name("value");
-    dumpBtfValue(w, spec, info.btfValueTypeId, value, plain);
-  } else {
-    w.name("values");
-    w.startArray();
-    value.forEach((v, i) => {
-      w.startObject();
-      w.numberField("cpu", i);
-      w.name("value");
-      dumpBtfValue(w, spec, info.btfValueTypeId, v, plain);
-      w.endObject();
-    });
-    w.endArray();
+    write(value);
+    return;
   }
-  w.endObject();
+  w.name("values");
+  w.startArray();
+  value.forEach((v, i) => {
+    w.startObject();
+    w.numberField("cpu", i);
+    w.name("value");
+    write(v);
+    w.endObject();
+  });
+  w.endArray();
 }
 
 function entryJson(
@@ -95,21 +103,12 @@ function entryJson(
   w.startObject();
   w.name("key");
   hexJson(w, key);
-  if (!Array.isArray(value)) {
-    w.name("value");
-    hexJson(w, value);
-  } else {
-    w.name("values");
-    w.startArray();
-    value.forEach((v, i) => {
-      w.startObject();
-      w.numberField("cpu", i);
-      w.name("value");
-      hexJson(w, v.subarray(0, info.valueSize));
-      w.endObject();
-    });
-    w.endArray();
-  }
+  // A single value is written whole; per-CPU values are cut to the value size.
+  valuesJson(
+    w,
+    value,
+    Array.isArray(value) ? (v) => hexJson(w, v.subarray(0, info.valueSize)) : (v) => hexJson(w, v),
+  );
   if (spec) {
     w.name("formatted");
     doDumpBtf(w, spec, info, key, value, false);
