@@ -10,6 +10,7 @@
 
 import type { BtAttachPoint, BtExpr, BtProbe, BtProgram, BtStmt, BtStructDef, Loc } from "./ast.ts";
 import { BpftraceError } from "./errors.ts";
+import { BINARY_PRECEDENCE } from "../probe/ir.ts";
 import { Lexer, type Token } from "./lexer.ts";
 import { preprocess } from "./preprocess.ts";
 
@@ -62,18 +63,14 @@ export function isBuiltin(name: string): boolean {
   return BUILTINS.has(name) || /^s?arg[0-9]+$/.test(name);
 }
 
-const BINARY_LEVELS: string[][] = [
-  ["||"],
-  ["&&"],
-  ["|"],
-  ["^"],
-  ["&"],
-  ["==", "!="],
-  ["<", "<=", ">", ">="],
-  ["<<", ">>"],
-  ["+", "-"],
-  ["*", "/", "%"],
-];
+/** Binary operators by binding strength, loosest first (ir.ts's table, level 1 first). */
+const BINARY_LEVELS: string[][] = Object.entries(BINARY_PRECEDENCE).reduce<string[][]>(
+  (levels, [op, p]) => {
+    (levels[p - 1] ??= []).push(op);
+    return levels;
+  },
+  [],
+);
 
 const ASSIGN_OPS = new Set(["=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="]);
 

@@ -13,14 +13,15 @@ import { castType } from "./_int_types.ts";
 import { DeclaredStructs } from "./_layout.ts";
 
 export { castType };
-import type {
-  IrAggregation,
-  IrExpr,
-  IrPointKind,
-  IrProbe,
-  IrStmt,
-  IrType,
-  ScriptIr,
+import {
+  BINARY_PRECEDENCE,
+  type IrAggregation,
+  type IrExpr,
+  type IrPointKind,
+  type IrProbe,
+  type IrStmt,
+  type IrType,
+  type ScriptIr,
 } from "./ir.ts";
 
 /** What the checker and the code generator know about the point a program runs at. */
@@ -101,28 +102,6 @@ export function typeText(t: IrType): string {
       return t.kind;
   }
 }
-
-/** C's (and bpftrace's) binding strength of binary operators, 1 (`||`) to 10 (`*`). */
-export const BINARY_PRECEDENCE: Record<string, number> = {
-  "||": 1,
-  "&&": 2,
-  "|": 3,
-  "^": 4,
-  "&": 5,
-  "==": 6,
-  "!=": 6,
-  "<": 7,
-  "<=": 7,
-  ">": 7,
-  ">=": 7,
-  "<<": 8,
-  ">>": 8,
-  "+": 9,
-  "-": 9,
-  "*": 10,
-  "/": 10,
-  "%": 10,
-};
 
 /** An expression's text: its span's, or a bpftrace rendering of the node. */
 export function exprText(e: IrExpr): string {

@@ -208,6 +208,33 @@ export type IrBinaryOp =
   | "&&"
   | "||";
 
+/**
+ * C's (and bpftrace's) binding strength of each binary operator, 1 (`||`)
+ * to 10 (`*`, `/`, `%`); all are left-associative. The bpftrace parser, the
+ * checker's expression text and the script builder's rendering all use this
+ * one table.
+ */
+export const BINARY_PRECEDENCE: Readonly<Record<IrBinaryOp, number>> = {
+  "||": 1,
+  "&&": 2,
+  "|": 3,
+  "^": 4,
+  "&": 5,
+  "==": 6,
+  "!=": 6,
+  "<": 7,
+  "<=": 7,
+  ">": 7,
+  ">=": 7,
+  "<<": 8,
+  ">>": 8,
+  "+": 9,
+  "-": 9,
+  "*": 10,
+  "/": 10,
+  "%": 10,
+};
+
 /** Functions that compute a value. */
 export type IrFunction =
   | "str" // str(ptr [, len]): a NUL-terminated string from kernel or user memory
@@ -281,7 +308,9 @@ export type IrAggregation =
  *   (`++`/`--` are `+= 1`/`-= 1`); `map_delete`: `delete(@m[key])`;
  * - `aggregate`: `@m[key] = fn(args)` (`hist(v)`, `lhist(v, min, max, step)`,
  *   `count()`, `sum(v)`…);
- * - `if`, `unroll`;
+ * - `if`, `unroll`; `while` (a loop the verifier bounds: kernel 5.3 or
+ *   later), with `break` and `continue` inside it; `return` ends the probe's
+ *   run at once (the filter-false path: nothing after it runs);
  * - `printf`, `print` (a map, with `top` and `div` as bpftrace's
  *   `print(@m, top, div)`, or a value), `clear`, `zero`, `time`
  *   (strftime format), `exit`: actions that run in user space, in the
@@ -308,6 +337,10 @@ export type IrStmt =
   })
   | (IrNode & { op: "if"; cond: IrExpr; then: IrStmt[]; else?: IrStmt[] })
   | (IrNode & { op: "unroll"; count: number; body: IrStmt[] })
+  | (IrNode & { op: "while"; cond: IrExpr; body: IrStmt[] })
+  | (IrNode & { op: "break" })
+  | (IrNode & { op: "continue" })
+  | (IrNode & { op: "return" })
   | (IrNode & { op: "printf"; format: string; args: IrExpr[] })
   | (IrNode & { op: "print"; map: string; top?: number; div?: number })
   | (IrNode & { op: "print_value"; value: IrExpr })

@@ -44,7 +44,6 @@
 
 import { InvalidArgumentError } from "../errors.ts";
 import { interrupted } from "../sys/signals.ts";
-import { BINARY_PRECEDENCE } from "./_check.ts";
 import type { RunOptions } from "./handles.ts";
 import {
   runScript,
@@ -52,17 +51,18 @@ import {
   type ScriptOptions,
   type ScriptValue,
 } from "./run_script.ts";
-import type {
-  IrAggregation,
-  IrBinaryOp,
-  IrBuiltin,
-  IrExpr,
-  IrFunction,
-  IrPoint,
-  IrProbe,
-  IrStmt,
-  IrStructDecl,
-  ScriptIr,
+import {
+  BINARY_PRECEDENCE,
+  type IrAggregation,
+  type IrBinaryOp,
+  type IrBuiltin,
+  type IrExpr,
+  type IrFunction,
+  type IrPoint,
+  type IrProbe,
+  type IrStmt,
+  type IrStructDecl,
+  type ScriptIr,
 } from "./ir.ts";
 import type { ProbePoint } from "./points.ts";
 import type { AnyArgs } from "./types.ts";
@@ -96,9 +96,9 @@ export type OperandOf<T> = unknown extends T ? AnyOperand
   : [T] extends [readonly unknown[]] ? { readonly [I in keyof T]: OperandOf<T[I]> }
   : ScriptExpr<T>;
 
-// Binding strength of operators (C's, the checker's table), for rendering
+// Binding strength of operators (C's, ir.ts's table), for rendering
 // `span.text` with the parentheses the reader needs; atoms bind tightest.
-const PRECEDENCE = BINARY_PRECEDENCE as Record<IrBinaryOp, number>;
+const PRECEDENCE = BINARY_PRECEDENCE;
 const TERNARY = 0;
 const UNARY = 11;
 const ATOM = 12;
