@@ -46,20 +46,22 @@ function kindsCompat(a: BtfType, b: BtfType): boolean {
   return a.kind === b.kind || (isAnyEnum(a) && isAnyEnum(b));
 }
 /**
- * The size of a type (like `Spec.sizeOf`, -1 for sizeless types), with the
- * pointer size taken from the batch name lookup rather than a scan of
- * its own.
+ * libbpf's `btf__resolve_size` over any type lookup: the size of type `id`,
+ * following typedefs, qualifiers, vars, tags and arrays; -1 for sizeless
+ * types (void, fwd, func), a missing type (`typeOf` gives `undefined`), a
+ * chain of more than 32 references, or a size beyond 32 bits. `ptrSize`
+ * is asked for only when a pointer is reached.
  */
-export function sizeOf(btf: Spec, id: number): number {
+export function resolveSize(
+  typeOf: (id: number) => BtfType | undefined,
+  id: number,
+  ptrSize: () => number,
+): number {
   let nelems = 1;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    let t: BtfType;
-    try {
-      t = btf.typeById(id);
-    } catch {
-      return -1;
-    }
-    switch (t.kind) {
+    const t = typeOf(id);
+    let size: number;
+    switch (t?.kind) {
       case "int":
       case "struct":
       case "union":
@@ -67,26 +69,50 @@ export function sizeOf(btf: Spec, id: number): number {
       case "enum64":
       case "datasec":
       case "float":
-        return nelems * t.size;
+        size = t.size;
+        break;
       case "ptr":
-        return nelems * pointerSize(btf);
+        size = ptrSize();
+        break;
       case "typedef":
       case "const":
       case "volatile":
       case "restrict":
       case "type_tag":
+      case "decl_tag":
       case "var":
         id = t.type;
         continue;
       case "array":
+        if (nelems && t.nelems > Math.floor(0xffffffff / nelems)) return -1;
         nelems *= t.nelems;
         id = t.type;
         continue;
       default:
         return -1;
     }
+    return nelems && size > Math.floor(0xffffffff / nelems) ? -1 : nelems * size;
   }
   return -1;
+}
+
+/**
+ * The size of a type (like `Spec.sizeOf`, -1 for sizeless types;
+ * {@linkcode resolveSize}), with the pointer size taken from the batch name
+ * lookup rather than a scan of its own.
+ */
+export function sizeOf(btf: Spec, id: number): number {
+  return resolveSize(
+    (i) => {
+      try {
+        return btf.typeById(i);
+      } catch {
+        return undefined;
+      }
+    },
+    id,
+    () => pointerSize(btf),
+  );
 }
 
 const PTR_SIZES = new WeakMap<Spec, number>();

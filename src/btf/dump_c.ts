@@ -19,6 +19,7 @@
 
 import { InvalidArgumentError, ParseError } from "../errors.ts";
 import type { BtfType, Member } from "./types.ts";
+import { resolveSize } from "./core_types.ts";
 import { rawSpec, type Spec } from "./spec.ts";
 
 /** Options of {@linkcode formatBtfAsC}. */
@@ -376,49 +377,6 @@ class CDumper {
     }
   }
 
-  /** btf__resolve_size, with libbpf's errors as -1. */
-  #resolveSize(id: number): number {
-    let nelems = 1;
-    let size = -1;
-    let t = this.#t(id);
-    for (let i = 0; i < 32 && t.kind !== "void" && t.kind !== "fwd"; i++) {
-      switch (t.kind) {
-        case "int":
-        case "struct":
-        case "union":
-        case "enum":
-        case "enum64":
-        case "datasec":
-        case "float":
-          size = t.size;
-          break;
-        case "ptr":
-          size = this.#ptrSz;
-          break;
-        case "typedef":
-        case "volatile":
-        case "const":
-        case "restrict":
-        case "var":
-        case "decl_tag":
-        case "type_tag":
-          t = this.#t(t.type);
-          continue;
-        case "array":
-          if (nelems && t.nelems > Math.floor(0xffffffff / nelems)) return -1;
-          nelems *= t.nelems;
-          t = this.#t(t.type);
-          continue;
-        default:
-          return -1;
-      }
-      break;
-    }
-    if (size < 0) return -1;
-    if (nelems && size > Math.floor(0xffffffff / nelems)) return -1;
-    return nelems * size;
-  }
-
   #isStructPacked(t: { size: number; members: readonly Member[] }): boolean {
     let max = 1;
     for (const m of t.members) {
@@ -508,7 +466,7 @@ class CDumper {
         off = mOff + mSz;
         prevBitfield = true;
       } else {
-        mSz = Math.max(0, this.#resolveSize(m.type));
+        mSz = Math.max(0, resolveSize((i) => this.#types[i], m.type, () => this.#ptrSz));
         off = mOff + mSz * 8;
         prevBitfield = false;
       }
