@@ -37,19 +37,8 @@ import { InvalidArgumentError, ParseError } from "../errors.ts";
 import { probe } from "../probe/builder.ts";
 import type { AggregateProbe } from "../probe/handles.ts";
 import type { Histogram } from "../probe/output.ts";
-import {
-  kprobe,
-  kretprobe,
-  type ProbePoint,
-  profile,
-  rawTracepoint,
-  tpBtf,
-  tracepoint,
-  uprobe,
-  uretprobe,
-  usdt,
-} from "../probe/points.ts";
-import type { ScriptIr } from "../probe/ir.ts";
+import { pointOfIr, type ProbePoint } from "../probe/points.ts";
+import type { IrPointKind, ScriptIr } from "../probe/ir.ts";
 import type { ScriptHandle } from "../probe/run_script.ts";
 import { parseYaml } from "./_yaml.ts";
 import { type ExporterScriptConfig, mapKinds, metricKind, parseScripts } from "./_script_config.ts";
@@ -257,43 +246,38 @@ export function parseExporterConfig(text: string, source = "(config)"): Exporter
   };
 }
 
-/** A probe point from its bpftrace name (`tracepoint:raw_syscalls:sys_enter`, …). */
+/** The exporter's point words, as bpftrace spells them: the IR kind and the parts after it. */
+const SPEC_KINDS: Record<string, [IrPointKind, number]> = {
+  tracepoint: ["tracepoint", 2],
+  t: ["tracepoint", 2],
+  rawtracepoint: ["raw_tracepoint", 1],
+  raw_tracepoint: ["raw_tracepoint", 1],
+  tp_btf: ["tp_btf", 1],
+  fentry_tp: ["tp_btf", 1],
+  kprobe: ["kprobe", 1],
+  k: ["kprobe", 1],
+  kretprobe: ["kretprobe", 1],
+  uprobe: ["uprobe", 2],
+  u: ["uprobe", 2],
+  uretprobe: ["uretprobe", 2],
+  usdt: ["usdt", 3],
+  profile: ["profile", 2],
+};
+
+/**
+ * A probe point from its bpftrace name (`tracepoint:raw_syscalls:sys_enter`,
+ * …): the word (or its short form) and exactly its parts, read as a script's
+ * point is (`pointOfIr`); profile only as `profile:hz:N`.
+ */
 export function parseProbePoint(spec: string): ProbePoint<unknown> {
-  const [kind, ...rest] = spec.split(":");
-  const n = rest.length;
-  switch (kind) {
-    case "tracepoint":
-    case "t":
-      if (n === 2) return tracepoint(`${rest[0]}:${rest[1]}`);
-      break;
-    case "rawtracepoint":
-    case "raw_tracepoint":
-      if (n === 1) return rawTracepoint(rest[0]);
-      break;
-    case "tp_btf":
-    case "fentry_tp":
-      if (n === 1) return tpBtf(rest[0]);
-      break;
-    case "kprobe":
-    case "k":
-      if (n === 1) return kprobe(rest[0]);
-      break;
-    case "kretprobe":
-      if (n === 1) return kretprobe(rest[0]);
-      break;
-    case "uprobe":
-    case "u":
-      if (n === 2) return uprobe(rest[0], rest[1]);
-      break;
-    case "uretprobe":
-      if (n === 2) return uretprobe(rest[0], rest[1]);
-      break;
-    case "usdt":
-      if (n === 3) return usdt(rest[0], rest[1], rest[2]);
-      break;
-    case "profile":
-      if (n === 2 && rest[0] === "hz") return profile(Number(rest[1]));
-      break;
+  const [word, ...rest] = spec.split(":");
+  const kind = Object.hasOwn(SPEC_KINDS, word) ? SPEC_KINDS[word] : undefined;
+  const target = rest.join(":");
+  if (
+    kind && rest.length === kind[1] && rest.every((r) => r !== "") &&
+    (kind[0] !== "profile" || /^hz:\d+$/.test(target))
+  ) {
+    return pointOfIr({ kind: kind[0], target });
   }
   throw new InvalidArgumentError(
     `probe ${JSON.stringify(spec)}: write it as bpftrace does: tracepoint:CAT:NAME, ` +

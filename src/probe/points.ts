@@ -16,7 +16,8 @@
  * @module
  */
 
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import type { IrPoint } from "./ir.ts";
 import type { AnyArgs } from "./types.ts";
 
 /** The kinds of probe points. */
@@ -241,4 +242,61 @@ export function profile<A = AnyArgs>(hz: number): ProfilePoint<A> {
     throw new InvalidArgumentError(`profile: hz must be an integer from 1 to 100000, got ${hz}`);
   }
   return { kind: "profile", hz, probe: `profile:hz:${hz}` };
+}
+
+/**
+ * Splits a uprobe target `"path:function"` at its last colon (the path may
+ * hold colons); `what` names the point kind in the error.
+ */
+export function splitLast(target: string, what: string): [string, string] {
+  const i = target.lastIndexOf(":");
+  if (i <= 0 || i === target.length - 1) {
+    throw new InvalidArgumentError(`${what} ${JSON.stringify(target)}: expected "path:function"`);
+  }
+  return [target.slice(0, i), target.slice(i + 1)];
+}
+
+/**
+ * The ProbePoint of an IR point (not begin, end or interval): the one
+ * reading of a point's `kind` and bpftrace-spelled `target`, for the
+ * script back end and the exporter's `probe:` lines.
+ */
+export function pointOfIr(p: IrPoint): ProbePoint<unknown> {
+  switch (p.kind) {
+    case "tracepoint":
+      return tracepoint(p.target);
+    case "raw_tracepoint":
+      return rawTracepoint(p.target);
+    case "tp_btf":
+      return tpBtf(p.target);
+    case "uprobe":
+    case "uretprobe": {
+      const [path, sym] = splitLast(p.target, p.kind);
+      return (p.kind === "uprobe" ? uprobe : uretprobe)(path, sym, { pid: p.pid });
+    }
+    case "usdt": {
+      const parts = p.target.split(":");
+      if (parts.length !== 3) {
+        throw new InvalidArgumentError(
+          `usdt ${JSON.stringify(p.target)}: expected "path:provider:name"`,
+        );
+      }
+      return usdt(parts[0], parts[1], parts[2], { pid: p.pid });
+    }
+    case "kprobe":
+      return kprobe(p.target);
+    case "kretprobe":
+      return kretprobe(p.target);
+    case "profile": {
+      // profile:s/ms/us:N is attached with its period (runScript); its schema is profile's.
+      const m = /^hz:(\d+)$/.exec(p.target);
+      return profile(m ? Number(m[1]) : 1);
+    }
+    default:
+      throw new NotSupportedError(
+        `${p.kind} probes`,
+        `${p.kind}:${p.target}: ${p.kind} points are not supported by the probe back end ` +
+          "(this kernel refuses fentry/fexit; use tp_btf or a tracepoint)",
+      );
+  }
 }

@@ -62,18 +62,7 @@ import { formatMap, formatMaps, formatValue, type MapEntry } from "./output.ts";
 import { formatPrintf, type PrintfArg } from "./printf.ts";
 import { datum, jsEntries, printLayout, readEntries, type ScriptValue } from "./_script_maps.ts";
 export type { ScriptValue };
-import {
-  kprobe,
-  kretprobe,
-  type ProbePoint,
-  profile,
-  rawTracepoint,
-  tpBtf,
-  tracepoint,
-  uprobe,
-  uretprobe,
-  usdt,
-} from "./points.ts";
+import { pointOfIr, splitLast } from "./points.ts";
 
 /**
  * Where printf and print lines go: a function taking text, or a writer
@@ -141,61 +130,12 @@ function pointName(p: IrPoint): string {
   }
 }
 
-function splitLast(target: string, what: string): [string, string] {
-  const i = target.lastIndexOf(":");
-  if (i <= 0 || i === target.length - 1) {
-    throw new InvalidArgumentError(`${what} ${JSON.stringify(target)}: expected "path:function"`);
-  }
-  return [target.slice(0, i), target.slice(i + 1)];
-}
-
-/** The ProbePoint of an IR point (not begin, end or interval). */
-function probePointOf(p: IrPoint): ProbePoint<unknown> {
-  switch (p.kind) {
-    case "tracepoint":
-      return tracepoint(p.target);
-    case "raw_tracepoint":
-      return rawTracepoint(p.target);
-    case "tp_btf":
-      return tpBtf(p.target);
-    case "uprobe":
-    case "uretprobe": {
-      const [path, sym] = splitLast(p.target, p.kind);
-      return (p.kind === "uprobe" ? uprobe : uretprobe)(path, sym, { pid: p.pid });
-    }
-    case "usdt": {
-      const parts = p.target.split(":");
-      if (parts.length !== 3) {
-        throw new InvalidArgumentError(
-          `usdt ${JSON.stringify(p.target)}: expected "path:provider:name"`,
-        );
-      }
-      return usdt(parts[0], parts[1], parts[2], { pid: p.pid });
-    }
-    case "kprobe":
-      return kprobe(p.target);
-    case "kretprobe":
-      return kretprobe(p.target);
-    case "profile": {
-      // profile:s/ms/us:N is attached with its period (runScript); its schema is profile's.
-      const m = /^hz:(\d+)$/.exec(p.target);
-      return profile(m ? Number(m[1]) : 1);
-    }
-    default:
-      throw new NotSupportedError(
-        `${p.kind} probes`,
-        `${pointName(p)}: ${p.kind} points are not supported by the probe back end ` +
-          "(this kernel refuses fentry/fexit; use tp_btf or a tracepoint)",
-      );
-  }
-}
-
 function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
   const name = pointName(p);
   if (p.kind === "begin" || p.kind === "end" || p.kind === "interval") {
     return { name, kind: p.kind, user: false };
   }
-  const pp = probePointOf(p);
+  const pp = pointOfIr(p);
   const schema: Schema = schemaOf(pp, tracefs);
   const user = p.kind === "uprobe" || p.kind === "uretprobe" || p.kind === "usdt" ||
     (p.kind === "tracepoint" && p.target.startsWith("syscalls:"));
