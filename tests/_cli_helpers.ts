@@ -16,9 +16,60 @@ export async function run(
   return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
 }
 
-/** Runs `cli.ts args` (exit code, stdout, stderr). */
-export function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+/** Runs `cli.ts args` in a new `deno run -A` process (exit code, stdout, stderr). */
+export function runCliProcess(
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
   return run(Deno.execPath(), ["run", "-A", "--no-prompt", CLI, ...args]);
+}
+
+let cliQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs the CLI's `main(args)` in this process (exit code, stdout, stderr):
+ * what a test compares with bpftool is the command's output, not the process
+ * around it, and each `deno run` costs a Deno start (10-60 s under the VM
+ * stage's TCG). Whatever the command writes through `console` or
+ * `Deno.stdout`/`Deno.stderr` while it runs is captured; calls run one at a
+ * time. Tests about the process itself (exit status seen by a shell,
+ * permissions, signals) use {@linkcode runCliProcess}.
+ */
+export function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const next = cliQueue.then(() => captured(args));
+  cliQueue = next.catch(() => {});
+  return next;
+}
+
+async function captured(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import("../src/cli/mod.ts");
+  const out: string[] = [];
+  const err: string[] = [];
+  const text = (parts: unknown[]) =>
+    parts.map((p) => typeof p === "string" ? p : Deno.inspect(p)).join(" ") + "\n";
+  const sink = (to: string[]) => ({
+    writeSync(b: Uint8Array): number {
+      to.push(d.decode(b));
+      return b.length;
+    },
+    write(b: Uint8Array): Promise<number> {
+      return Promise.resolve(this.writeSync(b));
+    },
+  });
+  const saved = { log: console.log, info: console.info, error: console.error, warn: console.warn };
+  Object.assign(Deno.stdout, sink(out));
+  Object.assign(Deno.stderr, sink(err));
+  console.log = console.info = (...p: unknown[]) => void out.push(text(p));
+  console.error = console.warn = (...p: unknown[]) => void err.push(text(p));
+  try {
+    const code = await main(args);
+    return { code, out: out.join(""), err: err.join("") };
+  } finally {
+    Object.assign(console, saved);
+    for (const s of [Deno.stdout, Deno.stderr]) {
+      delete (s as { write?: unknown }).write;
+      delete (s as { writeSync?: unknown }).writeSync;
+    }
+  }
 }
 
 /** bpftool's stdout; a failure fails the test. */
@@ -28,7 +79,7 @@ export async function bpftool(args: string[]): Promise<string> {
   return r.out;
 }
 
-/** cli.ts's stdout; a failure fails the test. */
+/** cli.ts's stdout (run in this process, see {@linkcode runCli}); a failure fails the test. */
 export async function cli(args: string[]): Promise<string> {
   const r = await runCli(args);
   assert.equal(r.code, 0, `cli.ts ${args.join(" ")}: ${r.err}`);

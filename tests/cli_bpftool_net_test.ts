@@ -13,7 +13,7 @@ import { program } from "./program_fixtures.ts";
 import * as asm from "../src/asm/builders.ts";
 import { R0 } from "../src/asm/register.ts";
 import { mountBpffs } from "./_helpers.ts";
-import { CLI, run } from "./_cli_helpers.ts";
+import { CLI, run, runCli } from "./_cli_helpers.ts";
 
 const NS = `dbpf-net-${Deno.pid}`;
 const BASIC = new URL("../testdata/bpf/basic_bpfel.o", import.meta.url);
@@ -118,7 +118,7 @@ Deno.test("cli net list: xdp, tc (clsact, htb qdisc and class) and flow_dissecto
 });
 
 Deno.test("cli net list dev NAME: an interface that does not exist is a NotFoundError line", async () => {
-  const r = await run(Deno.execPath(), ["run", "-A", CLI, "net", "list", "dev", "dbpf-none0"]);
+  const r = await runCli(["net", "list", "dev", "dbpf-none0"]);
   assert.equal(r.code, 1);
   assert.match(r.err, /^denobpf: no interface is named dbpf-none0/);
 });

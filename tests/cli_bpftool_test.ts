@@ -21,14 +21,14 @@ import { parseBytes } from "../src/cli/bpftool_map_dump.ts";
 import * as asm from "../src/asm/builders.ts";
 import { R0 } from "../src/asm/register.ts";
 import { mountBpffs } from "./_helpers.ts";
-import { bpftool, CLI, cli, run } from "./_cli_helpers.ts";
+import { bpftool, cli, run, runCli } from "./_cli_helpers.ts";
 
 const BASIC = new URL("../testdata/bpf/basic_bpfel.o", import.meta.url);
 
 /** stdout, and whether the command succeeded, of both (bpftool's exit code is an errno). */
 async function both(args: string[]): Promise<[string, string]> {
   const [a, b] = await Promise.all([
-    run(Deno.execPath(), ["run", "-A", "--no-prompt", CLI, ...args]),
+    runCli(args),
     run("bpftool", args),
   ]);
   return [
@@ -245,11 +245,7 @@ Deno.test("bpftool's JSON writer: compact output parses back to the same value",
 
 Deno.test("cli prog/map/link/btf show of an id that does not exist: one line naming it", async () => {
   for (const kind of ["prog", "map", "link", "btf"]) {
-    const r = await run(Deno.execPath(), [
-      "run",
-      "-A",
-      "--no-prompt",
-      CLI,
+    const r = await runCli([
       kind,
       "show",
       "id",
@@ -357,11 +353,7 @@ Deno.test("cli map lookup/update/delete: what bpftool then sees, and bpftool's o
     (await run("bpftool", ["map", "lookup", "id", id, "key", "1", "0", "0", "0"])).out,
     /Not found/,
   );
-  const missing = await run(Deno.execPath(), [
-    "run",
-    "-A",
-    "--no-prompt",
-    CLI,
+  const missing = await runCli([
     "map",
     "delete",
     "id",
@@ -374,11 +366,7 @@ Deno.test("cli map lookup/update/delete: what bpftool then sees, and bpftool's o
   ]);
   assert.equal(missing.code, 1);
   assert.match(missing.err, new RegExp(`^denobpf: map id ${id} has no key 01 00 00 00`));
-  const short = await run(Deno.execPath(), [
-    "run",
-    "-A",
-    "--no-prompt",
-    CLI,
+  const short = await runCli([
     "map",
     "lookup",
     "id",

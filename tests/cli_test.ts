@@ -1,12 +1,20 @@
 import assert from "node:assert/strict";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
+import { CLI, runCli } from "./_cli_helpers.ts";
 
+/**
+ * cli.ts on `args`: in this process (the CLI's main) unless the test is
+ * about the process's flags or environment, then in `deno run FLAGS`.
+ */
 async function cli(
   args: string[],
-  flags = ["-A"],
+  flags?: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  if (!flags) {
+    const r = await runCli(args);
+    return { code: r.code, stdout: r.out, stderr: r.err };
+  }
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, "--no-prompt", CLI, ...args],
     env,

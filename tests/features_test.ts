@@ -23,6 +23,7 @@ import { probeSyscallCount } from "../src/features/_raw.ts";
 import { kernelVersionCode } from "../src/sys/mod.ts";
 import { Assembler, R0, R10 } from "../src/asm/mod.ts";
 import { loadProgram, VerifierError } from "../src/program/mod.ts";
+import { cli as cliOut } from "./_cli_helpers.ts";
 
 // ---- bpftool's answers -----------------------------------------------------
 
@@ -355,12 +356,9 @@ Deno.test("check*: an injected 'not supported' outcome names the kernel version"
 
 // ---- the CLI --------------------------------------------------------------------
 
-const CLI = new URL("../src/cli/feature.ts", import.meta.url).href;
-
-async function cli(args: string[]): Promise<string> {
-  const code = `import { featureCommand } from ${JSON.stringify(CLI)};\n` +
-    `Deno.exit(await featureCommand(${JSON.stringify(args)}));`;
-  return await run(Deno.execPath(), ["eval", "--quiet", code]);
+/** `cli.ts feature ARGS`'s stdout (run in this process); a failure fails the test. */
+function cli(args: string[]): Promise<string> {
+  return cliOut(["feature", ...args]);
 }
 
 Deno.test("CLI: `feature probe --compat bpftool-7.1` prints exactly what bpftool prints", async () => {

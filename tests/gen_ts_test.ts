@@ -16,6 +16,7 @@ import { loadCollectionSpec } from "../src/collection/mod.ts";
 import { EbpfError, NotFoundError, ParseError } from "../src/errors.ts";
 import { haveMapType, haveProgramType } from "../src/features/mod.ts";
 import { parseElf } from "../src/elf/mod.ts";
+import { runCli } from "./_cli_helpers.ts";
 import { attachRawTracepoint } from "../src/link/mod.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
 import { perfReader } from "../src/perf/mod.ts";
@@ -335,17 +336,14 @@ Deno.test("gen ts: examples/gen/gen_events_bpf.ts is what the generator writes f
   );
 });
 
+/** cli.ts on `args`, run in this process. */
 async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("cli.ts", root).pathname, ...args],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const r = await runCli(args);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 Deno.test("cli gen ts: stdout is the library's module; --path reads the object relative to -o; --record picks records and names a missing one", async () => {
-  const obj = "testdata/bpf/gen_events_bpfel.o";
+  const obj = new URL("testdata/bpf/gen_events_bpfel.o", root).pathname;
   const stdout = await cli(["gen", "ts", obj]);
   assert.equal(stdout.code, 0, stdout.stderr);
   assert.equal(stdout.stdout, generateBindings(new URL(obj, root)));
