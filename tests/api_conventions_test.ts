@@ -15,6 +15,7 @@ import { kernelModuleOf } from "../src/btf/kernel.ts";
 import { ElfFile, readElfFile } from "../src/elf/mod.ts";
 import { BtfSpec } from "../src/btf/mod.ts";
 import * as features from "../src/features/mod.ts";
+import { docSymbols } from "./_deno_doc.ts";
 
 await ensureTracefs();
 
@@ -124,28 +125,6 @@ Deno.test("file readers are synchronous: readElfFile returns the ElfFile, its er
   assert.throws(() => readElfFile("/nonexistent/denobpf.o"), /does not exist/);
 });
 
-/** `deno doc --json` of a file: its symbols with their declarations' kinds and JSDoc tags. */
-async function docSymbols(file: string): Promise<DocSymbol[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["doc", "--json", new URL(file, import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  assert.ok(out.success, `deno doc runs on ${file}`);
-  const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    nodes: Record<string, { symbols?: DocSymbol[] }>;
-  };
-  return Object.values(doc.nodes).flatMap((n) => n.symbols ?? []);
-}
-type DocSymbol = {
-  name: string;
-  declarations: {
-    kind: string;
-    jsDoc?: { tags?: { kind: string; doc?: string }[] };
-    def?: unknown;
-  }[];
-};
-
 Deno.test("read… reads a file: readBtfFile reads and parses a BTF file into a BtfSpec; the btf entry has no parseBtfFile", async () => {
   const btf = await import("../src/btf/mod.ts") as Record<string, unknown>;
   assert.equal("parseBtfFile" in btf, false, "parse… decodes bytes: parseBtf");
@@ -160,7 +139,7 @@ Deno.test("read… reads a file: readBtfFile reads and parses a BTF file into a 
 });
 
 Deno.test("feature probes: one question per verb; haveFeature(name) is the one feature question, with no haveX() shortcuts", async () => {
-  const symbols = await docSymbols("../src/features/mod.ts");
+  const symbols = await docSymbols("./src/features/mod.ts");
   const general = new Set(["haveFeature", "haveMapType", "haveProgramType", "haveHelper"]);
   const haves = symbols.filter((s) => /^have[A-Z]/.test(s.name)).map((s) => s.name).sort();
   assert.deepEqual(haves, [...general].sort(), "have… answers for a named feature, type or helper");
@@ -195,7 +174,7 @@ Deno.test("no deprecated aliases: no entry of deno.json exports a @deprecated na
   ]);
   const found: string[] = [];
   for (const [entry, file] of Object.entries(config.exports)) {
-    for (const s of await docSymbols(`.${file}`)) {
+    for (const s of await docSymbols(file)) {
       const deprecated = s.declarations.some((d) =>
         (d.jsDoc?.tags ?? []).some((t) => t.kind === "deprecated") ||
         JSON.stringify(d.def ?? null).includes('"kind":"deprecated"')
