@@ -36,6 +36,7 @@ import { buildInitramfs } from "./initramfs.ts";
 import { boot } from "./qemu.ts";
 import {
   addCounts,
+  fileSeconds,
   ignoredTests,
   parseDenoSummary,
   summaryLine,
@@ -343,6 +344,11 @@ async function collect(runs: TestRun[], dir: string, qemuCode?: number): Promise
     all.push(counts);
     log(`vm: ${r.name}: ${summaryLine(counts)}${secs !== undefined ? ` in ${secs} s` : ""}`);
     for (const name of ignoredTests(output)) log(`vm:   skipped: ${name}`);
+    const slowest = fileSeconds(output).sort((a, b) => b.seconds - a.seconds).slice(0, 15);
+    if (slowest.length) {
+      log(`vm:   slowest files (sum of their tests' times):`);
+      for (const f of slowest) log(`vm:     ${f.seconds.toFixed(0).padStart(5)} s  ${f.file}`);
+    }
   }
   return { summary: summaryLine(addCounts(...all)), code };
 }

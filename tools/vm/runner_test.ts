@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { ConsoleLines } from "./console.ts";
 import { renderInit, shellQuote } from "./guest_init.ts";
 import { qemuArgs } from "./qemu.ts";
-import { addCounts, ignoredTests, parseDenoSummary, summaryLine } from "./summary.ts";
+import { addCounts, fileSeconds, ignoredTests, parseDenoSummary, summaryLine } from "./summary.ts";
 
 Deno.test("parseDenoSummary reads the last ok/FAILED line, with steps and ignored", () => {
   assert.equal(parseDenoSummary("no summary here"), undefined);
@@ -37,6 +37,26 @@ Deno.test("ignoredTests lists the skipped tests and steps by name", () => {
   assert.deepEqual(ignoredTests(out), [
     "createMap: arena (skipped: map type arena not supported by this kernel)",
     "lirc_mode2: skipped, program type lirc_mode2 not supported by this kernel",
+  ]);
+});
+
+Deno.test("fileSeconds sums each file's test times, not its steps'", () => {
+  const out = [
+    "running 2 tests from ./tests/a_test.ts",
+    "one ... ok (1m8s)",
+    "two (skipped: no arena) ... ignored (0ms)",
+    "running 3 tests from ./tests/b_test.ts",
+    "slow ...'slow' has been running for over (1m0s)",
+    " ok (2m1s)",
+    "with steps ...",
+    "  step ... ok (900ms)",
+    "with steps ... FAILED (1s)",
+    "a test's own output ... ok (5s) is not a result",
+    "fast ... ok (741µs)",
+  ].join("\n");
+  assert.deepEqual(fileSeconds(out), [
+    { file: "./tests/a_test.ts", seconds: 68 },
+    { file: "./tests/b_test.ts", seconds: 122.000741 },
   ]);
 });
 

@@ -47,3 +47,28 @@ export function addCounts(...runs: TestCounts[]): TestCounts {
 export function ignoredTests(output: string): string[] {
   return [...output.matchAll(/^\s*(.+?) \.\.\. ignored(?: \([^)]*\))?\s*$/gm)].map((m) => m[1]);
 }
+
+/** Seconds in one of `deno test`'s durations: `741µs`, `3ms`, `2s`, `1m8s`, `1h2m`. */
+function durationSeconds(text: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?(?:(\d+)µs)?$/.exec(text);
+  if (!m) return 0;
+  const [h, min, s, ms, us] = m.slice(1).map((x) => Number(x ?? 0));
+  return h * 3600 + min * 60 + s + ms / 1e3 + us / 1e6;
+}
+
+/**
+ * Each test file's time in seconds, in run order: the sum of the times
+ * `deno test` printed for the file's tests (their steps are inside them).
+ */
+export function fileSeconds(output: string): { file: string; seconds: number }[] {
+  const files: { file: string; seconds: number }[] = [];
+  // A test's result ends its line; after "has been running for over" it
+  // comes on a line of its own, indented by one space. Steps are indented by two.
+  const re =
+    /^(?:running \d+ tests? from (\S+)|(?: ?\S.*?\.\.\. ?| )(?:ok|FAILED|ignored) \(([^)]+)\))\s*$/gm;
+  for (const m of output.matchAll(re)) {
+    if (m[1] !== undefined) files.push({ file: m[1], seconds: 0 });
+    else if (files.length) files[files.length - 1].seconds += durationSeconds(m[2]);
+  }
+  return files;
+}
