@@ -16,9 +16,9 @@ import { loadCollection } from "../src/collection/mod.ts";
 import { attachRawTracepoint } from "../src/link/mod.ts";
 import { libc } from "../src/sys/_libc.ts";
 import { haveVmlinux, NO_VMLINUX, splitOnAllKinds, VMLINUX } from "./btf_helpers.ts";
+import { runCli } from "./_cli_helpers.ts";
 
 const dec = new TextDecoder();
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 /** bpftool's C dump of `file` (on `base`); undefined when bpftool fails on it. */
 function bpftoolC(file: string, base?: string): string | undefined {
@@ -125,36 +125,24 @@ Deno.test({
   name: "cli: btf dump FILE --format c prints bpftool's vmlinux.h; --base works" + NO_VMLINUX,
   ignore: !haveVmlinux,
   async fn() {
-    const run = (args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-ffi", CLI, "btf", "dump", ...args],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+    const run = (args: string[]) => runCli(["btf", "dump", ...args]);
     const out = await run([VMLINUX, "--format", "c"]);
-    assert.equal(out.code, 0, dec.decode(out.stderr));
-    assertSameText(dec.decode(out.stdout), bpftoolC(VMLINUX)!, "cli vmlinux");
+    assert.equal(out.code, 0, out.err);
+    assertSameText(out.out, bpftoolC(VMLINUX)!, "cli vmlinux");
     const base = parseBtf(Deno.readFileSync(VMLINUX));
     const file = tmpFile(splitOnVmlinux(base));
     try {
       const split = await run([file, "--base", VMLINUX, "--format", "c"]);
-      assert.equal(split.code, 0, dec.decode(split.stderr));
-      assertSameText(dec.decode(split.stdout), bpftoolC(file, VMLINUX)!, "cli split");
+      assert.equal(split.code, 0, split.err);
+      assertSameText(split.out, bpftoolC(file, VMLINUX)!, "cli split");
     } finally {
       Deno.removeSync(file);
     }
-    const help = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-ffi", CLI, "--help"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.match(
-      dec.decode(help.stdout) + dec.decode(help.stderr),
-      /btf dump FILE .*--format raw\|c/,
-    );
+    const help = await runCli(["--help"]);
+    assert.match(help.out + help.err, /btf dump FILE .*--format raw\|c/);
     const bad = await run([VMLINUX, "--format", "json"]);
     assert.equal(bad.code, 1);
-    assert.match(dec.decode(bad.stderr), /unsupported format json: use --format raw or --format c/);
+    assert.match(bad.err, /unsupported format json: use --format raw or --format c/);
   },
 });
 
