@@ -251,13 +251,12 @@ Deno.test("script: deref(p) is bpftrace's *p, a read through (uint64 *)p", () =>
   assert.deepEqual(
     bare(pr.args[0]),
     bare({
-      op: "index",
-      base: {
+      op: "deref",
+      arg: {
         op: "cast",
         type: "uint64 *",
         arg: { op: "binary", operator: "+", left: { op: "var", name: "$avenrun" }, right: n(8) },
       },
-      index: n(0),
     }),
   );
 });

@@ -134,11 +134,14 @@ const VALUE_FUNCTIONS: Record<string, [number, number]> = {
   sizeof: [1, 1],
   uptr: [1, 1],
   kptr: [1, 1],
+  bswap: [1, 1],
+  cgroupid: [1, 1],
 };
 
 /** Functions that are statements: [min args, max args]. */
 const STATEMENT_FUNCTIONS: Record<string, [number, number]> = {
   printf: [1, Infinity],
+  cat: [1, Infinity],
   print: [1, 3],
   clear: [1, 1],
   zero: [1, 1],
@@ -151,14 +154,11 @@ const STATEMENT_FUNCTIONS: Record<string, [number, number]> = {
 /** bpftrace functions this compiler knows but does not support yet. */
 const UNSUPPORTED_FUNCTIONS = new Set([
   "system",
-  "cat",
   "signal",
   "override",
   "strftime",
   "path",
   "macaddr",
-  "cgroupid",
-  "bswap",
   "skboutput",
   "pton",
   "printf_unsafe",
@@ -552,9 +552,13 @@ class Lowering {
     this.checkArgs(name, e.args.length, limits, e.loc);
     const a = e.args;
     switch (name) {
-      case "printf": {
+      case "printf":
+      case "cat": {
         if (a[0].kind !== "string") {
-          throw this.error(`printf() expects a string literal (${kindName(a[0])} provided)`, e.loc);
+          throw this.error(
+            `${name}() expects a string literal (${kindName(a[0])} provided)`,
+            e.loc,
+          );
         }
         let want: number;
         try {
@@ -565,13 +569,13 @@ class Lowering {
         const got = a.length - 1;
         if (got !== want) {
           throw this.error(
-            `printf: ${got < want ? "Not enough" : "Too many"} arguments for format string ` +
+            `${name}: ${got < want ? "Not enough" : "Too many"} arguments for format string ` +
               `(${got} supplied, ${want} expected)`,
             e.loc,
           );
         }
         return [{
-          op: "printf",
+          op: name,
           format: a[0].value,
           args: a.slice(1).map((x) => this.expr(x)),
           span,
@@ -798,9 +802,7 @@ class Lowering {
       case "call":
         return this.call(e);
       case "unary":
-        if (e.operator === "*") {
-          throw this.error("the dereference operator (*) is not supported yet", e.loc);
-        }
+        if (e.operator === "*") return { op: "deref", arg: this.expr(e.arg), span };
         if (e.operator === "&") {
           throw this.error("the address-of operator (&) is not supported yet", e.loc);
         }

@@ -68,6 +68,11 @@ export interface ProgramTypes {
   locals: Map<string, IrType>;
   /** For reads through a pointer: the expression giving the pointer (stored at POINTER_SLOT first). */
   roots: Map<IrExpr, IrExpr>;
+  /**
+   * Pointer arithmetic (`p + i`, `p - i` on a typed pointer): the integer
+   * side, scaled by the pointee's size as C and bpftrace scale it.
+   */
+  scale: Map<IrExpr, { side: "left" | "right"; size: number }>;
 }
 
 /** The stack slot (fp+POINTER_SLOT) where a read through a pointer keeps the pointer. */
@@ -133,6 +138,8 @@ function render(e: IrExpr, prec: number): string {
       return `${e.map}${key(e.key)}`;
     case "unary":
       return `${e.operator}${render(e.arg, 11)}`;
+    case "deref":
+      return `*${render(e.arg, 11)}`;
     case "binary": {
       const p = BINARY_PRECEDENCE[e.operator];
       const s = `${render(e.left, p)} ${e.operator} ${render(e.right, p + 1)}`;
@@ -167,7 +174,8 @@ export function stmtText(s: IrStmt): string {
     case "aggregate":
       return `${key(s.map, s.key)} = ${s.fn}(${s.args.map(exprText).join(", ")})`;
     case "printf":
-      return `printf(${[JSON.stringify(s.format), ...s.args.map(exprText)].join(", ")})`;
+    case "cat":
+      return `${s.op}(${[JSON.stringify(s.format), ...s.args.map(exprText)].join(", ")})`;
     case "print":
       return `print(${s.map})`;
     case "print_value":
@@ -220,6 +228,8 @@ export class ScriptChecker {
   #strict = false;
   /** The pointer nodes made for `args.f->member` reads, one per read (both passes use it). */
   #roots = new Map<IrExpr, IrExpr>();
+  /** The address nodes made for `p[i]` reads (`p + i * size`), one per read (both passes use it). */
+  #addrs = new Map<IrExpr, IrExpr>();
 
   #structs: DeclaredStructs;
   /**
@@ -257,6 +267,7 @@ export class ScriptChecker {
       access: new Map(),
       locals: new Map(),
       roots: new Map(),
+      scale: new Map(),
     };
     if (probe.filter) this.#expr(probe.filter, env, pt);
     this.#stmts(probe.body, env, pt);
@@ -272,7 +283,8 @@ export class ScriptChecker {
   #key(name: string, key: IrExpr | undefined, env: PointEnv, pt: ProgramTypes, text: string) {
     const m = this.#map(name);
     const t = key ? this.#expr(key, env, pt) : { kind: "none" as const };
-    const keyable = t.kind === "str" || t.kind === "stack" || t.kind === "tuple" || isInt(t);
+    const keyable = t.kind === "str" || t.kind === "stack" || t.kind === "tuple" ||
+      t.kind === "inet" || isInt(t);
     if (key && !keyable && t.kind !== "none") {
       fail(`${text}: a map key cannot be ${typeText(t)}`, text);
     }
@@ -375,11 +387,12 @@ export class ScriptChecker {
         return;
       case "unroll":
         return this.#stmts(s.body, env, pt);
-      case "printf": {
+      case "printf":
+      case "cat": {
         const types = s.args.map((a) => this.#expr(a, env, pt));
         if (types.some((t) => t.kind === "none")) return;
         try {
-          checkPrintfArgs(s.format, types);
+          checkPrintfArgs(s.format, types, { fn: s.op });
         } catch (e) {
           // bpftrace's own message (`printf: %d specifier expects a value of type integer
           // (string supplied)`), and the statement it is about.
@@ -562,8 +575,12 @@ export class ScriptChecker {
         break;
       case "arg":
         return this.#resolve(e, `arg${e.index}`, env, pt);
+      case "deref":
+        return this.#deref(e, env, pt, text());
       case "field":
       case "index": {
+        const elem = e.op === "index" ? this.#element(e, env, pt, text()) : undefined;
+        if (elem) return elem;
         const path = argsPath(e);
         const member = path && env.fieldType ? /^args\.([A-Za-z_]\w*)([.[].*)$/.exec(path) : null;
         if (member) return this.#fieldMember(e, member[1], member[2], env, pt);
@@ -633,7 +650,8 @@ export class ScriptChecker {
       case "call":
         return this.#call(e, env, pt, text());
       case "cast": {
-        const t = this.#expr(e.arg, env, pt);
+        // (uint8 *)args->filename: a char * field is its pointer here
+        const t = this.#stored(e.arg, env, pt);
         const record = /^((?:struct|union)\s+[A-Za-z_][A-Za-z0-9_]*)\s*\*$/.exec(e.type.trim());
         if (record) {
           this.#needInt(e.arg, t, text());
@@ -740,6 +758,125 @@ export class ScriptChecker {
     return typeOfAccess(acc);
   }
 
+  /**
+   * `*p`: the integer (or pointer) a typed pointer points to, in its memory;
+   * for an integer address (`*kaddr("avenrun")`, `*($p + 8)`), as bpftrace
+   * does, an integer of the address's own size, read from kernel memory
+   * (user memory at syscalls and uprobes), typed uint64.
+   */
+  #deref(e: IrExpr & { op: "deref" }, env: PointEnv, pt: ProgramTypes, text: string): IrType {
+    const t = this.#stored(e.arg, env, pt);
+    if (t.kind === "none") return UNKNOWN;
+    let read: { size: number; signed: boolean; space: "kernel" | "user"; type: IrType };
+    if (t.kind === "ptr" && "kind" in t.to && (t.to.kind === "int" || t.to.kind === "ptr")) {
+      const to = t.to;
+      read = to.kind === "int"
+        ? { size: to.size, signed: to.signed, space: t.space, type: to }
+        : { size: 8, signed: false, space: t.space, type: to };
+    } else if (t.kind === "ptr") {
+      fail(
+        `${text}: can not dereference ${typeText(t)}: read one of its members (${
+          exprText(e.arg)
+        }->member)`,
+        text,
+      );
+    } else if (t.kind === "int") {
+      read = { size: t.size, signed: t.signed, space: env.user ? "user" : "kernel", type: U64 };
+    } else {
+      fail(`${text}: the * operator can not be used on ${typeText(t)}`, text);
+    }
+    return this.#readAt(e, e.arg, read, pt);
+  }
+
+  /**
+   * The pointee of `e` (of type `t`) when it is a typed pointer to an
+   * integer or a pointer: a cast, a pointer local, or a tracepoint field
+   * declared as one (`args->argv`, `const char *const *`).
+   */
+  #pointee(e: IrExpr, t: IrType, env: PointEnv): { size: number; type: IrType } | undefined {
+    if (t.kind === "ptr") {
+      if (!("kind" in t.to)) return undefined;
+      if (t.to.kind === "int") return { size: t.to.size, type: t };
+      return t.to.kind === "ptr" ? { size: 8, type: t } : undefined;
+    }
+    const field = argsPath(e)?.match(/^args\.(\w+)$/)?.[1];
+    const ctype = field && env.fieldType?.(field)?.trim();
+    const pointee = ctype && /^(.*?)\s*\*$/.exec(ctype)?.[1].replace(/\s*\bconst$/, "");
+    if (!pointee || /^(?:const\s+)?(?:struct|union)\b/.test(pointee)) return undefined;
+    const space = env.user ? "user" : "kernel";
+    const char: IrType = { kind: "int", size: 1, signed: true };
+    const to: IrType | undefined = pointee.endsWith("*")
+      ? { kind: "ptr", space, to: char }
+      : castType(pointee.replace(/^(const|volatile)\s+/, ""));
+    if (to?.kind !== "int" && to?.kind !== "ptr") return undefined;
+    return { size: to.kind === "int" ? to.size : 8, type: { kind: "ptr", space, to } };
+  }
+
+  /** Reads `what` at the address `addr` evaluates to (kept at POINTER_SLOT) for `e`. */
+  #readAt(
+    e: IrExpr,
+    addr: IrExpr,
+    what: { size: number; signed: boolean; space: "kernel" | "user"; type: IrType },
+    pt: ProgramTypes,
+  ): IrType {
+    const ptr: IntAccess = {
+      type: "int",
+      src: { from: "slot", offset: POINTER_SLOT },
+      size: 8,
+      signed: false,
+    };
+    pt.access.set(e, {
+      type: "int",
+      src: { from: "mem", space: what.space, ptr, offset: 0, load: what.size as 1 },
+      size: what.size,
+      signed: what.signed,
+    });
+    pt.roots.set(e, addr);
+    return what.type;
+  }
+
+  /**
+   * `p[i]` where `p` is a typed pointer to integers or pointers (a cast, a
+   * pointer local, a tracepoint field such as `args.argv`) and `i` any
+   * integer expression: the element at `p + i`. Undefined when `e` is
+   * another kind of index (a literal index into an args array or a kernel
+   * struct's array member: resolved by path).
+   */
+  #element(
+    e: IrExpr & { op: "index" },
+    env: PointEnv,
+    pt: ProgramTypes,
+    text: string,
+  ): IrType | undefined {
+    const field = /^args\.\w+$/.test(argsPath(e.base) ?? "")
+      ? this.#pointee(e.base, UNKNOWN, env)
+      : undefined;
+    if (!field && e.index.op === "int") return undefined;
+    // args->filename[i]: a char * field is its pointer here
+    const t = this.#stored(e.base, env, pt);
+    if (t.kind === "none") return UNKNOWN;
+    const p = this.#pointee(e.base, t, env) ?? field;
+    if (p?.type.kind !== "ptr" || !("kind" in p.type.to)) {
+      fail(
+        `${text}: ${exprText(e.base)} is ${typeText(t)}; an index that is not a literal ` +
+          "needs a pointer to integers or pointers (a cast such as (uint64 *)p, or a field like args.argv)",
+        text,
+      );
+    }
+    const to = p.type.to;
+    const signed = to.kind === "int" && to.signed;
+    const elem = { size: p.size, signed, space: p.type.space, type: to };
+    this.#needInt(e.index, this.#expr(e.index, env, pt), text);
+    let addr = this.#addrs.get(e);
+    if (!addr) {
+      // p + i, scaled by the element's size as pointer arithmetic is
+      addr = { op: "binary", operator: "+", left: e.base, right: e.index, span: { text } };
+      this.#addrs.set(e, addr);
+    }
+    this.#expr(addr, env, pt);
+    return this.#readAt(e, addr, elem, pt);
+  }
+
   #needInt(e: IrExpr, t: IrType, text: string): void {
     if (!isInt(t) && t.kind !== "none") {
       fail(`${text}: ${exprText(e)} is ${typeText(t)}, not an integer`, text);
@@ -747,8 +884,22 @@ export class ScriptChecker {
   }
 
   #binary(e: IrExpr & { op: "binary" }, env: PointEnv, pt: ProgramTypes, text: string): IrType {
-    const l = this.#expr(e.left, env, pt);
-    const r = this.#expr(e.right, env, pt);
+    // Pointer arithmetic: a char * field (args->filename + 1) is its pointer.
+    const arith = e.operator === "+" || e.operator === "-";
+    const l = arith ? this.#stored(e.left, env, pt) : this.#expr(e.left, env, pt);
+    const r = arith ? this.#stored(e.right, env, pt) : this.#expr(e.right, env, pt);
+    if (arith) {
+      const lp = this.#pointee(e.left, l, env);
+      const rp = e.operator === "+" ? this.#pointee(e.right, r, env) : undefined;
+      if (lp && !rp && r.kind === "int") {
+        pt.scale.set(e, { side: "right", size: lp.size });
+        return lp.type;
+      }
+      if (rp && !lp && l.kind === "int") {
+        pt.scale.set(e, { side: "left", size: rp.size });
+        return rp.type;
+      }
+    }
     if ((e.operator === "==" || e.operator === "!=") && (l.kind === "str" || r.kind === "str")) {
       if (!compatible(l, r)) {
         fail(`${text}: cannot compare ${typeText(l)} with ${typeText(r)}`, text);
@@ -828,6 +979,42 @@ export class ScriptChecker {
       case "kaddr":
         if (e.args[0]?.op !== "str") fail(`${text}: kaddr() takes a symbol name (a string)`, text);
         return U64;
+      case "cgroupid":
+        if (e.args[0]?.op !== "str" || e.args.length !== 1) {
+          fail(`${text}: cgroupid() takes the path of a cgroup v2 directory (a string)`, text);
+        }
+        return U64;
+      case "bswap": {
+        // bpftrace: the argument's bytes reversed within its size, unsigned of that size.
+        const t = types[0];
+        if (types.length !== 1 || (t.kind !== "int" && t.kind !== "none")) {
+          fail(
+            `${text}: bswap() only supports integer arguments (${typeText(t ?? UNKNOWN)})`,
+            text,
+          );
+        }
+        return t.kind === "int" ? { kind: "int", size: t.size, signed: false } : U64;
+      }
+      case "ntop": {
+        // ntop(addr) or ntop(af, addr): addr an integer (IPv4) or 4 or 16 bytes (IPv4, IPv6).
+        if (types.length < 1 || types.length > 2) {
+          fail(`${text}: ntop() takes 1 or 2 arguments`, text);
+        }
+        if (types.length === 2) this.#needInt(e.args[0], types[0], text);
+        const a = types[types.length - 1];
+        const last = e.args[e.args.length - 1];
+        const literal = last.op === "str" ? new TextEncoder().encode(last.value).length + 1 : 0;
+        if (
+          (a.kind === "str" && a.len !== 8 && a.len !== 16) ||
+          (literal && literal !== 4 && literal !== 16)
+        ) {
+          fail(`${text}: ntop() argument must be 4 or 16 bytes in size`, text);
+        }
+        if (!isInt(a) && a.kind !== "str" && a.kind !== "none") {
+          fail(`${text}: ntop() expects an integer or array argument, got ${typeText(a)}`, text);
+        }
+        return { kind: "inet" };
+      }
       case "reg": {
         if (e.args[0]?.op !== "str") fail(`${text}: reg() takes a register name (a string)`, text);
         if (!REGS_KINDS.has(env.kind)) {
@@ -960,6 +1147,8 @@ export function sizeOfType(t: IrType): number {
       return 0;
     case "usym":
       return 16; // the address and the process it belongs to
+    case "inet":
+      return 24; // the address family, then 16 bytes of address
     default:
       return 8;
   }

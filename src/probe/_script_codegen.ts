@@ -39,6 +39,7 @@ import {
   stmtText,
 } from "./_check.ts";
 import { symbolAddress } from "../kallsyms/load.ts";
+import { fileInfo } from "../sys/file.ts";
 import type { VerifierError } from "../program/errors.ts";
 import { ProbeCompileError } from "./errors.ts";
 import type { IrExpr, IrStmt, IrType, SourceSpan } from "./ir.ts";
@@ -53,6 +54,7 @@ export const Rec = {
   EXIT: 6,
   TIME: 7,
   JOIN: 8,
+  CAT: 9,
 } as const;
 
 /** Strings `join()` reads, and the bytes kept of each (bpftrace's join_argnum, join_argsize). */
@@ -110,6 +112,8 @@ export interface ActionTable {
   time: string[];
   /** join(argv, sep): the separators. */
   join: string[];
+  /** cat(format, args…): the path's format and the types of its arguments. */
+  cat: { format: string; args: IrType[] }[];
 }
 
 /** A generated program and what it needs. */
@@ -120,6 +124,30 @@ export interface ScriptProgram {
   stacks: boolean;
   /** Whether it uses the `globals` map (elapsed). */
   globals: boolean;
+}
+
+/** Address families, as ntop() records them. */
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** The id of a cgroup v2 directory: its inode number (kernfs node id, as name_to_handle_at gives it). */
+function cgroupId(path: string, expr: string): number {
+  let info;
+  try {
+    info = fileInfo(path);
+  } catch (e) {
+    throw new ProbeCompileError(
+      `${expr}: cannot find the cgroup ${path}: ${(e as Error).message}`,
+      {
+        expression: expr,
+        cause: e,
+      },
+    );
+  }
+  if (info.kind !== "directory") {
+    throw new ProbeCompileError(`${expr}: ${path} is not a cgroup directory`, { expression: expr });
+  }
+  return info.ino;
 }
 
 function roundUp8(n: number): number {
@@ -294,6 +322,11 @@ class ProgramGen {
         const types = s.args.map((x) => this.type(x));
         const id = this.actions.printf.push({ format: s.format, args: types }) - 1;
         return this.record(Rec.PRINTF, id, s.args.map((x, i) => [x, types[i]]));
+      }
+      case "cat": {
+        const types = s.args.map((x) => this.type(x));
+        const id = this.actions.cat.push({ format: s.format, args: types }) - 1;
+        return this.record(Rec.CAT, id, s.args.map((x, i) => [x, types[i]]));
       }
       case "print": {
         const id = this.actions.print.push({ map: s.map, top: s.top, div: s.div }) - 1;
@@ -504,6 +537,7 @@ class ProgramGen {
     const size = sizeOfType(t);
     if (t.kind === "str") return this.str(e, t.len, base, off);
     if (t.kind === "buf") return this.buf(e, t.len, base, off);
+    if (t.kind === "inet") return this.inet(e, base, off);
     if (t.kind === "tuple") {
       if (e.op !== "tuple") {
         // a tuple-valued local or map value
@@ -565,6 +599,62 @@ class ProgramGen {
       this.int(ptr);
       a.mov64(R3, R0).mov64(R1, base).add64(R1, off + 8).ldxdw(R2, R10, n);
       a.call(user ? "probe_read_user" : "probe_read_kernel");
+    });
+  }
+
+  /**
+   * ntop's value at `base + off`: the address family (8 bytes), then the
+   * address (4 or 16 bytes, zero-padded to 16): from an integer (its low 32
+   * bits, IPv4) or from a 4- or 16-byte array in kernel or user memory.
+   */
+  inet(e: IrExpr, base: Register, off: number): void {
+    const a = this.a;
+    this.zero(base, off, 24);
+    if (e.op !== "call" || e.fn !== "ntop") {
+      // a local or a map value holding one
+      if (base === R10) return this.copyFrom(e, off, 24);
+      const tmp = this.alloc(24, exprText(e));
+      this.zero(R10, tmp, 24);
+      this.copyFrom(e, tmp, 24);
+      this.copy(R10, tmp, base, off, 24);
+      return;
+    }
+    const addr = e.args[e.args.length - 1];
+    const t = this.type(addr);
+    const v6 = t.kind === "str" && t.len === 16;
+    if (e.args.length === 2) {
+      this.int(e.args[0]);
+      a.stxdw(base, off, R0);
+    } else {
+      a.stdw(base, off, v6 ? AF_INET6 : AF_INET);
+    }
+    if (t.kind !== "str") {
+      this.int(addr);
+      a.stxw(base, off + 8, R0);
+      return;
+    }
+    const n = v6 ? 16 : 4;
+    const acc = this.pt.access.get(addr);
+    const read = (space: "user" | "kernel") => {
+      a.mov64(R1, base).add64(R1, off + 8).mov64(R2, n);
+      a.call(space === "user" ? "probe_read_user" : "probe_read_kernel");
+    };
+    if (acc?.type === "str" && acc.src.from === "mem") {
+      this.pointer(addr);
+      this.g.int(acc.src.ptr);
+      a.mov64(R3, R0);
+      if (acc.src.offset) a.add64(R3, acc.src.offset);
+      return read(acc.src.space);
+    }
+    if (acc?.type === "str" && acc.src.from === "ctx") {
+      a.mov64(R3, R6).add64(R3, acc.src.offset);
+      return read("kernel");
+    }
+    // a string held by the program (a local, a map value, comm): its first n bytes
+    this.scoped(() => {
+      const tmp = this.alloc(16, exprText(addr));
+      this.str(addr, 16, R10, tmp);
+      this.copy(R10, tmp, base, off + 8, roundUp8(n));
     });
   }
 
@@ -742,6 +832,20 @@ class ProgramGen {
       }
       case "call":
         if (["ksym", "usym", "uptr", "kptr"].includes(e.fn)) return this.int(e.args[0]);
+        if (e.fn === "bswap") {
+          // bpftrace's bswap: within the argument's size (a byte is left as it is)
+          this.int(e.args[0]);
+          const t = this.type(e);
+          const size = t.kind === "int" ? t.size : 8;
+          if (size === 2) a.be16(R0);
+          else if (size === 4) a.be32(R0);
+          else if (size === 8) a.be64(R0);
+          return;
+        }
+        if (e.fn === "cgroupid" && e.args[0].op === "str") {
+          this.g.constant(R0, BigInt(cgroupId(e.args[0].value, exprText(e))));
+          return;
+        }
         if (e.fn === "kaddr" && e.args[0].op === "str") {
           this.g.constant(R0, symbolAddress(e.args[0].value));
           return;
@@ -837,15 +941,27 @@ class ProgramGen {
     // An immediate divisor of 0 is refused by the verifier ("div by zero"); in a register
     // it gives what BPF gives (x / 0 = 0, x % 0 = x).
     const zeroDivisor = (op === "/" || op === "%") && r.op === "int" && r.value === 0n;
-    if (r.op === "int" && r.value >= -(1n << 31n) && r.value < 1n << 31n && !zeroDivisor) {
+    const scale = this.pt.scale.get(e);
+    if (scale?.side === "left") {
+      // int + pointer: the integer counts pointees
+      this.int(e.right);
+      rhs = R1;
+      this.scoped(() => {
+        const tmp = this.alloc(8, exprText(e));
+        a.stxdw(R10, tmp, R0);
+        this.int(e.left);
+        a.mul64(R0, scale.size).ldxdw(R1, R10, tmp);
+      });
+    } else if (r.op === "int" && r.value >= -(1n << 31n) && r.value < 1n << 31n && !zeroDivisor) {
       this.int(e.left);
-      rhs = Number(r.value);
+      rhs = Number(r.value) * (scale?.size ?? 1);
     } else {
       this.scoped(() => {
         const tmp = this.alloc(8, exprText(e));
         this.int(e.left);
         a.stxdw(R10, tmp, R0);
         this.int(e.right);
+        if (scale) a.mul64(R0, scale.size);
         a.mov64(R1, R0).ldxdw(R0, R10, tmp);
       });
       rhs = R1;

@@ -9,6 +9,7 @@ import { sizeOfType } from "./_check.ts";
 import type { MapLayout } from "./_script_codegen.ts";
 import type { IrType } from "./ir.ts";
 import { resolveKsym, resolveUsym } from "./symbols.ts";
+import { formatInet } from "./_inet.ts";
 import {
   type Histogram,
   histogramFrom,
@@ -58,6 +59,11 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
       const frames = s === "" ? [] : s.split("\n");
       return t.frames === undefined ? frames : frames.slice(0, t.frames);
     }
+    case "inet":
+      return formatInet(
+        Number(view.getBigInt64(off, true)),
+        new Uint8Array(view.buffer, view.byteOffset + off + 8, 16),
+      );
     case "ksym":
       return resolveKsym(view.getBigUint64(off, true));
     case "usym":

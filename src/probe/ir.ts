@@ -129,7 +129,9 @@ export interface IrPoint extends IrNode {
  * `stack` is a kernel or user stack; `ksym`/`usym` are addresses that print
  * as symbols; `record` is a kernel (BTF) or script-declared struct, read
  * through a pointer; `tuple` is an ordered group of values (a map key or
- * value); `none` is the type of statements' "no value".
+ * value); `inet` is an address family and 16 address bytes (`ntop()`),
+ * printed as `inet_ntop` prints it; `none` is the type of statements'
+ * "no value".
  */
 export type IrType =
   | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
@@ -147,6 +149,7 @@ export type IrType =
   | { kind: "ptr"; space: "kernel" | "user"; to: IrRecordRef | IrType }
   | { kind: "record"; ref: IrRecordRef }
   | { kind: "tuple"; elems: IrType[] }
+  | { kind: "inet" }
   | { kind: "none" };
 
 /** A struct or union type: from kernel BTF by name, or declared in the script. */
@@ -245,6 +248,8 @@ export type IrFunction =
   | "kaddr" // kaddr("name"): a kernel symbol's address
   | "uaddr" // uaddr("name"): a user symbol's address
   | "ntop" // ntop([af,] addr): an IP address as text
+  | "bswap" // bswap(x): x's bytes reversed, within x's size (8, 16, 32 or 64 bits)
+  | "cgroupid" // cgroupid("path"): the id of a cgroup v2 directory
   | "kstack" // kstack([mode,] [frames])
   | "ustack" // ustack([mode,] [frames])
   | "sizeof" // sizeof(type or expr)
@@ -266,6 +271,8 @@ export type IrFunction =
  * - `var`: a `$local`; `map_get`: `@m[key]` (0 or empty when absent);
  *   `map_has`: whether the key is present (`@m[key]` in a filter is
  *   `map_get`'s value being non-zero, as in bpftrace);
+ * - `deref`: `*p`, the value `p` points to (a typed pointer's pointee; an
+ *   integer address reads an integer of the address's own size);
  * - `unary`, `binary`, `ternary`; `call`; `cast` to an integer type
  *   (`"u32"`, `"int64"`…) or a record pointer (`"struct task_struct *"`);
  * - `tuple`: `(a, b)`.
@@ -281,6 +288,7 @@ export type IrExpr =
   | (IrNode & { op: "map_get"; map: string; key?: IrExpr })
   | (IrNode & { op: "map_has"; map: string; key?: IrExpr })
   | (IrNode & { op: "unary"; operator: "-" | "~" | "!"; arg: IrExpr })
+  | (IrNode & { op: "deref"; arg: IrExpr })
   | (IrNode & { op: "binary"; operator: IrBinaryOp; left: IrExpr; right: IrExpr })
   | (IrNode & { op: "ternary"; cond: IrExpr; then: IrExpr; else: IrExpr })
   | (IrNode & { op: "call"; fn: IrFunction; args: IrExpr[] })
@@ -311,7 +319,7 @@ export type IrAggregation =
  * - `if`, `unroll`; `while` (a loop the verifier bounds: kernel 5.3 or
  *   later), with `break` and `continue` inside it; `return` ends the probe's
  *   run at once (the filter-false path: nothing after it runs);
- * - `printf`, `print` (a map, with `top` and `div` as bpftrace's
+ * - `printf`, `cat` (prints a file, its path a printf format), `print` (a map, with `top` and `div` as bpftrace's
  *   `print(@m, top, div)`, or a value), `clear`, `zero`, `time`
  *   (strftime format), `exit`: actions that run in user space, in the
  *   order the kernel emitted them;
@@ -342,6 +350,7 @@ export type IrStmt =
   | (IrNode & { op: "continue" })
   | (IrNode & { op: "return" })
   | (IrNode & { op: "printf"; format: string; args: IrExpr[] })
+  | (IrNode & { op: "cat"; format: string; args: IrExpr[] })
   | (IrNode & { op: "print"; map: string; top?: number; div?: number })
   | (IrNode & { op: "print_value"; value: IrExpr })
   | (IrNode & { op: "clear"; map: string })

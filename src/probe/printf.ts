@@ -229,6 +229,7 @@ function printfKind(t: PrintfArgType): string {
     case "stack":
     case "ksym":
     case "usym":
+    case "inet":
       return "string";
     case "buf":
       return "buffer";

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import { FileNotFoundError, InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { haveFeature } from "../features/misc.ts";
 import { MISC_REQUIREMENTS } from "../features/requirements.ts";
 import { attachPerfEvent } from "../link/tracepoint.ts";
@@ -57,12 +57,16 @@ import {
   type ScriptProgram,
 } from "./_script_codegen.ts";
 import { closeAll, type Owned, type RunOptions } from "./handles.ts";
-import type { IrPoint, IrProbe, ScriptIr } from "./ir.ts";
+import type { IrPoint, IrProbe, IrType, ScriptIr } from "./ir.ts";
+import { readFileHead } from "../sys/file.ts";
 import { formatMap, formatMaps, formatValue, type MapEntry } from "./output.ts";
 import { formatPrintf, type PrintfArg } from "./printf.ts";
 import { datum, jsEntries, printLayout, readEntries, type ScriptValue } from "./_script_maps.ts";
 export type { ScriptValue };
 import { pointOfIr, splitLast } from "./points.ts";
+
+/** Bytes cat() prints of a file at most (bpftrace's cat_bytes_max). */
+const CAT_BYTES_MAX = 10240;
 
 /**
  * Where printf and print lines go: a function taking text, or a writer
@@ -320,17 +324,12 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
     const id = view.getUint32(4, true);
     const t = this.#actions;
     switch (kind) {
-      case Rec.PRINTF: {
-        const a = t.printf[id];
-        let off = 8;
-        const args = a.args.map((type) => {
-          const d = datum(view, off, type, this.#stacks);
-          off += sizeOfType(type);
-          return type.kind === "stack" || Array.isArray(d) ? formatValue(d, type) : d;
-        });
-        this.#write(formatPrintf(a.format, args as PrintfArg[]));
+      case Rec.PRINTF:
+        this.#write(formatPrintf(t.printf[id].format, this.#args(view, t.printf[id].args)));
         return;
-      }
+      case Rec.CAT:
+        this.#cat(formatPrintf(t.cat[id].format, this.#args(view, t.cat[id].args)));
+        return;
       case Rec.PRINT_MAP: {
         const p = t.print[id];
         const m = this.#layouts.get(p.map);
@@ -367,6 +366,31 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
         this.#onExit();
         return;
     }
+  }
+
+  /** The arguments of a printf or cat record, decoded as printf takes them. */
+  #args(view: DataView, types: readonly IrType[]): PrintfArg[] {
+    let off = 8;
+    return types.map((type) => {
+      const d = datum(view, off, type, this.#stacks);
+      off += sizeOfType(type);
+      return (type.kind === "stack" || Array.isArray(d) ? formatValue(d, type) : d) as PrintfArg;
+    });
+  }
+
+  /** bpftrace's cat(): the file's first CAT_BYTES_MAX bytes as they are, or an error on stderr. */
+  #cat(path: string): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileHead(path, CAT_BYTES_MAX);
+    } catch (e) {
+      const why = e instanceof FileNotFoundError
+        ? "No such file or directory"
+        : (e as Error).message;
+      console.error(`ERROR: failed to open file '${path}': ${why}`);
+      return;
+    }
+    this.#write(new TextDecoder().decode(bytes));
   }
 
   #clear(m: MapLayout, zero: boolean): void {
@@ -570,7 +594,14 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
   const { checker, types } = checkScript(ir, progs);
   const layouts = new Map<string, MapLayout>();
   for (const info of checker.maps.values()) layouts.set(info.name, mapLayout(info as MapInfo));
-  const actions: ActionTable = { printf: [], print: [], printValue: [], time: [], join: [] };
+  const actions: ActionTable = {
+    printf: [],
+    print: [],
+    printValue: [],
+    time: [],
+    join: [],
+    cat: [],
+  };
   progs.forEach((p, i) => {
     p.code = compileScriptProgram(
       { env: p.env, types: types[i], filter: p.probe.filter, body: p.probe.body },

@@ -504,6 +504,19 @@ export function ntop(addr: AnyOperand, af?: Operand): ScriptExpr<string> {
   return call("ntop", af === undefined ? [addr] : [af, addr]);
 }
 
+/**
+ * `bswap(x)`: `x` with its bytes in reverse order, within its size (a
+ * 16-bit port swaps two bytes; a byte is left as it is), unsigned.
+ */
+export function bswap(x: Operand): ScriptExpr<number> {
+  return call("bswap", [x]);
+}
+
+/** `cgroupid("/sys/fs/cgroup/…")`: the id of a cgroup v2 directory, as `cgroup` gives it. */
+export function cgroupid(path: string): ScriptExpr<number> {
+  return call("cgroupid", [path]);
+}
+
 /** `strncmp(a, b, n)`: 0 when the first `n` bytes are equal. */
 export function strncmp(a: AnyOperand, b: AnyOperand, n: number): ScriptExpr<number> {
   return call("strncmp", [a, b, n]);
@@ -537,16 +550,11 @@ export function kernel<S = unknown>(p: AnyOperand): RecordExpr<S> {
  */
 export function deref(p: AnyOperand, type = "uint64"): ScriptExpr<number> {
   const e = toExpr(p);
+  const text = `*${wrap(e, UNARY)}`;
   const node: IrExpr = {
-    op: "index",
-    base: {
-      op: "cast",
-      type: `${type} *`,
-      arg: e.node,
-      span: { text: `(${type} *)${wrap(e, UNARY)}` },
-    },
-    index: { op: "int", value: 0n, span: { text: "0" } },
-    span: { text: `*${wrap(e, UNARY)}` },
+    op: "deref",
+    arg: { op: "cast", type: `${type} *`, arg: e.node, span: { text: `(${type} *)${e.text}` } },
+    span: { text },
   };
   return new ScriptExpr(node, UNARY);
 }
@@ -672,21 +680,35 @@ function conversions(format: string): number {
 
 /** `printf(format, args…)` with bpftrace's conversions (`%d %u %x %s %-16s %lld %p`…). */
 export function printf(format: string, ...args: AnyOperand[]): void {
+  formatted("printf", format, args);
+}
+
+/** A printf or cat statement: `format`'s conversions and `args` must match in number. */
+function formatted(op: "printf" | "cat", format: string, args: readonly AnyOperand[]): void {
   const want = conversions(format);
   if (want !== args.length) {
     throw new InvalidArgumentError(
-      `printf(${
+      `${op}(${
         JSON.stringify(format)
       }): the format has ${want} conversion(s) but ${args.length} argument(s) were given`,
     );
   }
   const es = args.map(toExpr);
   push({
-    op: "printf",
+    op,
     format,
     args: es.map((e) => e.node),
-    span: { text: `printf(${[JSON.stringify(format), ...es.map((e) => e.text)].join(", ")})` },
-  }, "printf()");
+    span: { text: `${op}(${[JSON.stringify(format), ...es.map((e) => e.text)].join(", ")})` },
+  }, `${op}()`);
+}
+
+/**
+ * `cat(format, args…)`: prints the content of a file (its first 10 KiB),
+ * its path a printf format (`cat("/proc/%d/status", pid)`), as bpftrace's
+ * `cat()`; a file that cannot be opened prints an error on stderr.
+ */
+export function cat(format: string, ...args: AnyOperand[]): void {
+  formatted("cat", format, args);
 }
 
 /** `time(format)`: prints the local time with a strftime format (default `"%H:%M:%S\n"`). */

@@ -1,0 +1,197 @@
+// bpftrace's functions that the Debian tools need (issue 13, 14): bswap,
+// ntop, cat, cgroupid, `*` dereference and indexing with a non-literal
+// index, each run by `deno run -A cli.ts trace` and by `bpftrace` on the
+// same program (and workload), stdout compared byte for byte. The IPv6
+// text of ntop is also checked against glibc's inet_ntop (through
+// python3's socket.inet_ntop) on random addresses.
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { haveProgramType } from "../src/features/mod.ts";
+import { formatInet } from "../src/probe/_inet.ts";
+import { bswap, cat, cgroupid, deref, kaddr, ntop, printf, script } from "../src/probe/mod.ts";
+import type { IrStmt } from "../src/probe/ir.ts";
+import { requireTool, runTimed as run, type TimedRun as Run } from "./_helpers.ts";
+
+/** `bpftrace` with `theirs`, `trace` with `ours` (the same arguments when not given). */
+async function both(theirs: string[], ours = theirs): Promise<[Run, Run]> {
+  requireTool("bpftrace");
+  const t = await run("bpftrace", theirs);
+  const o = await run(Deno.execPath(), ["run", "-A", "cli.ts", "trace", ...ours]);
+  t.stderr = t.stderr.split("\n").filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
+  return [t, o];
+}
+
+async function same(theirs: string[], ours = theirs): Promise<[Run, Run]> {
+  const [t, o] = await both(theirs, ours);
+  assert.equal(t.code, 0, t.stderr);
+  assert.equal(o.code, 0, o.stderr);
+  assert.equal(o.stdout, t.stdout);
+  return [t, o];
+}
+
+const tracepoints = haveProgramType("tracepoint");
+const SKIPPED = tracepoints ? "" : " (skipped: tracepoint programs not supported by this kernel)";
+
+Deno.test({
+  name: `bswap() reverses the bytes within the argument's size, as bpftrace${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    await same([
+      "-e",
+      'BEGIN { printf("%x %x %x %x %d\\n", bswap((uint16)0x1234), bswap((uint32)0x12345678), ' +
+      "bswap(0x1122334455667788), bswap((uint8)0x12), bswap((int16)-2)); " +
+      "$x = bswap((uint16)0x1234); print($x); @a = bswap((uint32)1); @b[bswap((uint16)1)] = 1; " +
+      "@c = bswap(0x0102030405060708); exit(); }",
+    ]);
+  },
+});
+
+Deno.test({
+  name: `ntop() prints IPv4 and IPv6 in printf, keys, values and print() as bpftrace${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    await same([
+      "-e",
+      'BEGIN { printf("[%s] [%s] [%s] [%-20s|] [%5s] [%s] [%s]\\n", ntop(0), ntop(0x0100007f), ' +
+      'ntop(2, 0x0101a8c0), ntop(10, "012345678901234"), ntop(7, 1), ntop("abc"), ' +
+      'ntop(10, "\\x20\\x01\\x0d\\x08\\x00\\x00\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00")); ' +
+      "@a[ntop(0x0100007f)] = count(); @b = ntop(0x0100007f); " +
+      "$d = ntop(0); $d = ntop(0x04030201); print($d); " +
+      '@c[ntop(1), 5] = ntop(10, "012345678901234"); exit(); }',
+    ]);
+  },
+});
+
+Deno.test({
+  name:
+    `cat() prints the file at its formatted path, and bpftrace's error for a missing one${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    const file = await Deno.makeTempFile({ prefix: "denobpf_cat_" });
+    try {
+      await Deno.writeTextFile(file, "no newline at the end");
+      const prog = `BEGIN { cat("/proc/%d/comm", 1); cat("${file}"); printf("|\\n"); ` +
+        'cat("/nonexistent/%s", "x"); cat("/proc/sys/kernel/ostype"); exit(); }';
+      const [t, o] = await same(["-e", prog]);
+      assert.match(o.stdout, /no newline at the end\|\n/);
+      const err = "ERROR: failed to open file '/nonexistent/x': No such file or directory";
+      assert.ok(t.stderr.includes(err), t.stderr);
+      assert.ok(o.stderr.includes(err), o.stderr);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+});
+
+Deno.test({
+  name: `cgroupid() is the id of a cgroup v2 directory, as bpftrace resolves it${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    const mounts = await Deno.readTextFile("/proc/self/mounts");
+    const cg2 = /^\S+ (\S+) cgroup2 /m.exec(mounts)?.[1];
+    assert.ok(cg2, "a cgroup2 hierarchy is mounted");
+    const [, o] = await same(["-e", `BEGIN { printf("%d\\n", cgroupid("${cg2}")); exit(); }`]);
+    assert.match(o.stdout, /\n[1-9]\d*\n/);
+  },
+});
+
+/** The -c workload whose execve calls the pointer tests read: env runs true (several tries). */
+const EXEC = ["-c", "/usr/bin/env true"];
+
+Deno.test({
+  name: `*p and p[i] read through typed pointers and tracepoint fields as bpftrace${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    await same([
+      ...EXEC,
+      "-e",
+      "tracepoint:syscalls:sys_enter_execve /pid == cpid/ { " +
+      'printf("%s|%s|%s\\n", str(*args->argv), str(args->argv[1]), str(*(args->argv + 1))); ' +
+      "$p = (uint8 *)args->filename; " +
+      'printf("%c%c%c %d %d\\n", *$p, $p[1], $p[2], *(uint16 *)args->filename, ' +
+      "*(args->filename + 1) & 0xff); @[*$p, str(args->argv[0])] = count(); }",
+    ]);
+  },
+});
+
+Deno.test({
+  name: `p[$i]: an index computed in the program reads what bpftrace reads with literals${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    // bpftrace 0.17 takes literal indices only: its program spells out what ours loops over.
+    const theirs = "tracepoint:syscalls:sys_enter_execve /pid == cpid/ { " +
+      'printf("%s|%s|%c%c\\n", str(args->argv[0]), str(args->argv[1]), ' +
+      "((uint8 *)args->filename)[0], ((uint8 *)args->filename)[1]); }";
+    const ours = "tracepoint:syscalls:sys_enter_execve /pid == cpid/ { $i = 0; " +
+      'unroll(2) { printf("%s|", str(args->argv[$i])); $i++; } ' +
+      '$p = (uint8 *)args->filename; $j = 1; printf("%c%c\\n", $p[$j - 1], $p[$j]); }';
+    await same([...EXEC, "-e", theirs], [...EXEC, "-e", ours]);
+  },
+});
+
+Deno.test("script(): bswap, cgroupid, cat and deref build the IR the bpftrace front end makes", () => {
+  const s = script(({ every }) =>
+    every(1000, () => {
+      printf("%d %d %d\n", bswap(0x1234), cgroupid("/sys/fs/cgroup"), deref(kaddr("avenrun")));
+      cat("/proc/%d/status", 1);
+      printf("%s\n", ntop(2, 0x0100007f));
+    })
+  );
+  const body = s.ir.probes[0].body as IrStmt[];
+  assert.equal(
+    body[0].span?.text,
+    'printf("%d %d %d\\n", bswap(4660), cgroupid("/sys/fs/cgroup"), *kaddr("avenrun"))',
+  );
+  const pr = body[0] as Extract<IrStmt, { op: "printf" }>;
+  assert.deepEqual(pr.args.map((a) => a.op), ["call", "call", "deref"]);
+  assert.equal(body[1].op, "cat");
+  assert.equal(body[1].span?.text, 'cat("/proc/%d/status", 1)');
+  assert.throws(() => script(({ every }) => every(1000, () => cat("/proc/%d/status"))), /1 conv/);
+});
+
+/** glibc's inet_ntop of each address (python3's socket.inet_ntop calls it). */
+async function glibcNtop(addrs: Uint8Array[]): Promise<string[]> {
+  requireTool("python3");
+  const hex = addrs.map((a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join(""));
+  const py = "import socket,sys\nfor l in sys.stdin.read().split():\n" +
+    "  b=bytes.fromhex(l); print(socket.inet_ntop(socket.AF_INET6 if len(b)==16 else socket.AF_INET, b))";
+  const p = new Deno.Command("python3", { args: ["-c", py], stdin: "piped", stdout: "piped" })
+    .spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(hex.join("\n")));
+  await w.close();
+  const out = await p.output();
+  return new TextDecoder().decode(out.stdout).trimEnd().split("\n");
+}
+
+Deno.test("formatInet: random IPv4 and IPv6 addresses (zero runs, mapped) print as glibc's inet_ntop", async () => {
+  // Words drawn mostly from 0, 1 and 0xffff so that zero runs, ties and mapped forms occur.
+  const word = fc.oneof(
+    fc.constant(0),
+    fc.constant(0),
+    fc.constant(0xffff),
+    fc.integer({ min: 0, max: 0xffff }),
+  );
+  const v6 = fc.array(word, { minLength: 8, maxLength: 8 }).map((ws) => {
+    const b = new Uint8Array(16);
+    ws.forEach((w, i) => (b[2 * i] = w >> 8, b[2 * i + 1] = w & 0xff));
+    return b;
+  });
+  const v4 = fc.uint8Array({ minLength: 4, maxLength: 4 });
+  const addrs = [
+    ...fc.sample(v6, 400),
+    ...fc.sample(v4, 50),
+    new Uint8Array(16),
+    Uint8Array.from([...new Array(10).fill(0), 0xff, 0xff, 1, 2, 3, 4]),
+    Uint8Array.from([...new Array(12).fill(0), 1, 2, 3, 4]),
+    Uint8Array.from([...new Array(15).fill(0), 1]),
+  ];
+  const want = await glibcNtop(addrs);
+  addrs.forEach((a, i) => {
+    const padded = new Uint8Array(16);
+    padded.set(a);
+    assert.equal(formatInet(a.length === 16 ? 10 : 2, padded), want[i], `${a}`);
+  });
+  assert.equal(formatInet(7, new Uint8Array(16)), "");
+});
