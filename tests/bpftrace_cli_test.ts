@@ -4,19 +4,10 @@
 // filtered by its comm, so that the counts are deterministic.
 
 import assert from "node:assert/strict";
-import { haveProgramType } from "../src/features/mod.ts";
-import { requireTool, runTimed as run, type TimedRun as Run } from "./_helpers.ts";
+import { requireTool } from "./_helpers.ts";
+import { both, compareCases, SKIPPED, tracepoints } from "./_bpftrace_compare.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-
-/** Runs the same arguments through `bpftrace` and `deno run -A cli.ts trace`. */
-async function both(args: string[]): Promise<[Run, Run]> {
-  requireTool("bpftrace");
-  const theirs = await run("bpftrace", args);
-  const ours = await run(Deno.execPath(), ["run", "-A", "cli.ts", "trace", ...args]);
-  theirs.stderr = theirs.stderr.split("\n").filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
-  return [theirs, ours];
-}
 
 const DD = "/usr/bin/dd if=/dev/zero of=/dev/null bs=1k count=100";
 const HEAD = "/usr/bin/head -c 0 /etc/hostname";
@@ -121,21 +112,7 @@ const CASES: { name: string; args: string[] }[] = [
 ];
 
 // The one feature these need (bpftrace and timeout are installed by tools/setup.ts: a missing one fails).
-const tracepoints = haveProgramType("tracepoint");
-const SKIPPED = tracepoints ? "" : " (skipped: tracepoint programs not supported by this kernel)";
-
-for (const c of CASES) {
-  Deno.test({
-    name: `trace matches bpftrace: ${c.name}${SKIPPED}`,
-    ignore: !tracepoints,
-    async fn() {
-      const [theirs, ours] = await both(c.args);
-      assert.equal(theirs.code, 0, theirs.stderr);
-      assert.equal(ours.code, 0, ours.stderr);
-      assert.equal(ours.stdout, theirs.stdout);
-    },
-  });
-}
+compareCases(CASES);
 
 Deno.test({
   name: `trace prints bpftrace's error report and fails as it does${SKIPPED}`,

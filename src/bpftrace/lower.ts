@@ -174,6 +174,21 @@ const UNSUPPORTED_FUNCTIONS = new Set([
   "socket_cookie",
 ]);
 
+/** Builtins bpftrace 0.17 types uint64 whatever their width (what `sizeof` says of them). */
+const U64_BUILTINS = new Set([
+  "nsecs",
+  "elapsed",
+  "pid",
+  "tid",
+  "cgroup",
+  "uid",
+  "gid",
+  "cpu",
+  "rand",
+  "numaid",
+  "cpid",
+]);
+
 /** Builtins of bpftrace this compiler does not support yet. */
 const UNSUPPORTED_BUILTINS = new Set(["numaid", "ctx", "username", "jiffies"]);
 
@@ -248,6 +263,8 @@ class Lowering {
   #kinds: IrPointKind[] = [];
   #mapRefs: { name: string; loc: Loc }[] = [];
   #errors: BpftraceError[] = [];
+  /** How many `while` loops enclose the statement being lowered (`unroll` is none, as in bpftrace). */
+  #loops = 0;
 
   constructor(program: BtProgram, options: LowerBpftraceOptions) {
     this.#program = program;
@@ -418,10 +435,20 @@ class Lowering {
         if (n.value < 1n) throw this.error("unroll minimum value is 1", s.head);
         return [{ op: "unroll", count: Number(n.value), body: this.stmts(s.body), span }];
       }
-      case "while":
-        throw this.error("while loops are not supported yet", s.head);
+      case "while": {
+        const cond = this.expr(s.cond);
+        this.#loops++;
+        try {
+          return [{ op: "while", cond, body: this.stmts(s.body), span: this.span(s.head) }];
+        } finally {
+          this.#loops--;
+        }
+      }
       case "jump":
-        throw this.error(`${s.word} is not supported yet`, s.loc);
+        if (s.word !== "return" && !this.#loops) {
+          throw this.error(`${s.word} used outside of a loop`, s.loc);
+        }
+        return [{ op: s.word, span }];
       case "assign":
         return [this.assign(s, span)];
       case "expr":
@@ -656,6 +683,10 @@ class Lowering {
     const limits = VALUE_FUNCTIONS[name] ?? STATEMENT_FUNCTIONS[name];
     if (!limits) throw this.error(`Unknown function: ${name}`, nameLoc);
     this.checkArgs(name, e.args.length, limits, e.loc);
+    if (name === "sizeof") {
+      const size = this.sizeofValue(e.args[0], e.loc);
+      if (size !== undefined) return { op: "int", value: BigInt(size), span: this.span(e.loc) };
+    }
     const args = e.args.map((a, i): IrExpr => {
       // str($1): a positional parameter as a string
       if (a.kind === "positional" && i === 0 && name === "str") {
@@ -728,6 +759,50 @@ class Lowering {
       );
     }
     return { op: "builtin", name: name as IrBuiltin, span };
+  }
+
+  /**
+   * `sizeof(struct X)`, `sizeof(uint32)`: the back end's sizeof of a type
+   * name. bpftrace 0.17 knows the script's and the kernel's structs and
+   * unions and its own integer names (`int` is an unknown identifier, a
+   * pointer type a syntax error), and names the whole call when it fails.
+   */
+  sizeofType(e: BtExpr & { kind: "sizeof" }): IrExpr {
+    const stars = e.type.split("*").length - 1;
+    if (stars) {
+      // bpftrace's struct lexer reads each `*` twice: its location runs that much further.
+      throw this.error("syntax error, unexpected )", {
+        ...e.loc,
+        endColumn: e.loc.endColumn + stars,
+      });
+    }
+    const record = /^(struct|union|enum) /.test(e.type);
+    if (record && (e.type.startsWith("enum ") || !this.recordExists(e.type))) {
+      throw this.error(`Unknown identifier: '${e.type}'`, e.loc);
+    }
+    const arg: IrExpr = { op: "str", value: e.type };
+    return { op: "call", fn: "sizeof", args: [arg], span: this.span(e.loc) };
+  }
+
+  /**
+   * The size bpftrace gives `sizeof(arg)` where it differs from the back
+   * end's type of the value: a string literal's bytes with its NUL, 8 for
+   * the builtins bpftrace types uint64 (`pid`, `cpu`…); undefined for the
+   * rest. An identifier that is no constant is unknown, at the call.
+   */
+  sizeofValue(arg: BtExpr, loc: Loc): number | undefined {
+    if (arg.kind === "string") return new TextEncoder().encode(arg.value).length + 1;
+    if (arg.kind === "builtin" && U64_BUILTINS.has(arg.name)) return 8;
+    if (arg.kind === "ident" && !this.#options.defines?.has(arg.name)) {
+      if (this.macro(arg.name) === undefined && this.#options.constant?.(arg.name) === undefined) {
+        throw this.error(`Unknown identifier: '${arg.name}'`, {
+          ...loc,
+          endColumn: arg.loc.endColumn,
+        });
+      }
+      return 8;
+    }
+    return undefined;
   }
 
   /** Whether a struct or union is declared by the script or known to the kernel. */
@@ -836,7 +911,7 @@ class Lowering {
       case "tuple":
         return { op: "tuple", elems: e.elems.map((x) => this.expr(x)), span };
       case "sizeof":
-        throw this.error(`sizeof(${e.type}) is not supported yet`, e.loc);
+        return this.sizeofType(e);
     }
   }
 }

@@ -16,9 +16,8 @@
  * the IR; errors are {@linkcode BpftraceError}s whose `report` is what
  * bpftrace prints for the same mistake (`stdin:1:9-12: ERROR: …`, the
  * line, a `~~~` marker). A construct this compiler does not support yet is
- * an error naming it. Not supported yet: `while`, `break`, `continue`,
- * `return`; the `*` and `&` operators; `sizeof(type)`; software, hardware,
- * watchpoint and iter probes, and kfunc/kprobe on a module's function; the
+ * an error naming it. Not supported yet: the `*` and `&` operators;
+ * software, hardware, watchpoint and iter probes, and kfunc/kprobe on a module's function; the
  * builtins `numaid`, `ctx`, `username`, `jiffies`, `sargN`; the functions
  * `system`, `cat`, `signal`, `override`, `strftime`, `path`, `macaddr`,
  * `cgroupid`, `bswap`, `skboutput`, `pton` and later bpftrace's additions;

@@ -180,6 +180,8 @@ export function stmtText(s: IrStmt): string {
       return `print(${s.map})`;
     case "print_value":
       return `print(${exprText(s.value)})`;
+    case "while":
+      return `while (${exprText(s.cond)})`;
     case "expr":
       return exprText(s.value);
     default:
@@ -226,6 +228,8 @@ export class ScriptChecker {
   /** Bytes kept of each string. */
   readonly strlen: number;
   #strict = false;
+  /** How many `while` loops enclose the statement being checked. */
+  #loops = 0;
   /** The pointer nodes made for `args.f->member` reads, one per read (both passes use it). */
   #roots = new Map<IrExpr, IrExpr>();
   /** The address nodes made for `p[i]` reads (`p + i * size`), one per read (both passes use it). */
@@ -387,6 +391,14 @@ export class ScriptChecker {
         return;
       case "unroll":
         return this.#stmts(s.body, env, pt);
+      case "while":
+        this.#needInt(s.cond, this.#expr(s.cond, env, pt), text);
+        this.#loops++;
+        try {
+          return this.#stmts(s.body, env, pt);
+        } finally {
+          this.#loops--;
+        }
       case "printf":
       case "cat": {
         const types = s.args.map((a) => this.#expr(a, env, pt));
@@ -417,6 +429,11 @@ export class ScriptChecker {
         return;
       case "time":
       case "exit":
+      case "return":
+        return;
+      case "break":
+      case "continue":
+        if (!this.#loops) fail(`${s.op} used outside of a loop`, text);
         return;
     }
   }

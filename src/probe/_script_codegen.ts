@@ -162,6 +162,8 @@ class ProgramGen {
   readonly a = this.g.a;
   #sp = POINTER_SLOT;
   #locals = new Map<string, { off: number; type: IrType }>();
+  /** The enclosing `while` loops' labels, innermost last (`continue` jumps to top, `break` to end). */
+  #loops: { top: string; end: string }[] = [];
   stacks = false;
   globals = false;
 
@@ -262,6 +264,27 @@ class ProgramGen {
       a.ja("out");
       return true;
     }
+    if (s.op === "while") {
+      const a = this.a;
+      const top = this.g.fresh("while");
+      const end = this.g.fresh("wend");
+      this.g.label(top);
+      this.scoped(() => this.int(s.cond));
+      a.jeq(R0, 0, end);
+      this.#loops.push({ top, end });
+      try {
+        if (!this.stmts(s.body)) a.ja(top);
+      } finally {
+        this.#loops.pop();
+      }
+      this.g.label(end);
+      return false;
+    }
+    if (s.op === "break" || s.op === "continue" || s.op === "return") {
+      const loop = this.#loops[this.#loops.length - 1];
+      this.a.ja(s.op === "return" ? "out" : s.op === "break" ? loop.end : loop.top);
+      return true;
+    }
     if (s.op === "if") {
       const a = this.a;
       const els = this.g.fresh("else");
@@ -317,6 +340,10 @@ class ProgramGen {
         return;
       case "if":
       case "exit":
+      case "while":
+      case "break":
+      case "continue":
+      case "return":
         return;
       case "printf": {
         const types = s.args.map((x) => this.type(x));
@@ -504,11 +531,17 @@ class ProgramGen {
         return;
       // / % and >> are unsigned, as bpftrace compiles them (it warns that signed operands are
       // undefined behaviour); BPF's unsigned ops also need no v4 ISA (sdiv/smod: Linux 6.6).
+      // By a power of two they are a shift and a mask, as LLVM compiles them: the verifier
+      // tracks the bounds of those (a loop halving a value ends for it), not of div/mod.
       case "/":
-        a.div64(dst, src);
+        if (typeof src === "number" && src > 0 && (src & (src - 1)) === 0) {
+          a.rsh64(dst, Math.log2(src));
+        } else a.div64(dst, src);
         return;
       case "%":
-        a.mod64(dst, src);
+        if (typeof src === "number" && src > 0 && (src & (src - 1)) === 0) {
+          a.and64(dst, src - 1);
+        } else a.mod64(dst, src);
         return;
       case "&":
         a.and64(dst, src);

@@ -584,6 +584,8 @@ export function cast<S = number>(value: AnyOperand, type: string): RecordExpr<S>
 // is enough; `record` saves and restores it around each body.
 let body: IrStmt[] | undefined;
 let locals = 0;
+// How many loop() bodies are being recorded (breakLoop/continueLoop need one).
+let loops = 0;
 
 function push(stmt: IrStmt, what: string): void {
   if (!body) {
@@ -668,6 +670,44 @@ export function unroll(n: number, fn: () => void): void {
     { op: "unroll", count: n, body: recordBody(fn), span: { text: `unroll (${n})` } },
     "unroll()",
   );
+}
+
+/**
+ * `while (c) { … }`: the body runs while `c` is non-zero, in the kernel.
+ * The verifier must see the loop end (a counter compared with a constant,
+ * a value halved to zero…; kernel 5.3 or later). Inside, {@linkcode breakLoop}
+ * and {@linkcode continueLoop} leave it or start its next round.
+ */
+export function loop(c: AnyOperand, fn: () => void): void {
+  const ce = toExpr(c);
+  loops++;
+  let stmts: IrStmt[];
+  try {
+    stmts = recordBody(fn);
+  } finally {
+    loops--;
+  }
+  push({ op: "while", cond: ce.node, body: stmts, span: { text: `while (${ce.text})` } }, "loop()");
+}
+
+function jump(op: "break" | "continue", what: string): void {
+  if (!loops) throw new InvalidArgumentError(`${what} is only allowed inside loop(c, () => { … })`);
+  push({ op, span: { text: op } }, what);
+}
+
+/** `break`: leaves the innermost {@linkcode loop}. */
+export function breakLoop(): void {
+  jump("break", "breakLoop()");
+}
+
+/** `continue`: starts the innermost {@linkcode loop}'s next round (its condition is tested first). */
+export function continueLoop(): void {
+  jump("continue", "continueLoop()");
+}
+
+/** `return`: this firing of the probe ends here (nothing after it runs; the maps keep what was done). */
+export function returnEarly(): void {
+  push({ op: "return", span: { text: "return" } }, "returnEarly()");
 }
 
 function conversions(format: string): number {

@@ -1,0 +1,55 @@
+// Running `denobpf trace` next to the live bpftrace: the same arguments
+// through both, and bpftrace's error report for a program it refuses.
+
+import assert from "node:assert/strict";
+import { haveProgramType } from "../src/features/mod.ts";
+import { requireTool, runTimed as run, type TimedRun as Run } from "./_helpers.ts";
+
+/** Runs the same arguments through `bpftrace` and `deno run -A cli.ts trace` (bpftrace's RLIMIT warning dropped). */
+export async function both(args: string[]): Promise<[Run, Run]> {
+  requireTool("bpftrace");
+  const theirs = await run("bpftrace", args);
+  const ours = await run(Deno.execPath(), ["run", "-A", "cli.ts", "trace", ...args]);
+  theirs.stderr = theirs.stderr.split("\n").filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
+  return [theirs, ours];
+}
+
+/** What bpftrace prints on stderr for a program it refuses (its RLIMIT warning dropped). */
+export function bpftraceErrors(program: string): string {
+  const out = new Deno.Command("timeout", {
+    args: ["10", "bpftrace", "-e", program],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  return new TextDecoder().decode(out.stderr).split("\n")
+    .filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
+}
+
+/** Whether the kernel runs tracepoint programs (what the compared cases need). */
+export const tracepoints: boolean = haveProgramType("tracepoint");
+/** The suffix of a compared case's name when the kernel lacks tracepoint programs. */
+export const SKIPPED: string = tracepoints
+  ? ""
+  : " (skipped: tracepoint programs not supported by this kernel)";
+
+/**
+ * One test per case: both tools exit 0 and print the same stdout (and,
+ * with `stderr`, the same stderr).
+ */
+export function compareCases(
+  cases: readonly { name: string; args: string[]; stderr?: boolean }[],
+): void {
+  for (const c of cases) {
+    Deno.test({
+      name: `trace matches bpftrace: ${c.name}${SKIPPED}`,
+      ignore: !tracepoints,
+      async fn() {
+        const [theirs, ours] = await both(c.args);
+        assert.equal(theirs.code, 0, theirs.stderr);
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(ours.stdout, theirs.stdout);
+        if (c.stderr) assert.equal(ours.stderr, theirs.stderr);
+      },
+    });
+  }
+}
