@@ -130,6 +130,21 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: `uaddr() is a data symbol's address in the probed binary, as bpftrace gives it${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    // bash exports data symbols (glob_asciirange: 4 bytes); 0.17 adds no load bias (bash is PIE)
+    await same([
+      "-c",
+      "/usr/bin/bash -c /usr/bin/true",
+      "-e",
+      'uprobe:/usr/bin/bash:shell_execve { printf("%p %d\\n", uaddr("glob_asciirange"), ' +
+      '*uaddr("glob_asciirange")); exit(); }',
+    ]);
+  },
+});
+
 Deno.test("script(): bswap, cgroupid, cat and deref build the IR the bpftrace front end makes", () => {
   const s = script(({ every }) =>
     every(1000, () => {

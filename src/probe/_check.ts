@@ -11,6 +11,8 @@ import { checkPrintfArgs } from "./printf.ts";
 import { loadKernelSpec } from "../btf/kernel.ts";
 import { castType } from "./_int_types.ts";
 import { DeclaredStructs } from "./_layout.ts";
+import { readElfFile } from "../elf/elf_file.ts";
+import { SymbolType } from "../elf/constants.ts";
 
 export { castType };
 import {
@@ -894,6 +896,34 @@ export class ScriptChecker {
     return this.#readAt(e, addr, elem, pt);
   }
 
+  /**
+   * `uaddr("name")` at a uprobe or USDT probe: the address of a data symbol
+   * (STT_OBJECT) of the probed binary, as its symbol table gives it (as
+   * bpftrace 0.17 does: no load bias), typed a user pointer to an integer
+   * of the symbol's size (1, 2 or 4 bytes, else 8).
+   */
+  #uaddr(e: IrExpr & { op: "call" }, env: PointEnv, pt: ProgramTypes, text: string): IrType {
+    const name = e.args[0]?.op === "str" && e.args.length === 1 ? e.args[0].value : undefined;
+    if (name === undefined) fail(`${text}: uaddr() takes a symbol name (a string)`, text);
+    if (!/^[a-zA-Z0-9./_-]+$/.test(name)) {
+      fail(`${text}: uaddr() expects a string that is a valid symbol ("${name}" provided)`, text);
+    }
+    const path = env.schema?.path;
+    if (!["uprobe", "uretprobe", "usdt"].includes(env.kind) || !path) {
+      fail(`${text}: uaddr() can only be used with uprobes and USDT probes, not ${env.name}`, text);
+    }
+    const sym = dataSymbol(path, name);
+    if (!sym) fail(`${text}: Could not resolve symbol: ${path}:${name}`, text);
+    const size = [1, 2, 4].includes(Number(sym.size)) ? Number(sym.size) as 1 : 8;
+    pt.access.set(e, {
+      type: "int",
+      src: { from: "const", value: sym.value },
+      size: 8,
+      signed: false,
+    });
+    return { kind: "ptr", space: "user", to: { kind: "int", size, signed: true } };
+  }
+
   #needInt(e: IrExpr, t: IrType, text: string): void {
     if (!isInt(t) && t.kind !== "none") {
       fail(`${text}: ${exprText(e)} is ${typeText(t)}, not an integer`, text);
@@ -996,6 +1026,8 @@ export class ScriptChecker {
       case "kaddr":
         if (e.args[0]?.op !== "str") fail(`${text}: kaddr() takes a symbol name (a string)`, text);
         return U64;
+      case "uaddr":
+        return this.#uaddr(e, env, pt, text);
       case "cgroupid":
         if (e.args[0]?.op !== "str" || e.args.length !== 1) {
           fail(`${text}: cgroupid() takes the path of a cgroup v2 directory (a string)`, text);
@@ -1093,6 +1125,18 @@ export class ScriptChecker {
         fail(`${text}: ${e.fn}() is not supported yet by the probe back end`, text);
     }
   }
+}
+
+/** A defined data symbol (STT_OBJECT) of the ELF file at `path`: `.symtab`, then `.dynsym`. */
+function dataSymbol(path: string, name: string): { value: bigint; size: bigint } | undefined {
+  const elf = readElfFile(path);
+  for (const table of [() => elf.symbols(), () => elf.dynamicSymbols()]) {
+    const hit = table().find((s) =>
+      s.name === name && s.type === SymbolType.OBJECT && s.value !== 0n
+    );
+    if (hit) return hit;
+  }
+  return undefined;
 }
 
 /** Point kinds whose context is a `struct pt_regs` (perf_event data starts with one). */

@@ -213,6 +213,7 @@ export {
   time,
   toExpr,
   toIrPoint,
+  uaddr,
   uid,
   unroll,
   user,

@@ -512,6 +512,15 @@ export function bswap(x: Operand): ScriptExpr<number> {
   return call("bswap", [x]);
 }
 
+/**
+ * `uaddr("name")`: at a uprobe or USDT probe, the address of a data symbol
+ * of the probed binary, a user pointer to an integer of the symbol's size
+ * (read it with `deref`).
+ */
+export function uaddr(name: string): ScriptExpr<number> {
+  return call("uaddr", [name]);
+}
+
 /** `cgroupid("/sys/fs/cgroup/…")`: the id of a cgroup v2 directory, as `cgroup` gives it. */
 export function cgroupid(path: string): ScriptExpr<number> {
   return call("cgroupid", [path]);
