@@ -32,6 +32,8 @@ export interface BootOptions {
   signal?: AbortSignal;
   /** Called with every chunk of console output. */
   onOutput?: (chunk: Uint8Array) => void | Promise<void>;
+  /** Called with QEMU's process id once it is spawned. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** How the boot ended. */
@@ -89,6 +91,7 @@ export async function boot(options: BootOptions): Promise<BootResult> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  options.onSpawn?.(child.pid);
   let timedOut = false;
   const kill = () => {
     try {

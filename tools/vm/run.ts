@@ -30,6 +30,7 @@
 
 import { exec, exists } from "./_exec.ts";
 import { ConsoleLines } from "./console.ts";
+import { CpuByFile, cpuSeconds, type FileCpu } from "./cpu.ts";
 import { renderInit, type Share } from "./guest_init.ts";
 import { ensureKernel, ensurePackages, type Kernel, VmUnavailable } from "./host.ts";
 import { buildInitramfs } from "./initramfs.ts";
@@ -266,7 +267,12 @@ async function main(opts: Options): Promise<Outcome> {
     const tInitrd = performance.now();
 
     log(`vm: booting ${kernel.kver} (${kernel.deb}) under QEMU/TCG`);
-    const lines = new ConsoleLines(log);
+    let qemuPid = 0;
+    const cpu = new CpuByFile(() => cpuSeconds(qemuPid));
+    const lines = new ConsoleLines((line) => {
+      log(line);
+      cpu.line(line);
+    });
     const res = await boot({
       qemu: QEMU,
       kernel: kernel.vmlinuz,
@@ -278,6 +284,7 @@ async function main(opts: Options): Promise<Outcome> {
         ...shares.map((s) => ({ tag: s.tag, path: s.path, readonly: !s.writable })),
       ],
       onOutput: (chunk) => lines.push(chunk),
+      onSpawn: (pid) => qemuPid = pid,
     });
     lines.flush();
     const tEnd = performance.now();
@@ -302,7 +309,7 @@ async function main(opts: Options): Promise<Outcome> {
       }
       return { summary: `exit code ${code}`, code };
     }
-    return await collect(opts.runs, shareDir, res.code);
+    return await collect(opts.runs, shareDir, { qemuCode: res.code, cpu: cpu.files });
   } finally {
     for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
     if (!opts.keep) await Deno.remove(work, { recursive: true });
@@ -318,11 +325,15 @@ async function readNumber(path: string): Promise<number | undefined> {
 
 /**
  * Reads each run's output and exit code from the run directory, prints its
- * summary and the names of its skipped tests, and sums them up. A run with
+ * summary, the names of its skipped tests and its slowest files, and sums them up. A run with
  * no exit code or no summary (the guest died, QEMU timed out) counts as one
  * failure.
  */
-async function collect(runs: TestRun[], dir: string, qemuCode?: number): Promise<Outcome> {
+async function collect(
+  runs: TestRun[],
+  dir: string,
+  { qemuCode, cpu = [] }: { qemuCode?: number; cpu?: FileCpu[] },
+): Promise<Outcome> {
   const all: TestCounts[] = [];
   let code = 0;
   for (const r of runs) {
@@ -344,13 +355,31 @@ async function collect(runs: TestRun[], dir: string, qemuCode?: number): Promise
     all.push(counts);
     log(`vm: ${r.name}: ${summaryLine(counts)}${secs !== undefined ? ` in ${secs} s` : ""}`);
     for (const name of ignoredTests(output)) log(`vm:   skipped: ${name}`);
-    const slowest = fileSeconds(output).sort((a, b) => b.seconds - a.seconds).slice(0, 15);
-    if (slowest.length) {
-      log(`vm:   slowest files (sum of their tests' times):`);
-      for (const f of slowest) log(`vm:     ${f.seconds.toFixed(0).padStart(5)} s  ${f.file}`);
-    }
+    logSlowest(output, cpu.filter((c) => c.run === r.name));
   }
   return { summary: summaryLine(addCounts(...all)), code };
+}
+
+/**
+ * The run's 15 costliest test files: QEMU's CPU seconds while each ran (the
+ * guest's work, whatever else loads the host) and the guest's own sum of
+ * the file's test times.
+ */
+function logSlowest(output: string, cpu: FileCpu[]): void {
+  const wall = new Map(fileSeconds(output).map((f) => [f.file, f.seconds]));
+  const rows = cpu.length
+    ? cpu.map((c) => ({ file: c.file, cpu: c.cpu, wall: wall.get(c.file) }))
+    : [...wall].map(([file, s]) => ({ file, cpu: undefined, wall: s }));
+  rows.sort((a, b) => (b.cpu ?? b.wall ?? 0) - (a.cpu ?? a.wall ?? 0));
+  if (!rows.length) return;
+  const total = rows.reduce((t, r) => t + (r.cpu ?? 0), 0);
+  log(
+    `vm:   costliest files (QEMU CPU s, tests' own s)${
+      cpu.length ? `; all: ${total.toFixed(0)} CPU s` : ""
+    }:`,
+  );
+  const n = (x?: number) => (x === undefined ? "-" : x.toFixed(0)).padStart(6);
+  for (const r of rows.slice(0, 15)) log(`vm:   ${n(r.cpu)} ${n(r.wall)}  ${r.file}`);
 }
 
 let outcome: Outcome;

@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { ConsoleLines } from "./console.ts";
+import { CpuByFile, cpuSeconds } from "./cpu.ts";
 import { renderInit, shellQuote } from "./guest_init.ts";
 import { qemuArgs } from "./qemu.ts";
 import { addCounts, fileSeconds, ignoredTests, parseDenoSummary, summaryLine } from "./summary.ts";
@@ -58,6 +59,32 @@ Deno.test("fileSeconds sums each file's test times, not its steps'", () => {
     { file: "./tests/a_test.ts", seconds: 68 },
     { file: "./tests/b_test.ts", seconds: 122.000741 },
   ]);
+});
+
+Deno.test("CpuByFile charges QEMU's CPU time to the file deno test is running", () => {
+  let now = 0;
+  const c = new CpuByFile(() => now);
+  const feed = (cpu: number, line: string) => {
+    now = cpu;
+    c.line(line);
+  };
+  feed(1, "vm: running suite at 30.1s: deno test ...");
+  feed(2, "running 3 tests from ./tests/a_test.ts");
+  feed(5, "a test ... ok (1s)");
+  feed(12, "running 1 test from ./tests/b_test.ts");
+  feed(20, "vm: suite done at 99.0s, exit code 0");
+  feed(21, "vm: running focused at 99.5s: deno test ...");
+  feed(22, "running 2 tests from ./tests/vm/c_test.ts");
+  feed(30, "vm: focused done at 130.0s, exit code 1");
+  assert.deepEqual(c.files, [
+    { run: "suite", file: "./tests/a_test.ts", cpu: 10 },
+    { run: "suite", file: "./tests/b_test.ts", cpu: 8 },
+    { run: "focused", file: "./tests/vm/c_test.ts", cpu: 8 },
+  ]);
+  // This process's own CPU time, which only grows.
+  const mine = cpuSeconds(Deno.pid)!;
+  assert.ok(mine >= 0 && cpuSeconds(Deno.pid)! >= mine);
+  assert.equal(cpuSeconds(2 ** 30), undefined);
 });
 
 Deno.test("shellQuote survives sh for awkward strings", async () => {
