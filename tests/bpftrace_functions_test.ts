@@ -131,6 +131,20 @@ Deno.test({
 });
 
 Deno.test({
+  name: `strftime() prints nsecs as local time in printf, print(), keys and values${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    // (the date, not the time of day: both runs print the same unless midnight falls between)
+    await same([
+      "-e",
+      'BEGIN { printf("%s|%-12s|\\n", strftime("day %d of %m", nsecs), strftime("%Y-%m-%d", nsecs)); ' +
+      'print(strftime("%Y", nsecs)); @t = strftime("%m", nsecs); @k[strftime("%Y", nsecs)] = 1; ' +
+      "exit(); }",
+    ]);
+  },
+});
+
+Deno.test({
   name: `uaddr() is a data symbol's address in the probed binary, as bpftrace gives it${SKIPPED}`,
   ignore: !tracepoints,
   async fn() {

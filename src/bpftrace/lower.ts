@@ -136,6 +136,7 @@ const VALUE_FUNCTIONS: Record<string, [number, number]> = {
   kptr: [1, 1],
   bswap: [1, 1],
   cgroupid: [1, 1],
+  strftime: [2, 2],
 };
 
 /** Functions that are statements: [min args, max args]. */
@@ -156,7 +157,6 @@ const UNSUPPORTED_FUNCTIONS = new Set([
   "system",
   "signal",
   "override",
-  "strftime",
   "path",
   "macaddr",
   "skboutput",

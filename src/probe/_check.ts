@@ -290,7 +290,7 @@ export class ScriptChecker {
     const m = this.#map(name);
     const t = key ? this.#expr(key, env, pt) : { kind: "none" as const };
     const keyable = t.kind === "str" || t.kind === "stack" || t.kind === "tuple" ||
-      t.kind === "inet" || isInt(t);
+      t.kind === "inet" || t.kind === "timestamp" || isInt(t);
     if (key && !keyable && t.kind !== "none") {
       fail(`${text}: a map key cannot be ${typeText(t)}`, text);
     }
@@ -1028,6 +1028,12 @@ export class ScriptChecker {
         return U64;
       case "uaddr":
         return this.#uaddr(e, env, pt, text);
+      case "strftime":
+        if (e.args.length !== 2 || e.args[0].op !== "str") {
+          fail(`${text}: strftime() takes a format (a string literal) and nanoseconds`, text);
+        }
+        this.#needInt(e.args[1], types[1], text);
+        return { kind: "timestamp", format: e.args[0].value };
       case "cgroupid":
         if (e.args[0]?.op !== "str" || e.args.length !== 1) {
           fail(`${text}: cgroupid() takes the path of a cgroup v2 directory (a string)`, text);

@@ -875,6 +875,7 @@ class ProgramGen {
           else if (size === 8) a.be64(R0);
           return;
         }
+        if (e.fn === "strftime") return this.int(e.args[1]); // the time; the format is its type's
         if (e.fn === "cgroupid" && e.args[0].op === "str") {
           this.g.constant(R0, BigInt(cgroupId(e.args[0].value, exprText(e))));
           return;

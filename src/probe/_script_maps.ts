@@ -10,6 +10,7 @@ import type { MapLayout } from "./_script_codegen.ts";
 import type { IrType } from "./ir.ts";
 import { resolveKsym, resolveUsym } from "./symbols.ts";
 import { formatInet } from "./_inet.ts";
+import { bootTimeText } from "./_strftime.ts";
 import {
   type Histogram,
   histogramFrom,
@@ -59,6 +60,8 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
       const frames = s === "" ? [] : s.split("\n");
       return t.frames === undefined ? frames : frames.slice(0, t.frames);
     }
+    case "timestamp":
+      return bootTimeText(t.format, view.getBigUint64(off, true));
     case "inet":
       return formatInet(
         Number(view.getBigInt64(off, true)),

@@ -130,8 +130,9 @@ export interface IrPoint extends IrNode {
  * as symbols; `record` is a kernel (BTF) or script-declared struct, read
  * through a pointer; `tuple` is an ordered group of values (a map key or
  * value); `inet` is an address family and 16 address bytes (`ntop()`),
- * printed as `inet_ntop` prints it; `none` is the type of statements'
- * "no value".
+ * printed as `inet_ntop` prints it; `timestamp` is nanoseconds since
+ * boot printed as local time with a strftime format (`strftime()`); `none`
+ * is the type of statements' "no value".
  */
 export type IrType =
   | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
@@ -150,6 +151,7 @@ export type IrType =
   | { kind: "record"; ref: IrRecordRef }
   | { kind: "tuple"; elems: IrType[] }
   | { kind: "inet" }
+  | { kind: "timestamp"; format: string }
   | { kind: "none" };
 
 /** A struct or union type: from kernel BTF by name, or declared in the script. */
@@ -250,6 +252,7 @@ export type IrFunction =
   | "ntop" // ntop([af,] addr): an IP address as text
   | "bswap" // bswap(x): x's bytes reversed, within x's size (8, 16, 32 or 64 bits)
   | "cgroupid" // cgroupid("path"): the id of a cgroup v2 directory
+  | "strftime" // strftime("format", nsecs): a time since boot, printed as local time
   | "kstack" // kstack([mode,] [frames])
   | "ustack" // ustack([mode,] [frames])
   | "sizeof" // sizeof(type or expr)

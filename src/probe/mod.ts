@@ -206,6 +206,7 @@ export {
   type StackOptions,
   stats,
   str,
+  strftime,
   strncmp,
   type StructMembers,
   sum,

@@ -230,6 +230,7 @@ function printfKind(t: PrintfArgType): string {
     case "ksym":
     case "usym":
     case "inet":
+    case "timestamp":
       return "string";
     case "buf":
       return "buffer";

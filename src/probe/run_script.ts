@@ -59,6 +59,7 @@ import {
 import { closeAll, type Owned, type RunOptions } from "./handles.ts";
 import type { IrPoint, IrProbe, IrType, ScriptIr } from "./ir.ts";
 import { readFileHead } from "../sys/file.ts";
+import { strftime } from "./_strftime.ts";
 import { formatMap, formatMaps, formatValue, type MapEntry } from "./output.ts";
 import { formatPrintf, type PrintfArg } from "./printf.ts";
 import { datum, jsEntries, printLayout, readEntries, type ScriptValue } from "./_script_maps.ts";
@@ -737,42 +738,4 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     }
     throw e;
   }
-}
-
-const pad2 = (n: number) => String(n).padStart(2, "0");
-
-/** strftime for the conversions `time()` formats use (`%H:%M:%S`, `%Y-%m-%d`…). */
-function strftime(format: string, d: Date): string {
-  return format.replace(/%([HMSYmdyjeIpTFD%])/g, (_m, c: string) => {
-    switch (c) {
-      case "H":
-        return pad2(d.getHours());
-      case "M":
-        return pad2(d.getMinutes());
-      case "S":
-        return pad2(d.getSeconds());
-      case "Y":
-        return String(d.getFullYear());
-      case "y":
-        return pad2(d.getFullYear() % 100);
-      case "m":
-        return pad2(d.getMonth() + 1);
-      case "d":
-        return pad2(d.getDate());
-      case "e":
-        return String(d.getDate()).padStart(2);
-      case "I":
-        return pad2(d.getHours() % 12 || 12);
-      case "p":
-        return d.getHours() < 12 ? "AM" : "PM";
-      case "T":
-        return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-      case "F":
-        return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
-      case "D":
-        return `${pad2(d.getMonth() + 1)}/${pad2(d.getDate())}/${pad2(d.getFullYear() % 100)}`;
-      default:
-        return "%";
-    }
-  });
 }

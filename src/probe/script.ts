@@ -521,6 +521,15 @@ export function uaddr(name: string): ScriptExpr<number> {
   return call("uaddr", [name]);
 }
 
+/**
+ * `strftime(format, ns)`: `ns` nanoseconds since boot (`nsecs`), printed
+ * as local time with a strftime format (`%H:%M:%S`, and `%f` for the
+ * microseconds), in printf's `%s`, map keys and values.
+ */
+export function strftime(format: string, ns: Operand): ScriptExpr<string> {
+  return call("strftime", [format, ns]);
+}
+
 /** `cgroupid("/sys/fs/cgroup/…")`: the id of a cgroup v2 directory, as `cgroup` gives it. */
 export function cgroupid(path: string): ScriptExpr<number> {
   return call("cgroupid", [path]);
