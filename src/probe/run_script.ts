@@ -285,12 +285,7 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
     try {
       await p.program!.testRun({ context: new Uint8Array(8) });
     } catch (e) {
-      throw new NotSupportedError(
-        "BPF_PROG_TEST_RUN of raw_tracepoint programs",
-        `${p.env.name}: running the body needs BPF_PROG_TEST_RUN of raw_tracepoint programs ` +
-          "(Linux 5.10 or later)",
-        { cause: e },
-      );
+      throw noTestRun(p.env.name, e);
     }
   }
 
@@ -488,9 +483,8 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
         first ??= e;
       }
     };
-    await attempt(() => {
-      for (const l of o.links.splice(0).reverse()) l.close();
-    });
+    // All at once: each detach from a tracepoint waits for RCU grace periods in close(2).
+    await attempt(() => Promise.all(o.links.splice(0).reverse().map((l) => l.closeAsync())));
     this.#pumpStop.abort();
     await attempt(() => this.#pump);
     await attempt(() => this.drain());
@@ -554,6 +548,19 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   }
 }
 
+/** The error for a BEGIN or END this kernel cannot run (no BPF_PROG_TEST_RUN of raw_tp). */
+function noTestRun(name: string, cause?: unknown): NotSupportedError {
+  return new NotSupportedError(
+    "BPF_PROG_TEST_RUN of raw_tracepoint programs",
+    MISC_REQUIREMENTS.raw_tp_test_run,
+    {
+      cause,
+      detail: `${name} runs as a raw_tracepoint program with BPF_PROG_TEST_RUN; ` +
+        "leave BEGIN and END out",
+    },
+  );
+}
+
 /** The program that stores the start time (for `elapsed`) in `globals`. */
 function initGlobals(): Assembler {
   return new Assembler()
@@ -584,13 +591,11 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     }
   }
   if (progs.length === 0) throw new InvalidArgumentError("runScript: the script has no probes");
-  const special = progs.find((p) => p.point.kind === "begin" || p.point.kind === "end");
-  if (special && !haveFeature("raw_tp_test_run")) {
-    throw new NotSupportedError(
-      "BPF_PROG_TEST_RUN of raw_tracepoint programs",
-      `${special.env.name} runs as a raw_tracepoint program with BPF_PROG_TEST_RUN, which this ` +
-        `kernel cannot do (it needs ${MISC_REQUIREMENTS.raw_tp_test_run}); leave BEGIN and END out`,
-    );
+  // BEGIN's own run (before any probe is attached) tells whether the kernel can run it; a
+  // script with END and no BEGIN asks the feature probe, so that it is refused before it runs.
+  const end = progs.find((p) => p.point.kind === "end");
+  if (end && !progs.some((p) => p.point.kind === "begin") && !haveFeature("raw_tp_test_run")) {
+    throw noTestRun(end.env.name);
   }
   const { checker, types } = checkScript(ir, progs);
   const layouts = new Map<string, MapLayout>();

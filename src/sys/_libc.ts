@@ -34,6 +34,8 @@ export const SYMBOLS = {
   },
   __errno_location: { parameters: [], result: "pointer" },
   close: { parameters: ["i32"], result: "i32" },
+  /** close(2) on a worker thread: a link's last close waits for RCU grace periods (~30 ms). */
+  closeAsync: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   dup: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },

@@ -60,6 +60,19 @@ export class FD implements Disposable {
     libc().close(fd);
   }
 
+  /**
+   * Closes the descriptor on a worker thread: for a close that waits in the
+   * kernel (detaching a tracepoint waits for RCU grace periods), so that
+   * several run at once. The FD counts as closed at once.
+   */
+  async closeAsync(): Promise<void> {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;
+    registry.unregister(this);
+    await libc().closeAsync(fd);
+  }
+
   /** Same as {@linkcode FD.close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
