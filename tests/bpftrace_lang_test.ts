@@ -4,6 +4,7 @@
 // must be the same bytes. Errors are compared with bpftrace's reports.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { BpftraceError, compileBpftrace } from "../src/bpftrace/mod.ts";
 import { breakLoop, continueLoop, local, loop, returnEarly, script } from "../src/probe/mod.ts";
 import { requireTool } from "./_helpers.ts";
@@ -44,6 +45,17 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
     ],
     stderr: true,
   },
+  {
+    name:
+      "object-like macros expand as text where they stand (bpftrace's lexer), function-like ones are kept",
+    args: [
+      "-e",
+      '#define S "a b"\n#define F 1 + 2 * 3\n#define G F * 2\n#define NEG -1\n' +
+      "#define MAX(a,b) ((a)>(b)?(a):(b))\n#define X X\n" +
+      'BEGIN { printf("%s %d %d %d %d\\n", S, F, G, NEG, BPFTRACE_HAVE_BTF); @x[S] = G; exit(); }',
+    ],
+    stderr: true,
+  },
 ];
 
 compareCases(CASES);
@@ -59,6 +71,15 @@ const BAD_PROGRAMS = [
   "BEGIN { @x = sizeof(struct nosuch); }",
   "BEGIN { @x = sizeof(struct task_struct *); }",
   "BEGIN { @x = sizeof(foo) + sizeof(uint16); }",
+  "#define MAX(a,b) ((a)>(b)?(a):(b))\nBEGIN { $x = MAX(3,4); exit(); }",
+  '#define FOO (1+2)\nBEGIN { printf("%d %d %d\\n", FOO, FOO, $y); }',
+  "#define P 1\nBEGIN { $x = P+$y; }",
+  '#define A B\n#define B A\nBEGIN { printf("%d\\n", A); exit(); }',
+  '#define FOO 1\nBEGIN { printf("%d\\n", __BPFTRACE__); exit(); }',
+  "#define X X\nBEGIN { @x = X; }",
+  "#define FOO bar\nBEGIN { @x = FOO; }",
+  "#define FOO $z\nBEGIN { @x = FOO; }",
+  'BEGIN { printf("%d\\n", jiffies); exit(); }',
 ];
 
 Deno.test("BpftraceError.report is what bpftrace prints for these constructs' mistakes", () => {
@@ -74,6 +95,55 @@ Deno.test("BpftraceError.report is what bpftrace prints for these constructs' mi
     }
     assert.equal(report, expected, program);
   }
+});
+
+Deno.test("property: an integer macro means its value written in its place; random macros fail only with BpftraceErrors", () => {
+  const strip = (ir: unknown) =>
+    JSON.stringify(ir, (k, v) => k === "span" ? undefined : typeof v === "bigint" ? `${v}` : v);
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }),
+      fc.constantFrom("+", "-", "*", "/", "==", "<<"),
+      (v, op) => {
+        const inline = compileBpftrace(`BEGIN { @x = ${v} ${op} 3; }`);
+        const macro = compileBpftrace(`#define N_1 ${v}\nBEGIN { @x = N_1 ${op} 3; }`);
+        assert.equal(strip(macro), strip(inline));
+      },
+    ),
+  );
+  const token = fc.constantFrom(
+    "1",
+    "+",
+    "(",
+    ")",
+    "A",
+    "B",
+    "$y",
+    '"s"',
+    ",",
+    "*",
+    " ",
+    "@m",
+    "-",
+  );
+  fc.assert(
+    fc.property(
+      fc.array(token, { maxLength: 6 }),
+      fc.array(token, { maxLength: 6 }),
+      fc.array(token, { maxLength: 8 }),
+      (a, b, use) => {
+        const src = `#define A ${a.join("")}\n#define B ${b.join("")}\nBEGIN { @x = ${
+          use.join("")
+        }; }`;
+        try {
+          compileBpftrace(src, { constant: () => undefined });
+        } catch (e) {
+          if (!(e instanceof BpftraceError)) throw e;
+          assert.match(e.report, /ERROR: /);
+        }
+      },
+    ),
+  );
 });
 
 Deno.test("script(): loop, breakLoop, continueLoop and returnEarly record while/break/continue/return", () => {

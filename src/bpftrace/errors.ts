@@ -53,14 +53,27 @@ function position(loc: Loc): string {
     : `${loc.line}:${loc.column}-${loc.endColumn}`;
 }
 
-/** bpftrace's error text: the position line, then the source line with a marker. */
-function formatReport(detail: string, file: string, loc?: Loc, source?: string): string {
-  if (!loc) return `${file}: ERROR: ${detail}\n`;
-  const head = `${file}:${position(loc)}: ERROR: ${detail}\n`;
+/**
+ * bpftrace's text of an error or a warning (`kind`): the position line,
+ * then the source line (tabs as 4 spaces) with a marker under the span,
+ * both cut at the line's end (an empty line prints neither).
+ */
+export function formatReport(
+  detail: string,
+  file: string,
+  loc?: Loc,
+  source?: string,
+  kind: "ERROR" | "WARNING" = "ERROR",
+): string {
+  if (!loc) return `${file}: ${kind}: ${detail}\n`;
+  const head = `${file}:${position(loc)}: ${kind}: ${detail}\n`;
   if (loc.endLine !== loc.line || source === undefined) return head;
   const text = source.split("\n")[loc.line - 1] ?? "";
-  const expand = (s: string) => s.replaceAll("\t", "    ");
-  const before = expand(text.slice(0, loc.column - 1)).replace(/./g, " ");
-  const marker = before + "~".repeat(Math.max(0, loc.endColumn - loc.column));
-  return `${head}${expand(text)}\n${marker}\n`;
+  if (text === "") return head;
+  let marker = "";
+  for (let x = 0; x < text.length && x < loc.endColumn - 1; x++) {
+    const c = x < loc.column - 1 ? " " : "~";
+    marker += text[x] === "\t" ? c.repeat(4) : c;
+  }
+  return `${head}${text.replaceAll("\t", "    ")}\n${marker}\n`;
 }

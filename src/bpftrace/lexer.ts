@@ -105,6 +105,9 @@ const ESCAPES: Record<string, string> = {
 const isIdentStart = (c: string) => /[A-Za-z_]/.test(c);
 const isIdent = (c: string) => /[A-Za-z0-9_]/.test(c);
 
+/** Characters of macro values bpftrace's lexer inserts before it gives up (a recursive macro). */
+const MACRO_LIMIT = 1000;
+
 /** Characters an attach point may contain besides letters and digits. */
 const ATTACH_CHARS = /[A-Za-z0-9_:*?.\-+/\[\]@$#"]/;
 
@@ -127,18 +130,28 @@ export class Lexer {
    * before the parser's.
    */
   readonly errors: BpftraceError[] = [];
-  readonly #src: string;
+  #src: string;
   readonly #raw: string;
   readonly #file?: string;
+  readonly #defines?: ReadonlyMap<string, string>;
+  /** Characters of macro values inserted since the last identifier that was no macro. */
+  #unput = 0;
 
   /**
    * A lexer over `text` (the preprocessed source); errors quote lines of
-   * `raw` (the source as written) and name `file`.
+   * `raw` (the source as written) and name `file`. An identifier named in
+   * `defines` is replaced by its value where it stands, as bpftrace's lexer
+   * does: the value's characters are read next and counted in the columns
+   * of the line (later tokens on it are that much further right).
    */
-  constructor(text: string, options: { raw?: string; file?: string } = {}) {
+  constructor(
+    text: string,
+    options: { raw?: string; file?: string; defines?: ReadonlyMap<string, string> } = {},
+  ) {
     this.#src = text;
     this.#raw = options.raw ?? text;
     this.#file = options.file;
+    this.#defines = options.defines;
   }
 
   /** An error at `loc`, printed as bpftrace prints it. */
@@ -241,7 +254,22 @@ export class Lexer {
       while (end < s.length && isIdent(s[end])) end++;
       const text = s.slice(this.pos, end);
       this.#advance(end - this.pos);
-      return tok("ident", text);
+      const value = this.#defines?.get(text);
+      // A macro before "(" is a call bpftrace's first parse (without macros) refused.
+      if (!value || value === text || this.peekChar("(")) {
+        this.#unput = 0;
+        return tok("ident", text);
+      }
+      if (this.#unput + value.length > MACRO_LIMIT) {
+        this.errors.push(
+          this.error(`Macro recursion limit reached: ${text}, ${value}`, this.#locHere()),
+        );
+        this.#src = s.slice(0, this.pos); // bpftrace stops reading there
+        return tok("eof", "");
+      }
+      this.#unput += value.length;
+      this.#src = s.slice(0, this.pos) + value + s.slice(this.pos);
+      return this.next();
     }
     if (c === '"') return this.#string(tok);
     if (c === "$" || c === "@") {

@@ -190,7 +190,7 @@ const U64_BUILTINS = new Set([
 ]);
 
 /** Builtins of bpftrace this compiler does not support yet. */
-const UNSUPPORTED_BUILTINS = new Set(["numaid", "ctx", "username", "jiffies"]);
+const UNSUPPORTED_BUILTINS = new Set(["numaid", "ctx", "username"]);
 
 /**
  * Macros of the headers bpftrace scripts include, which kernel BTF does not
@@ -824,16 +824,8 @@ class Lowering {
   ident(e: BtExpr & { kind: "ident" }): IrExpr {
     const span = this.span(e.loc);
     const def = this.#options.defines?.get(e.name);
-    if (def !== undefined) {
-      const v = parseInteger(def);
-      if (v === undefined) {
-        throw this.error(
-          `macro ${e.name} expands to '${def}', which is not an integer (not supported yet)`,
-          e.loc,
-        );
-      }
-      return { op: "int", value: v, span };
-    }
+    const n = def === undefined ? undefined : parseInteger(def);
+    if (n !== undefined) return { op: "int", value: n, span };
     const v = this.macro(e.name) ?? this.#options.constant?.(e.name);
     if (v === undefined) throw this.error(`Unknown identifier: '${e.name}'`, e.loc);
     return { op: "int", value: v, span };

@@ -18,10 +18,10 @@
  * line, a `~~~` marker). A construct this compiler does not support yet is
  * an error naming it. Not supported yet: the `*` and `&` operators;
  * software, hardware, watchpoint and iter probes, and kfunc/kprobe on a module's function; the
- * builtins `numaid`, `ctx`, `username`, `jiffies`, `sargN`; the functions
+ * builtins `numaid`, `ctx`, `username`, `sargN`; the functions
  * `system`, `cat`, `signal`, `override`, `strftime`, `path`, `macaddr`,
  * `cgroupid`, `bswap`, `skboutput`, `pton` and later bpftrace's additions;
- * function-like `#define`s and `#if` expressions beyond `defined(X)`. What
+ * `#if` expressions beyond `defined(X)`. What
  * the back end does not run yet it names in its own errors.
  *
  * The command line is `deno task cli trace -e 'PROGRAM'` (or `FILE.bt`,

@@ -12,7 +12,7 @@ import type { BtAttachPoint, BtExpr, BtProbe, BtProgram, BtStmt, BtStructDef, Lo
 import { BpftraceError } from "./errors.ts";
 import { BINARY_PRECEDENCE } from "../probe/ir.ts";
 import { Lexer, type Token } from "./lexer.ts";
-import { preprocess } from "./preprocess.ts";
+import { PREDEFINED, preprocess, type Preprocessed } from "./preprocess.ts";
 
 /** Options of {@linkcode parseBpftrace}. */
 export interface ParseBpftraceOptions {
@@ -32,7 +32,10 @@ const INT_TYPES = new Set([
   "uint64",
 ]);
 
-/** Builtin variables of bpftrace 0.17 (argN and sargN are matched by pattern). */
+/**
+ * Builtin variables of bpftrace 0.17 (argN and sargN are matched by
+ * pattern). `jiffies` came later: 0.17 calls it an unknown identifier.
+ */
 export const BUILTINS: ReadonlySet<string> = new Set([
   "pid",
   "tid",
@@ -55,7 +58,6 @@ export const BUILTINS: ReadonlySet<string> = new Set([
   "args",
   "ctx",
   "username",
-  "jiffies",
 ]);
 
 /** Whether `name` is a builtin variable (`pid`, `arg0`, `sarg1`…). */
@@ -86,16 +88,29 @@ export function span(a: Loc, b: Loc): Loc {
  */
 export function parseBpftrace(source: string, options: ParseBpftraceOptions = {}): BtProgram {
   const pre = preprocess(source, options.file);
-  const parser = new Parser(pre.text, source, options.file);
+  // As bpftrace: a first parse without macros (its errors are the ones printed), then, when the
+  // script defines any, a second one with them expanded.
+  const program = parseOnce(pre, source, options.file);
+  if (![...pre.defines.keys()].some((name) => !PREDEFINED.includes(name))) return program;
+  return parseOnce(pre, source, options.file, pre.defines);
+}
+
+function parseOnce(
+  pre: Preprocessed,
+  source: string,
+  file?: string,
+  defines?: ReadonlyMap<string, string>,
+): BtProgram {
+  const parser = new Parser(pre.text, source, file, defines);
   const lexed = parser.lexer.errors;
   let program: BtProgram;
   try {
     program = parser.program(pre.includes, pre.defines);
   } catch (e) {
     if (!(e instanceof BpftraceError) || lexed.length === 0) throw e;
-    throw again(lexed[0], [...lexed.slice(1), e], source, options.file);
+    throw again(lexed[0], [...lexed.slice(1), e], source, file);
   }
-  if (lexed.length) throw again(lexed[0], lexed.slice(1), source, options.file);
+  if (lexed.length) throw again(lexed[0], lexed.slice(1), source, file);
   return program;
 }
 
@@ -110,8 +125,8 @@ class Parser {
   #depth = 0;
   #last: Loc = { line: 1, column: 1, endLine: 1, endColumn: 1 };
 
-  constructor(text: string, raw: string, file?: string) {
-    this.lexer = new Lexer(text, { raw, file });
+  constructor(text: string, raw: string, file?: string, defines?: ReadonlyMap<string, string>) {
+    this.lexer = new Lexer(text, { raw, file, defines });
   }
 
   peek(n = 0): Token {

@@ -21,8 +21,8 @@ export interface Preprocessed {
   defines: Map<string, string>;
 }
 
-/** Names defined before the script (bpftrace defines this one when the kernel has BTF). */
-const PREDEFINED = ["BPFTRACE_HAVE_BTF", "__BPFTRACE__"];
+/** Names defined before the script (bpftrace 0.17 defines this one, and no other, for clang). */
+export const PREDEFINED: readonly string[] = ["BPFTRACE_HAVE_BTF"];
 
 interface Cond {
   /** Whether lines in the current branch are kept. */
@@ -102,11 +102,11 @@ export function preprocess(source: string, file?: string): Preprocessed {
           if (!inc) fail(`#include expects <FILENAME> or "FILENAME"`, i + 1, line.length);
           includes.push(inc[1]);
         } else if (word === "define") {
-          const d = /^([A-Za-z_]\w*)(\(?)\s*(.*)$/.exec(rest);
-          if (!d || d[2]) {
-            fail(`unsupported #define (only NAME VALUE): ${rest}`, i + 1, line.length);
-          }
-          defines.set(d[1], d[3]);
+          const d = /^([A-Za-z_]\w*)(.*)$/.exec(rest);
+          if (!d) fail(`#define expects a macro name: ${rest}`, i + 1, line.length);
+          // A function-like macro keeps its parameter list: bpftrace expands `MAX` to
+          // `(a,b)(…)`, and refuses `MAX(1, 2)` as an unknown function.
+          defines.set(d[1], macroValue(d[2]));
         } else if (word === "undef") {
           defines.delete(rest);
         } else if (word !== "") {
@@ -116,6 +116,27 @@ export function preprocess(source: string, file?: string): Preprocessed {
   }
   if (stack.length) fail("unterminated conditional directive", lines.length, 0);
   return { text: lines.join("\n"), includes, defines };
+}
+
+/**
+ * A macro's value as bpftrace 0.17 keeps it: clang's tokens of the
+ * definition joined without spaces (`1 + 2` is `1+2`; strings keep theirs).
+ */
+function macroValue(text: string): string {
+  let out = "";
+  let quote = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      out += c;
+      if (c === "\\") out += text[++i] ?? "";
+      else if (c === quote) quote = "";
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      out += c;
+    } else if (!/\s/.test(c)) out += c;
+  }
+  return out;
 }
 
 /** `defined(X)`, `!defined(X)`, `defined X`, an integer, or a defined name's integer value. */
