@@ -137,6 +137,7 @@ const VALUE_FUNCTIONS: Record<string, [number, number]> = {
   bswap: [1, 1],
   cgroupid: [1, 1],
   strftime: [2, 2],
+  macaddr: [1, 1],
 };
 
 /** Functions that are statements: [min args, max args]. */
@@ -158,7 +159,6 @@ const UNSUPPORTED_FUNCTIONS = new Set([
   "signal",
   "override",
   "path",
-  "macaddr",
   "skboutput",
   "pton",
   "printf_unsafe",

@@ -290,7 +290,7 @@ export class ScriptChecker {
     const m = this.#map(name);
     const t = key ? this.#expr(key, env, pt) : { kind: "none" as const };
     const keyable = t.kind === "str" || t.kind === "stack" || t.kind === "tuple" ||
-      t.kind === "inet" || t.kind === "timestamp" || isInt(t);
+      t.kind === "inet" || t.kind === "timestamp" || t.kind === "mac" || isInt(t);
     if (key && !keyable && t.kind !== "none") {
       fail(`${text}: a map key cannot be ${typeText(t)}`, text);
     }
@@ -1028,6 +1028,24 @@ export class ScriptChecker {
         return U64;
       case "uaddr":
         return this.#uaddr(e, env, pt, text);
+      case "macaddr": {
+        // an array of 6 bytes, or an integer or pointer holding their address
+        const t = types[0];
+        if (e.args.length !== 1) fail(`${text}: macaddr() takes one argument`, text);
+        if (e.args[0].op === "str") {
+          fail(`${text}: macaddr() does not support literal string arguments`, text);
+        }
+        if (t.kind === "str" && t.len !== 8) {
+          fail(`${text}: macaddr() argument must be 6 bytes in size`, text);
+        }
+        if (!isInt(t) && t.kind !== "str" && t.kind !== "none") {
+          fail(
+            `${text}: macaddr() only supports array or pointer arguments (${typeText(t)} provided)`,
+            text,
+          );
+        }
+        return { kind: "mac" };
+      }
       case "strftime":
         if (e.args.length !== 2 || e.args[0].op !== "str") {
           fail(`${text}: strftime() takes a format (a string literal) and nanoseconds`, text);

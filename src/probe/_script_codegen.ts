@@ -571,6 +571,7 @@ class ProgramGen {
     if (t.kind === "str") return this.str(e, t.len, base, off);
     if (t.kind === "buf") return this.buf(e, t.len, base, off);
     if (t.kind === "inet") return this.inet(e, base, off);
+    if (t.kind === "mac") return this.mac(e, base, off);
     if (t.kind === "tuple") {
       if (e.op !== "tuple") {
         // a tuple-valued local or map value
@@ -643,15 +644,7 @@ class ProgramGen {
   inet(e: IrExpr, base: Register, off: number): void {
     const a = this.a;
     this.zero(base, off, 24);
-    if (e.op !== "call" || e.fn !== "ntop") {
-      // a local or a map value holding one
-      if (base === R10) return this.copyFrom(e, off, 24);
-      const tmp = this.alloc(24, exprText(e));
-      this.zero(R10, tmp, 24);
-      this.copyFrom(e, tmp, 24);
-      this.copy(R10, tmp, base, off, 24);
-      return;
-    }
+    if (e.op !== "call" || e.fn !== "ntop") return this.held(e, 24, base, off);
     const addr = e.args[e.args.length - 1];
     const t = this.type(addr);
     const v6 = t.kind === "str" && t.len === 16;
@@ -666,14 +659,50 @@ class ProgramGen {
       a.stxw(base, off + 8, R0);
       return;
     }
-    const n = v6 ? 16 : 4;
-    const acc = this.pt.access.get(addr);
+    this.arrayBytes(addr, v6 ? 16 : 4, base, off + 8);
+  }
+
+  /**
+   * macaddr's value at `base + off`: 6 bytes (then 2 of padding) of a
+   * 6-byte array, or at the address an integer or pointer holds (user
+   * memory at syscalls and uprobes, as bpftrace reads it).
+   */
+  mac(e: IrExpr, base: Register, off: number): void {
+    const a = this.a;
+    this.zero(base, off, 8);
+    if (e.op !== "call" || e.fn !== "macaddr") return this.held(e, 8, base, off);
+    const arg = e.args[0];
+    const t = this.type(arg);
+    if (t.kind === "str") return this.arrayBytes(arg, 6, base, off);
+    this.int(arg);
+    const user = t.kind === "ptr" ? t.space === "user" : this.env.user;
+    a.mov64(R3, R0).mov64(R1, base).add64(R1, off).mov64(R2, 6);
+    a.call(user ? "probe_read_user" : "probe_read_kernel");
+  }
+
+  /** A value a local or a map holds whole (an inet, a MAC address), copied to `base + off`. */
+  held(e: IrExpr, size: number, base: Register, off: number): void {
+    if (base === R10) return this.copyFrom(e, off, size);
+    const tmp = this.alloc(size, exprText(e));
+    this.zero(R10, tmp, size);
+    this.copyFrom(e, tmp, size);
+    this.copy(R10, tmp, base, off, size);
+  }
+
+  /**
+   * The first `n` bytes of a byte array at `base + off`: an array member in
+   * kernel or user memory, a tracepoint's array field, or a string the
+   * program holds (a local, a map value, comm).
+   */
+  arrayBytes(e: IrExpr, n: number, base: Register, off: number): void {
+    const a = this.a;
+    const acc = this.pt.access.get(e);
     const read = (space: "user" | "kernel") => {
-      a.mov64(R1, base).add64(R1, off + 8).mov64(R2, n);
+      a.mov64(R1, base).add64(R1, off).mov64(R2, n);
       a.call(space === "user" ? "probe_read_user" : "probe_read_kernel");
     };
     if (acc?.type === "str" && acc.src.from === "mem") {
-      this.pointer(addr);
+      this.pointer(e);
       this.g.int(acc.src.ptr);
       a.mov64(R3, R0);
       if (acc.src.offset) a.add64(R3, acc.src.offset);
@@ -683,11 +712,10 @@ class ProgramGen {
       a.mov64(R3, R6).add64(R3, acc.src.offset);
       return read("kernel");
     }
-    // a string held by the program (a local, a map value, comm): its first n bytes
     this.scoped(() => {
-      const tmp = this.alloc(16, exprText(addr));
-      this.str(addr, 16, R10, tmp);
-      this.copy(R10, tmp, base, off + 8, roundUp8(n));
+      const tmp = this.alloc(16, exprText(e));
+      this.str(e, 16, R10, tmp);
+      this.copy(R10, tmp, base, off, roundUp8(n));
     });
   }
 

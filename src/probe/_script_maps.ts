@@ -60,6 +60,11 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
       const frames = s === "" ? [] : s.split("\n");
       return t.frames === undefined ? frames : frames.slice(0, t.frames);
     }
+    case "mac":
+      return Array.from(
+        new Uint8Array(view.buffer, view.byteOffset + off, 6),
+        (b) => b.toString(16).toUpperCase().padStart(2, "0"),
+      ).join(":");
     case "timestamp":
       return bootTimeText(t.format, view.getBigUint64(off, true));
     case "inet":

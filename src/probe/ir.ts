@@ -131,8 +131,9 @@ export interface IrPoint extends IrNode {
  * through a pointer; `tuple` is an ordered group of values (a map key or
  * value); `inet` is an address family and 16 address bytes (`ntop()`),
  * printed as `inet_ntop` prints it; `timestamp` is nanoseconds since
- * boot printed as local time with a strftime format (`strftime()`); `none`
- * is the type of statements' "no value".
+ * boot printed as local time with a strftime format (`strftime()`); `mac`
+ * is 6 bytes printed as a MAC address (`macaddr()`); `none` is the type of
+ * statements' "no value".
  */
 export type IrType =
   | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
@@ -152,6 +153,7 @@ export type IrType =
   | { kind: "tuple"; elems: IrType[] }
   | { kind: "inet" }
   | { kind: "timestamp"; format: string }
+  | { kind: "mac" }
   | { kind: "none" };
 
 /** A struct or union type: from kernel BTF by name, or declared in the script. */
@@ -253,6 +255,7 @@ export type IrFunction =
   | "bswap" // bswap(x): x's bytes reversed, within x's size (8, 16, 32 or 64 bits)
   | "cgroupid" // cgroupid("path"): the id of a cgroup v2 directory
   | "strftime" // strftime("format", nsecs): a time since boot, printed as local time
+  | "macaddr" // macaddr(addr): 6 bytes (an array, or at an address) as a MAC address
   | "kstack" // kstack([mode,] [frames])
   | "ustack" // ustack([mode,] [frames])
   | "sizeof" // sizeof(type or expr)

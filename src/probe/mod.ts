@@ -130,6 +130,7 @@ export {
   type SymbolOptions,
   ustackFrames,
 } from "./symbols.ts";
+export { demangle, type DemangleOptions } from "./demangle.ts";
 export {
   type AggregateKeyOptions,
   type AnyOperand,
@@ -171,6 +172,7 @@ export {
   local,
   loop,
   type LooseFields,
+  macaddr,
   type MapArg,
   type MapKeyOf,
   type MapUpdate,

@@ -231,6 +231,7 @@ function printfKind(t: PrintfArgType): string {
     case "usym":
     case "inet":
     case "timestamp":
+    case "mac":
       return "string";
     case "buf":
       return "buffer";

@@ -530,6 +530,14 @@ export function strftime(format: string, ns: Operand): ScriptExpr<string> {
   return call("strftime", [format, ns]);
 }
 
+/**
+ * `macaddr(addr)`: 6 bytes printed as a MAC address (`01:02:AB:…`), from a
+ * 6-byte array member or at the address `addr` holds.
+ */
+export function macaddr(addr: AnyOperand): ScriptExpr<string> {
+  return call("macaddr", [addr]);
+}
+
 /** `cgroupid("/sys/fs/cgroup/…")`: the id of a cgroup v2 directory, as `cgroup` gives it. */
 export function cgroupid(path: string): ScriptExpr<number> {
   return call("cgroupid", [path]);
