@@ -7,6 +7,7 @@
 // snippet is an example's (`./gen/…`), resolved from `examples/`.
 
 import assert from "node:assert/strict";
+import { runCli } from "./_cli_helpers.ts";
 
 const root = new URL("../", import.meta.url);
 const readme = Deno.readTextFileSync(new URL("README.md", root));
@@ -94,13 +95,8 @@ Deno.test("every deno task and CLI command README.md runs is one the package has
   assert.ok(runs.length > 10, `only ${runs.length} deno task commands found`);
   const unknownTasks = runs.map((m) => m[1]).filter((t) => !(t in tasks));
   assert.deepEqual([...new Set(unknownTasks)], []);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("cli.ts", root).pathname, "--help"],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const help = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const out = await runCli(["--help"]);
+  const help = out.out + out.err;
   const commands = new Set(
     [...help.matchAll(/^ {2}([a-z]+)(?: ([a-z][\w|-]*))?/gm)].flatMap((m) =>
       (m[2] ?? "").split("|").map((sub) => `${m[1]} ${sub}`.trim())
