@@ -19,7 +19,8 @@
 // installed Debian kernel has it) and powers off.
 //
 // Each run's summary is printed (`vm: <run>: N passed, N failed, K skipped
-// in S s`, then the skipped tests' names), and the last line is the sum
+// in S s`, then the skipped tests' names, the files left out with --ignore
+// and the costliest files in QEMU CPU seconds), and the last line is the sum
 // over the runs, `N passed, N failed[, K skipped]`; the exit code is 0
 // when every run's `deno test` exited 0. When QEMU cannot run here at all
 // (no qemu installable, no kernel package) it prints `skipped: <reason>` and
@@ -76,6 +77,7 @@ the host suite (tests/ without tests/vm/), then tests/vm/.
   --focused          only tests/vm/ (no host suite)
   --suite            only the host suite (no tests/vm/)
   --timeout=SECONDS  kill QEMU after this long (default ${DEFAULT_TIMEOUT_S})
+  --ignore=PATHS     leave these test files or dirs out (comma-separated), as deno test --ignore
   --no-check         do not type-check the tests on the host (dependencies are still cached)
   --keep             keep the run's work directory under .vm/
   --exec=COMMAND     run a shell command in the guest instead of deno test (debugging)`;
@@ -93,6 +95,8 @@ interface TestRun {
   args: string[];
   /** The files to type-check and cache on the host. */
   files: string[];
+  /** Test files or dirs left out with --ignore (named in the summary). */
+  leftOut?: string[];
 }
 
 interface Options {
@@ -111,11 +115,13 @@ const FOCUSED: TestRun = {
 };
 // The host suite runs first, before the scenario's module is loaded: it
 // expects a kernel like the host's, where nf_conntrack_netlink is not loaded.
+const SUITE_DIR = `${PROJECT}/tests/`;
+const SUITE_IGNORED = `${PROJECT}/tests/vm`;
 const SUITE: TestRun = {
   name: "suite",
   modules: SUITE_MODULES,
-  args: [`--ignore=${PROJECT}/tests/vm`, `${PROJECT}/tests/`],
-  files: [`${PROJECT}/tests/`],
+  args: [`--ignore=${SUITE_IGNORED}`, SUITE_DIR],
+  files: [SUITE_DIR],
 };
 
 function parseArgs(argv: string[]): Options {
@@ -128,13 +134,17 @@ function parseArgs(argv: string[]): Options {
   let focused = false;
   let suite = false;
   const files: string[] = [];
+  const ignored: string[] = [];
+  const abs = (f: string) => f.startsWith("/") ? f : `${Deno.cwd()}/${f}`;
   for (const a of argv) {
     if (a.startsWith("--timeout=")) {
       const s = Number(a.slice("--timeout=".length));
       if (!(s > 0)) throw new Error(`${a}: needs a positive number of seconds`);
       o.timeoutMs = s * 1000;
     } else if (a.startsWith("--exec=")) o.shell = a.slice("--exec=".length);
-    else if (a === "--keep") o.keep = true;
+    else if (a.startsWith("--ignore=")) {
+      ignored.push(...a.slice("--ignore=".length).split(",").filter((f) => f).map(abs));
+    } else if (a === "--keep") o.keep = true;
     else if (a === "--focused") focused = true;
     else if (a === "--suite") suite = true;
     else if (a === "--no-check") o.typeCheck = false;
@@ -142,18 +152,24 @@ function parseArgs(argv: string[]): Options {
       log(USAGE);
       Deno.exit(0);
     } else if (a.startsWith("-")) throw new Error(`unknown option ${a}\n${USAGE}`);
-    else files.push(a.startsWith("/") ? a : `${Deno.cwd()}/${a}`);
+    else files.push(abs(a));
   }
+  const suiteRun = {
+    ...SUITE,
+    args: [`--ignore=${[SUITE_IGNORED, ...ignored].join(",")}`, SUITE_DIR],
+    leftOut: ignored,
+  };
   if (files.length) {
     o.runs.push({
       name: "files",
       modules: [...SUITE_MODULES, ...TEST_MODULES],
-      args: files,
+      args: [...ignored.length ? [`--ignore=${ignored.join(",")}`] : [], ...files],
       files,
+      leftOut: ignored,
     });
   } else if (focused && !suite) o.runs.push(FOCUSED);
-  else if (suite && !focused) o.runs.push(SUITE);
-  else o.runs.push(SUITE, FOCUSED);
+  else if (suite && !focused) o.runs.push(suiteRun);
+  else o.runs.push(suiteRun, FOCUSED);
   for (const f of files) {
     // The guest sees the host's / read-only, with its own tmpfs on /tmp.
     if (f === "/tmp" || f.startsWith("/tmp/")) {
@@ -355,6 +371,9 @@ async function collect(
     all.push(counts);
     log(`vm: ${r.name}: ${summaryLine(counts)}${secs !== undefined ? ` in ${secs} s` : ""}`);
     for (const name of ignoredTests(output)) log(`vm:   skipped: ${name}`);
+    for (const f of r.leftOut ?? []) {
+      log(`vm:   left out (--ignore): ${f.replace(`${PROJECT}/`, "")}`);
+    }
     logSlowest(output, cpu.filter((c) => c.run === r.name));
   }
   return { summary: summaryLine(addCounts(...all)), code };
