@@ -13,6 +13,7 @@ import { probe } from "../src/probe/builder.ts";
 import { tracepoint, uprobe } from "../src/probe/points.ts";
 import {
   kstackFrames,
+  parsePerfMap,
   parseProcMaps,
   resolveKsym,
   resolveUsym,
@@ -380,6 +381,309 @@ Deno.test("a script's @[ustack] = count() and @k[kstack] = count() print symboli
       await target.status;
       await target.stdout.cancel().catch(() => {});
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------- C++, JIT maps, vDSO
+
+/** Builds `source` (C or C++) with frame pointers into a fresh directory; returns the executable. */
+async function buildOne(
+  name: string,
+  source: string,
+  lang: "c" | "c++",
+): Promise<{ dir: string; exe: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf_symbols_" });
+  const file = `${dir}/${name}.${lang === "c" ? "c" : "cc"}`;
+  await Deno.writeTextFile(file, source);
+  const exe = `${dir}/${name}`;
+  const r = await new Deno.Command(lang === "c" ? "cc" : "g++", {
+    args: ["-O1", "-fno-omit-frame-pointer", "-o", exe, file],
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    throw new Error(
+      `${lang === "c" ? "cc" : "g++"} ${file} (tools/setup.ts installs gcc and g++): ` +
+        new TextDecoder().decode(r.stderr),
+    );
+  }
+  return { dir, exe };
+}
+
+/**
+ * Runs `exe` (which prints a line after its last traced call, then waits
+ * on stdin), lets `whileAlive` symbolize in the live process, then ends it.
+ */
+async function whileRunning<T>(
+  exe: string,
+  whileAlive: (pid: number) => Promise<T>,
+): Promise<T> {
+  const target = new Deno.Command(exe, { stdin: "piped", stdout: "piped" }).spawn();
+  try {
+    const out = target.stdout.getReader();
+    await out.read();
+    out.releaseLock();
+    return await whileAlive(target.pid);
+  } finally {
+    await target.stdin.close();
+    await target.status;
+    await target.stdout.cancel().catch(() => {});
+  }
+}
+
+/** Frames (one address per line) of a stack key, as addresses. */
+const addressesOf = (frames: string) => frames.split("\n").map((f) => BigInt(f));
+
+/**
+ * `@[ustack]` and `@p[ustack(perf)]` of `[[stack, pid], count]` entries,
+ * symbolized in the live process, as formatMaps lays them out.
+ */
+function stackAndPerfMaps(entries: [unknown[], bigint | number][]): MapContents[] {
+  const frames = (perf: boolean): MapEntry[] =>
+    entries.map(([[s, p], n]) => [
+      [ustackFrames(addressesOf(s as string), p as number, { perf })],
+      n as bigint,
+    ]);
+  return [
+    { layout: { name: "@", kind: "count", keys: [ustackType] }, entries: frames(false) },
+    {
+      layout: { name: "@p", kind: "count", keys: [{ kind: "stack", user: true, mode: "perf" }] },
+      entries: frames(true),
+    },
+  ];
+}
+
+const CXX_SOURCE = `
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <string>
+#include <vector>
+#include <cstdio>
+namespace ns { template <typename T> struct Box {
+  __attribute__((noinline)) long get(const std::string &s, std::vector<T> &v) {
+    long r = syscall(SYS_getpid); __asm__ __volatile__("" ::: "memory"); return r + s.size() + v.size(); }
+}; }
+__attribute__((noinline)) long outer(int n) {
+  ns::Box<int> b; std::vector<int> v(n); std::string s("x"); long r = b.get(s, v); __asm__ __volatile__("" ::: "memory"); return r; }
+int main(int argc, char **argv) {
+  long s = 0; for (int i = 0; i < argc + 2; i++) s += outer(i); /* one call site: one stack */
+  syscall(SYS_getppid); printf("%ld\\n", s); fflush(stdout);
+  char c; (void)!read(0, &c, 1); return 0; }
+`;
+const CXX_GET =
+  "_ZN2ns3BoxIiE3getERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERSt6vectorIiSaIiEE";
+
+Deno.test("a C++ program's ustack, ustack(perf) and usym print demangled, byte for byte as bpftrace prints them", async () => {
+  const { dir, exe } = await buildOne("dnbpf_cxx", CXX_SOURCE, "c++");
+  try {
+    const bpftrace = await startBpftrace(
+      `uprobe:${exe}:${CXX_GET} { @u[usym(reg("ip"))] = count(); @up[ustack(perf)] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getpid /comm == "dnbpf_cxx"/ { @[ustack] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getppid /comm == "dnbpf_cxx"/ { exit(); }`,
+    );
+    await using atGet = await probe(uprobe(exe, CXX_GET)).count({ by: ["ustack", "pid"] });
+    await using atSyscall = await probe(tracepoint("syscalls:sys_enter_getpid"), {
+      comm: "dnbpf_cxx",
+    }).count({ by: ["ustack", "pid"] });
+    const mine = await whileRunning(exe, async () => {
+      const printed = await bpftrace.output();
+      const ips = (frames: string) => frames.split("\n").map((f) => BigInt(f));
+      const gets = [...atGet.read()];
+      const maps: MapContents[] = [
+        {
+          layout: { name: "@", kind: "count", keys: [ustackType] },
+          entries: [...atSyscall.read()].map((
+            [[stack, pid], n],
+          ) => [[ustackFrames(ips(stack as string), pid as number)], n]),
+        },
+        {
+          layout: { name: "@u", kind: "count", keys: [{ kind: "usym" }] },
+          entries: [[[
+            resolveUsym(ips(gets[0][0][0] as string)[0], gets[0][0][1] as number),
+          ], 3n]],
+        },
+        {
+          layout: { name: "@up", kind: "count", keys: [{ ...ustackType, mode: "perf" }] },
+          entries: gets.map(([[stack, pid], n]) => [
+            [ustackFrames(ips(stack as string), pid as number, { perf: true })],
+            n,
+          ]),
+        },
+      ];
+      return { text: "\n\n" + formatMaps(maps), printed };
+    });
+    assert.match(
+      mine.text,
+      /@u\[ns::Box<int>::get\(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&, std::vector<int, std::allocator<int> >&\)\]: 3\n/,
+    );
+    assert.match(mine.text, /\n {4}outer\(int\)\+\d+\n/);
+    assert.equal(mine.text, mine.printed);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// A "JIT": machine code copied into an anonymous executable page, named in
+// /tmp/perf-PID.map as node --perf-basic-prof and the JVM's agents write it.
+const JIT_SOURCE = `
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+/* push rbp; mov rbp,rsp; mov eax,39 (getpid); syscall; pop rbp; ret */
+static const unsigned char code[] = {0x55, 0x48, 0x89, 0xe5, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0x5d, 0xc3};
+int main(void) {
+  unsigned char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  memset(page, 0xcc, 4096);
+  memcpy(page + 0x40, code, sizeof code);
+  char path[64]; snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)syscall(SYS_getpid));
+  FILE *f = fopen(path, "w");
+  fprintf(f, "%lx %lx jit_stub\\n%lx %zx LazyCompile:*fib /app/x.js:3\\n", (unsigned long)page, 0x40UL, (unsigned long)(page + 0x40), sizeof code);
+  fclose(f);
+  long (*fn)(void) = (long (*)(void))(page + 0x40);
+  long s = 0; for (int i = 0; i < 3; i++) s += fn();
+  syscall(SYS_gettid); printf("%ld\\n", s & 1); fflush(stdout);
+  char c; (void)!read(0, &c, 1); unlink(path); return 0;
+}
+`;
+
+Deno.test("JIT frames resolve through the process's /tmp/perf-PID.map, printed (with the map as module in perf mode) as bpftrace prints them", async () => {
+  const { dir, exe } = await buildOne("dnbpf_jit", JIT_SOURCE, "c");
+  try {
+    const bpftrace = await startBpftrace(
+      `tracepoint:syscalls:sys_enter_getpid /comm == "dnbpf_jit"/ { @[ustack] = count(); @p[ustack(perf)] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_gettid /comm == "dnbpf_jit"/ { exit(); }`,
+    );
+    await using h = await probe(tracepoint("syscalls:sys_enter_getpid"), { comm: "dnbpf_jit" })
+      .count({ by: ["ustack", "pid"] });
+    const mine = await whileRunning(exe, async (pid) => {
+      const printed = await bpftrace.output();
+      const entries = [...h.read()];
+      const maps = stackAndPerfMaps(entries);
+      return { text: "\n\n" + formatMaps(maps), printed, pid };
+    });
+    assert.match(mine.text, /\n {4}LazyCompile:\*fib \/app\/x\.js:3\+11\n {4}main\+\d+\n/);
+    assert.ok(mine.text.includes(` LazyCompile:*fib /app/x.js:3+11 (/tmp/perf-${mine.pid}.map)\n`));
+    assert.equal(mine.text, mine.printed);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const VDSO_SOURCE = `
+#include <time.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void) {
+  long s = 0; struct timespec ts;
+  /* The vDSO has no fast path for this clock: it makes the system call itself. */
+  for (int i = 0; i < 3; i++) { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); s += ts.tv_nsec; }
+  syscall(SYS_getppid); printf("%ld\\n", s & 1); fflush(stdout);
+  char c; (void)!read(0, &c, 1); return 0;
+}
+`;
+
+Deno.test("vDSO frames print as 0x… ([unknown]) as bpftrace 0.17 prints them; with vdso: true they resolve through the vDSO image", async () => {
+  const { dir, exe } = await buildOne("dnbpf_vdso", VDSO_SOURCE, "c");
+  try {
+    const bpftrace = await startBpftrace(
+      `tracepoint:syscalls:sys_enter_clock_gettime /comm == "dnbpf_vdso"/ { @[ustack] = count(); @p[ustack(perf)] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getppid /comm == "dnbpf_vdso"/ { exit(); }`,
+    );
+    await using h = await probe(tracepoint("syscalls:sys_enter_clock_gettime"), {
+      comm: "dnbpf_vdso",
+    }).count({ by: ["ustack", "pid"] });
+    const mine = await whileRunning(exe, async (pid) => {
+      const printed = await bpftrace.output();
+      const entries = [...h.read()];
+      const maps = stackAndPerfMaps(entries);
+      const maps2 = await Deno.readTextFile(`/proc/${pid}/maps`);
+      const vdso = parseProcMaps(maps2).find((m) => m.path === "[vdso]")!;
+      const top = addressesOf(entries[0][0][0] as string)[0];
+      return {
+        text: "\n\n" + formatMaps(maps),
+        printed,
+        inVdso: top >= vdso.start && top < vdso.end,
+        resolved: ustackFrames([top], pid, { vdso: true })[0],
+        usym: resolveUsym(top, pid, { vdso: true, module: true }),
+      };
+    });
+    assert.ok(mine.inVdso, "the first frame is in the vDSO");
+    assert.match(mine.text, /@\[\n {4}0x[0-9a-f]+\n {4}__clock_gettime\+\d+\n/);
+    assert.equal(mine.text, mine.printed);
+    // Opted in: a symbol of the vDSO's (its dynamic symbols name clock_gettime twice).
+    assert.match(mine.resolved, /^(__vdso_)?clock_gettime\+\d+$/);
+    assert.match(mine.usym, /^(__vdso_)?clock_gettime \(\[vdso\]\)$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parsePerfMap (fast-check): generated lines parse back to their symbols; lines BCC skips are skipped; random and mutated text never throws", () => {
+  const sym = fc.record({
+    start: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
+    size: fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+    name: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !/[\n\r]|^\s/.test(s)),
+  });
+  fc.assert(
+    fc.property(fc.array(sym, { maxLength: 20 }), fc.boolean(), (syms, prefix) => {
+      const text = syms.map((s) =>
+        `${prefix ? "0x" : ""}${s.start.toString(16)} ${s.size.toString(16)} ${s.name}`
+      ).join("\n") + "\n";
+      assert.deepEqual(parsePerfMap(text), syms);
+    }),
+    { numRuns: 300 },
+  );
+  assert.deepEqual(parsePerfMap("0 10 zero\nzz 10 bad\n10 bad\n7f00 20 ok\n"), [
+    { start: 0x7f00n, size: 0x20n, name: "ok" },
+  ]);
+  const sample = "7f0012340000 1a0 LazyCompile:*fib /app/x.js:3\n55aa00 20 Interpreter\n";
+  fc.assert(
+    fc.property(
+      fc.string({ maxLength: 200 }),
+      fc.nat(sample.length),
+      fc.string({ maxLength: 4 }),
+      (junk, at, edit) => {
+        parsePerfMap(junk);
+        const parsed = parsePerfMap(sample.slice(0, at) + edit + sample.slice(at + edit.length));
+        assert.ok(parsed.every((s) => s.start > 0n && s.size >= 0n && !s.name.includes("\n")));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("a script's func of a uprobe on a C++ function prints demangled, as bpftrace prints it", async () => {
+  const { dir, exe } = await buildOne("dnbpf_cxx", CXX_SOURCE, "c++");
+  try {
+    const bpftrace = await startBpftrace(
+      `uprobe:${exe}:${CXX_GET} { @f[func] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_getppid /comm == "dnbpf_cxx"/ { exit(); }`,
+    );
+    const out: string[] = [];
+    await using h = await runScript({
+      probes: [{
+        points: [{ kind: "uprobe", target: `${exe}:${CXX_GET}` }],
+        body: [{
+          op: "aggregate",
+          map: "@f",
+          key: { op: "builtin", name: "func" },
+          fn: "count",
+          args: [],
+        }],
+      }],
+    }, { output: (s: string) => void out.push(s) });
+    const printed = await whileRunning(exe, async () => {
+      const text = await bpftrace.output();
+      h.print();
+      return text;
+    });
+    const mine = "\n\n" + out.join("");
+    assert.match(mine, /@f\[ns::Box<int>::get\(std::__cxx11::basic_string<char, .*\]: 3\n/);
+    assert.equal(mine, printed);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

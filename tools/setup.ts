@@ -12,6 +12,9 @@ const NEEDS: [check: string, pkg: string][] = [
   ["llvm-readelf", "llvm"],
   ["llvm-mc", "llvm"],
   ["cc", "gcc"],
+  // C++ test programs and the demangling oracles (abi::__cxa_demangle, c++filt).
+  ["g++", "g++"],
+  ["c++filt", "binutils"],
   ["objcopy", "binutils"],
   ["nm", "binutils"],
   ["ip", "iproute2"],

@@ -65,6 +65,7 @@ import { formatPrintf, type PrintfArg } from "./printf.ts";
 import { datum, jsEntries, printLayout, readEntries, type ScriptValue } from "./_script_maps.ts";
 export type { ScriptValue };
 import { pointOfIr, splitLast } from "./points.ts";
+import { demangle } from "./demangle.ts";
 
 /** Bytes cat() prints of a file at most (bpftrace's cat_bytes_max). */
 const CAT_BYTES_MAX = 10240;
@@ -144,8 +145,9 @@ function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
   const schema: Schema = schemaOf(pp, tracefs);
   const user = p.kind === "uprobe" || p.kind === "uretprobe" || p.kind === "usdt" ||
     (p.kind === "tracepoint" && p.target.startsWith("syscalls:"));
+  // bpftrace's func of a uprobe is its symbol as usym prints it: C++ names demangled.
   const func = p.kind === "uprobe" || p.kind === "uretprobe"
-    ? splitLast(p.target, p.kind)[1]
+    ? demangle(splitLast(p.target, p.kind)[1])
     : p.kind === "kprobe" || p.kind === "kretprobe"
     ? p.target
     : undefined;

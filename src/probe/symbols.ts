@@ -16,10 +16,20 @@
  *   `.gnu_debuglink` one) when there is one;
  * - an address nothing holds prints as `0x…` (and `0` for 0).
  *
+ * - `_Z` (C++) names demangled as `abi::__cxa_demangle` writes them
+ *   ({@linkcode demangle}), as BCC demangles them for bpftrace;
+ * - JIT code through the process's `/tmp/perf-PID.map` (PID as the process
+ *   sees itself, under its root), the way BCC reads it: `START SIZE NAME`
+ *   lines in hex, consulted for any address no mapped file's symbol holds,
+ *   printed with the map file as the module in perf mode;
+ * - the vDSO's frames stay `0x…` as bpftrace 0.17 prints them; with the
+ *   `vdso` option they resolve through the vDSO image (the one this process
+ *   has mapped, as BCC uses its own, when the target's `[vdso]` is the same
+ *   size), e.g. `__vdso_clock_gettime+65`.
+ *
  * Symbol tables are read once per file (by device, inode and modification
- * time) and kept until {@linkcode clearSymbolCaches}. Not done: C++
- * demangling, the vDSO's symbols, perf-PID.map files (JITs), and the
- * debug link's CRC check.
+ * time) and kept until {@linkcode clearSymbolCaches}. Not done: the debug
+ * link's CRC check.
  *
  * ```ts ignore
  * import { kstackFrames, resolveKsym, ustackFrames } from "@denobpf/ebpf/probe";
@@ -31,11 +41,12 @@
  * @module
  */
 
-import { type ElfFile, readElfFile } from "../elf/elf_file.ts";
+import { type ElfFile, parseElf, readElfFile } from "../elf/elf_file.ts";
 import { ElfType, GnuNoteType, SectionType, SegmentType } from "../elf/constants.ts";
 import type { Kallsyms } from "../kallsyms/kallsyms.ts";
 import { loadKallsyms } from "../kallsyms/load.ts";
-import { fileInfo, readTextFile } from "../sys/file.ts";
+import { fileInfo, readFile, readLink, readTextFile } from "../sys/file.ts";
+import { demangle } from "./demangle.ts";
 
 /** Options of {@linkcode resolveKsym} and {@linkcode resolveUsym}. */
 export interface SymbolOptions {
@@ -45,6 +56,11 @@ export interface SymbolOptions {
   module?: boolean;
   /** The file-system root whose /proc/kallsyms is read (kernel only; default `"/"`). */
   root?: string;
+  /**
+   * Resolve addresses in the process's vDSO through its ELF image (user
+   * only); default false, as bpftrace 0.17 prints them as `0x…`.
+   */
+  vdso?: boolean;
 }
 
 /** An address nothing resolves, as bpftrace prints it (C++'s `(void*)addr`: `0` or `0x…`). */
@@ -168,6 +184,8 @@ export interface StackFramesOptions {
   perf?: boolean;
   /** The file-system root whose /proc/kallsyms is read (kernel only; default `"/"`). */
   root?: string;
+  /** Resolve vDSO frames (user only; see {@linkcode SymbolOptions.vdso}); default false. */
+  vdso?: boolean;
 }
 
 function perfFrame(ip: bigint, sym: string): string {
@@ -190,12 +208,16 @@ export function kstackFrames(ips: Iterable<bigint>, options: StackFramesOptions 
 
 // ---------------------------------------------------------------- user
 
-/** One object mapped executable in a process. */
+/** One object mapped executable in a process, or its perf map (every address), or its vDSO. */
 interface Mapping {
   start: bigint;
   end: bigint;
   offset: bigint;
   path: string;
+  /** Where the symbols come from, when not the file at `path`. */
+  source?: "perf-map" | "vdso";
+  /** The perf map as this process reads it (under /proc/PID/root). */
+  file?: string;
 }
 
 /** A mapped file's symbols and how its file offsets become its addresses. */
@@ -258,17 +280,131 @@ export function parseProcMaps(text: string): ProcMapping[] {
 /** Names of mappings that are not a file (BCC's bcc_mapping_is_file_backed). */
 const NOT_FILES = ["//anon", "/dev/zero", "/anon_hugepage", "/SYSV"];
 
-/** The executable, file-backed mappings of a process (BCC's rule), from /proc/PID/maps. */
-function mappingsOf(pid: number): Mapping[] {
+/**
+ * The executable, file-backed mappings of a process (BCC's rule), from
+ * /proc/PID/maps, then its perf map (BCC adds it last, for every address);
+ * with `vdso`, its `[vdso]` too.
+ */
+function mappingsOf(pid: number, vdso = false): Mapping[] {
   let text: string;
   try {
     text = readTextFile(`/proc/${pid}/maps`, { maxBytes: 64 << 20, what: "process maps" });
   } catch {
     return []; // the process is gone: nothing resolves, as in bpftrace
   }
-  return parseProcMaps(text).filter((m) =>
-    m.perms[2] === "x" && m.path.startsWith("/") && !NOT_FILES.some((p) => m.path.startsWith(p))
-  );
+  const maps: Mapping[] = parseProcMaps(text).filter((m) =>
+    m.perms[2] === "x" && (
+      (m.path.startsWith("/") && !NOT_FILES.some((p) => m.path.startsWith(p))) ||
+      (vdso && m.path === "[vdso]")
+    )
+  ).map((m) => m.path === "[vdso]" ? { ...m, source: "vdso" as const } : m);
+  const perfMap = perfMapOf(pid);
+  if (perfMap) maps.push({ start: 0n, end: 1n << 64n, offset: 0n, ...perfMap });
+  return maps;
+}
+
+/** The process's id in its own pid namespace (BCC's bcc_perf_map_nstgid). */
+function nsTgid(pid: number): number {
+  let tgid = pid;
+  try {
+    const status = readTextFile(`/proc/${pid}/status`, {
+      maxBytes: 1 << 20,
+      what: "process status",
+    });
+    for (const line of status.split("\n")) {
+      const m = /^(?:NS)?[Tt]gid:.*\t(\d+)\s*$/.exec(line);
+      if (m) tgid = Number(m[1]); // NStgid comes after Tgid; its last number is the innermost
+    }
+  } catch {
+    // gone: the pid as given
+  }
+  return tgid;
+}
+
+/** BCC's perf map path (the process's root as a path here, then /tmp/perf-NSPID.map), and where to read it. */
+function perfMapOf(pid: number): { path: string; file: string; source: "perf-map" } | undefined {
+  let root: string;
+  try {
+    root = readLink(`/proc/${pid}/root`);
+  } catch {
+    return undefined;
+  }
+  const name = `/tmp/perf-${nsTgid(pid)}.map`;
+  return {
+    path: `${root === "/" ? "" : root}${name}`,
+    file: `/proc/${pid}/root${name}`,
+    source: "perf-map",
+  };
+}
+
+/**
+ * A perf map's symbols (`START SIZE NAME` per line, hex, as JITs write
+ * them): lines BCC skips (no start, no size, a bad separator) are skipped.
+ */
+export function parsePerfMap(text: string): { start: bigint; size: bigint; name: string }[] {
+  const out: { start: bigint; size: bigint; name: string }[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*(?:0[xX])?([0-9a-fA-F]{1,16}) \s*(?:0[xX])?([0-9a-fA-F]{1,16}) \s*(.*)$/.exec(
+      line,
+    );
+    if (!m) continue;
+    const start = BigInt(`0x${m[1]}`);
+    if (start === 0n) continue;
+    out.push({ start, size: BigInt(`0x${m[2]}`), name: m[3] });
+  }
+  return out;
+}
+
+function loadPerfMap(file: string): ObjectSymbols | null {
+  let text: string;
+  try {
+    text = new TextDecoder().decode(readFile(file, { maxBytes: 256 << 20, what: "perf map" }));
+  } catch {
+    return null;
+  }
+  return {
+    relocatable: false,
+    loads: [],
+    table: tableOf(
+      parsePerfMap(text).map((s) => ({
+        start: Number(s.start),
+        size: Number(s.size),
+        name: s.name,
+      })),
+    ),
+  };
+}
+
+/** AT_SYSINFO_EHDR: where the vDSO's ELF header is mapped. */
+const AT_SYSINFO_EHDR = 33n;
+let vdsoImage: { size: bigint; symbols: ObjectSymbols } | null | undefined;
+
+/**
+ * This process's vDSO (BCC reads its own too): its image copied from
+ * memory at AT_SYSINFO_EHDR (/proc/self/auxv), the size of its `[vdso]`
+ * mapping; `null` where that cannot be read.
+ */
+function ownVdso(): { size: bigint; symbols: ObjectSymbols } | null {
+  if (vdsoImage !== undefined) return vdsoImage;
+  vdsoImage = null;
+  try {
+    const auxv = readFile("/proc/self/auxv", { maxBytes: 1 << 16, what: "auxiliary vector" });
+    const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+    let base = 0n;
+    for (let o = 0; o + 16 <= auxv.length; o += 16) {
+      if (view.getBigUint64(o, true) === AT_SYSINFO_EHDR) base = view.getBigUint64(o + 8, true);
+    }
+    const own = mappingsOf(Deno.pid, true).find((m) => m.source === "vdso" && m.start === base);
+    if (base === 0n || !own) return null;
+    const size = own.end - own.start;
+    const ptr = Deno.UnsafePointer.create(base);
+    if (!ptr) return null;
+    const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, Number(size))).slice();
+    vdsoImage = { size, symbols: objectSymbolsOf(parseElf(bytes)) };
+  } catch {
+    vdsoImage = null;
+  }
+  return vdsoImage;
 }
 
 function symbolsOf(elf: ElfFile): RawSymbol[] {
@@ -332,7 +468,10 @@ function loadObject(path: string): ObjectSymbols | null {
   } catch {
     return null;
   }
-  const debug = debugFileOf(elf, path);
+  return objectSymbolsOf(elf, debugFileOf(elf, path));
+}
+
+function objectSymbolsOf(elf: ElfFile, debug?: ElfFile): ObjectSymbols {
   const text = elf.sectionHeader(".text");
   return {
     relocatable: elf.header.type === ElfType.DYN,
@@ -344,6 +483,24 @@ function loadObject(path: string): ObjectSymbols | null {
     textBias: text ? text.addr - BigInt(text.offset) : undefined,
     table: tableOf([...(debug ? symbolsOf(debug) : []), ...symbolsOf(elf)]),
   };
+}
+
+/** The symbols of a mapping: its file's, its perf map's or the vDSO's. */
+function objectOf(pid: number, m: Mapping): ObjectSymbols | null {
+  if (m.source === "vdso") {
+    const own = ownVdso();
+    return own && own.size === m.end - m.start ? own.symbols : null;
+  }
+  if (m.source !== "perf-map") return objectAt(pid, m.path);
+  let key: string;
+  try {
+    const info = fileInfo(m.file!);
+    key = `perf-map:${info.dev}:${info.ino}:${info.mtimeMs}:${info.size}`;
+  } catch {
+    return null; // no perf map: BCC's module then has no symbols
+  }
+  if (!objects.has(key)) objects.set(key, loadPerfMap(m.file!));
+  return objects.get(key)!;
 }
 
 /** The symbols of the file at `path` (through the process's root), cached by device and inode. */
@@ -394,12 +551,15 @@ function resolveIn(
   maps: Mapping[],
   address: bigint,
 ): { name?: string; offset?: number; path?: string } {
+  // BCC's order: the first mapping holding the address, then (no symbol there) the perf map,
+  // which reports the first mapping's path.
+  let first: string | undefined;
   for (const m of maps) {
     if (address < m.start || address >= m.end) continue;
-    const o = objectAt(pid, m.path);
-    if (!o) return { path: m.path };
-    const found = findSymbol(o.table, Number(fileAddress(o, m, address)));
-    return found ? { ...found, path: m.path } : { path: m.path };
+    const o = objectOf(pid, m);
+    const found = o && findSymbol(o.table, Number(fileAddress(o, m, address)));
+    if (found) return { ...found, path: first ?? m.path };
+    first ??= m.path;
   }
   return {};
 }
@@ -412,7 +572,8 @@ function userText(
   if (r.name === undefined) {
     return unknownAddress(address) + (options.module ? " ([unknown])" : "");
   }
-  return r.name + (options.offset ? `+${r.offset}` : "") + (options.module ? ` (${r.path})` : "");
+  const name = demangle(r.name);
+  return name + (options.offset ? `+${r.offset}` : "") + (options.module ? ` (${r.path})` : "");
 }
 
 /**
@@ -421,7 +582,7 @@ function userText(
  * when no symbol holds it or the process is gone.
  */
 export function resolveUsym(address: bigint, pid: number, options: SymbolOptions = {}): string {
-  return userText(resolveIn(pid, mappingsOf(pid), address), address, options);
+  return userText(resolveIn(pid, mappingsOf(pid, options.vdso), address), address, options);
 }
 
 /**
@@ -434,7 +595,7 @@ export function ustackFrames(
   pid: number,
   options: StackFramesOptions = {},
 ): string[] {
-  const maps = mappingsOf(pid);
+  const maps = mappingsOf(pid, options.vdso);
   const frames: string[] = [];
   for (const ip of ips) {
     if (ip === 0n) break;
@@ -452,4 +613,5 @@ export function ustackFrames(
 export function clearSymbolCaches(): void {
   textTables.clear();
   objects.clear();
+  vdsoImage = undefined;
 }
