@@ -26,6 +26,7 @@ import type { BpfMap } from "../src/map/mod.ts";
 import { decoderOf, stackDecoder } from "../src/probe/_decode.ts";
 import { runScript } from "../src/probe/run_script.ts";
 import { startBpftrace } from "./_bpftrace_begin.ts";
+import { stdSort } from "../src/probe/_std_sort.ts";
 
 const LIB_SOURCE = `
 #include <unistd.h>
@@ -684,6 +685,100 @@ Deno.test("a script's func of a uprobe on a C++ function prints demangled, as bp
     const mine = "\n\n" + out.join("");
     assert.match(mine, /@f\[ns::Box<int>::get\(std::__cxx11::basic_string<char, .*\]: 3\n/);
     assert.equal(mine, printed);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stdSort orders equal keys exactly as libstdc++'s std::sort (fast-check, against a g++-built std::sort)", async () => {
+  const { dir, exe } = await buildOne(
+    "dnbpf_sort",
+    `#include <algorithm>
+#include <cstdio>
+#include <utility>
+#include <vector>
+int main() {
+  int n;
+  while (scanf("%d", &n) == 1) {
+    std::vector<std::pair<long, int>> v(n);
+    for (int i = 0; i < n; i++) { scanf("%ld", &v[i].first); v[i].second = i; }
+    std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+    for (int i = 0; i < n; i++) printf("%d ", v[i].second);
+    printf("\\n");
+  }
+}`,
+    "c++",
+  );
+  try {
+    // Few distinct keys (aliases), sizes around the 16-element runs, and some past the heapsort depth.
+    const arrays = fc.sample(
+      fc.oneof(
+        fc.array(fc.nat(5), { maxLength: 40 }),
+        fc.array(fc.nat(50), { minLength: 100, maxLength: 3000 }),
+        fc.nat(2000).map((n) => Array.from({ length: n }, (_, i) => (i * 7919) % 13)),
+      ),
+      200,
+    );
+    const input = arrays.map((a) => `${a.length} ${a.join(" ")}`).join("\n") + "\n";
+    const p = new Deno.Command(exe, { stdin: "piped", stdout: "piped" }).spawn();
+    const output = p.output();
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode(input));
+    await w.close();
+    const want = new TextDecoder().decode((await output).stdout).split("\n");
+    arrays.forEach((a, k) => {
+      const items = a.map((key, i) => ({ key, i }));
+      stdSort(items, (x) => x.key);
+      assert.equal(items.map((x) => `${x.i} `).join(""), want[k], `keys ${a.join(",")}`);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const ALIAS_SOURCE = `
+#include <sched.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+  /* libc exports these under two names at one address (getpid and __getpid, ...). */
+  for (int i = 0; i < argc; i++) getpid();
+  for (int i = 0; i < argc + 1; i++) sched_yield();
+  struct timespec ts = {0, 1};
+  for (int i = 0; i < argc + 2; i++) nanosleep(&ts, NULL);
+  syscall(SYS_gettid); printf("ok\\n"); fflush(stdout);
+  char c; (void)!read(0, &c, 1); return 0;
+}
+`;
+
+Deno.test("of libc's aliases at one address (getpid and __getpid, sched_yield and __sched_yield, ...) ustack prints the one bpftrace prints", async () => {
+  const { dir, exe } = await buildOne("dnbpf_alias", ALIAS_SOURCE, "c");
+  try {
+    const calls = ["getpid", "sched_yield", "clock_nanosleep"];
+    const bpftrace = await startBpftrace(
+      calls.map((c) => `tracepoint:syscalls:sys_enter_${c}`).join(",") +
+        ` /comm == "dnbpf_alias"/ { @[ustack] = count(); } ` +
+        `tracepoint:syscalls:sys_enter_gettid /comm == "dnbpf_alias"/ { exit(); }`,
+    );
+    const handles = await Promise.all(
+      calls.map((c) =>
+        probe(tracepoint(`syscalls:sys_enter_${c}`), { comm: "dnbpf_alias" })
+          .count({ by: ["ustack", "pid"] })
+      ),
+    );
+    try {
+      const mine = await whileRunning(exe, async () => {
+        const printed = await bpftrace.output();
+        const entries = handles.flatMap((h) => [...h.read()]);
+        return { text: "\n\n" + formatMaps([stackAndPerfMaps(entries)[0]]), printed };
+      });
+      assert.match(mine.text, /@\[\n {4}__getpid\+\d+\n/);
+      assert.equal(mine.text, mine.printed);
+    } finally {
+      for (const h of handles) await h.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

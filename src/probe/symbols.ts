@@ -47,6 +47,7 @@ import type { Kallsyms } from "../kallsyms/kallsyms.ts";
 import { loadKallsyms } from "../kallsyms/load.ts";
 import { fileInfo, readFile, readLink, readTextFile } from "../sys/file.ts";
 import { demangle } from "./demangle.ts";
+import { stdSort } from "./_std_sort.ts";
 
 /** Options of {@linkcode resolveKsym} and {@linkcode resolveUsym}. */
 export interface SymbolOptions {
@@ -83,14 +84,23 @@ interface RawSymbol {
   name: string;
 }
 
-function tableOf(symbols: RawSymbol[]): SymbolTable {
-  const sorted = symbols.map((s, i) => ({ s, i })).sort((a, b) =>
-    a.s.start - b.s.start || a.i - b.i
-  );
+/**
+ * Symbols sorted by start: stably for kallsyms; for user objects as BCC's
+ * `std::sort` orders them (`bcc`), which decides the alias printed.
+ */
+function tableOf(symbols: RawSymbol[], bcc = false): SymbolTable {
+  let sorted: RawSymbol[];
+  if (bcc) {
+    sorted = symbols.slice();
+    stdSort(sorted, (s) => s.start);
+  } else {
+    sorted = symbols.map((s, i) => ({ s, i })).sort((a, b) => a.s.start - b.s.start || a.i - b.i)
+      .map((x) => x.s);
+  }
   return {
-    starts: Float64Array.from(sorted, (x) => x.s.start),
-    sizes: Float64Array.from(sorted, (x) => x.s.size),
-    names: sorted.map((x) => x.s.name),
+    starts: Float64Array.from(sorted, (s) => s.start),
+    sizes: Float64Array.from(sorted, (s) => s.size),
+    names: sorted.map((s) => s.name),
   };
 }
 
@@ -371,6 +381,7 @@ function loadPerfMap(file: string): ObjectSymbols | null {
         size: Number(s.size),
         name: s.name,
       })),
+      true,
     ),
   };
 }
@@ -481,7 +492,7 @@ function objectSymbolsOf(elf: ElfFile, debug?: ElfFile): ObjectSymbols {
       vaddr: p.vaddr,
     })),
     textBias: text ? text.addr - BigInt(text.offset) : undefined,
-    table: tableOf([...(debug ? symbolsOf(debug) : []), ...symbolsOf(elf)]),
+    table: tableOf([...(debug ? symbolsOf(debug) : []), ...symbolsOf(elf)], true),
   };
 }
 
