@@ -7,6 +7,7 @@
 import { type Access, type IntAccess, resolveKernelPath, type Schema } from "./_access.ts";
 import type { LinearBounds } from "./_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
+import { sizeOfType } from "./_script_records.ts";
 import { checkPrintfArgs } from "./printf.ts";
 import { loadKernelSpec } from "../btf/kernel.ts";
 import { castType } from "./_int_types.ts";
@@ -1217,26 +1218,6 @@ export function argsPath(e: IrExpr): string | undefined {
     return b === undefined ? undefined : `${b}[${e.index.value}]`;
   }
   return undefined;
-}
-
-/** Bytes a value of type `t` takes in a key, a record or a map value (8-byte aligned parts). */
-export function sizeOfType(t: IrType): number {
-  switch (t.kind) {
-    case "str":
-      return Math.ceil(t.len / 8) * 8;
-    case "buf":
-      return 8 + Math.ceil(t.len / 8) * 8; // the length read, then the bytes
-    case "tuple":
-      return t.elems.reduce((n, x) => n + sizeOfType(x), 0);
-    case "none":
-      return 0;
-    case "usym":
-      return 16; // the address and the process it belongs to
-    case "inet":
-      return 24; // the address family, then 16 bytes of address
-    default:
-      return 8;
-  }
 }
 
 /** Checks the whole script: each probe at each of its points, twice (see {@linkcode ScriptChecker}). */

@@ -17,7 +17,11 @@ import { R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, type Register } from "../asm/r
 import type { Access, IntAccess, StrAccess } from "./_access.ts";
 import { ProbeCompileError } from "./errors.ts";
 import type { CompareOp } from "./filter.ts";
-import type { AggregationKind } from "./types.ts";
+import { type AggKind, type LinearBounds, linearBuckets } from "./_aggregate.ts";
+
+// The aggregation layout lives in _aggregate.ts (the handles read it without
+// loading the code generator); these importers take it from here too.
+export { type AggKind, type LinearBounds, linearBuckets, valueSize } from "./_aggregate.ts";
 
 /** The BPF stack size. */
 export const STACK_SIZE = 512;
@@ -56,16 +60,6 @@ export function layout(accesses: readonly Access[]): { slots: Slot[]; size: numb
   return { slots, size: off };
 }
 
-/** What an aggregation does with its value. */
-export type AggKind = AggregationKind;
-
-/** Linear histogram bounds. */
-export interface LinearBounds {
-  min: number;
-  max: number;
-  step: number;
-}
-
 /** An aggregation to compile. */
 export interface AggregateAction {
   kind: AggKind;
@@ -82,20 +76,6 @@ export interface EmitAction {
   kind: "emit";
   fields: Slot[];
   size: number;
-}
-
-/** Value size of each aggregation kind. */
-export function valueSize(kind: AggKind): number {
-  return kind === "min" || kind === "max" || kind === "avg" ? 16 : 8;
-}
-
-/**
- * The number of buckets of a linear histogram: below, one per whole step,
- * at or above (as bpftrace: values in a last partial step count as at or
- * above `max`).
- */
-export function linearBuckets(b: LinearBounds): number {
-  return Math.floor((b.max - b.min) / b.step) + 2;
 }
 
 /** Instruction emission shared by the probe code generators: labels, constants, reads. */

@@ -35,32 +35,14 @@ import {
   POINTER_SLOT,
   type ProgramTypes,
   PT_REGS,
-  sizeOfType,
   stmtText,
 } from "./_check.ts";
 import { symbolAddress } from "../kallsyms/load.ts";
 import { fileInfo } from "../sys/file.ts";
 import type { VerifierError } from "../program/errors.ts";
 import { ProbeCompileError } from "./errors.ts";
+import { JOIN_ARGS, JOIN_ARGSIZE, Rec, sizeOfType } from "./_script_records.ts";
 import type { IrExpr, IrStmt, IrType, SourceSpan } from "./ir.ts";
-
-/** Kinds of ring buffer records (the low 32 bits of a record's first 8 bytes; the id is the high 32). */
-export const Rec = {
-  PRINTF: 1,
-  PRINT_MAP: 2,
-  PRINT_VALUE: 3,
-  CLEAR: 4,
-  ZERO: 5,
-  EXIT: 6,
-  TIME: 7,
-  JOIN: 8,
-  CAT: 9,
-} as const;
-
-/** Strings `join()` reads, and the bytes kept of each (bpftrace's join_argnum, join_argsize). */
-export const JOIN_ARGS = 16;
-/** See {@linkcode JOIN_ARGS}. */
-export const JOIN_ARGSIZE = 1024;
 
 /** How a map of the script is held in the kernel. */
 export interface MapLayout {

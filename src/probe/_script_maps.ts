@@ -4,8 +4,8 @@
 
 import type { BpfMap } from "../map/map.ts";
 import { stackDecoder } from "./_decode.ts";
-import { linearBuckets } from "./_codegen.ts";
-import { sizeOfType } from "./_check.ts";
+import { linearBuckets } from "./_aggregate.ts";
+import { sizeOfType } from "./_script_records.ts";
 import type { MapLayout } from "./_script_codegen.ts";
 import type { IrType } from "./ir.ts";
 import { resolveKsym, resolveUsym } from "./symbols.ts";

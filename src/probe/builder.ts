@@ -19,22 +19,11 @@
 
 import type { Assembler } from "../asm/assembler.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { type BpfMap, createMap } from "../map/map.ts";
-import { loadProgramAsync } from "../program/load.ts";
-import { ringBufReader } from "../ringbuf/reader.ts";
+import type { BpfMap } from "../map/map.ts";
 import type { TracefsOptions } from "../tracefs/mount.ts";
-import { type Access, type IntAccess, type Schema, schemaOf } from "./_access.ts";
-import { attach } from "./_attach.ts";
-import {
-  type AggKind,
-  compileAggregate,
-  compileEmit,
-  layout,
-  type LinearBounds,
-  linearBuckets,
-  type ResolvedPredicate,
-  valueSize,
-} from "./_codegen.ts";
+import type { Access, IntAccess, Schema } from "./_access.ts";
+import { type AggKind, type LinearBounds, linearBuckets, valueSize } from "./_aggregate.ts";
+import type { ResolvedPredicate } from "./_codegen.ts";
 import { decoderOf } from "./_decode.ts";
 import { ProbeCompileError } from "./errors.ts";
 import { type Predicate, toPredicate } from "./filter.ts";
@@ -95,6 +84,34 @@ export interface EmitOptions<F> {
   fields: F;
 }
 
+/**
+ * What an action needs to compile, load and attach its program, imported
+ * on the first action: importing the probe entry loads no code generator,
+ * program loader or attach code.
+ */
+async function loadRuntime() {
+  const [codegen, access, attachDispatch, maps, load, ringbuf] = await Promise.all([
+    import("./_codegen.ts"),
+    import("./_access.ts"),
+    import("./_attach.ts"),
+    import("../map/map.ts"),
+    import("../program/load.ts"),
+    import("../ringbuf/reader.ts"),
+  ]);
+  return {
+    compileAggregate: codegen.compileAggregate,
+    compileEmit: codegen.compileEmit,
+    layout: codegen.layout,
+    schemaOf: access.schemaOf,
+    attach: attachDispatch.attach,
+    createMap: maps.createMap,
+    loadProgramAsync: load.loadProgramAsync,
+    ringBufReader: ringbuf.ringBufReader,
+  };
+}
+
+type Runtime = Awaited<ReturnType<typeof loadRuntime>>;
+
 const DEFAULT_STRLEN = 64;
 const MAX_STRLEN = 256;
 function resolvePredicate(p: Predicate, schema: Schema, strlen: number): ResolvedPredicate {
@@ -147,10 +164,10 @@ export class ProbeBuilder<A = AnyArgs> {
     });
   }
 
-  #setup(): { schema: Schema; filter: ResolvedPredicate | undefined; strlen: number } {
+  #setup(rt: Runtime): { schema: Schema; filter: ResolvedPredicate | undefined; strlen: number } {
     const o = this.options;
     const strlen = checkStrlen(o.strlen);
-    const schema = schemaOf(this.point as ProbePoint<unknown>, o.tracefs ?? {});
+    const schema = rt.schemaOf(this.point as ProbePoint<unknown>, o.tracefs ?? {});
     const preds: Predicate[] = [];
     if (o.pid !== undefined) preds.push({ op: "==", left: "pid", right: checkId(o.pid, "pid") });
     if (o.tid !== undefined) preds.push({ op: "==", left: "tid", right: checkId(o.tid, "tid") });
@@ -167,13 +184,14 @@ export class ProbeBuilder<A = AnyArgs> {
    * loop goes on meanwhile) and attaches it.
    */
   async #start(
+    rt: Runtime,
     schema: Schema,
     code: Assembler,
     name: string,
     maps: Record<string, BpfMap>,
     owned: Owned,
   ): Promise<void> {
-    owned.program = await loadProgramAsync({
+    owned.program = await rt.loadProgramAsync({
       type: schema.programType,
       attachType: schema.attachType,
       attachBtfId: schema.attachBtfId,
@@ -181,12 +199,12 @@ export class ProbeBuilder<A = AnyArgs> {
       maps,
       name,
     });
-    owned.links.push(...attach(schema, owned.program, this.options.tracefs ?? {}));
+    owned.links.push(...rt.attach(schema, owned.program, this.options.tracefs ?? {}));
   }
 
-  #stackMap(accesses: readonly Access[], owned: Owned): BpfMap | undefined {
+  #stackMap(rt: Runtime, accesses: readonly Access[], owned: Owned): BpfMap | undefined {
     if (!accesses.some((a) => a.type === "stack")) return undefined;
-    const m = createMap({
+    const m = rt.createMap({
       type: "stack_trace",
       keySize: 4,
       valueSize: 127 * 8,
@@ -202,8 +220,8 @@ export class ProbeBuilder<A = AnyArgs> {
     value: string | undefined,
     options: AggregateOptions<unknown> & Partial<LinearBounds>,
   ): Promise<AggregateProbe<K, V>> {
-    await Promise.resolve();
-    const { schema, filter, strlen } = this.#setup();
+    const rt = await loadRuntime();
+    const { schema, filter, strlen } = this.#setup(rt);
     const by = options.by;
     const tuple = Array.isArray(by);
     const exprs: string[] = by === undefined ? [] : tuple ? [...by as string[]] : [by as string];
@@ -220,17 +238,17 @@ export class ProbeBuilder<A = AnyArgs> {
     }
     let linear: LinearBounds | undefined;
     if (kind === "lhist") linear = checkLinear(options);
-    const { slots, size } = layout(accesses);
+    const { slots, size } = rt.layout(accesses);
     const hist = kind === "hist" || kind === "lhist";
     const keySize = Math.max(8, size + (hist ? 8 : 0));
-    const code = compileAggregate(
+    const code = rt.compileAggregate(
       { kind, key: slots, keySize, value: valueAccess, linear },
       filter,
     );
     const owned: Owned = { links: [], maps: [] };
     try {
-      const stacks = this.#stackMap(accesses, owned);
-      const agg = createMap({
+      const stacks = this.#stackMap(rt, accesses, owned);
+      const agg = rt.createMap({
         type: "percpu_hash",
         keySize,
         valueSize: valueSize(kind),
@@ -240,7 +258,7 @@ export class ProbeBuilder<A = AnyArgs> {
       owned.maps.push(agg);
       const maps: Record<string, BpfMap> = { agg };
       if (stacks) maps.stacks = stacks;
-      await this.#start(schema, code, `probe_${kind}`, maps, owned);
+      await this.#start(rt, schema, code, `probe_${kind}`, maps, owned);
       return new AggregateProbe<K, V>(this.point.probe, code.toString(), owned, { agg, stacks }, {
         kind,
         key: slots,
@@ -318,8 +336,8 @@ export class ProbeBuilder<A = AnyArgs> {
   async emit<const F extends EmitFields<A>>(
     options: EmitOptions<F>,
   ): Promise<EventProbe<EventOf<F, A>>> {
-    await Promise.resolve();
-    const { schema, filter, strlen } = this.#setup();
+    const rt = await loadRuntime();
+    const { schema, filter, strlen } = this.#setup(rt);
     const fields = options?.fields as unknown;
     let named: [string, string][];
     if (Array.isArray(fields)) {
@@ -340,15 +358,15 @@ export class ProbeBuilder<A = AnyArgs> {
       seen.add(n);
     }
     const accesses = named.map(([, e]) => schema.resolve(e, strlen));
-    const { slots, size } = layout(accesses);
-    const code = compileEmit({ kind: "emit", fields: slots, size }, filter);
+    const { slots, size } = rt.layout(accesses);
+    const code = rt.compileEmit({ kind: "emit", fields: slots, size }, filter);
     const ringSize = this.options.ringSize ?? 256 * 1024;
     const owned: Owned = { links: [], maps: [] };
     try {
-      const stacks = this.#stackMap(accesses, owned);
-      const events = createMap({ type: "ringbuf", maxEntries: ringSize, name: "events" });
+      const stacks = this.#stackMap(rt, accesses, owned);
+      const events = rt.createMap({ type: "ringbuf", maxEntries: ringSize, name: "events" });
       owned.maps.push(events);
-      const drops = createMap({
+      const drops = rt.createMap({
         type: "percpu_array",
         keySize: 4,
         valueSize: 8,
@@ -356,7 +374,7 @@ export class ProbeBuilder<A = AnyArgs> {
         name: "drops",
       });
       owned.maps.push(drops);
-      owned.reader = ringBufReader(events);
+      owned.reader = rt.ringBufReader(events);
       const maps: Record<string, BpfMap> = { events, drops };
       if (stacks) maps.stacks = stacks;
       const decoders = slots.map((s) => decoderOf(s.access, s.size, stacks));
@@ -367,7 +385,7 @@ export class ProbeBuilder<A = AnyArgs> {
         for (let i = 0; i < slots.length; i++) ev[names[i]] = decoders[i](view, slots[i].offset);
         return ev as EventOf<F, A>;
       };
-      await this.#start(schema, code, "probe_emit", maps, owned);
+      await this.#start(rt, schema, code, "probe_emit", maps, owned);
       return new EventProbe(this.point.probe, code.toString(), owned, {
         reader: owned.reader,
         drops,

@@ -13,13 +13,8 @@ import type { BpfMap } from "../map/mod.ts";
 import type { Program } from "../program/mod.ts";
 import type { RingBufReader } from "../ringbuf/mod.ts";
 import { nextTurn } from "../sys/event_loop.ts";
-import {
-  type AggKind,
-  type LinearBounds,
-  linearBuckets,
-  type Slot,
-  valueSize,
-} from "./_codegen.ts";
+import { type AggKind, type LinearBounds, linearBuckets, valueSize } from "./_aggregate.ts";
+import type { Slot } from "./_codegen.ts";
 import { type Decoder, decoderOf } from "./_decode.ts";
 import {
   formatAggregation,

@@ -40,6 +40,9 @@
  * @module
  */
 
+import type { ScriptIr } from "./ir.ts";
+import type { ScriptHandle, ScriptOptions } from "./_script_handle.ts";
+
 export {
   type AggregateOptions,
   type EmitOptions,
@@ -226,13 +229,37 @@ export {
   when,
   zero,
 } from "./script.ts";
-export {
-  runScript,
-  ScriptHandle,
-  type ScriptOptions,
-  type ScriptOutput,
-  type ScriptValue,
-} from "./run_script.ts";
+export { ScriptHandle, type ScriptOptions, type ScriptOutput } from "./_script_handle.ts";
+export type { ScriptValue } from "./_script_maps.ts";
+
+/**
+ * Type-checks, compiles, loads and attaches a script given as its IR
+ * ({@linkcode ScriptIr}: what `script()`, `bpftrace()` and the `trace`
+ * command build), runs its BEGIN probes, and returns the running handle.
+ * Errors: a `ProbeCompileError` names the expression and types at fault
+ * (or, for a verifier refusal, the probe and statement and the verifier's
+ * last lines); a `ProbeNotFoundError` an unknown point or field; a
+ * `NotSupportedError` what this kernel or back end cannot do.
+ *
+ * The compiler is imported on the first call, so that importing this entry
+ * stays cheap for scripts that do not run one.
+ *
+ * @example
+ * ```ts ignore
+ * // BEGIN { printf("%d\n", 42); exit(); }
+ * await using h = await runScript({
+ *   probes: [{
+ *     points: [{ kind: "begin", target: "" }],
+ *     body: [{ op: "printf", format: "%d\n", args: [{ op: "int", value: 42n }] }, { op: "exit" }],
+ *   }],
+ * });
+ * await h.run();
+ * ```
+ */
+export async function runScript(ir: ScriptIr, options?: ScriptOptions): Promise<ScriptHandle> {
+  const { runScript } = await import("./run_script.ts");
+  return runScript(ir, options);
+}
 export type {
   IrAggregation,
   IrBinaryOp,

@@ -45,12 +45,8 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { interrupted } from "../sys/signals.ts";
 import type { RunOptions } from "./handles.ts";
-import {
-  runScript,
-  type ScriptHandle,
-  type ScriptOptions,
-  type ScriptValue,
-} from "./run_script.ts";
+import type { ScriptHandle, ScriptOptions } from "./_script_handle.ts";
+import type { ScriptValue } from "./_script_maps.ts";
 import {
   BINARY_PRECEDENCE,
   type IrAggregation,
@@ -1179,6 +1175,8 @@ export class Script<R> {
    * `printMaps: false`), `maps`, `results`, `close()`.
    */
   async start(options: ScriptOptions = {}): Promise<ScriptRun<R>> {
+    // The compiler and loader, on first use: importing the probe entry stays cheap.
+    const { runScript } = await import("./run_script.ts");
     return new ScriptRun(await runScript(this.ir, options), this.refs);
   }
 
