@@ -575,6 +575,20 @@ function resolveIn(
   return {};
 }
 
+/** Demangled names, as stacks repeat them (cleared with the symbol tables, and when large). */
+const demangledNames = new Map<string, string>();
+
+function demangled(name: string): string {
+  if (!name.startsWith("_Z")) return name;
+  let d = demangledNames.get(name);
+  if (d === undefined) {
+    if (demangledNames.size >= 1 << 16) demangledNames.clear();
+    d = demangle(name);
+    demangledNames.set(name, d);
+  }
+  return d;
+}
+
 function userText(
   r: { name?: string; offset?: number; path?: string },
   address: bigint,
@@ -583,7 +597,7 @@ function userText(
   if (r.name === undefined) {
     return unknownAddress(address) + (options.module ? " ([unknown])" : "");
   }
-  const name = demangle(r.name);
+  const name = demangled(r.name);
   return name + (options.offset ? `+${r.offset}` : "") + (options.module ? ` (${r.path})` : "");
 }
 
@@ -625,4 +639,5 @@ export function clearSymbolCaches(): void {
   textTables.clear();
   objects.clear();
   vdsoImage = undefined;
+  demangledNames.clear();
 }
