@@ -346,4 +346,9 @@ Deno.test("demangle (fast-check): mutated and random names never throw, stay bou
   assert.equal(demangle("_Z1f" + "P".repeat(100000) + "i"), "_Z1f" + "P".repeat(100000) + "i");
   const blowUp = "_Z1fI" + "S_".repeat(5000) + "E";
   assert.equal(typeof demangle(blowUp), "string");
+  // A long argument list, and a substitution chain thousands deep (P of the previous type).
+  assert.equal(typeof demangle("_Z1fIi" + "S_".repeat(8000) + "E"), "string");
+  let chain = "_Z1fPiPS_";
+  for (let i = 0; chain.length < 16000; i++) chain += `PS${i.toString(36).toUpperCase()}_`;
+  assert.equal(typeof demangle(chain), "string");
 });

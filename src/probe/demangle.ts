@@ -54,7 +54,8 @@ export function demangle(name: string, options: DemangleOptions = {}): string {
     out.print(node);
     return out.text;
   } catch (e) {
-    if (e instanceof Unreadable) return name;
+    // Too deep for the stack (a substitution nested thousands of times) is unreadable too.
+    if (e instanceof Unreadable || e instanceof RangeError) return name;
     throw e;
   }
 }
@@ -960,16 +961,17 @@ class Printer {
    * print nothing (empty packs), and the text then counts as ending in a
    * space (so `A<B<int>, >` prints `A<B<int>>`, but `A<, int>` stays).
    */
-  #list(nodes: Node[], from = 0): void {
-    if (from >= nodes.length) return;
-    if (from > 0) this.#put(", ");
-    const at = this.text.length;
-    this.#expanded(nodes[from]).forEach((part, j) => {
-      if (j > 0) this.#put(", ");
-      part();
+  #list(nodes: Node[]): void {
+    const starts: number[] = [];
+    nodes.forEach((n, i) => {
+      if (i > 0) this.#put(", ");
+      starts.push(this.text.length);
+      this.#expanded(n).forEach((part, j) => {
+        if (j > 0) this.#put(", ");
+        part();
+      });
     });
-    this.#list(nodes, from + 1);
-    if (from > 0 && this.text.length === at) {
+    for (let i = nodes.length - 1; i > 0 && this.text.length === starts[i]; i--) {
       this.text = this.text.slice(0, -2);
       this.#lastSpace = true;
     }
