@@ -19,6 +19,15 @@ import { haveVmlinux, NO_VMLINUX, splitOnAllKinds, VMLINUX } from "./btf_helpers
 import { runCli } from "./_cli_helpers.ts";
 
 const dec = new TextDecoder();
+/** A 32-bit signed `int`. */
+const INT32: TypeDesc = {
+  kind: "int",
+  name: "int",
+  size: 4,
+  encoding: "signed",
+  bitOffset: 0,
+  bits: 32,
+};
 
 /** bpftool's C dump of `file` (on `base`); undefined when bpftool fails on it. */
 function bpftoolC(file: string, base?: string): string | undefined {
@@ -148,14 +157,7 @@ Deno.test({
 
 Deno.test("btf dump format c: a struct that contains itself is a ParseError naming it", () => {
   const b = new BtfBuilder();
-  const int = b.add({
-    kind: "int",
-    name: "int",
-    size: 4,
-    encoding: "signed",
-    bitOffset: 0,
-    bits: 32,
-  });
+  const int = b.add(INT32);
   b.add({
     kind: "struct",
     name: "loop",
@@ -561,3 +563,67 @@ Deno.test("btf dump format c: an int of 268 MB or a 1 GiB struct is a ParseError
     (e) => e instanceof ParseError && /\[1\] struct 'big' has size 1073741824/.test(e.message),
   );
 });
+
+/** The mutated-specs property's counterexample (seed 42, path 31; it failed now and then in CI): struct b's member m2 at bit offset 2147483920. */
+const OFFSET_2G = Uint8Array.from(
+  atob(
+    "n+sBABgAAAAAAAAAFAEAABQBAAA9AAAAAQAAAAAAAAEEAAAAIAAAAQUAAAAAAAABAQAAAAgAAAIKAAAAAAAAAQgAAABA" +
+      "AAABEwAAAAAAAAECAAAAEAAAAAAAAAAAAAADAAAAAAIAAAABAAAAAwAAACYAAAAAAAAIBAAAACgAAAAAAACHAAAAAAAA" +
+      "AAAAAAADAAAAQAEAAAABAAAAAQAAACYAAAABAACTCAAAACoAAAAAAKe7uHcAAC4AAAAEAAAEOAAAAAAAAAAGAAAAAAAA" +
+      "ADAAAAAJAAAAgAAAADMAAAAEAAAAEAEAgDYAAAADAAAAgAEAADkAAAABAACGBAAAACoAAAALYkoZAAAAAAAAAAkHAAAA" +
+      "AAAAAAAAAAoFAAAALgAAAAAAAJMIAAAAAGludABjaGFyAGxvbmcgaW50AHNob3J0IHVuc2lnbmVkIGludAB4AGEAYV9F" +
+      "AGIAbTEAbTIAbTMAZm9vAA==",
+  ),
+  (c) => c.charCodeAt(0),
+);
+
+Deno.test("btf dump format c: bit offsets of 2**31 and more wrap as libbpf's C ints do, as for bpftool", () => {
+  // libbpf keeps member offsets in ints: m2's offset is negative there, so no
+  // padding precedes it, and the next member's padding starts from below 0
+  // (`char: -2147483648;`). We wrote 2**31 bits of `long: 64;` lines instead.
+  const spec = parseBtf(OFFSET_2G);
+  const b = spec.typeByName("b", "struct")!;
+  assert.ok(b.kind === "struct" && b.members[2].bitOffset === 2147483920);
+  const ours = formatBtfAsC(spec);
+  assert.ok(ours.includes("\tshort unsigned int m2;\n\tlong: 0;\n\tchar: -2147483648;\n"), ours);
+  // A negative offset rounds up toward 0 (C division), not down: from -224
+  // bits the end padding is three `long: 64;`, where Math.ceil gave four.
+  const neg = intsAt([0, 0xffffff00]);
+  assert.equal(
+    formatBtfAsC(parseBtf(neg), { header: false }),
+    "struct s {\n\tint a0;\n\tint a1;\n\tlong: 64;\n\tlong: 64;\n\tlong: 64;\n};\n\n",
+  );
+  for (const bytes of [OFFSET_2G, neg]) {
+    const file = tmpFile(bytes);
+    try {
+      assertSameText(formatBtfAsC(parseBtf(bytes)), bpftoolC(file)!, "bit offset past 2**31");
+    } finally {
+      Deno.removeSync(file);
+    }
+  }
+});
+
+Deno.test("btf dump format c: a dump over 256 MiB of text is a ParseError, not V8's RangeError", () => {
+  // An int at bit 0x80000000 (negative in libbpf's int): bpftool pads from
+  // there to the end, 2**31 bits: 33 million `long: 64;` lines (369 MB).
+  // Before, the string was too long for V8 (RangeError: Invalid string
+  // length, after minutes).
+  assert.throws(
+    () => formatBtfAsC(parseBtf(intsAt([0x80000000]))),
+    (e) => e instanceof ParseError && /over 256 MiB of text/.test(e.message),
+  );
+});
+
+/** BTF of `struct s` (8 bytes) with an int member `aI` at each bit offset. */
+function intsAt(bitOffsets: number[]): Uint8Array {
+  const b = new BtfBuilder();
+  const int = b.add(INT32);
+  const members = bitOffsets.map((bitOffset, i) => ({
+    name: `a${i}`,
+    type: int,
+    bitOffset,
+    bitfieldSize: 0,
+  }));
+  b.add({ kind: "struct", name: "s", size: 8, members });
+  return b.encode();
+}

@@ -80,7 +80,19 @@ interface DeclStack {
   cnt: number;
 }
 
-const roundup = (x: number, y: number): number => Math.ceil(x / y) * y;
+/**
+ * libbpf's `roundup` on C ints: the sum wraps at 32 bits and the division
+ * truncates toward zero (a negative offset rounds up to 0, not to -y).
+ */
+const roundup = (x: number, y: number): number => Math.imul(Math.trunc(((x + y - 1) | 0) / y), y);
+
+/**
+ * The most text a dump writes (UTF-16 units), well under V8's longest string
+ * (2**29 - 24): a vmlinux.h is a few MiB, but a bit offset near 2**31 makes
+ * bpftool write ~33 million padding lines, and an anonymous struct is
+ * written out at every use.
+ */
+const MAX_OUTPUT = 256 << 20;
 
 function isMod(t: BtfType): boolean {
   return t.kind === "volatile" || t.kind === "const" || t.kind === "restrict" ||
@@ -102,6 +114,7 @@ class CDumper {
   readonly #identNames = new Map<string, number>();
   readonly #ptrSz: number;
   #queue: number[] = [];
+  #outLen = 0;
   readonly out: string[] = [];
 
   constructor(types: BtfType[], named: Uint8Array) {
@@ -250,8 +263,17 @@ class CDumper {
     return this.#t(id).name === "__builtin_va_list";
   }
 
-  #p(s: string): void {
-    this.out.push(s);
+  #p(s: string, times = 1): void {
+    this.#outLen += s.length * times;
+    if (this.#outLen > MAX_OUTPUT) {
+      throw new ParseError(
+        "btf",
+        `cannot dump BTF as C: the header would be over ${MAX_OUTPUT >> 20} MiB of text ` +
+          "(a struct's padding or anonymous types written out again at each use: " +
+          "bit offsets or sizes no compiler produces)",
+      );
+    }
+    this.out.push(times === 1 ? s : s.repeat(times));
   }
 
   #emitType(id: number, contId: number): void {
@@ -387,6 +409,11 @@ class CDumper {
     return t.size % max !== 0;
   }
 
+  /**
+   * btf_dump_emit_bit_padding: the offsets are C ints, as in libbpf (an
+   * offset of 2**31 bits or more is negative there), and a run of whole
+   * `long: 64;` lines is written at once.
+   */
   #emitBitPadding(
     curOff: number,
     nextOff: number,
@@ -410,17 +437,19 @@ class CDumper {
       if (
         inBitfield ||
         (newOff === nextOff && roundup(curOff, nextAlign * 8) !== newOff) ||
-        (newOff !== nextOff && nextOff - newOff <= newOff - curOff)
+        (newOff !== nextOff && ((nextOff - newOff) | 0) <= ((newOff - curOff) | 0))
       ) {
-        this.#p(`\n${pfx(lvl)}${padType}: ${inBitfield ? newOff - curOff : 0};`);
+        this.#p(`\n${pfx(lvl)}${padType}: ${inBitfield ? (newOff - curOff) | 0 : 0};`);
       }
       curOff = newOff;
     }
     while (curOff !== nextOff) {
-      const bits = Math.min(nextOff - curOff, padBits);
+      const gap = (nextOff - curOff) | 0;
+      const bits = Math.min(gap, padBits);
       if (bits === padBits) {
-        this.#p(`\n${pfx(lvl)}${padType}: ${padBits};`);
-        curOff += bits;
+        const n = Math.floor(gap / padBits);
+        this.#p(`\n${pfx(lvl)}${padType}: ${padBits};`, n);
+        curOff = (curOff + n * padBits) | 0;
         continue;
       }
       for (let i = pads.length - 1; i >= 0; i--) {
@@ -428,7 +457,7 @@ class CDumper {
         padBits = pads[i][1];
         if (padBits < bits) continue;
         this.#p(`\n${pfx(lvl)}${padType}: ${bits};`);
-        curOff += bits;
+        curOff = (curOff + bits) | 0;
         break;
       }
     }
@@ -454,8 +483,9 @@ class CDumper {
     let off = 0;
     let prevBitfield = false;
     for (const m of t.members) {
+      // libbpf keeps offsets and sizes in C ints: they wrap at 32 bits.
       let mSz = m.bitfieldSize;
-      const mOff = m.bitOffset;
+      const mOff = m.bitOffset | 0;
       const mAlign = packed ? 1 : this.#alignOf(m.type);
       const inBitfield = prevBitfield && mSz !== 0;
       this.#emitBitPadding(off, mOff, mAlign, inBitfield, lvl + 1);
@@ -463,16 +493,16 @@ class CDumper {
       this.#emitTypeDecl(m.type, m.name, lvl + 1);
       if (mSz) {
         this.#p(`: ${mSz}`);
-        off = mOff + mSz;
+        off = (mOff + mSz) | 0;
         prevBitfield = true;
       } else {
-        mSz = Math.max(0, resolveSize((i) => this.#types[i], m.type, () => this.#ptrSz));
-        off = mOff + mSz * 8;
+        mSz = Math.max(0, resolveSize((i) => this.#types[i], m.type, () => this.#ptrSz)) | 0;
+        off = (mOff + Math.imul(mSz, 8)) | 0;
         prevBitfield = false;
       }
       this.#p(";");
     }
-    if (isStruct) this.#emitBitPadding(off, t.size * 8, align, false, lvl + 1);
+    if (isStruct) this.#emitBitPadding(off, Math.imul(t.size, 8), align, false, lvl + 1);
     if (t.members.length || t.size) this.#p(`\n${pfx(lvl)}}`);
     else this.#p("}");
     if (packed) this.#p(" __attribute__((packed))");
