@@ -56,6 +56,33 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
     ],
     stderr: true,
   },
+  {
+    name: "warnings on stderr: code after a jump, print() in a loop",
+    args: [
+      "-e",
+      "BEGIN { $i = 0; while ($i < 2) { $i++; print(@a); continue; @never = 1; } " +
+      'exit(); return; printf("unreachable\\n"); } END { @a = 1; }',
+    ],
+    stderr: true,
+  },
+  {
+    name: "numaid and username (a map key and value, printf %s)",
+    args: [
+      "-e",
+      'BEGIN { printf("%d %s %d\\n", numaid, username, uid); @u[username] = count(); @n = numaid; @s = username; exit(); }',
+    ],
+    stderr: true,
+  },
+  {
+    name: "ctx and sargN at a uprobe read the registers and the stack words bpftrace reads",
+    args: [
+      "-c",
+      "/usr/bin/true",
+      "-e",
+      'uprobe:libc:exit /pid == cpid/ { printf("%d %d %d\\n", ctx->ip == reg("ip"), ' +
+      'sarg0 == *(uint64 *)(reg("sp") + 8), sarg1 == *(uint64 *)(reg("sp") + 16)); @[username] = count(); }',
+    ],
+  },
 ];
 
 compareCases(CASES);
@@ -80,6 +107,10 @@ const BAD_PROGRAMS = [
   "#define FOO bar\nBEGIN { @x = FOO; }",
   "#define FOO $z\nBEGIN { @x = FOO; }",
   'BEGIN { printf("%d\\n", jiffies); exit(); }',
+  "BEGIN { @x = sarg0; exit(); }",
+  "tracepoint:syscalls:sys_enter_read { @x = sarg1; }",
+  "BEGIN { @x = ctx; exit(); }",
+  "tracepoint:syscalls:sys_enter_read { @x = ctx; exit(); }",
 ];
 
 Deno.test("BpftraceError.report is what bpftrace prints for these constructs' mistakes", () => {

@@ -151,7 +151,6 @@ Deno.test("compileBpftrace: unsupported constructs are errors naming them", () =
       ["software:cpu-clock:1 { }", /software probes are not supported yet/],
       ['BEGIN { system("ls"); }', /system\(\) is not supported yet/],
       ["BEGIN { @x = &curtask; }", /address-of operator \(&\) is not supported yet/],
-      ["BEGIN { @x = numaid; }", /the numaid builtin is not supported yet/],
       ["kfunc:nf_conntrack:nf_ct_delete { }", /module functions \(nf_conntrack:nf_ct_delete\)/],
       ["BEGIN { $x = 1; @y = $x++; }", /\+\+ inside an expression is not supported yet/],
     ] as const

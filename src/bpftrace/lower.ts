@@ -11,7 +11,7 @@
  */
 
 import type { BtExpr, BtProbe, BtProgram, BtStmt, Loc } from "./ast.ts";
-import { BpftraceError } from "./errors.ts";
+import { BpftraceError, formatReport } from "./errors.ts";
 import { parsePrintfFormat } from "../probe/printf.ts";
 import type {
   IrAggregation,
@@ -46,6 +46,13 @@ export interface LowerBpftraceOptions {
    * (default: any does; the back end resolves them).
    */
   recordExists?: (name: string) => boolean;
+  /**
+   * Receives each warning bpftrace 0.17 prints for the program (code after
+   * a `break`, `continue` or `return`; `print()` in a loop), as its report
+   * (`stdin:1:9-14: WARNING: …`, the line, a marker). bpftrace prints them
+   * on stderr as it finds them.
+   */
+  warn?: (report: string) => void;
   /** Object-like macros (`#define`), looked up for identifiers before `constant`. */
   defines?: ReadonlyMap<string, string>;
   /**
@@ -189,8 +196,19 @@ const U64_BUILTINS = new Set([
   "cpid",
 ]);
 
+/** Point kinds where bpftrace 0.17 has `ctx` (a pt_regs or perf event context). */
+const CTX_KINDS: IrPointKind[] = [
+  "kprobe",
+  "kretprobe",
+  "uprobe",
+  "uretprobe",
+  "usdt",
+  "profile",
+  "interval",
+];
+
 /** Builtins of bpftrace this compiler does not support yet. */
-const UNSUPPORTED_BUILTINS = new Set(["numaid", "ctx", "username"]);
+const UNSUPPORTED_BUILTINS = new Set<string>();
 
 /**
  * Macros of the headers bpftrace scripts include, which kernel BTF does not
@@ -317,7 +335,7 @@ class Lowering {
     this.#vars = new Set();
     this.#varTypes = new Map();
     const filter = p.predicate ? this.recover(() => [this.expr(p.predicate!)])[0] : undefined;
-    const body = this.stmts(p.body);
+    const body = this.stmts(p.body, false);
     return { points, ...(filter ? { filter } : {}), body, span: this.span(p.loc) };
   }
 
@@ -398,8 +416,25 @@ class Lowering {
     return { kind, target, span };
   }
 
-  stmts(list: BtStmt[]): IrStmt[] {
-    return list.flatMap((s) => this.recover(() => this.stmt(s)));
+  /**
+   * Lowers a list of statements; `nested` for the bodies of if, unroll and
+   * while, where bpftrace 0.17 warns of code after a jump (not in a probe's
+   * own body).
+   */
+  stmts(list: BtStmt[], nested = true): IrStmt[] {
+    return list.flatMap((s, i) => {
+      const out = this.recover(() => this.stmt(s));
+      if (nested && s.kind === "jump" && i < list.length - 1) {
+        this.warn(`All code after a '${s.word}' is unreachable.`, s.loc);
+      }
+      return out;
+    });
+  }
+
+  /** Reports a warning through the `warn` option, as bpftrace prints it. */
+  warn(message: string, loc: Loc): void {
+    const { warn, source, file } = this.#options;
+    warn?.(formatReport(message, file ?? "stdin", loc, source, "WARNING"));
   }
 
   /**
@@ -421,7 +456,7 @@ class Lowering {
     const span = this.span(s.loc);
     switch (s.kind) {
       case "block":
-        return this.stmts(s.body);
+        return this.stmts(s.body, false);
       case "if": {
         const cond = this.expr(s.cond);
         const then = this.stmts(s.then);
@@ -609,6 +644,13 @@ class Lowering {
         }];
       }
       case "print": {
+        if (this.#loops) {
+          this.warn(
+            "Due to it's asynchronous nature using 'print()' in a loop can lead to unexpected " +
+              "behavior. The map will likely be updated before the runtime can 'print' it.",
+            e.loc,
+          );
+        }
         if (a[0].kind === "map" && !a[0].keys) {
           this.#mapRefs.push({ name: a[0].name, loc: a[0].loc });
           const top = a[1] ? this.intArg(a[1], "print") : undefined;
@@ -708,8 +750,33 @@ class Lowering {
   builtin(e: BtExpr & { kind: "builtin" }): IrExpr {
     const name = e.name;
     const span = this.span(e.loc);
-    if (UNSUPPORTED_BUILTINS.has(name) || name.startsWith("sarg")) {
+    if (UNSUPPORTED_BUILTINS.has(name)) {
       throw this.error(`the ${name} builtin is not supported yet`, e.loc);
+    }
+    const sarg = /^sarg([0-9]+)$/.exec(name);
+    if (sarg) {
+      if (this.#kinds.some((k) => !["kprobe", "uprobe"].includes(k))) {
+        throw this.error(
+          `The ${name} builtin can only be used with 'kprobes' and 'uprobes' probes`,
+          e.loc,
+        );
+      }
+      // The Nth 8-byte word above the return address: *(uint64 *)(sp + 8 * (N + 1)).
+      const at: IrExpr = {
+        op: "binary",
+        operator: "+",
+        left: { op: "call", fn: "reg", args: [{ op: "str", value: "sp" }] },
+        right: { op: "int", value: 8n * (BigInt(sarg[1]) + 1n) },
+      };
+      return { op: "deref", arg: { op: "cast", type: "uint64 *", arg: at }, span };
+    }
+    if (name === "ctx") {
+      if (this.#kinds.includes("tracepoint")) {
+        throw this.error("Use args instead of ctx in tracepoint", e.loc);
+      }
+      if (this.#kinds.some((k) => !CTX_KINDS.includes(k))) {
+        throw this.error("invalid program type", e.loc);
+      }
     }
     if (name === "cpid") {
       const cpid = this.#options.cpid;

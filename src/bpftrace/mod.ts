@@ -18,7 +18,7 @@
  * line, a `~~~` marker). A construct this compiler does not support yet is
  * an error naming it. Not supported yet: the `*` and `&` operators;
  * software, hardware, watchpoint and iter probes, and kfunc/kprobe on a module's function; the
- * builtins `numaid`, `ctx`, `username`, `sargN`; the functions
+ * the functions
  * `system`, `cat`, `signal`, `override`, `strftime`, `path`, `macaddr`,
  * `cgroupid`, `bswap`, `skboutput`, `pton` and later bpftrace's additions;
  * `#if` expressions beyond `defined(X)`. What
@@ -74,6 +74,11 @@ export interface CompileBpftraceOptions {
    * own and the kernel BTF's).
    */
   recordExists?: (name: string) => boolean;
+  /**
+   * Receives each warning bpftrace would print for the program, as its
+   * report (`stdin:1:9-14: WARNING: …`, the line, a marker); default: none.
+   */
+  warn?: (report: string) => void;
 }
 
 /** Options of {@linkcode bpftrace}: compile options and the back end's. */
@@ -94,6 +99,7 @@ export function compileBpftrace(source: string, options: CompileBpftraceOptions 
     defines: program.defines,
     constant: options.constant ?? kernelConstant,
     recordExists: options.recordExists ?? kernelRecordExists,
+    warn: options.warn,
   });
 }
 

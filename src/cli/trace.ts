@@ -184,7 +184,14 @@ async function traceScript(
   const { source, file, child, backend, write } = run;
   let ir;
   try {
-    ir = compileBpftrace(source, { file, params: opts.params, pid: opts.pid, cpid: child?.pid });
+    ir = compileBpftrace(source, {
+      file,
+      params: opts.params,
+      pid: opts.pid,
+      cpid: child?.pid,
+      // bpftrace prints its warnings on stderr as its analyser finds them
+      warn: (report) => Deno.stderr.writeSync(new TextEncoder().encode(report)),
+    });
   } catch (e) {
     if (!(e instanceof BpftraceError)) throw e;
     Deno.stderr.writeSync(new TextEncoder().encode(e.report));

@@ -291,7 +291,8 @@ export class ScriptChecker {
     const m = this.#map(name);
     const t = key ? this.#expr(key, env, pt) : { kind: "none" as const };
     const keyable = t.kind === "str" || t.kind === "stack" || t.kind === "tuple" ||
-      t.kind === "inet" || t.kind === "timestamp" || t.kind === "mac" || isInt(t);
+      t.kind === "inet" || t.kind === "timestamp" || t.kind === "mac" ||
+      t.kind === "username" || isInt(t);
     if (key && !keyable && t.kind !== "none") {
       fail(`${text}: a map key cannot be ${typeText(t)}`, text);
     }
@@ -571,6 +572,15 @@ export class ScriptChecker {
             return { kind: "str", len: 16 };
           case "curtask":
             return { kind: "ptr", space: "kernel", to: { name: "struct task_struct" } };
+          case "numaid":
+            return U64;
+          case "username":
+            return { kind: "username" };
+          case "ctx": {
+            const name = CTX_RECORDS[env.kind];
+            if (!name) fail(`${text()}: ${env.name} has no context record to read`, text());
+            return { kind: "ptr", space: "kernel", to: { name } };
+          }
           case "kstack":
           case "ustack":
             return { kind: "stack", user: e.name === "ustack" };
@@ -1163,6 +1173,17 @@ function dataSymbol(path: string, name: string): { value: bigint; size: bigint }
   }
   return undefined;
 }
+
+/** What `ctx` points to, by point kind (bpftrace 0.17's). */
+const CTX_RECORDS: Partial<Record<IrPointKind, string>> = {
+  kprobe: "struct pt_regs",
+  kretprobe: "struct pt_regs",
+  uprobe: "struct pt_regs",
+  uretprobe: "struct pt_regs",
+  usdt: "struct pt_regs",
+  profile: "struct bpf_perf_event_data",
+  interval: "struct bpf_perf_event_data",
+};
 
 /** Point kinds whose context is a `struct pt_regs` (perf_event data starts with one). */
 const REGS_KINDS = new Set(["kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile"]);

@@ -957,6 +957,15 @@ class ProgramGen {
       case "curtask":
         a.call("get_current_task");
         return;
+      case "numaid":
+        a.call("get_numa_node_id");
+        return;
+      case "username": // the uid; user space prints its name
+        a.call("get_current_uid_gid").mov32(R0, R0);
+        return;
+      case "ctx":
+        a.mov64(R0, R6);
+        return;
       default:
         throw this.notInt(e);
     }

@@ -10,6 +10,7 @@ import type { MapLayout } from "./_script_codegen.ts";
 import type { IrType } from "./ir.ts";
 import { resolveKsym, resolveUsym } from "./symbols.ts";
 import { formatInet } from "./_inet.ts";
+import { readFileHead } from "../sys/file.ts";
 import { bootTimeText } from "./_strftime.ts";
 import {
   type Histogram,
@@ -33,6 +34,27 @@ export type ScriptValue =
   | readonly ScriptValue[];
 
 const utf8 = new TextDecoder();
+
+let passwd: Map<bigint, string> | undefined;
+
+/**
+ * The name /etc/passwd gives `uid` (the last line naming it), or "" when
+ * none does, as bpftrace's resolve_uid; the file is read once.
+ */
+function userName(uid: bigint): string {
+  if (!passwd) {
+    passwd = new Map();
+    let text = "";
+    try {
+      text = utf8.decode(readFileHead("/etc/passwd", 1 << 22));
+    } catch { /* no file: no names, as bpftrace */ }
+    for (const line of text.split("\n")) {
+      const f = line.split(":");
+      if (f.length > 2 && /^\d+$/.test(f[2])) passwd.set(BigInt(f[2]), f[0]);
+    }
+  }
+  return passwd.get(uid) ?? "";
+}
 
 /** Decodes a value of type `t` at `off` (stack ids through `stacks`, ksym through kallsyms). */
 export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): MapDatum {
@@ -74,6 +96,8 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
       );
     case "ksym":
       return resolveKsym(view.getBigUint64(off, true));
+    case "username":
+      return userName(view.getBigUint64(off, true));
     case "usym":
       return resolveUsym(view.getBigUint64(off, true), Number(view.getBigUint64(off + 8, true)));
     case "int":

@@ -152,6 +152,7 @@ export type IrType =
   | { kind: "record"; ref: IrRecordRef }
   | { kind: "tuple"; elems: IrType[] }
   | { kind: "inet" }
+  | { kind: "username" }
   | { kind: "timestamp"; format: string }
   | { kind: "mac" }
   | { kind: "none" };
@@ -192,7 +193,10 @@ export type IrBuiltin =
   | "rand"
   | "kstack"
   | "ustack"
-  | "args";
+  | "args"
+  | "numaid" // the NUMA node of the CPU
+  | "username" // the user name of uid (resolved in user space, as bpftrace does)
+  | "ctx"; // the program's context: a struct pt_regs * (kprobes, uprobes) or bpf_perf_event_data *
 
 /** Binary operators; `&&` and `||` short-circuit. */
 export type IrBinaryOp =

@@ -232,6 +232,7 @@ function printfKind(t: PrintfArgType): string {
     case "inet":
     case "timestamp":
     case "mac":
+    case "username":
       return "string";
     case "buf":
       return "buffer";
