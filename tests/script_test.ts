@@ -339,7 +339,12 @@ Deno.test({
         { points: [{ kind: "end", target: "" }], body: [printf("end\n")] },
       ],
     });
-    assert.match(out, /^three interval:ms:20\nend\n\n\n@n: [34]\n$/);
+    // "three" once, then END, then the maps. The timer goes on firing until
+    // stop() detaches it (bpftrace 0.17 too: exit() only asks user space to
+    // stop), so under load @n can pass 3 by any number of ticks.
+    const m = out.match(/^three interval:ms:20\nend\n\n\n@n: (\d+)\n$/);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) >= 3, out);
   },
 });
 
@@ -375,7 +380,11 @@ Deno.test("globs: tracepoint:syscalls:sys_enter_getp*id expands to one program p
   ]);
   getpids(4);
   await h.stop();
-  assert.deepEqual([...h.maps["@"]], [["tracepoint:syscalls:sys_enter_getpid", 4]]);
+  const counts = [...h.maps["@"]];
+  assert.deepEqual(counts.map(([k]) => k), ["tracepoint:syscalls:sys_enter_getpid"]);
+  // At least ours: the runtime calls getpid on this thread too now and then,
+  // while the script attaches and stops.
+  assert.ok((counts[0][1] as number) >= 4, `${counts[0][1]} counted`);
 });
 
 Deno.test("a verifier refusal names the probe, the statement (line:column) and the verifier's reason", () => {
