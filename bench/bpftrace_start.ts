@@ -1,48 +1,65 @@
 // Time to the first output line of a bpftrace one-liner, whole process
-// (spawn → the first line the script prints after "Attaching N probes..."),
-// `deno run -A cli.ts trace -e` against `bpftrace -e`, interleaved rounds,
-// medians. A ticker process calls getpid every 200 µs throughout, so the
-// tracepoint one-liners see an event as soon as they are attached. The last
-// row is the floor: the first line of an empty script under the same
-// `deno run -A`, against bpftrace's BEGIN one-liner.
+// (spawn → the first line the script prints after "Attaching N probes..."):
+// `deno task cli trace -e` (issue 14's measure) and `deno run -A cli.ts
+// trace -e` against `bpftrace -e`, interleaved rounds, medians. A ticker
+// process calls getpid every 200 µs throughout, so the tracepoint one-liners
+// see an event as soon as they are attached. Two rows against bpftrace's
+// BEGIN: the floor (an empty script's line under `deno run -A`) and the BEGIN
+// one-liner run from the sources instead of src/cli/cli_bundle.js. The first
+// line says whether cli.ts ran the bundle: it runs the sources when one has
+// changed since `deno task bundle` (src/cli/cli_bundle_check.ts).
 //
 //   deno run -A bench/bpftrace_start.ts [rounds]
 //
-// Issue 14 asks for ≤ 1/4 of bpftrace's time; Deno's own floor is above that.
-// 2026-12-06, load average 7 on 2 cores, same run (7 rounds): BEGIN printf
-// 584 vs 740 ms (0.79×), tracepoint printf 671 vs 549 ms (1.22×), two probes
-// 876 vs 998 ms (0.88×); load average 6, 5 rounds, with the floor row: 363 vs
-// 369 ms (0.98×), 305 vs 301 ms (1.01×), 442 vs 609 ms (0.73×), floor 112 vs
-// 369 ms (0.30×). No change to src/ moved these ratios beyond the noise (the
-// load swings medians by ±30%). Where the time goes (spawn → mark, medians of 9
-// rounds, performance marks in a copy of src/cli/trace.ts, same load):
+// RESULTS, 2026-12-06, a clean checkout of d83dd9c, load average ~12 on 2
+// cores (other engineers' test runs), same run, 15 rounds (deno task / deno
+// run, each against bpftrace):
 //
-//   empty script's first line (Deno's floor)      201 ms   0.38× bpftrace's BEGIN (527 ms)
-//   cli.ts evaluated                              243 ms   +42  module graph: Deno reads and
-//                                                                hashes all 172 modules reachable
-//                                                                from cli.ts, dynamic imports too
-//   traceCommand runs                             304 ms   +61  trace.ts and its 36 static modules
-//   script compiled (parse + lower)               326 ms   +22  mostly first-call (lazy) compiles
-//   back end loaded (run_script.ts)               450 ms  +124  113 more modules, ~1 MB of TS
-//                                                                (V8 sees ~3× that: inline maps)
-//   first output (runScript → BEGIN's printf)     528 ms   +78  dlopen per libc symbol, the
-//                                                                raw_tp_test_run probe, check,
-//                                                                codegen, maps, prog load, ring
-//                                                                buffer
+//   BEGIN printf                   801 / 549 ms vs 1109 ms   0.72× / 0.50×
+//   tracepoint printf              929 / 598 ms vs  947 ms   0.98× / 0.63×
+//   two probes, shared map, hist   771 / 688 ms vs 1399 ms   0.55× / 0.49×
+//   floor (empty script, deno run)       331 ms vs 1109 ms   0.30×
+//   BEGIN printf from the sources        856 ms vs 1109 ms   0.77×
 //
-// CPU (process.cpuUsage, quiet runs): Deno start to our first line of code
-// ~135 ms, front end ~27 ms, back-end modules ~45 ms, runScript ~32 ms.
-// Profiles show no top-level module code over ~3 ms: the module phases are
-// V8 compile, code-cache reads, module graph bookkeeping and GC (20-50 ms
-// per run). Same run, `deno bundle` of cli.ts: 360-477 ms (minified:
-// 305-491 ms) against 441-717 ms unbundled, bpftrace 579-803 ms. Lazy
-// `import()` with a computed specifier would drop modules from the graph but
-// needs --allow-read (cli.ts btf dump is tested with --allow-ffi only).
-// Even an empty script is 0.30-0.38× bpftrace, so ≤ 1/4 is out of reach for any
-// `deno run` start-up; what is left to win is the back end's module count and
-// runScript's work before the first event.
+// 9 rounds just before: 1.06×/0.57×, 0.78×/0.64×, 0.48×/0.63×, floor 0.34×,
+// sources 0.82×. Before the bundle (deno run -A cli.ts, load ~2.5, 5 rounds):
+// 0.62×, 0.77×, 0.66×, floor 0.23×; the previous header's load-6 run: 0.98×,
+// 1.01×, 0.73×, floor 0.30×.
+//
+// Where BEGIN printf's time goes: main-thread CPU (/proc/thread-self/
+// schedstat) at performance marks, `deno run -A cli.ts`, medians of 15, load
+// ~12 (CPU, not wall: under this load wall is 3-4× CPU and swings ±30%):
+//
+//                                             sources   bundle
+//   Deno's own start (the floor)                 ~68      ~68
+//   cli.ts's module graph: Deno reads and         +31      +20-28  one 600 KB module, its code
+//     hashes ~200 modules (dynamic imports               cache, and the check that its 208
+//     too) before any code runs                          sources are unchanged (~6: a stat each)
+//   trace front end loaded                       +25      +9-12
+//   script compiled (parse + lower)               +5       +5
+//   back end loaded (~115 modules)               +41      +13-17  their top-level code, ~0.1 each
+//   runScript → BEGIN's printf                   ~30      ~25     (no raw_tp_test_run probe now:
+//                                                                  BEGIN's own run is the probe)
+//   first output                            ~190-204  ~141-147
+//
+// The rest of runScript is first-call compilation of our code (V8's code
+// cache holds a module's top level, not functions compiled later: the eager
+// hint //# allFunctionsCalledOnLoad changed nothing) and a few syscalls
+// (map creation < 1 ms each warm, BPF_PROG_LOAD < 1 ms). The two-probe hist
+// prints at exit, after both links are closed: each close(2) waits for RCU
+// grace periods (bpftrace's too: 29 + 33 ms; ours 102 + 64 ms under load
+// one after the other), so runScript closes them at once on worker threads
+// (Link.closeAsync; 4 links: 167-177 ms one by one, 97-99 ms at once).
+// `deno task` starts a second Deno process before ours (+~45 ms CPU, and
+// under load as much wall as our whole run). Tried, not kept: one dlopen
+// binding all libc symbols (26-41 ms against ~1-2 ms per symbol bound on
+// first use; BEGIN uses 7); an FFI statx for the bundle check (its dlopen
+// costs what it saves). Issue 14's ≤ 1/4 is out of reach for a `deno task`
+// start: the floor of one `deno run` is already 0.2-0.35× bpftrace's BEGIN.
 
 import { compileC, median, ratio } from "./_util.ts";
+import { INPUTS } from "../src/cli/cli_bundle.js";
+import { staleBundleInput } from "../src/cli/cli_bundle_check.ts";
 
 const ONE_LINERS: Record<string, string> = {
   "BEGIN printf": 'BEGIN { printf("hello\\n"); exit(); }',
@@ -55,6 +72,13 @@ const ONE_LINERS: Record<string, string> = {
 const rounds = Number(Deno.args[0] ?? 7);
 const here = new URL(".", import.meta.url).pathname;
 const root = new URL("../", import.meta.url).pathname;
+// cli.ts runs the bundle only while it holds the current sources: say which ran.
+const stale = staleBundleInput(INPUTS, { base: new URL("../src/cli/", import.meta.url) });
+console.log(
+  stale === undefined
+    ? "cli.ts runs src/cli/cli_bundle.js (up to date)"
+    : `cli.ts runs the sources: ${stale} changed since the bundle (deno task bundle)`,
+);
 const dir = await Deno.makeTempDir({ prefix: "denobpf-bench-bpftrace-" });
 const ticker = await compileC([`${here}attach_tracepoint_ticker.c`], `${dir}/ticker`);
 const tick = new Deno.Command(ticker, { stdout: "null" }).spawn();
@@ -86,11 +110,25 @@ async function firstLine(cmd: string, args: string[]): Promise<number> {
 
 const floorScript = `${dir}/floor.ts`;
 await Deno.writeTextFile(floorScript, 'console.log("first line");\n');
-/** Deno's floor: the first line of an empty script. */
-const floor = () => firstLine(Deno.execPath(), ["run", "-A", floorScript]);
+// The same CLI from its sources (src/cli/mod.ts), as cli.ts runs it when the bundle is stale.
+const sourcesScript = `${dir}/sources.ts`;
+await Deno.writeTextFile(
+  sourcesScript,
+  `import { main } from ${JSON.stringify(`${root}src/cli/mod.ts`)};\n` +
+    "Deno.exit(await main(Deno.args));\n",
+);
+const deno = Deno.execPath();
+const begin = Object.values(ONE_LINERS)[0];
+/** Rows besides the one-liners: the floor and where the rest of the time goes (BEGIN printf). */
+const extra: Record<string, () => Promise<number>> = {
+  "floor: an empty script's line (deno run -A)": () => firstLine(deno, ["run", "-A", floorScript]),
+  "BEGIN printf from the sources (deno run -A, no bundle)": () =>
+    firstLine(deno, ["run", "-A", sourcesScript, "trace", "-e", begin]),
+};
 
 const tools: Record<string, (p: string) => Promise<number>> = {
-  "denobpf trace": (p) => firstLine(Deno.execPath(), ["run", "-A", "cli.ts", "trace", "-e", p]),
+  "deno task cli trace": (p) => firstLine(deno, ["task", "-q", "cli", "trace", "-e", p]),
+  "deno run -A cli.ts trace": (p) => firstLine(deno, ["run", "-A", "cli.ts", "trace", "-e", p]),
   "bpftrace": (p) => firstLine("bpftrace", ["-e", p]),
 };
 const times: Record<string, number[]> = {};
@@ -98,9 +136,9 @@ try {
   for (const p of Object.values(ONE_LINERS)) {
     for (const run of Object.values(tools)) await run(p); // warm caches
   }
-  await floor();
+  for (const run of Object.values(extra)) await run();
   for (let i = 0; i < rounds; i++) {
-    (times.floor ??= []).push(await floor());
+    for (const [name, run] of Object.entries(extra)) (times[name] ??= []).push(await run());
     for (const [name, p] of Object.entries(ONE_LINERS)) {
       for (const [tool, run] of Object.entries(tools)) {
         (times[`${name}|${tool}`] ??= []).push(await run(p));
@@ -112,20 +150,25 @@ try {
   await tick.status;
   await Deno.remove(dir, { recursive: true });
 }
+const [task, run, ref] = Object.keys(tools);
 console.log(
-  `| one-liner (whole process to first line, ${rounds} rounds) | denobpf trace | bpftrace | ratio |`,
+  `| one-liner (whole process to first line, ${rounds} rounds) | ${task} | ${run} | ${ref} | ` +
+    "ratios |",
 );
-console.log("|---|---|---|---|");
+console.log("|---|---|---|---|---|");
 for (const name of Object.keys(ONE_LINERS)) {
-  const ours = median(times[`${name}|denobpf trace`]);
-  const theirs = median(times[`${name}|bpftrace`]);
+  const [a, b, c] = [task, run, ref].map((t) => median(times[`${name}|${t}`]));
   console.log(
-    `| ${name} | ${ours.toFixed(0)} ms | ${theirs.toFixed(0)} ms | ${ratio(ours, theirs)} |`,
+    `| ${name} | ${a.toFixed(0)} ms | ${b.toFixed(0)} ms | ${c.toFixed(0)} ms | ` +
+      `${ratio(a, c)} / ${ratio(b, c)} |`,
   );
 }
-const floorMs = median(times.floor);
-const beginMs = median(times[`${Object.keys(ONE_LINERS)[0]}|bpftrace`]);
-console.log(
-  `| floor: an empty script's line (deno run -A) vs BEGIN | ${floorMs.toFixed(0)} ms | ` +
-    `${beginMs.toFixed(0)} ms | ${ratio(floorMs, beginMs)} |`,
-);
+const beginMs = median(times[`${Object.keys(ONE_LINERS)[0]}|${ref}`]);
+for (const name of Object.keys(extra)) {
+  const ms = median(times[name]);
+  console.log(
+    `| ${name} |  | ${ms.toFixed(0)} ms | ${beginMs.toFixed(0)} ms (BEGIN) | ${
+      ratio(ms, beginMs)
+    } |`,
+  );
+}
