@@ -210,28 +210,23 @@ Deno.test({
 });
 
 Deno.test({
-  name: "kallsyms: whole-file load timing (reported)" + NO_KALLSYMS,
+  name: "kallsyms: uncached whole-file loads agree (times reported)" + NO_KALLSYMS,
   ignore: !realReadable,
-  async fn() {
+  fn() {
     const times: number[] = [];
+    const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      await loadKallsyms({ cache: false });
+      const k = loadKallsyms({ cache: false });
       times.push(performance.now() - t);
+      counts.push(k.symbolsOf(undefined).length);
     }
-    const syncTimes: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      loadKallsyms({ cache: false });
-      syncTimes.push(performance.now() - t);
-    }
-    console.log(
-      `  read+parse /proc/kallsyms: async ${times.map((t) => t.toFixed(0)).join("/")} ms, ` +
-        `sync ${syncTimes.map((t) => t.toFixed(0)).join("/")} ms`,
-    );
-    // Generous bound for slow CI machines; typical is ~55 ms, of which ~35 ms
-    // is the kernel producing the text.
-    assert(Math.min(...times, ...syncTimes) < 1000);
+    console.log(`  read+parse /proc/kallsyms: ${times.map((t) => t.toFixed(0)).join("/")} ms`);
+    // The vmlinux part stays put while modules and BPF programs come and go.
+    // No time bound is asserted (no timed tests: a loaded machine can pass
+    // any bound; speed belongs in bench/).
+    assert(counts[0] > 0);
+    assertEquals(counts, [counts[0], counts[0], counts[0]]);
   },
 });
 

@@ -182,12 +182,12 @@ Deno.test("parseFilter: mutated and random expressions give a predicate or a typ
     ),
     { numRuns: 1500 },
   );
-  // Deep nesting is refused or parsed, quickly: no exponential backtracking.
-  const t0 = performance.now();
+  // Deep nesting is refused or parsed (a typed error, no stack overflow).
+  // Exponential backtracking would hang here; no clock is asserted (no timed
+  // tests: a loaded machine can pass any bound).
   typed(() => parseFilter("(".repeat(5000) + "pid == 1" + ")".repeat(5000)));
   typed(() => parseFilter("!".repeat(20000) + "pid"));
   typed(() => parseFilter(Array(3000).fill("pid == 1").join(" && ")));
-  assert.ok(performance.now() - t0 < 5000);
 });
 
 const LOG = `func#0 @0
