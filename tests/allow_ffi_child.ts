@@ -105,7 +105,7 @@ const counting = (counter: Counter, type: string, ret = 0, extra: object = {}, o
     {
       type,
       ...extra,
-      instructions: countingInsns(counter.fd.value, ret, onlyUs ? pid : undefined),
+      instructions: countingInsns(counter.fd.value, { ret, pid: onlyUs ? pid : undefined }),
     } as Parameters<typeof loadProgram>[0],
   );
 

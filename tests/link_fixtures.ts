@@ -41,16 +41,27 @@ export class Counter implements Disposable {
   }
 }
 
-/**
- * `counter[0] += 1; return ret` — only when the current process is `pid`,
- * if given (bpf_get_current_pid_tgid() >> 32).
- */
-export function countingInsns(mapFd: number, ret = 0, pid?: number): Uint8Array {
-  const filter = pid === undefined ? [] : [
-    asm.call("get_current_pid_tgid"),
-    asm.rsh64(R0, 32),
-    asm.jne(R0, pid, "out"),
-  ];
+/** Options of {@linkcode countingInsns}. */
+export interface CountingOptions {
+  /** The program's return value (default 0). */
+  ret?: number;
+  /** Count only in this process (bpf_get_current_pid_tgid() >> 32). */
+  pid?: number;
+  /**
+   * Count only on this thread (the low 32 bits): exact counts of getpid
+   * calls need it, as Deno's other threads call getpid now and then.
+   */
+  tid?: number;
+}
+
+/** `counter[0] += 1; return ret`, only in `pid` or on `tid` when given. */
+export function countingInsns(mapFd: number, options: CountingOptions = {}): Uint8Array {
+  const { ret = 0, pid, tid } = options;
+  const filter = pid !== undefined
+    ? [asm.call("get_current_pid_tgid"), asm.rsh64(R0, 32), asm.jne(R0, pid, "out")]
+    : tid !== undefined
+    ? [asm.call("get_current_pid_tgid"), asm.mov32(R0, R0), asm.jne(R0, tid, "out")]
+    : [];
   return program(
     ...filter,
     asm.stw(R10, -4, 0),
@@ -70,12 +81,9 @@ export function countingInsns(mapFd: number, ret = 0, pid?: number): Uint8Array 
 export function countingProgram(
   counter: Counter,
   spec: Omit<ProgramSpec, "instructions">,
-  options: { ret?: number; pid?: number } = {},
+  options: CountingOptions = {},
 ): Program {
-  return loadProgram({
-    ...spec,
-    instructions: countingInsns(counter.fd.value, options.ret ?? 0, options.pid),
-  });
+  return loadProgram({ ...spec, instructions: countingInsns(counter.fd.value, options) });
 }
 
 /** Mounts tracefs at /sys/kernel/tracing unless some tracefs is mounted. */

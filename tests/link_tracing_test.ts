@@ -34,7 +34,8 @@ import { mountBpffs } from "./_helpers.ts";
 import { program } from "./program_fixtures.ts";
 
 await ensureTracefs();
-const PID = Deno.pid;
+/** Counts are of this thread's getpid calls: Deno's other threads make some too. */
+const TID = libc().gettid();
 /**
  * Whether the kernel fills in a perf-event link's details (6.6); before, its
  * info has the link type and program only, and those assertions are skipped.
@@ -47,7 +48,7 @@ function getpids(n: number): void {
 
 Deno.test("attachTracepoint: sys_enter_getpid counts our getpid calls (BPF_LINK_CREATE)", () => {
   using counter = new Counter();
-  using prog = countingProgram(counter, { type: "tracepoint", name: "tp_getpid" }, { pid: PID });
+  using prog = countingProgram(counter, { type: "tracepoint", name: "tp_getpid" }, { tid: TID });
   using link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
   assert.ok(link instanceof BpfLink);
   getpids(25);
@@ -66,7 +67,7 @@ Deno.test("attachTracepoint: sys_enter_getpid counts our getpid calls (BPF_LINK_
 
 Deno.test("attachTracepoint: cookie shows in link info", () => {
   using counter = new Counter();
-  using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
+  using prog = countingProgram(counter, { type: "tracepoint" }, { tid: TID });
   using link = attachTracepoint(prog, {
     group: "syscalls",
     name: "sys_enter_getpid",
@@ -80,7 +81,7 @@ Deno.test("attachTracepoint: cookie shows in link info", () => {
 
 Deno.test("attachTracepoint: legacy PERF_EVENT_IOC_SET_BPF path", () => {
   using counter = new Counter();
-  using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
+  using prog = countingProgram(counter, { type: "tracepoint" }, { tid: TID });
   const link = attachTracepoint(prog, {
     group: "syscalls",
     name: "sys_enter_getpid",
@@ -132,7 +133,7 @@ Deno.test("attachTracepoint: bad names and wrong program types are refused", () 
 
 Deno.test("attachRawTracepoint: sys_enter counts our getpid calls", () => {
   using counter = new Counter();
-  using prog = countingProgram(counter, { type: "raw_tracepoint" }, { pid: PID });
+  using prog = countingProgram(counter, { type: "raw_tracepoint" }, { tid: TID });
   using link = attachRawTracepoint(prog, { name: "sys_enter" });
   getpids(20);
   assert.ok(counter.value >= 20n, `count ${counter.value}`);
@@ -155,7 +156,7 @@ Deno.test("attachTracing: tp_btf sys_enter, by link and by raw_tracepoint_open",
     type: "tracing",
     attachType: "trace_raw_tp",
     attachBtfId: btfId,
-  }, { pid: PID });
+  }, { tid: TID });
   // The program knows its attach type: a tracing link (BPF_LINK_CREATE).
   assert.equal(prog.attachTypeName, "trace_raw_tp");
   using link = attachTracing(prog);
@@ -275,7 +276,7 @@ Deno.test("attachPerfEvent: a perf_event program on a software clock event", asy
 Deno.test("link pinning: a pinned tracepoint link survives closing its fd", async () => {
   await using fs = await mountBpffs();
   using counter = new Counter();
-  using prog = countingProgram(counter, { type: "tracepoint" }, { pid: PID });
+  using prog = countingProgram(counter, { type: "tracepoint" }, { tid: TID });
   const link = attachTracepoint(prog, { group: "syscalls", name: "sys_enter_getpid" });
   const id = link.info().id;
   link.pin(`${fs.path}/tp`);

@@ -79,11 +79,27 @@ export async function runProbeTarget(n: number, values: (number | bigint)[] = []
 const libc = Deno.dlopen("libc.so.6", {
   getpid: { parameters: [], result: "i32" },
   gettid: { parameters: [], result: "i32" },
+  getpriority: { parameters: ["i32", "u32"], result: "i32" },
 });
 
-/** Calls libc getpid `n` times (a system call each time). */
+/**
+ * Calls libc getpid `n` times (a system call each time). Deno's runtime
+ * calls getpid too, now and then, on this thread (while a test awaits) and on
+ * its worker threads: exact counts use {@linkcode priorities}.
+ */
 export function getpids(n: number): void {
   for (let i = 0; i < n; i++) libc.symbols.getpid();
+}
+
+/** The `which` argument of {@linkcode priorities}: no PRIO_* value, nothing else passes it. */
+export const PRIO_MARK = 77;
+
+/**
+ * Calls getpriority(PRIO_MARK, 0) `n` times: system calls (EINVAL, but the
+ * tracepoints fire) that a probe with `args.which == 77` counts exactly.
+ */
+export function priorities(n: number): void {
+  for (let i = 0; i < n; i++) libc.symbols.getpriority(PRIO_MARK, 0);
 }
 
 /** This thread's id. */
