@@ -68,7 +68,7 @@ Deno.test("cli bundle: a source edited after the bundle makes it stale; touched,
   }
 });
 
-Deno.test("cli bundle: cli.ts runs the bundle, and with only --allow-ffi too", async () => {
+Deno.test("cli bundle: cli.ts --help runs with -A (the bundle, or the sources when they changed) and with only --allow-ffi (the bundle)", async () => {
   for (const flags of [["-A"], ["--allow-ffi"]]) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", ...flags, "--no-prompt", "cli.ts", "--help"],
