@@ -5,7 +5,12 @@
 // script pays at start-up for `import … from "@denobpf/ebpf"` before doing
 // anything.
 //
-//   deno run -A bench/import_cost.ts [rounds] [entry…]
+//   deno run -A bench/import_cost.ts [--instructions] [rounds] [entry…]
+//
+// --instructions adds a column of user-space instructions per script, from
+// one run of each under valgrind's callgrind (about a minute a script): the
+// same figure on an idle and on a loaded machine, for steps too small to see
+// in the timings of a shared one.
 //
 // Entries are named as in deno.json's `exports` (".", "./probe", "./map", …);
 // by default the root, ./probe and ./map. The scripts import the entry files
@@ -56,6 +61,57 @@
 // or a build step that publishes bundled, code-split entries (no API change;
 // classes stay shared between entries through the common chunks, but tests
 // and src/ would then run other code than users do).
+//
+// Later the same day (load 10-13, empty script 101.8 ms CPU; instructions
+// are callgrind's user-space counts, the same under any load). Where the
+// cost lies: a JS copy of the root's graph (tsc's output, the same code
+// without types) costs +65 M instructions where the TypeScript costs +147 M
+// (empty script 46 M): most of it is Deno's handling of each TypeScript
+// module (its source and cached emit, read and hashed), not V8 compiling
+// or running the code; comments are ~10% (the TypeScript without comments
+// +131 M), non-ASCII text nothing. And why the lazy import() that helped
+// loadCollection does not carry over: every other heavy name of the root is
+// synchronous by the package's convention (README, API conventions: reading
+// and parsing files, single bpf(2) commands), so its module must be
+// evaluated on import. Copies of the root without a group of names (as if
+// each became an async wrapper around import()), same run, 21 rounds:
+//
+// | root entry variant (copies in /tmp)                     | modules | CPU vs empty | instructions vs empty |
+// |---------------------------------------------------------|---------|--------------|-----------------------|
+// | as it is (71a607f)                                      | 89      | +92.9 ms     | +147 M                |
+// | without loadCollectionSpec                              | 83      | +83.9 ms     | +132 M                |
+// | also without the kernel BTF functions                   | 78      | +75.0 ms     | +118 M                |
+// | also without attachKprobe, attachUprobe, attachUsdt     | 65      | +68.1 ms     | +93 M                 |
+// | as it is, compiled to JS (tsc, no comments)             | 89      | +64.8 ms     | +63 M                 |
+// | ./map, for scale                                        | 30      | +24.9 ms     | +44 M                 |
+//
+// The bar (+8 ms of 22, ~0.36x the empty script: +37 ms CPU in this run)
+// holds for a graph the size of ./map; the root with all three groups made
+// asynchronous would still pay ~2x that. Meeting it takes both an API change
+// (async file loads and the attach functions that read ELF/kallsyms) and
+// JavaScript shipped for the entry, or a smaller root.
+//
+// ./probe: its heavy half was the compiler, loader and attach code that
+// only async calls use (the builder's actions, runScript, script().start()).
+// 62ac571 loads it on first call (the handle class apart from the compiler,
+// the record format and the aggregation layout in small modules of their
+// own). Same run (ab of c66c280 and c66c280 plus that change, 21 rounds,
+// empty script 92.3 ms CPU): 122 -> 63 modules run, +100.7 -> +86.5 ms CPU;
+// instructions +226.6 M -> +139.1 M. The targets of the import()s are still
+// read at start-up ("modules read" 126), which is why CPU falls less than
+// instructions. This bench at 0b258eb, --instructions, 11 rounds, load ~12
+// (the wall clock is meaningless at that load):
+//
+// | script                     | CPU    | vs empty | modules run (KB) | read | instructions vs empty |
+// |----------------------------|--------|----------|------------------|------|-----------------------|
+// | (empty script)             | 85.0   | —        | —                | —    | 46.1 M                |
+// | import @denobpf/ebpf       | 168.7  | +83.7    | 89 (721)         | 112  | +147.8 M              |
+// | import @denobpf/ebpf/probe | 167.5  | +82.5    | 64 (625)         | 126  | +141.5 M              |
+// | import @denobpf/ebpf/map   | 113.0  | +28.0    | 30 (240)         | 30   | +44.4 M               |
+//
+// What ./probe still runs on import is its synchronous API: script()'s
+// builders (script.ts, 48 KB), expandPoints/listProbes (kernel BTF, ELF,
+// USDT notes), resolveKsym/resolveUsym (kallsyms, ELF), the formatters.
 
 import { median } from "./_util.ts";
 
@@ -63,12 +119,14 @@ const root = new URL("../", import.meta.url);
 const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))) as {
   exports: Record<string, string>;
 };
-const rounds = Number(Deno.args[0] ?? 21);
+const instructions = Deno.args.includes("--instructions");
+const args = Deno.args.filter((a) => a !== "--instructions");
+const rounds = Number(args[0] ?? 21);
 if (!Number.isInteger(rounds) || rounds < 1) {
-  console.error(`rounds must be a positive integer, got ${Deno.args[0]}`);
+  console.error(`rounds must be a positive integer, got ${args[0]}`);
   Deno.exit(2);
 }
-const chosen = Deno.args.length > 1 ? Deno.args.slice(1) : [".", "./probe", "./map"];
+const chosen = args.length > 1 ? args.slice(1) : [".", "./probe", "./map"];
 for (const name of chosen) {
   if (!(name in config.exports)) {
     console.error(
@@ -109,6 +167,32 @@ async function timed(script: string, cwd: string): Promise<{ wall: number; cpu: 
     throw new Error(`deno run ${script} failed: ${new TextDecoder().decode(r.stderr)}`);
   }
   return { wall, cpu: childrenCpuMs() - c0 };
+}
+
+/**
+ * User-space instructions of one `deno run` of `script` (every thread),
+ * counted by callgrind: deterministic to within ~0.1%, whatever the load.
+ */
+async function instructionCount(script: string, cwd: string): Promise<number> {
+  const out = `${cwd}/callgrind.out`;
+  const r = await new Deno.Command("valgrind", {
+    args: [
+      "--tool=callgrind",
+      `--callgrind-out-file=${out}`,
+      Deno.execPath(),
+      ...["run", "--no-config", "--no-prompt", "-A", script],
+    ],
+    cwd,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(r.stderr);
+  const m = /Collected : (\d+)/.exec(log);
+  if (!r.success || !m) {
+    throw new Error(`valgrind ${script} failed (is valgrind installed?):\n${log}`);
+  }
+  await Deno.remove(out);
+  return Number(m[1]);
 }
 
 /** Modules and bytes of an entry's graph, from `deno info --json`. */
@@ -193,15 +277,23 @@ try {
       times[name].cpu.push(t.cpu);
     }
   }
+  const counts: Record<string, number> = {};
+  if (instructions) {
+    for (const [name, s] of Object.entries(scripts)) counts[name] = await instructionCount(s, dir);
+  }
   const base = times["(empty script)"];
   const delta = (xs: number[], bs: number[]) => {
     const d = median(xs) - median(bs);
     return `${d < 0 ? "" : "+"}${d.toFixed(1)} ms`;
   };
+  const mi = (n: number, signed = false) =>
+    `${signed && n >= 0 ? "+" : ""}${(n / 1e6).toFixed(1)} M`;
   console.log(
-    `| script (whole process, ${rounds} rounds) | median | vs empty script | CPU (user+sys) | vs empty script | modules run (KB) | modules read |`,
+    `| script (whole process, ${rounds} rounds) | median | vs empty script | CPU (user+sys) | vs empty script | modules run (KB) | modules read |${
+      instructions ? " instructions | vs empty script |" : ""
+    }`,
   );
-  console.log("|---|---|---|---|---|---|---|");
+  console.log(`|---|---|---|---|---|---|---|${instructions ? "---|---|" : ""}`);
   for (const [name, t] of Object.entries(times)) {
     const empty = name === "(empty script)";
     const g = sizes[name];
@@ -209,7 +301,13 @@ try {
     console.log(
       `| ${empty ? name : `import ${name}`} | ${median(t.wall).toFixed(1)} ms | ${
         empty ? "—" : delta(t.wall, base.wall)
-      } | ${median(t.cpu).toFixed(1)} ms | ${empty ? "—" : delta(t.cpu, base.cpu)} | ${graph} |`,
+      } | ${median(t.cpu).toFixed(1)} ms | ${empty ? "—" : delta(t.cpu, base.cpu)} | ${graph} |${
+        instructions
+          ? ` ${mi(counts[name])} | ${
+            empty ? "—" : mi(counts[name] - counts["(empty script)"], true)
+          } |`
+          : ""
+      }`,
     );
   }
 } finally {
