@@ -83,6 +83,17 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
       'sarg0 == *(uint64 *)(reg("sp") + 8), sarg1 == *(uint64 *)(reg("sp") + 16)); @[username] = count(); }',
     ],
   },
+  {
+    name: "software:page-faults:1 and s:faults (alias, default count) count the workload's faults",
+    args: [
+      "-c",
+      "/usr/bin/dd if=/dev/zero of=/dev/null bs=1M count=50 status=none",
+      "-e",
+      'software:page-faults:1 /comm == "dd"/ { @n = @n + 1; } s:faults /comm == "dd"/ { @m = @m + 1; } ' +
+      'END { printf("%d %d\\n", @n > 100, @m > 0); delete(@n); delete(@m); }',
+    ],
+    stderr: true,
+  },
 ];
 
 compareCases(CASES);
@@ -110,6 +121,10 @@ const BAD_PROGRAMS = [
   "BEGIN { @x = sarg0; exit(); }",
   "tracepoint:syscalls:sys_enter_read { @x = sarg1; }",
   "BEGIN { @x = ctx; exit(); }",
+  "software:nosuch:1 { }",
+  "software:faults:x { }",
+  "hardware:nosuch { }",
+  "hardware:cycles:1:2 { }",
   "tracepoint:syscalls:sys_enter_read { @x = ctx; exit(); }",
 ];
 

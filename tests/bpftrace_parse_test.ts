@@ -148,7 +148,7 @@ BEGIN { @a = $1 + LIMIT + AF_INET6 + $#; @b = str($2); @c = TCP_CLOSE; }`,
 Deno.test("compileBpftrace: unsupported constructs are errors naming them", () => {
   for (
     const [src, re] of [
-      ["software:cpu-clock:1 { }", /software probes are not supported yet/],
+      ["watchpoint:0x1000:8:w { }", /watchpoint probes are not supported yet/],
       ['BEGIN { system("ls"); }', /system\(\) is not supported yet/],
       ["BEGIN { @x = &curtask; }", /address-of operator \(&\) is not supported yet/],
       ["kfunc:nf_conntrack:nf_ct_delete { }", /module functions \(nf_conntrack:nf_ct_delete\)/],

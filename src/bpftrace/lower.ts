@@ -13,6 +13,7 @@
 import type { BtExpr, BtProbe, BtProgram, BtStmt, Loc } from "./ast.ts";
 import { BpftraceError, formatReport } from "./errors.ts";
 import { parsePrintfFormat } from "../probe/printf.ts";
+import { perfEventPoint } from "../probe/perf_events.ts";
 import type {
   IrAggregation,
   IrBinaryOp,
@@ -90,10 +91,10 @@ const PROBE_KINDS: Record<string, IrPointKind | "unsupported"> = {
   p: "profile",
   interval: "interval",
   i: "interval",
-  software: "unsupported",
-  s: "unsupported",
-  hardware: "unsupported",
-  h: "unsupported",
+  software: "software",
+  s: "software",
+  hardware: "hardware",
+  h: "hardware",
   watchpoint: "unsupported",
   w: "unsupported",
   asyncwatchpoint: "unsupported",
@@ -357,6 +358,15 @@ class Lowering {
     if (kind === "begin" || kind === "end") {
       if (colon >= 0) throw requires(0);
       return { kind, target: "", span };
+    }
+    if (kind === "software" || kind === "hardware") {
+      const name = kind === "software" ? "software" : "hardware";
+      if (!parts[0]) throw this.error(`${name} probe must have a ${name} event name`, loc);
+      if (parts.length > 2) throw this.error(`${name} probe type requires 1 or 2 arguments`, loc);
+      // bpftrace 0.17 reads the count with std::stoull and prints its exception's text
+      if (parts[1] !== undefined && !/^[0-9]+$/.test(parts[1])) throw this.error("stoull", loc);
+      if (!perfEventPoint(kind, rest)) throw this.error(`${parts[0]} is not a ${name} probe`, loc);
+      return { kind, target: rest, span };
     }
     if (!rest) {
       if (kind === "kprobe" || kind === "kretprobe") {

@@ -16,13 +16,13 @@
  * the IR; errors are {@linkcode BpftraceError}s whose `report` is what
  * bpftrace prints for the same mistake (`stdin:1:9-12: ERROR: …`, the
  * line, a `~~~` marker). A construct this compiler does not support yet is
- * an error naming it. Not supported yet: the `*` and `&` operators;
- * software, hardware, watchpoint and iter probes, and kfunc/kprobe on a module's function; the
- * the functions
- * `system`, `cat`, `signal`, `override`, `strftime`, `path`, `macaddr`,
- * `cgroupid`, `bswap`, `skboutput`, `pton` and later bpftrace's additions;
- * `#if` expressions beyond `defined(X)`. What
- * the back end does not run yet it names in its own errors.
+ * an error naming it. Not supported yet: the `&` operator and `++`/`--`
+ * inside an expression; watchpoint, asyncwatchpoint and iter probes, and
+ * kfunc/kprobe on a module's function; the functions `system`, `signal`,
+ * `override`, `path`, `skboutput`, `pton` and later bpftrace's additions;
+ * `#if` expressions beyond `defined(X)`. What the back end does not run
+ * yet it names in its own errors. Warnings bpftrace prints (code after a
+ * jump, `print()` in a loop) go to the `warn` option.
  *
  * The command line is `deno task cli trace -e 'PROGRAM'` (or `FILE.bt`,
  * `-` for stdin) with bpftrace's `-p PID`, `-c CMD`, `-l [PATTERN]`, `-v`,

@@ -88,6 +88,8 @@ export type IrPointKind =
   | "usdt"
   | "profile"
   | "interval"
+  | "software"
+  | "hardware"
   | "begin"
   | "end";
 
@@ -101,6 +103,8 @@ export type IrPointKind =
  *   function name (kprobe may add `+offset`);
  * - uprobe, uretprobe: `"path:function"` (path may be a library name such
  *   as `"c"` or `"libc"`); usdt: `"path:provider:name"` or `"path:name"`;
+ * - software, hardware: a perf event and an optional count, `"page-faults:100"`,
+ *   `"faults"`, `"cpu-cycles:1000000"` (bpftrace's names; on every CPU);
  * - profile: `"hz:99"`, `"ms:10"`, `"us:…"`, `"s:…"` (per CPU); interval:
  *   `"ms:100"`, `"s:1"`, `"us:…"`, `"hz:…"`; begin, end: `""`.
  *

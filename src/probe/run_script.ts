@@ -54,7 +54,8 @@ import { closeAll, type Owned } from "./handles.ts";
 import type { IrPoint, ScriptIr } from "./ir.ts";
 import type { ScriptValue } from "./_script_maps.ts";
 export type { ScriptValue };
-import { pointOfIr, splitLast } from "./points.ts";
+import { pointOfIr, profile, splitLast } from "./points.ts";
+import { perfEventPoint } from "./perf_events.ts";
 import { noTestRun, type Prog, ScriptHandle, type ScriptOptions } from "./_script_handle.ts";
 export { ScriptHandle, type ScriptOptions, type ScriptOutput } from "./_script_handle.ts";
 import { demangle } from "./demangle.ts";
@@ -78,7 +79,9 @@ function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
   if (p.kind === "begin" || p.kind === "end" || p.kind === "interval") {
     return { name, kind: p.kind, user: false };
   }
-  const pp = pointOfIr(p);
+  // software and hardware events run perf_event programs, as profile's do
+  const perf = p.kind === "software" || p.kind === "hardware";
+  const pp = perf ? profile(1) : pointOfIr(p);
   const schema: Schema = schemaOf(pp, tracefs);
   const user = p.kind === "uprobe" || p.kind === "uretprobe" || p.kind === "usdt" ||
     (p.kind === "tracepoint" && p.target.startsWith("syscalls:"));
@@ -96,7 +99,7 @@ function envOf(p: IrPoint, tracefs: TracefsOptions): PointEnv {
         readTracepointFormat(pp.group, pp.event, tracefs).fields.map((f) => [f.name, f.type]),
       )).get(field)
     : undefined;
-  const probeName = p.kind === "profile" ? name : pp.probe;
+  const probeName = p.kind === "profile" || perf ? name : pp.probe;
   return { name: probeName, kind: p.kind, schema, user, func, fieldType };
 }
 
@@ -271,7 +274,19 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
       if (kind === "begin" || kind === "end") continue;
       const timed = kind === "interval" ||
         (kind === "profile" && !p.point.target.startsWith("hz:"));
-      if (timed) {
+      const event = kind === "software" || kind === "hardware"
+        ? perfEventPoint(kind, p.point.target)
+        : undefined;
+      if (event) {
+        // Every `period` events on each CPU, as bpftrace attaches them.
+        for (const cpu of onlineCpus()) {
+          owned.links.push(attachPerfEvent(p.program!, {
+            attr: { type: event.type, config: event.config, samplePeriod: BigInt(event.period) },
+            pid: -1,
+            cpu,
+          }));
+        }
+      } else if (timed) {
         // A cpu-clock event with a period: on CPU 0 for interval, on every CPU for profile.
         const period = BigInt(Math.round(intervalNs(p.point.target)));
         for (const cpu of kind === "interval" ? [0] : onlineCpus()) {
