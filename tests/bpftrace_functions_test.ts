@@ -3,13 +3,27 @@
 // index, each run by `deno run -A cli.ts trace` and by `bpftrace` on the
 // same program (and workload), stdout compared byte for byte. The IPv6
 // text of ntop is also checked against glibc's inet_ntop (through
-// python3's socket.inet_ntop) on random addresses.
+// python3's socket.inet_ntop) on random addresses, and pton's conversion
+// of a literal against glibc's inet_pton on random and mutated texts.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { haveProgramType } from "../src/features/mod.ts";
-import { formatInet } from "../src/probe/_inet.ts";
-import { bswap, cat, cgroupid, deref, kaddr, ntop, printf, script } from "../src/probe/mod.ts";
+import { formatInet, parseInet } from "../src/probe/_inet.ts";
+import {
+  bswap,
+  cat,
+  cgroupid,
+  deref,
+  exit,
+  kaddr,
+  ntop,
+  print,
+  printf,
+  pton,
+  runScript,
+  script,
+} from "../src/probe/mod.ts";
 import type { IrStmt } from "../src/probe/ir.ts";
 import { requireTool, runTimed as run, type TimedRun as Run } from "./_helpers.ts";
 
@@ -175,6 +189,149 @@ Deno.test({
       'printf("%p %d\\n", uaddr("glob_asciirange"), *uaddr("glob_asciirange"));',
     ));
   },
+});
+
+Deno.test({
+  name:
+    `pton() is the literal's 4 or 16 bytes: print(), values, keys, tuples, locals, [i], ==, ntop() as bpftrace${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    const [, o] = await same([
+      "-e",
+      'BEGIN { @a = pton("1.2.3.4"); @b[pton("::1")] = 1; print(pton("::1")); print(pton("1.2.3.4")); ' +
+      '$x = pton("10.0.0.1"); printf("%s %s\\n", ntop($x), ntop(pton("fe80::1:ABCD"))); ' +
+      '$a = pton("1.2.3.4"); printf("%d %d %d %d %d\\n", pton("255.0.0.9")[0], $a == pton("1.2.3.5"), ' +
+      '$a != pton("1.2.3.4"), $a[3], $a == pton("1.2.3.4")); @m[1] = pton("::2"); ' +
+      '@t = (1, pton("1.2.3.4")); @c = pton("2001:db8::ff00:42:8329"); ' +
+      'print(sizeof(pton("::1"))); print(sizeof(pton("1.2.3.4"))); exit() }',
+    ]);
+    assert.match(o.stdout, /^@a: \[1,2,3,4\]$/m);
+  },
+});
+
+Deno.test({
+  name: `pton() refuses what bpftrace refuses, with its messages${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    const cases: [string, string][] = [
+      ['pton("1.2.3")', "pton() expects a valid IPv4/IPv6 address, got 1.2.3"],
+      ['pton("::ffff:1.2.3.4")', "pton() expects a valid IPv4/IPv6 address, got ::ffff:1.2.3.4"],
+      [
+        'pton("localhost")',
+        "pton() expects an string argument of an IPv4/IPv6 address, got localhost",
+      ],
+      ["pton()", "pton() requires one argument (0 provided)"],
+      [
+        'printf("%s\\n", pton("1.2.3.4"))',
+        "printf: %s specifier expects a value of type string (array supplied)",
+      ],
+      [
+        '$e = pton("1.2.3.4") == pton("::1")',
+        "Only arrays of same size support comparison operators.",
+      ],
+      ['$a = pton("1.2.3.4"); print($a[4])', "the index 4 is out of bounds for array of size 4"],
+      [
+        '$i = 1; $a = pton("1.2.3.4"); print($a[$i])',
+        "The array index operator [] only accepts literal integer indices.",
+      ],
+    ];
+    for (const [stmt, message] of cases) {
+      const [t, o] = await both(["-e", `BEGIN { ${stmt}; exit() }`]);
+      assert.notEqual(t.code, 0, stmt);
+      assert.notEqual(o.code, 0, stmt);
+      assert.ok(t.stderr.includes(message), `bpftrace: ${t.stderr}`);
+      assert.ok(o.stderr.includes(message), `${stmt}: ${o.stderr}`);
+    }
+  },
+});
+
+Deno.test({
+  name: `script(): pton() builds the front end's call and prints as bpftrace prints it${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    const s = script(({ begin }) =>
+      begin(() => {
+        print(pton("::1"));
+        printf("%s %d\n", ntop(pton("192.168.0.1")), pton("1.2.3.4").at(2));
+        exit();
+      })
+    );
+    const body = s.ir.probes[0].body as IrStmt[];
+    assert.equal(body[0].span?.text, 'print(pton("::1"))');
+    let out = "";
+    const h = await runScript(s.ir, { output: (t) => out += t, printMaps: false });
+    await h.run({ signal: AbortSignal.timeout(10_000) });
+    assert.equal(out, "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1]\n192.168.0.1 3\n");
+    const bad = script(({ begin }) => begin(() => print(pton("1.2"))));
+    await assert.rejects(() => runScript(bad.ir), /pton\(\) expects a valid IPv4\/IPv6 address/);
+  },
+});
+
+/** glibc's inet_pton of each text (python3's socket.inet_pton calls it): hex bytes, or "" when refused. */
+async function glibcPton(texts: string[]): Promise<string[]> {
+  requireTool("python3");
+  const py = "import socket,sys,json\nfor l in sys.stdin.read().splitlines():\n" +
+    " s=json.loads(l)\n try: print(socket.inet_pton(socket.AF_INET if '.' in s else socket.AF_INET6, s).hex())\n" +
+    " except OSError: print('')";
+  const p = new Deno.Command("python3", { args: ["-c", py], stdin: "piped", stdout: "piped" })
+    .spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(texts.map((t) => JSON.stringify(t)).join("\n")));
+  await w.close();
+  const out = await p.output();
+  return new TextDecoder().decode(out.stdout).split("\n").slice(0, texts.length);
+}
+
+Deno.test("parseInet: random and mutated address texts parse as glibc's inet_pton (pton's conversion)", async () => {
+  const v4 = fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 5 })
+    .chain((ns) =>
+      fc.array(fc.boolean(), { minLength: ns.length, maxLength: ns.length })
+        .map((zs) => ns.map((n, i) => (zs[i] && n < 100 ? "0" : "") + n).join("."))
+    );
+  const word = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+  const v6 = fc.array(word, { minLength: 8, maxLength: 8 }).map((ws) => {
+    const b = new Uint8Array(16);
+    ws.forEach((w, i) => (b[2 * i] = w >> 8, b[2 * i + 1] = w & 0xff));
+    return formatInet(10, b).replace(/\./g, ":"); // (no dotted tail: that text is IPv4 to pton)
+  });
+  const chars = fc.constantFrom(..."0123456789abcdefABCDEFgx:.: ");
+  const noise = fc.array(chars, { maxLength: 45 }).map((cs) => cs.join(""));
+  // a character deleted, replaced or inserted, twice at most
+  const mutate = (s: string) =>
+    fc.array(fc.tuple(fc.nat(), chars, fc.integer({ min: 0, max: 2 })), { maxLength: 2 }).map(
+      (ms) =>
+        ms.reduce((t, [at, c, how]) => {
+          const i = at % (t.length + 1);
+          return t.slice(0, i) + (how === 0 ? "" : c) + t.slice(how === 2 ? i : i + 1);
+        }, s),
+    );
+  const text = fc.oneof(v4, v6, noise, v4.chain(mutate), v6.chain(mutate));
+  const texts = fc.sample(text, { numRuns: 3000, seed: 42 })
+    .concat([
+      "::",
+      "::1",
+      "1::",
+      ":1::",
+      "1:::2",
+      "1::2::3",
+      "0:0:0:0:0:0:0:0",
+      "1:2:3:4:5:6:7::",
+      "01.2.3.4",
+    ]);
+  const want = await glibcPton(texts.filter((t) => /[.:]/.test(t)));
+  let i = 0;
+  let valid = 0;
+  for (const t of texts) {
+    const got = parseInet(t);
+    if (!/[.:]/.test(t)) {
+      assert.equal(got, null, t);
+      continue;
+    }
+    const hex = got ? Array.from(got, (b) => b.toString(16).padStart(2, "0")).join("") : "";
+    assert.equal(hex, want[i++], JSON.stringify(t));
+    if (got) valid++;
+  }
+  assert.ok(valid > 500, `only ${valid} valid addresses drawn`);
 });
 
 Deno.test("script(): bswap, cgroupid, cat and deref build the IR the bpftrace front end makes", () => {

@@ -146,6 +146,7 @@ const VALUE_FUNCTIONS: Record<string, [number, number]> = {
   cgroupid: [1, 1],
   strftime: [2, 2],
   macaddr: [1, 1],
+  pton: [1, 1],
 };
 
 /** Functions that are statements: [min args, max args]. */
@@ -168,7 +169,6 @@ const UNSUPPORTED_FUNCTIONS = new Set([
   "override",
   "path",
   "skboutput",
-  "pton",
   "printf_unsafe",
   "unwatch",
   "len",

@@ -8,6 +8,7 @@ import { type Access, type IntAccess, resolveKernelPath, type Schema } from "./_
 import type { LinearBounds } from "./_codegen.ts";
 import { ProbeCompileError } from "./errors.ts";
 import { sizeOfType } from "./_script_records.ts";
+import { parseInet } from "./_inet.ts";
 import { checkPrintfArgs } from "./printf.ts";
 import { loadKernelSpec } from "../btf/kernel.ts";
 import { castType } from "./_int_types.ts";
@@ -86,6 +87,12 @@ const UNKNOWN: IrType = { kind: "none" };
 const U64: IrType = { kind: "int", size: 8, signed: false };
 const S64: IrType = { kind: "int", size: 8, signed: true };
 const U32: IrType = { kind: "int", size: 4, signed: false };
+const U8 = { kind: "int", size: 1, signed: false } as const;
+
+/** Bytes an array's elements take (`pton()`'s 4 or 16); 0 for another type. */
+function sizeOfArray(t: IrType): number {
+  return t.kind === "array" ? t.len * t.elem.size : 0;
+}
 
 /** A type as messages print it: `uint64`, `int32`, `string[64]`, `(uint64, string[16])`. */
 export function typeText(t: IrType): string {
@@ -96,6 +103,8 @@ export function typeText(t: IrType): string {
       return `string[${t.len}]`;
     case "buf":
       return `buffer[${t.len}]`;
+    case "array":
+      return `${typeText(t.elem)}[${t.len}]`;
     case "stack":
       return t.user ? "ustack" : "kstack";
     case "tuple":
@@ -207,6 +216,9 @@ function compatible(a: IrType, b: IrType): boolean {
   if (a.kind === "tuple" && b.kind === "tuple") {
     return a.elems.length === b.elems.length && a.elems.every((x, i) => compatible(x, b.elems[i]));
   }
+  if (a.kind === "array" && b.kind === "array") {
+    return a.len === b.len && a.elem.size === b.elem.size && a.elem.signed === b.elem.signed;
+  }
   return a.kind === b.kind;
 }
 
@@ -292,7 +304,7 @@ export class ScriptChecker {
     const t = key ? this.#expr(key, env, pt) : { kind: "none" as const };
     const keyable = t.kind === "str" || t.kind === "stack" || t.kind === "tuple" ||
       t.kind === "inet" || t.kind === "timestamp" || t.kind === "mac" ||
-      t.kind === "username" || isInt(t);
+      t.kind === "username" || t.kind === "array" || isInt(t);
     if (key && !keyable && t.kind !== "none") {
       fail(`${text}: a map key cannot be ${typeText(t)}`, text);
     }
@@ -609,6 +621,24 @@ export class ScriptChecker {
         return this.#deref(e, env, pt, text());
       case "field":
       case "index": {
+        if (e.op === "index" && ["call", "var", "map_get"].includes(e.base.op)) {
+          // pton("…")[i], $a[i]: an element of an array the program holds
+          const t = this.#expr(e.base, env, pt);
+          if (t.kind === "array") {
+            // bpftrace's messages
+            if (e.index.op !== "int") {
+              fail(
+                `${text()}: The array index operator [] only accepts literal integer indices.`,
+                text(),
+              );
+            }
+            const i = e.index.value;
+            if (i < 0n || i >= BigInt(t.len)) {
+              fail(`${text()}: the index ${i} is out of bounds for array of size ${t.len}`, text());
+            }
+            return t.elem;
+          }
+        }
         const elem = e.op === "index" ? this.#element(e, env, pt, text()) : undefined;
         if (elem) return elem;
         const path = argsPath(e);
@@ -958,7 +988,11 @@ export class ScriptChecker {
         return rp.type;
       }
     }
-    if ((e.operator === "==" || e.operator === "!=") && (l.kind === "str" || r.kind === "str")) {
+    const whole = (t: IrType) => t.kind === "str" || t.kind === "array";
+    if ((e.operator === "==" || e.operator === "!=") && (whole(l) || whole(r))) {
+      if (l.kind === "array" && r.kind === "array" && !compatible(l, r)) {
+        fail(`${text}: Only arrays of same size support comparison operators.`, text);
+      }
       if (!compatible(l, r)) {
         fail(`${text}: cannot compare ${typeText(l)} with ${typeText(r)}`, text);
       }
@@ -1024,7 +1058,13 @@ export class ScriptChecker {
           } else fail(`${text}: unknown type ${name}`, text);
         } else {
           const t = types[0];
-          size = t.kind === "int" ? t.size : t.kind === "str" ? t.len : sizeOfType(t);
+          size = t.kind === "int"
+            ? t.size
+            : t.kind === "str"
+            ? t.len
+            : t.kind === "array"
+            ? sizeOfArray(t)
+            : sizeOfType(t);
         }
         pt.access.set(e, {
           type: "int",
@@ -1056,6 +1096,27 @@ export class ScriptChecker {
           );
         }
         return { kind: "mac" };
+      }
+      case "pton": {
+        // bpftrace 0.17: a string literal, converted here (its messages)
+        if (e.args.length !== 1) {
+          fail(`${text}: pton() requires one argument (${e.args.length} provided)`, text);
+        }
+        const arg = e.args[0];
+        if (arg.op !== "str") {
+          fail(`${text}: pton() expects a string literal, got ${typeText(types[0])}`, text);
+        }
+        const bytes = parseInet(arg.value);
+        if (bytes === null) {
+          fail(
+            `${text}: pton() expects an string argument of an IPv4/IPv6 address, got ${arg.value}`,
+            text,
+          );
+        }
+        if (!bytes) {
+          fail(`${text}: pton() expects a valid IPv4/IPv6 address, got ${arg.value}`, text);
+        }
+        return { kind: "array", elem: U8, len: bytes.length };
       }
       case "strftime":
         if (e.args.length !== 2 || e.args[0].op !== "str") {
@@ -1090,11 +1151,12 @@ export class ScriptChecker {
         const literal = last.op === "str" ? new TextEncoder().encode(last.value).length + 1 : 0;
         if (
           (a.kind === "str" && a.len !== 8 && a.len !== 16) ||
+          (a.kind === "array" && sizeOfArray(a) !== 4 && sizeOfArray(a) !== 16) ||
           (literal && literal !== 4 && literal !== 16)
         ) {
           fail(`${text}: ntop() argument must be 4 or 16 bytes in size`, text);
         }
-        if (!isInt(a) && a.kind !== "str" && a.kind !== "none") {
+        if (!isInt(a) && a.kind !== "str" && a.kind !== "array" && a.kind !== "none") {
           fail(`${text}: ntop() expects an integer or array argument, got ${typeText(a)}`, text);
         }
         return { kind: "inet" };

@@ -35,3 +35,58 @@ export function formatInet(af: number, bytes: Uint8Array): string {
   if (best.base >= 0 && best.base + best.len === 8) out += ":";
   return out;
 }
+
+/**
+ * An address's bytes as bpftrace's `pton()` reads its literal: with a `.`
+ * it is IPv4 (4 bytes), else with a `:` IPv6 (16 bytes), each as glibc's
+ * inet_pton parses it (dotted decimal of exactly four parts without leading
+ * zeros; up to 8 groups of 1-4 hex digits, one `::`). Undefined when it is
+ * not a valid address; `null` when it has neither `.` nor `:`.
+ */
+export function parseInet(text: string): Uint8Array | null | undefined {
+  const nul = text.indexOf("\0");
+  const s = nul < 0 ? text : text.slice(0, nul); // the C string bpftrace passes
+  if (s.includes(".")) return parseIpv4(s);
+  if (s.includes(":")) return parseIpv6(s);
+  return null;
+}
+
+function parseIpv4(s: string): Uint8Array | undefined {
+  const parts = s.split(".");
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return undefined;
+    out[i] = Number(p);
+  }
+  return out;
+}
+
+function parseIpv6(s: string): Uint8Array | undefined {
+  // One "::" at most; a lone leading or trailing ':' is an error.
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (h: string): number[] | undefined => {
+    if (h === "") return [];
+    const out: number[] = [];
+    for (const g of h.split(":")) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return undefined;
+  const n = head.length + tail.length;
+  // "::" stands for at least one zero group
+  if (halves.length === 2 ? n > 7 : n !== 8) return undefined;
+  const words = [...head, ...new Array(8 - n).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
+  return out;
+}

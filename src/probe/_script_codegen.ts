@@ -42,6 +42,7 @@ import { fileInfo } from "../sys/file.ts";
 import type { VerifierError } from "../program/errors.ts";
 import { ProbeCompileError } from "./errors.ts";
 import { JOIN_ARGS, JOIN_ARGSIZE, Rec, sizeOfType } from "./_script_records.ts";
+import { parseInet } from "./_inet.ts";
 import type { IrExpr, IrStmt, IrType, SourceSpan } from "./ir.ts";
 
 /** How a map of the script is held in the kernel. */
@@ -359,7 +360,7 @@ class ProgramGen {
       }
       case "expr":
         if (s.value.op === "call" && s.value.fn === "join") return this.join(s.value);
-        if (this.type(s.value).kind === "str" || this.type(s.value).kind === "tuple") return;
+        if (["str", "tuple", "array"].includes(this.type(s.value).kind)) return;
         this.int(s.value);
         return;
     }
@@ -554,6 +555,7 @@ class ProgramGen {
     if (t.kind === "buf") return this.buf(e, t.len, base, off);
     if (t.kind === "inet") return this.inet(e, base, off);
     if (t.kind === "mac") return this.mac(e, base, off);
+    if (t.kind === "array") return this.array(e, size, base, off);
     if (t.kind === "tuple") {
       if (e.op !== "tuple") {
         // a tuple-valued local or map value
@@ -629,13 +631,15 @@ class ProgramGen {
     if (e.op !== "call" || e.fn !== "ntop") return this.held(e, 24, base, off);
     const addr = e.args[e.args.length - 1];
     const t = this.type(addr);
-    const v6 = t.kind === "str" && t.len === 16;
+    const v6 = (t.kind === "str" && t.len === 16) ||
+      (t.kind === "array" && t.len * t.elem.size === 16);
     if (e.args.length === 2) {
       this.int(e.args[0]);
       a.stxdw(base, off, R0);
     } else {
       a.stdw(base, off, v6 ? AF_INET6 : AF_INET);
     }
+    if (t.kind === "array") return this.array(addr, sizeOfType(t), base, off + 8);
     if (t.kind !== "str") {
       this.int(addr);
       a.stxw(base, off + 8, R0);
@@ -660,6 +664,20 @@ class ProgramGen {
     const user = t.kind === "ptr" ? t.space === "user" : this.env.user;
     a.mov64(R3, R0).mov64(R1, base).add64(R1, off).mov64(R2, 6);
     a.call(user ? "probe_read_user" : "probe_read_kernel");
+  }
+
+  /**
+   * An array's `size` bytes at `base + off`: pton()'s, known at compile
+   * time, or one a local or a map holds.
+   */
+  array(e: IrExpr, size: number, base: Register, off: number): void {
+    this.zero(base, off, size);
+    if (e.op !== "call" || e.fn !== "pton" || e.args[0]?.op !== "str") {
+      return this.held(e, size, base, off);
+    }
+    parseInet(e.args[0].value)?.forEach((byte, i) => {
+      if (byte) this.a.stb(base, off + i, byte);
+    });
   }
 
   /** A value a local or a map holds whole (an inet, a MAC address), copied to `base + off`. */
@@ -813,6 +831,23 @@ class ProgramGen {
   /** Evaluates an integer expression into R0 (clobbers R1–R5). */
   int(e: IrExpr): void {
     const a = this.a;
+    const at = e.op === "index" ? this.type(e.base) : undefined;
+    if (e.op === "index" && at?.kind === "array" && e.index.op === "int") {
+      // an element of an array the program holds (pton("…")[1], $a[i]): copied, then read
+      const { size, signed } = at.elem;
+      const i = Number(e.index.value);
+      this.scoped(() => {
+        const tmp = this.alloc(sizeOfType(at), exprText(e));
+        this.array(e.base, sizeOfType(at), R10, tmp);
+        const o = tmp + i * size;
+        if (size === 8) a.ldxdw(R0, R10, o);
+        else if (size === 4) a.ldxw(R0, R10, o);
+        else if (size === 2) a.ldxh(R0, R10, o);
+        else a.ldxb(R0, R10, o);
+        if (signed && size < 8) a.lsh64(R0, 64 - 8 * size).arsh64(R0, 64 - 8 * size);
+      });
+      return;
+    }
     const acc = this.pt.access.get(e);
     if (acc) {
       if (acc.type !== "int") throw this.notInt(e);
@@ -828,7 +863,7 @@ class ProgramGen {
         return this.builtin(e);
       case "var": {
         const l = this.#locals.get(localName(e.name))!;
-        if (l.type.kind === "str" || l.type.kind === "tuple") throw this.notInt(e);
+        if (["str", "tuple", "array"].includes(l.type.kind)) throw this.notInt(e);
         a.ldxdw(R0, R10, l.off);
         return;
       }
@@ -987,6 +1022,9 @@ class ProgramGen {
     const lt = this.type(e.left);
     const rt = this.type(e.right);
     if (lt.kind === "str" || rt.kind === "str") return this.strCompare(e, lt, rt);
+    if (lt.kind === "array") {
+      return this.wholeCompare(e, sizeOfType(lt), (x, off) => this.store(x, lt, R10, off));
+    }
     // As bpftrace: signed only when both sides are (a mixed comparison is unsigned).
     const signed = lt.kind === "int" && lt.signed && rt.kind === "int" && rt.signed;
     let rhs: Register | number;
@@ -1056,13 +1094,22 @@ class ProgramGen {
   }
 
   strCompare(e: IrExpr & { op: "binary" }, lt: IrType, rt: IrType): void {
-    const a = this.a;
     const len = Math.max(lt.kind === "str" ? lt.len : 8, rt.kind === "str" ? rt.len : 8);
+    this.wholeCompare(e, len, (x, off) => this.str(x, len, R10, off));
+  }
+
+  /** `==`/`!=` of two values of `len` bytes (a multiple of 8) that `fill` writes zero-padded. */
+  wholeCompare(
+    e: IrExpr & { op: "binary" },
+    len: number,
+    fill: (x: IrExpr, off: number) => void,
+  ): void {
+    const a = this.a;
     this.scoped(() => {
       const l = this.alloc(len, exprText(e));
       const r = this.alloc(len, exprText(e));
-      this.str(e.left, len, R10, l);
-      this.str(e.right, len, R10, r);
+      fill(e.left, l);
+      fill(e.right, r);
       const differ = this.g.fresh("differ");
       const end = this.g.fresh("strcmp");
       // Compare up to the first NUL of the left side: bytes after it are zero on both sides

@@ -87,6 +87,16 @@ export function datum(view: DataView, off: number, t: IrType, stacks?: BpfMap): 
         new Uint8Array(view.buffer, view.byteOffset + off, 6),
         (b) => b.toString(16).toUpperCase().padStart(2, "0"),
       ).join(":");
+    case "array": {
+      const { size, signed } = t.elem;
+      return Array.from({ length: t.len }, (_, i) => {
+        const o = off + i * size;
+        if (size === 8) return signed ? view.getBigInt64(o, true) : view.getBigUint64(o, true);
+        if (size === 4) return signed ? view.getInt32(o, true) : view.getUint32(o, true);
+        if (size === 2) return signed ? view.getInt16(o, true) : view.getUint16(o, true);
+        return signed ? view.getInt8(o) : view.getUint8(o);
+      });
+    }
     case "timestamp":
       return bootTimeText(t.format, view.getBigUint64(off, true));
     case "inet":

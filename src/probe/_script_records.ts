@@ -38,6 +38,8 @@ export function sizeOfType(t: IrType): number {
       return 16; // the address and the process it belongs to
     case "inet":
       return 24; // the address family, then 16 bytes of address
+    case "array":
+      return Math.ceil((t.len * t.elem.size) / 8) * 8;
     default:
       return 8;
   }

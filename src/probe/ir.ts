@@ -136,8 +136,9 @@ export interface IrPoint extends IrNode {
  * value); `inet` is an address family and 16 address bytes (`ntop()`),
  * printed as `inet_ntop` prints it; `timestamp` is nanoseconds since
  * boot printed as local time with a strftime format (`strftime()`); `mac`
- * is 6 bytes printed as a MAC address (`macaddr()`); `none` is the type of
- * statements' "no value".
+ * is 6 bytes printed as a MAC address (`macaddr()`); `array` is `len`
+ * integers of one type in a row (`pton()`'s bytes), printed as bpftrace
+ * prints arrays (`[1,2,3,4]`); `none` is the type of statements' "no value".
  */
 export type IrType =
   | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
@@ -159,6 +160,7 @@ export type IrType =
   | { kind: "username" }
   | { kind: "timestamp"; format: string }
   | { kind: "mac" }
+  | { kind: "array"; elem: { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }; len: number }
   | { kind: "none" };
 
 /** A struct or union type: from kernel BTF by name, or declared in the script. */
@@ -264,6 +266,7 @@ export type IrFunction =
   | "cgroupid" // cgroupid("path"): the id of a cgroup v2 directory
   | "strftime" // strftime("format", nsecs): a time since boot, printed as local time
   | "macaddr" // macaddr(addr): 6 bytes (an array, or at an address) as a MAC address
+  | "pton" // pton("1.2.3.4" or "::1"): the address's 4 or 16 bytes (an array), at compile time
   | "kstack" // kstack([mode,] [frames])
   | "ustack" // ustack([mode,] [frames])
   | "sizeof" // sizeof(type or expr)

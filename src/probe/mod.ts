@@ -194,6 +194,7 @@ export {
   printf,
   type PrintMapOptions,
   probeName,
+  pton,
   rand,
   type RecordExpr,
   reg,

@@ -321,6 +321,11 @@ function stackFrames(v: MapDatum): readonly string[] {
   return [];
 }
 
+/** An array of integers as bpftrace prints one: `[1,2,3,4]`. */
+function arrayText(v: MapDatum): string {
+  return `[${(v as readonly MapDatum[]).map(String).join(",")}]`;
+}
+
 function cString(v: MapDatum): string {
   const s = v instanceof Uint8Array ? textDecoder.decode(v) : String(v);
   const nul = s.indexOf("\0");
@@ -336,6 +341,8 @@ function keyPartText(v: MapDatum, t: IrType | undefined): string {
       return formatStackFrames(stackFrames(v), { indent: 4, perf: t.mode === "perf" });
     case "buf":
       return v instanceof Uint8Array ? formatBuffer(v) : String(v);
+    case "array":
+      return arrayText(v);
     case "ptr":
       return `0x${BigInt.asUintN(64, toBig(v)).toString(16)}`;
     case "tuple":
@@ -361,7 +368,7 @@ function keyPartText(v: MapDatum, t: IrType | undefined): string {
  * A value as bpftrace prints it (its `value_to_str`): integers by their
  * size and sign, divided by `div`; strings up to their NUL; buffers as
  * `\xNN` escapes; stacks one frame a line indented by 8; tuples as
- * `(1, abc)`; records as `{ .a = 1, .b = 2 }`. This is what
+ * `(1, abc)`; integer arrays as `[1,2,3,4]`; records as `{ .a = 1, .b = 2 }`. This is what
  * `print(value)` writes, followed by a line break.
  */
 export function formatValue(value: MapDatum, type?: IrType, div = 1): string {
@@ -378,6 +385,8 @@ export function formatValue(value: MapDatum, type?: IrType, div = 1): string {
       return formatStackFrames(stackFrames(value), { indent: 8, perf: type.mode === "perf" });
     case "buf":
       return value instanceof Uint8Array ? formatBuffer(value) : String(value);
+    case "array":
+      return arrayText(value);
     case "tuple":
       return `(${
         (value as readonly MapDatum[]).map((e, i) => formatValue(e, type.elems[i], div)).join(", ")

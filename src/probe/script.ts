@@ -534,6 +534,16 @@ export function macaddr(addr: AnyOperand): ScriptExpr<string> {
   return call("macaddr", [addr]);
 }
 
+/**
+ * `pton("1.2.3.4")` or `pton("::1")`: the address's 4 or 16 bytes, an array
+ * converted when the script compiles (a `.` makes it IPv4, else a `:`
+ * IPv6, as bpftrace's `pton()`); it prints as `[1,2,3,4]`, compares with
+ * `==`, and `ntop()` turns it back into text.
+ */
+export function pton(addr: string): ScriptExpr<number[]> {
+  return call("pton", [addr]);
+}
+
 /** `cgroupid("/sys/fs/cgroup/…")`: the id of a cgroup v2 directory, as `cgroup` gives it. */
 export function cgroupid(path: string): ScriptExpr<number> {
   return call("cgroupid", [path]);
