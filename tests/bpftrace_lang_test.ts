@@ -6,7 +6,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BpftraceError, compileBpftrace } from "../src/bpftrace/mod.ts";
-import { breakLoop, continueLoop, local, loop, returnEarly, script } from "../src/probe/mod.ts";
+import {
+  breakLoop,
+  continueLoop,
+  local,
+  loop,
+  returnEarly,
+  script,
+  signal,
+  system,
+  tracepoint,
+} from "../src/probe/mod.ts";
+import { parseTraceArgs } from "../src/cli/trace.ts";
 import { requireTool } from "./_helpers.ts";
 import { bpftraceErrors, compareCases } from "./_bpftrace_compare.ts";
 
@@ -94,6 +105,19 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
     ],
     stderr: true,
   },
+  {
+    name: "--unsafe: system() prints its command's output, signal() kills the -c command",
+    args: [
+      "--unsafe",
+      "-c",
+      "/usr/bin/sleep 30",
+      "-e",
+      'BEGIN { system("echo hi %d %s", 5, "there"); } ' +
+      'tracepoint:syscalls:sys_enter_clock_nanosleep /comm == "sleep"/ { signal("KILL"); } ' +
+      'tracepoint:syscalls:sys_enter_nanosleep /comm == "sleep"/ { signal(9); }',
+    ],
+    stderr: true,
+  },
 ];
 
 compareCases(CASES);
@@ -122,6 +146,12 @@ const BAD_PROGRAMS = [
   "tracepoint:syscalls:sys_enter_read { @x = sarg1; }",
   "BEGIN { @x = ctx; exit(); }",
   "software:nosuch:1 { }",
+  'BEGIN { system("echo %d", 1); }',
+  'BEGIN { signal("KILL"); }',
+  'tracepoint:syscalls:sys_enter_nanosleep { signal("FOO"); }',
+  "tracepoint:syscalls:sys_enter_nanosleep { signal(99); }",
+  "tracepoint:syscalls:sys_enter_nanosleep { signal(comm); }",
+  'tracepoint:syscalls:sys_enter_nanosleep { signal("STOP"); }',
   "software:faults:x { }",
   "hardware:nosuch { }",
   "hardware:cycles:1:2 { }",
@@ -192,6 +222,13 @@ Deno.test("property: an integer macro means its value written in its place; rand
   );
 });
 
+Deno.test("trace --unsafe: bpftrace's long option, anywhere among the others", () => {
+  assert.equal(parseTraceArgs(["--unsafe", "-e", "BEGIN { }"]).unsafe, true);
+  assert.equal(parseTraceArgs(["-e", "BEGIN { }", "--unsafe", "a"]).unsafe, true);
+  assert.deepEqual(parseTraceArgs(["-e", "BEGIN { }", "--", "--unsafe"]).params, ["--unsafe"]);
+  assert.equal(parseTraceArgs(["-e", "BEGIN { }"]).unsafe, undefined);
+});
+
 Deno.test("script(): loop, breakLoop, continueLoop and returnEarly record while/break/continue/return", () => {
   const s = script(({ begin }) => {
     begin(() => {
@@ -210,4 +247,12 @@ Deno.test("script(): loop, breakLoop, continueLoop and returnEarly record while/
   assert.ok(w.op === "while");
   assert.deepEqual(w.body.map((x) => x.op), ["let", "while", "continue"]);
   assert.throws(() => script(({ begin }) => begin(() => breakLoop())), /inside loop/);
+  const t = script(({ on }) => {
+    on(tracepoint("syscalls:sys_enter_nanosleep"), () => {
+      system("echo %d", 1);
+      signal(9);
+    });
+  });
+  assert.deepEqual(t.ir.probes[0].body.map((x) => x.op), ["system", "signal"]);
+  assert.throws(() => script(({ begin }) => begin(() => signal(65))), /from 1 to 64/);
 });

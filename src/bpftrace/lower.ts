@@ -54,6 +54,8 @@ export interface LowerBpftraceOptions {
    * on stderr as it finds them.
    */
   warn?: (report: string) => void;
+  /** bpftrace's --unsafe: allows `system()` and `signal()` (default: refused, as bpftrace does). */
+  unsafe?: boolean;
   /** Object-like macros (`#define`), looked up for identifiers before `constant`. */
   defines?: ReadonlyMap<string, string>;
   /**
@@ -153,6 +155,8 @@ const VALUE_FUNCTIONS: Record<string, [number, number]> = {
 const STATEMENT_FUNCTIONS: Record<string, [number, number]> = {
   printf: [1, Infinity],
   cat: [1, Infinity],
+  system: [1, Infinity],
+  signal: [1, 1],
   print: [1, 3],
   clear: [1, 1],
   zero: [1, 1],
@@ -164,8 +168,6 @@ const STATEMENT_FUNCTIONS: Record<string, [number, number]> = {
 
 /** bpftrace functions this compiler knows but does not support yet. */
 const UNSUPPORTED_FUNCTIONS = new Set([
-  "system",
-  "signal",
   "override",
   "path",
   "skboutput",
@@ -196,6 +198,53 @@ const U64_BUILTINS = new Set([
   "numaid",
   "cpid",
 ]);
+
+/** Point kinds where bpftrace 0.17 allows signal(). */
+const SIGNAL_KINDS: IrPointKind[] = [
+  "kprobe",
+  "kretprobe",
+  "uprobe",
+  "uretprobe",
+  "usdt",
+  "tracepoint",
+  "profile",
+  "fentry",
+  "fexit",
+  "raw_tracepoint",
+  "tp_btf",
+];
+
+/** The signal names bpftrace 0.17 knows, and their numbers (Linux's). */
+const SIGNALS: Record<string, number> = {
+  SIGABRT: 6,
+  SIGALRM: 14,
+  SIGBUS: 7,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGFPE: 8,
+  SIGHUP: 1,
+  SIGILL: 4,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGPIPE: 13,
+  SIGPOLL: 29,
+  SIGQUIT: 3,
+  SIGSEGV: 11,
+  SIGSTOP: 19,
+  SIGSYS: 31,
+  SIGTERM: 15,
+  SIGTRAP: 5,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGVTALRM: 26,
+  SIGWINCH: 28,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+};
 
 /** Point kinds where bpftrace 0.17 has `ctx` (a pt_regs or perf event context). */
 const CTX_KINDS: IrPointKind[] = [
@@ -621,11 +670,20 @@ class Lowering {
     const name = e.name;
     const limits = STATEMENT_FUNCTIONS[name];
     if (!limits) return [{ op: "expr", value: this.expr(e), span }];
+    if ((name === "system" || name === "signal") && !this.#options.unsafe) {
+      // reported first, and the checks go on (bpftrace prints both)
+      this.#errors.push(
+        this.error(`${name}() is an unsafe function being used in safe mode`, e.loc),
+      );
+    }
     this.checkArgs(name, e.args.length, limits, e.loc);
     const a = e.args;
     switch (name) {
+      case "signal":
+        return [{ op: "signal", signal: this.signal(e), span }];
       case "printf":
-      case "cat": {
+      case "cat":
+      case "system": {
         if (a[0].kind !== "string") {
           throw this.error(
             `${name}() expects a string literal (${kindName(a[0])} provided)`,
@@ -704,6 +762,33 @@ class Lowering {
       default: // join
         return [{ op: "expr", value: this.call(e, true), span }];
     }
+  }
+
+  /** signal(SIG): bpftrace 0.17's checks (where, which names and numbers), the number to send. */
+  signal(e: BtExpr & { kind: "call" }): IrExpr {
+    const bad = this.#kinds.find((k) => !SIGNAL_KINDS.includes(k));
+    if (bad) {
+      throw this.error(
+        `signal can not be used with "${PROBE_TYPE_NAMES[bad] ?? bad}" probes`,
+        e.loc,
+      );
+    }
+    const arg = e.args[0];
+    if (arg.kind === "string") {
+      let sig = arg.value.toUpperCase();
+      if (sig && sig[0] !== "S") sig = `SIG${sig}`;
+      const n = SIGNALS[sig];
+      if (!n) throw this.error(`${arg.value} is not a valid signal`, e.loc);
+      return { op: "int", value: BigInt(n), span: this.span(arg.loc) };
+    }
+    const v = this.expr(arg);
+    if (v.op === "int" && (v.value < 1n || v.value > 64n)) {
+      throw this.error(`${v.value} is not a valid signal, allowed range: [1,64]`, e.loc);
+    }
+    if (kindName(arg) !== "integer") {
+      throw this.error("signal only accepts string literals or integers", e.loc);
+    }
+    return v;
   }
 
   intArg(e: BtExpr, fn: string): number {

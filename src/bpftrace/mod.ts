@@ -18,8 +18,7 @@
  * line, a `~~~` marker). A construct this compiler does not support yet is
  * an error naming it. Not supported yet: the `&` operator and `++`/`--`
  * inside an expression; watchpoint, asyncwatchpoint and iter probes, and
- * kfunc/kprobe on a module's function; the functions `system`, `signal`,
- * `override`, `path`, `skboutput`, `pton` and later bpftrace's additions;
+ * kfunc/kprobe on a module's function; the functions `override`, `path`, `skboutput`, `pton` and later bpftrace's additions;
  * `#if` expressions beyond `defined(X)`. What the back end does not run
  * yet it names in its own errors. Warnings bpftrace prints (code after a
  * jump, `print()` in a loop) go to the `warn` option.
@@ -79,6 +78,8 @@ export interface CompileBpftraceOptions {
    * report (`stdin:1:9-14: WARNING: …`, the line, a marker); default: none.
    */
   warn?: (report: string) => void;
+  /** bpftrace's --unsafe: allows `system()` and `signal()` (default: refused, as bpftrace does). */
+  unsafe?: boolean;
 }
 
 /** Options of {@linkcode bpftrace}: compile options and the back end's. */
@@ -100,6 +101,7 @@ export function compileBpftrace(source: string, options: CompileBpftraceOptions 
     constant: options.constant ?? kernelConstant,
     recordExists: options.recordExists ?? kernelRecordExists,
     warn: options.warn,
+    unsafe: options.unsafe,
   });
 }
 

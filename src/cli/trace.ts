@@ -27,6 +27,7 @@ OPTIONS:
     -c 'CMD'       runs CMD, ends when it ends
     -l [PATTERN]   lists probes (-v: with tracepoint fields)
     -q             no 'Attaching N probes...' line
+    --unsafe       allows system() and signal()
 `;
 
 interface TraceArgs {
@@ -37,6 +38,7 @@ interface TraceArgs {
   list?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+  unsafe?: boolean;
   params: string[];
 }
 
@@ -68,6 +70,10 @@ export function parseTraceArgs(given: readonly string[]): TraceArgs {
     }
     if (!a.startsWith("-") || a === "-") {
       positional.push(a);
+      continue;
+    }
+    if (a === "--unsafe") {
+      out.unsafe = true;
       continue;
     }
     const flag = a.slice(0, 2), rest = a.slice(2);
@@ -189,6 +195,7 @@ async function traceScript(
       params: opts.params,
       pid: opts.pid,
       cpid: child?.pid,
+      unsafe: opts.unsafe,
       // bpftrace prints its warnings on stderr as its analyser finds them
       warn: (report) => Deno.stderr.writeSync(new TextEncoder().encode(report)),
     });

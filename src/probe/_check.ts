@@ -187,6 +187,7 @@ export function stmtText(s: IrStmt): string {
       return `${key(s.map, s.key)} = ${s.fn}(${s.args.map(exprText).join(", ")})`;
     case "printf":
     case "cat":
+    case "system":
       return `${s.op}(${[JSON.stringify(s.format), ...s.args.map(exprText)].join(", ")})`;
     case "print":
       return `print(${s.map})`;
@@ -415,8 +416,12 @@ export class ScriptChecker {
         } finally {
           this.#loops--;
         }
+      case "signal":
+        this.#needInt(s.signal, this.#expr(s.signal, env, pt), text);
+        return;
       case "printf":
-      case "cat": {
+      case "cat":
+      case "system": {
         const types = s.args.map((a) => this.#expr(a, env, pt));
         if (types.some((t) => t.kind === "none")) return;
         try {

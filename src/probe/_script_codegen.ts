@@ -97,6 +97,8 @@ export interface ActionTable {
   join: string[];
   /** cat(format, args…): the path's format and the types of its arguments. */
   cat: { format: string; args: IrType[] }[];
+  /** system(format, args…): the command's format and the types of its arguments. */
+  system: { format: string; args: IrType[] }[];
 }
 
 /** A generated program and what it needs. */
@@ -333,11 +335,17 @@ class ProgramGen {
         const id = this.actions.printf.push({ format: s.format, args: types }) - 1;
         return this.record(Rec.PRINTF, id, s.args.map((x, i) => [x, types[i]]));
       }
-      case "cat": {
+      case "cat":
+      case "system": {
         const types = s.args.map((x) => this.type(x));
-        const id = this.actions.cat.push({ format: s.format, args: types }) - 1;
-        return this.record(Rec.CAT, id, s.args.map((x, i) => [x, types[i]]));
+        const id = this.actions[s.op].push({ format: s.format, args: types }) - 1;
+        const kind = s.op === "cat" ? Rec.CAT : Rec.SYSTEM;
+        return this.record(kind, id, s.args.map((x, i) => [x, types[i]]));
       }
+      case "signal":
+        this.int(s.signal);
+        a.mov64(R1, R0).call("send_signal");
+        return;
       case "print": {
         const id = this.actions.print.push({ map: s.map, top: s.top, div: s.div }) - 1;
         return this.record(Rec.PRINT_MAP, id, []);

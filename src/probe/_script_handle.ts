@@ -233,6 +233,14 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
       case Rec.CAT:
         this.#cat(formatPrintf(t.cat[id].format, this.#args(view, t.cat[id].args)));
         return;
+      case Rec.SYSTEM: {
+        // As bpftrace's popen(): the command's stdout is printed, its stderr is ours.
+        const command = formatPrintf(t.system[id].format, this.#args(view, t.system[id].args));
+        const out = new Deno.Command("sh", { args: ["-c", command], stdout: "piped" })
+          .outputSync();
+        this.#write(new TextDecoder().decode(out.stdout));
+        return;
+      }
       case Rec.PRINT_MAP: {
         const p = t.print[id];
         const m = this.#layouts.get(p.map);

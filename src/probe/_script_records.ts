@@ -16,6 +16,7 @@ export const Rec = {
   TIME: 7,
   JOIN: 8,
   CAT: 9,
+  SYSTEM: 10,
 } as const;
 
 /** Strings `join()` reads, and the bytes kept of each (bpftrace's join_argnum, join_argsize). */

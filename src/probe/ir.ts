@@ -340,6 +340,9 @@ export type IrAggregation =
  *   `print(@m, top, div)`, or a value), `clear`, `zero`, `time`
  *   (strftime format), `exit`: actions that run in user space, in the
  *   order the kernel emitted them;
+ * - `system`: runs the formatted command with `sh -c` in user space and
+ *   prints what it wrote (bpftrace's `system()`, allowed with --unsafe);
+ *   `signal`: sends a signal number to the current process (bpf_send_signal);
  * - `expr`: an expression evaluated for its effect (a call).
  */
 export type IrStmt =
@@ -368,6 +371,8 @@ export type IrStmt =
   | (IrNode & { op: "return" })
   | (IrNode & { op: "printf"; format: string; args: IrExpr[] })
   | (IrNode & { op: "cat"; format: string; args: IrExpr[] })
+  | (IrNode & { op: "system"; format: string; args: IrExpr[] })
+  | (IrNode & { op: "signal"; signal: IrExpr })
   | (IrNode & { op: "print"; map: string; top?: number; div?: number })
   | (IrNode & { op: "print_value"; value: IrExpr })
   | (IrNode & { op: "clear"; map: string })

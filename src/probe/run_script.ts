@@ -162,6 +162,7 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
     time: [],
     join: [],
     cat: [],
+    system: [],
   };
   progs.forEach((p, i) => {
     p.code = compileScriptProgram(

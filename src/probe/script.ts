@@ -756,7 +756,11 @@ export function printf(format: string, ...args: AnyOperand[]): void {
 }
 
 /** A printf or cat statement: `format`'s conversions and `args` must match in number. */
-function formatted(op: "printf" | "cat", format: string, args: readonly AnyOperand[]): void {
+function formatted(
+  op: "printf" | "cat" | "system",
+  format: string,
+  args: readonly AnyOperand[],
+): void {
   const want = conversions(format);
   if (want !== args.length) {
     throw new InvalidArgumentError(
@@ -781,6 +785,27 @@ function formatted(op: "printf" | "cat", format: string, args: readonly AnyOpera
  */
 export function cat(format: string, ...args: AnyOperand[]): void {
   formatted("cat", format, args);
+}
+
+/**
+ * `system(format, args…)`: runs the formatted command with `sh -c` in user
+ * space when the record arrives and prints its output (bpftrace's
+ * `system()`, which it allows only with --unsafe).
+ */
+export function system(format: string, ...args: AnyOperand[]): void {
+  formatted("system", format, args);
+}
+
+/**
+ * `signal(n)`: sends signal `n` (1–64) to the process the probe fired in,
+ * from the kernel (bpf_send_signal), as bpftrace's `signal()`.
+ */
+export function signal(n: Operand): void {
+  if (typeof n === "number" && !(Number.isInteger(n) && n >= 1 && n <= 64)) {
+    throw new InvalidArgumentError(`signal(${n}): a signal number is from 1 to 64`);
+  }
+  const e = toExpr(n);
+  push({ op: "signal", signal: e.node, span: { text: `signal(${e.text})` } }, "signal()");
 }
 
 /** `time(format)`: prints the local time with a strftime format (default `"%H:%M:%S\n"`). */
