@@ -56,10 +56,11 @@ const BOOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p"];
 const TEST_MODULES = ["nf_conntrack_netlink"];
 /**
  * What the host suite's network tests use that Debian builds as modules:
- * veth pairs, the clsact qdisc and tc's bpf classifier and action, dummy
+ * veth pairs, the clsact and htb qdiscs (cli_bpftool_net_test's `net list`
+ * of an htb class filter) and tc's bpf classifier and action, dummy
  * interfaces.
  */
-const SUITE_MODULES = ["veth", "sch_ingress", "cls_bpf", "act_bpf", "dummy"];
+const SUITE_MODULES = ["veth", "sch_ingress", "sch_htb", "cls_bpf", "act_bpf", "dummy"];
 /** Every module the initramfs carries. */
 const ALL_MODULES = [...BOOT_MODULES, ...SUITE_MODULES, ...TEST_MODULES];
 
@@ -225,6 +226,10 @@ async function main(opts: Options): Promise<Outcome> {
     log(`vm: deno ${prep} of the tests failed on the host; not booting`);
     return FAILED;
   }
+  if (!(await cacheEsbuild())) {
+    log("vm: deno bundle could not fetch esbuild on the host; not booting");
+    return FAILED;
+  }
   const tCheck = performance.now();
 
   await Deno.mkdir(VM_DIR, { recursive: true });
@@ -330,6 +335,35 @@ async function main(opts: Options): Promise<Outcome> {
     for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
     if (!opts.keep) await Deno.remove(work, { recursive: true });
     else log(`vm: kept ${work}`);
+  }
+}
+
+/**
+ * `deno bundle` (tests/cli_bundle_test.ts builds the CLI's bundle) fetches
+ * esbuild from npm on first use: bundle an empty module once with the
+ * guest's DENO_DIR, as the guest has no network.
+ */
+async function cacheEsbuild(): Promise<boolean> {
+  const dir = await Deno.makeTempDir({ prefix: "denobpf-vm-esbuild-" });
+  try {
+    await Deno.writeTextFile(`${dir}/entry.ts`, "export {};\n");
+    const r = await exec(
+      Deno.execPath(),
+      [
+        "bundle",
+        "--quiet",
+        "--no-config",
+        "--platform",
+        "deno",
+        "-o",
+        `${dir}/out.js`,
+        `${dir}/entry.ts`,
+      ],
+      { cwd: dir, env: { DENO_DIR, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }, inherit: true },
+    );
+    return r.code === 0;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }
 
