@@ -746,8 +746,10 @@ class CDumper {
  * @throws {ParseError} when the types cannot be written as C: a struct or
  * union that contains itself other than through a pointer to a named type
  * (bpftool fails there too), a cyclic or too deep chain of references, an
- * int of a size other than 1, 2, 4, 8 or 16 bytes, or a struct or union
- * over 64 MiB (bpftool writes its padding out, a line per 8 bytes).
+ * int of a size other than 1, 2, 4, 8 or 16 bytes, a struct or union
+ * over 64 MiB (bpftool writes its padding out, a line per 8 bytes), or a
+ * header over 256 MiB of text (member bit offsets near 2**31, or anonymous
+ * types written out again at each use).
  * @throws {InvalidArgumentError} when a root id is not a type of `spec`.
  */
 export function formatBtfAsC(spec: Spec, options: FormatCOptions = {}): string {
