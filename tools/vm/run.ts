@@ -65,10 +65,10 @@ const SUITE_MODULES = ["veth", "sch_ingress", "sch_htb", "cls_bpf", "act_bpf", "
 const ALL_MODULES = [...BOOT_MODULES, ...SUITE_MODULES, ...TEST_MODULES];
 
 /**
- * Default QEMU timeout, 45 minutes: CI's budget is 90 minutes in all. Under
- * TCG the guest runs JIT-heavy tests 10-50x slower than the host; on a
- * 2-CPU host shared with other work (load ~10) the host suite took ~30
- * minutes for its first 22 files, mostly the property tests.
+ * Default QEMU timeout, 45 minutes (.ci/run gives its VM stage 40 of its 60).
+ * Under TCG a Deno start costs 5-20 s of CPU and JIT-heavy tests run 3-30x
+ * slower than on the host; the run's summary lists the costliest files in
+ * QEMU CPU seconds.
  */
 const DEFAULT_TIMEOUT_S = 2700;
 
