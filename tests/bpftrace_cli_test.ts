@@ -228,17 +228,6 @@ Deno.test({
   },
 });
 
-/**
- * Debian's tools that this kernel can run with bpftrace and denobpf alike
- * differ where the back end still does: uprobes on functions a stripped
- * library lacks (bpftrace leaves them out; the back end refuses the script).
- */
-const KNOWN_DIFFERENCES: Record<string, RegExp> = {
-  "sslsnoop.bt": /defines no function/,
-  "ssllatency.bt": /defines no function/,
-  "threadsnoop.bt": /defines no function/,
-};
-
 Deno.test({
   name:
     `Debian's bpftrace tools without kprobes start as bpftrace starts them (Attaching line, BEGIN output)${SKIPPED}`,
@@ -255,10 +244,6 @@ Deno.test({
     for (const path of tools) {
       const name = path.split("/").pop()!;
       const [theirs, ours] = await both(["-c", "/usr/bin/sleep 0.3", path]);
-      if (KNOWN_DIFFERENCES[name]) {
-        assert.match(ours.stderr, KNOWN_DIFFERENCES[name], name);
-        continue;
-      }
       if (theirs.code !== 0) continue; // bpftrace cannot run it here either
       if (ours.code !== 0) {
         // only a construct the compiler names as not supported yet

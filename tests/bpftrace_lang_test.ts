@@ -19,7 +19,7 @@ import {
 } from "../src/probe/mod.ts";
 import { parseTraceArgs } from "../src/cli/trace.ts";
 import { requireTool } from "./_helpers.ts";
-import { bpftraceErrors, compareCases } from "./_bpftrace_compare.ts";
+import { both, bpftraceErrors, compareCases, SKIPPED, tracepoints } from "./_bpftrace_compare.ts";
 
 const DD = "/usr/bin/dd if=/dev/zero of=/dev/null bs=1k count=20 status=none";
 
@@ -115,6 +115,15 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
       'BEGIN { system("echo hi %d %s", 5, "there"); } ' +
       'tracepoint:syscalls:sys_enter_clock_nanosleep /comm == "sleep"/ { signal("KILL"); } ' +
       'tracepoint:syscalls:sys_enter_nanosleep /comm == "sleep"/ { signal(9); }',
+    ],
+    stderr: true,
+  },
+  {
+    name: "a uprobe on a function the library does not define is left out, as bpftrace does",
+    args: [
+      "-e",
+      "uprobe:/usr/lib/x86_64-linux-gnu/libz.so.1:nosuch, uprobe:libz:deflate { exit(); } " +
+      'BEGIN { printf("hi\\n"); exit(); }',
     ],
     stderr: true,
   },
@@ -220,6 +229,22 @@ Deno.test("property: an integer macro means its value written in its place; rand
       },
     ),
   );
+});
+
+Deno.test({
+  name:
+    `trace: a script left with no probe prints bpftrace's "No probes to attach" and fails${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    const [theirs, ours] = await both([
+      "-e",
+      "uprobe:/usr/lib/x86_64-linux-gnu/libz.so.1:nosuch { }",
+    ]);
+    assert.equal(theirs.code, 1);
+    assert.equal(ours.code, 1);
+    assert.equal(ours.stdout, theirs.stdout);
+    assert.equal(ours.stdout, "No probes to attach\n");
+  },
 });
 
 Deno.test("trace --unsafe: bpftrace's long option, anywhere among the others", () => {

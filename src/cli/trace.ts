@@ -11,7 +11,12 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { ProbeCompileError, ProbeNotFoundError } from "../probe/errors.ts";
 import { VerifierError } from "../program/errors.ts";
-import { BpftraceError, compileBpftrace, countProbes } from "../bpftrace/mod.ts";
+import {
+  BpftraceError,
+  compileBpftrace,
+  countProbes,
+  skipMissingUprobes,
+} from "../bpftrace/mod.ts";
 import { interrupted } from "../sys/signals.ts";
 import { readTextFile } from "../sys/file.ts";
 
@@ -202,6 +207,12 @@ async function traceScript(
   } catch (e) {
     if (!(e instanceof BpftraceError)) throw e;
     Deno.stderr.writeSync(new TextEncoder().encode(e.report));
+    return 1;
+  }
+  // as bpftrace: uprobes on functions a (stripped) binary lacks are left out
+  ir = await skipMissingUprobes(ir, { pid: opts.pid });
+  if (!ir.probes.length) {
+    write("No probes to attach\n");
     return 1;
   }
   const n = opts.quiet ? 0 : await countProbes(ir, { pid: opts.pid });
