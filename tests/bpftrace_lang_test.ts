@@ -18,6 +18,8 @@ import {
   tracepoint,
 } from "../src/probe/mod.ts";
 import { parseTraceArgs } from "../src/cli/trace.ts";
+import { haveFeature } from "../src/features/misc.ts";
+import { perfEventOpen, PerfType } from "../src/sys/perf_event.ts";
 import { requireTool } from "./_helpers.ts";
 import { both, bpftraceErrors, compareCases, SKIPPED, tracepoints } from "./_bpftrace_compare.ts";
 
@@ -229,6 +231,37 @@ Deno.test("property: an integer macro means its value written in its place; rand
       },
     ),
   );
+});
+
+const PMU = haveFeature("perf_hardware");
+
+Deno.test({
+  name: `trace matches bpftrace: hardware:cycles counts the workload's cycles${
+    PMU ? "" : " (skipped: perf_hardware not supported by this machine)"
+  }`,
+  ignore: !PMU,
+  async fn() {
+    const [theirs, ours] = await both([
+      "-c",
+      DD,
+      "-e",
+      'hardware:cycles:100000 /comm == "dd"/ { @n = @n + 1; } END { printf("%d\\n", @n > 0); delete(@n); }',
+    ]);
+    assert.equal(theirs.code, 0, theirs.stderr);
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.equal(ours.stdout, theirs.stdout);
+  },
+});
+
+Deno.test("probeMisc(perf_hardware) answers as perf_event_open of a hardware event does", () => {
+  let opened: boolean;
+  try {
+    perfEventOpen({ type: PerfType.HARDWARE, config: 0 }, { pid: 0, cpu: -1 }).close();
+    opened = true;
+  } catch {
+    opened = false;
+  }
+  assert.equal(PMU, opened);
 });
 
 Deno.test({

@@ -11,6 +11,8 @@
 import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { addressOf, bpfTry } from "../sys/bpf.ts";
 import { closeRawFd } from "../sys/fd.ts";
+import { PermissionError, SyscallError } from "../sys/error.ts";
+import { perfEventOpen, PerfType } from "../sys/perf_event.ts";
 import { EBADF, ENODEV, ENOENT, ENOSYS, errnoName, ESRCH } from "../sys/errno.ts";
 import { fileInfoIfExists, readTextFile } from "../sys/file.ts";
 import {
@@ -78,7 +80,8 @@ export type MiscFeature =
   | "netkit_link"
   | "perf_link_info"
   | "rotating_verifier_log"
-  | "raw_tp_test_run";
+  | "raw_tp_test_run"
+  | "perf_hardware";
 
 /** What a miscellaneous probe found. */
 export interface MiscProbe {
@@ -117,6 +120,7 @@ export const MISC_DESCRIPTIONS: Readonly<Record<MiscFeature, string>> = {
   perf_link_info: "perf event link details in link info",
   rotating_verifier_log: "Rotating verifier log (log_true_size, BPF_LOG_FIXED)",
   raw_tp_test_run: "BPF_PROG_TEST_RUN of raw_tracepoint programs",
+  perf_hardware: "Hardware perf events (a PMU counting PERF_TYPE_HARDWARE events)",
 };
 
 const BPF_F_MMAPABLE = MapCreateFlag.MMAPABLE;
@@ -330,6 +334,19 @@ const PROBES: Readonly<Record<MiscFeature, () => Outcome>> = {
       );
       return { supported: r >= 0, errno: r >= 0 ? 0 : -r };
     }),
+  // This process's cpu-cycles: a PMU counts them; a VM without one gives ENOENT.
+  // (What bpftrace's hardware: probes, and the probe IR's, attach to.)
+  perf_hardware: () => {
+    try {
+      perfEventOpen({ type: PerfType.HARDWARE, config: 0 }, { pid: 0, cpu: -1 }).close();
+      return { supported: true, errno: 0 };
+    } catch (e) {
+      if (e instanceof SyscallError && !(e instanceof PermissionError)) {
+        return { supported: false, errno: e.errno };
+      }
+      throw e;
+    }
+  },
 };
 
 /** Probes `feature` (once per process) and returns what the probe saw. */

@@ -101,4 +101,5 @@ export const MISC_REQUIREMENTS: Readonly<Record<string, string>> = {
   perf_link_info: "Linux 6.6",
   rotating_verifier_log: "Linux 6.4",
   raw_tp_test_run: "Linux 5.10",
+  perf_hardware: "a hardware PMU (most virtual machines have none)",
 };
