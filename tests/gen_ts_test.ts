@@ -348,11 +348,17 @@ Deno.test("cli gen ts: stdout is the library's module; --path reads the object r
   assert.equal(stdout.code, 0, stdout.stderr);
   assert.equal(stdout.stdout, generateBindings(new URL(obj, root)));
 
-  const dir = Deno.makeTempDirSync({ dir: new URL("testdata", root).pathname, prefix: "gen-" });
+  // A copy of the object in a temporary folder (the project may be read-only,
+  // as in the VM stage's guest), with the module written two folders down.
+  const dir = Deno.makeTempDirSync({ prefix: "denobpf-gen-cli-" });
   try {
-    const out = `${dir}/sub/events_bpf.ts`;
-    Deno.mkdirSync(`${dir}/sub`);
-    const r = await cli(["gen", "ts", obj, "-o", out, "--path", "--name", "ev"]);
+    Deno.mkdirSync(`${dir}/bpf`);
+    Deno.mkdirSync(`${dir}/gen/sub`, { recursive: true });
+    const copy = `${dir}/bpf/gen_events_bpfel.o`;
+    Deno.copyFileSync(obj, copy);
+    const sub = `${dir}/gen/sub`;
+    const out = `${sub}/events_bpf.ts`;
+    const r = await cli(["gen", "ts", copy, "-o", out, "--path", "--name", "ev"]);
     assert.equal(r.code, 0, r.stderr);
     const text = Deno.readTextFileSync(out);
     assert.match(text, /new URL\("\.\.\/\.\.\/bpf\/gen_events_bpfel\.o", import\.meta\.url\)/);
@@ -360,14 +366,14 @@ Deno.test("cli gen ts: stdout is the library's module; --path reads the object r
     assert.doesNotMatch(text, /atob|objectBytes|Deno\.read/);
     // The module reads the object by path, with --allow-ffi alone: its spec has the programs.
     Deno.writeTextFileSync(
-      `${dir}/sub/main.ts`,
+      `${sub}/main.ts`,
       `import { loadSpec, objectUrl } from "./events_bpf.ts";\n` +
         `console.log(Object.keys(loadSpec().collection.programs).join(), objectUrl.protocol);\n`,
     );
-    await denoCheck(["main.ts"], `${dir}/sub`);
+    await denoCheck(["main.ts"], sub);
     const run = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-ffi", "--no-prompt", "--config", config, "main.ts"],
-      cwd: `${dir}/sub`,
+      cwd: sub,
       env: { NO_COLOR: "1" },
     }).output();
     assert.ok(run.success, dec.decode(run.stderr));
