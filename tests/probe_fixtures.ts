@@ -80,6 +80,7 @@ const libc = Deno.dlopen("libc.so.6", {
   getpid: { parameters: [], result: "i32" },
   gettid: { parameters: [], result: "i32" },
   getpriority: { parameters: ["i32", "u32"], result: "i32" },
+  prctl: { parameters: ["i32", "buffer"], result: "i32" },
 });
 
 /**
@@ -100,6 +101,20 @@ export const PRIO_MARK = 77;
  */
 export function priorities(n: number): void {
   for (let i = 0; i < n; i++) libc.symbols.getpriority(PRIO_MARK, 0);
+}
+
+/**
+ * Sets this thread's name to what it already is `n` times (prctl
+ * PR_SET_NAME): each fires `task:task_rename` in the kernel's rename path, a
+ * tracepoint with a kernel stack below it on every kernel (a syscall
+ * tracepoint has none on older kernels, 6.1 among them: its registers are
+ * the user's).
+ */
+export function renames(n: number): void {
+  const [PR_SET_NAME, PR_GET_NAME] = [15, 16];
+  const name = new Uint8Array(16);
+  libc.symbols.prctl(PR_GET_NAME, name);
+  for (let i = 0; i < n; i++) libc.symbols.prctl(PR_SET_NAME, name);
 }
 
 /** This thread's id. */
