@@ -7,7 +7,8 @@
 // parameters, std:: abbreviations, operators, conversion operators,
 // constructors and destructors, ABI tags, lambdas, pointers to members,
 // function and array types, vtables/typeinfo, clone suffixes. Mutated names:
-// never a throw, and where both demanglers read one they agree.
+// never a throw, and where both demanglers read one they agree (but for the
+// kinds of broken mangling GNU prints its own way, excluded by rule).
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -320,8 +321,26 @@ Deno.test("demangle (fast-check): mutated and random names never throw, stay bou
     fc.string({ maxLength: 60 }).map((s) => `_Z${s}`),
     fc.string(),
   );
-  let both = 0;
-  let differ = 0;
+  // GNU reads broken manglings leniently, and prints each kind its own way (a
+  // qualifier kept twice or dropped, a reference collapsed or not, parentheses
+  // where none belong). Where both read a name they agree, except on these
+  // kinds, named by rule: by the mangling ...
+  const lenient = [
+    /K[Vr]*K|V[Kr]*V|r[KV]*r/, // a cv-qualifier twice
+    /[RO][KVr]*[RO]/, // a reference to a reference
+    /[RO][KVr]*S[0-9A-Z]*_/, // a reference to a substitution (maybe a reference)
+    /[^ZE]N[KVrRO]/, // a cv- or ref-qualified nested name as a type
+    /M[KVrROPFA]|MT[0-9A-Z]*_Dp/, // a member pointer of a non-class, or to a pack
+    /F/, // a function type (GNU puts its qualifiers inside the parentheses)
+    /Dp(?![KVrROP]*T)|[KVrROP]Dp/, // a pack expansion of no template parameter, or qualified
+    /A_|J.*J/, // an array without a bound; a pack inside a pack
+  ];
+  // ... and by the text either prints, which no well-formed mangling gives
+  // (doubled qualifiers or references, an array or function as a scope, a
+  // qualified function or one with its qualifier before its parameters, an
+  // empty argument, a function name in parentheses).
+  const illFormed =
+    /\b(const|volatile|restrict) \1\b|& &|&&&|\]\s*::|\)::|\(\s*(const|volatile)|, ,|, {2}|<,|, >|\(\s*\(|\(&\s*\(|[\w>] \(\w|\) (const|volatile)\(/;
   await fc.assert(
     fc.asyncProperty(fc.array(anything, { minLength: 50, maxLength: 50 }), async (names) => {
       const clean = names.map((n) => n.replace(/[\n\r\0]/g, ""));
@@ -331,17 +350,14 @@ Deno.test("demangle (fast-check): mutated and random names never throw, stay bou
         assert.equal(typeof d, "string");
         assert.ok(d.length <= 1 << 16);
         if (!name.startsWith("_Z")) assert.equal(d, name);
-        if (d !== name && cxa[i] !== name) {
-          both++;
-          if (d !== cxa[i]) differ++;
-        }
+        if (
+          d !== name && cxa[i] !== name && !lenient.some((r) => r.test(name)) &&
+          !illFormed.test(d) && !illFormed.test(cxa[i])
+        ) assert.equal(d, cxa[i], `${name} (abi::__cxa_demangle)`);
       }
     }),
     { numRuns: 40 },
   );
-  // GNU reads some broken manglings leniently (a substitution past the table prints nothing):
-  // where both read a name, the texts agree.
-  assert.ok(differ <= both / 100, `${differ} of ${both} differ`);
   // Deep nesting and huge repetition are refused, not a crash or a hang.
   assert.equal(demangle("_Z1f" + "P".repeat(100000) + "i"), "_Z1f" + "P".repeat(100000) + "i");
   const blowUp = "_Z1fI" + "S_".repeat(5000) + "E";
