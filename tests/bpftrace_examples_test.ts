@@ -366,7 +366,16 @@ async function runCase(c: Case): Promise<{ ours: string; theirs: string }> {
     const r = await new Deno.Command("sh", { args: ["-c", c.workload], cwd: DIR }).output();
     assert.ok(r.success, `workload ${c.workload} failed`);
   }
-  await sleep(500); // let the ring buffers drain
+  // The workload has exited, so its events are in the ring buffers: wait until
+  // both tracers printed what is compared before the maps, unchanged over two
+  // checks (20 s against a hang; the comparison then reports what differs).
+  let seen: string | undefined;
+  for (let i = 0; i < 200 && !exited; i++) {
+    const { agree, lines } = printed(c, ours.out, theirsOut(theirs.out));
+    if (agree && lines.join("\n") === seen) break;
+    seen = agree ? lines.join("\n") : undefined;
+    await sleep(100);
+  }
   if (!c.exits) {
     for (const t of [theirs, ours]) {
       try {
@@ -396,10 +405,29 @@ async function runCase(c: Case): Promise<{ ours: string; theirs: string }> {
   clearTimeout(timer);
   assert.ok(ts.success, `bpftrace failed (${ts.code}): ${theirs.err}`);
   assert.ok(os.success, `${c.example} failed (${os.code}): ${ours.err}`);
-  return {
-    ours: ours.out,
-    theirs: theirs.out.replace(/^Attaching \d+ probes?\.\.\.\n/, ""),
-  };
+  return { ours: ours.out, theirs: theirsOut(theirs.out) };
+}
+
+/** bpftrace's output without its "Attaching N probes..." line. */
+const theirsOut = (out: string) => out.replace(/^Attaching \d+ probes?\.\.\.\n/, "");
+
+/** The lines of an output that `match` picks (the workload's), normalized and sorted. */
+function workloadLines(c: Case, match: RegExp, text: string): string[] {
+  return text.split("\n").map(c.normalize ?? ((l) => l)).filter((l) => match.test(l)).sort();
+}
+
+/**
+ * What is compared of the tracers' outputs before their maps (the workload's
+ * lines in mode `lines`, else the first line: BEGIN's header) and whether
+ * both printed the same.
+ */
+function printed(c: Case, ours: string, theirs: string): { agree: boolean; lines: string[] } {
+  const { compare } = c;
+  const pick = compare.mode === "lines"
+    ? (t: string) => workloadLines(c, compare.match, t)
+    : (t: string) => [t.split("\n")[0]];
+  const [o, t] = [pick(ours), pick(theirs)];
+  return { agree: t.length > 0 && JSON.stringify(o) === JSON.stringify(t), lines: t };
 }
 
 // ---------------------------------------------------------------- comparing
@@ -467,7 +495,6 @@ function kinds(text: string): string[] {
 }
 
 function compare(c: Case, ours: string, theirs: string): void {
-  const norm = (t: string) => t.split("\n").map(c.normalize ?? ((l) => l));
   switch (c.compare.mode) {
     case "exact":
       assert.ok(theirs.trim() !== "", "bpftrace printed nothing");
@@ -475,7 +502,7 @@ function compare(c: Case, ours: string, theirs: string): void {
       return;
     case "lines": {
       const m = c.compare.match;
-      const pick = (t: string) => norm(t).filter((l) => m.test(l)).sort();
+      const pick = (t: string) => workloadLines(c, m, t);
       assert.ok(pick(theirs).length > 0, `bpftrace printed no line for the workload:\n${theirs}`);
       assert.deepEqual(
         pick(ours),
