@@ -121,18 +121,73 @@ function usageProgram(path: string, module: string, prefix: string): string {
   return lines.join("\n") + "\n";
 }
 
-async function denoCheck(files: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--quiet", "--config", config, ...files],
-    cwd,
-    env: { NO_COLOR: "1" },
-  }).output();
-  assert.ok(out.success, `deno check failed:\n${dec.decode(out.stderr).slice(0, 4000)}`);
+/** A program using basic.o's bindings (`./basic_bpf.ts`) the way a user would. */
+const BASIC_MAIN = `import { load, loadSpec, type LpmKey, type Pair } from "./basic_bpf.ts";
+const spec = loadSpec();
+spec.collection.maps.denobpf_pinned.pinning = "none"; // adapt the spec: no bpffs needed
+const before: number = spec.variables.rodata_limit.get();
+spec.variables.rodata_limit.set(10);
+using objs = await load({ spec });
+const { retval } = objs.programs.sock_count.testRunSync({ data: new Uint8Array(64) });
+const calls: bigint | undefined = objs.maps.counts.get(0);
+objs.maps.pairs.set(1, { packets: 2n, bytes: 3n });
+const pair: Pair | undefined = objs.maps.pairs.get(1);
+const key: LpmKey = { prefixlen: 24, addr: new Uint8Array([10, 0, 0, 0]) };
+objs.maps.routes.set(key, 7);
+const route: number | undefined = objs.maps.routes.get(key);
+objs.variables.bss_pair.set({ packets: 5n, bytes: 6n });
+let refused = "";
+try {
+  objs.variables.rodata_limit.set(1);
+} catch (e) {
+  refused = (e as Error).constructor.name;
+}
+console.log(JSON.stringify({
+  before,
+  retval,
+  calls: String(calls),
+  pair: pair && [String(pair.packets), String(pair.bytes)],
+  route,
+  total: String(objs.variables.bss_total.get()),
+  limit: objs.variables.rodata_limit.get(),
+  greeting: objs.variables.greeting.get(),
+  bssPair: String(objs.variables.bss_pair.get().bytes),
+  refused,
+}));
+`;
+
+const GEN_EVENTS = new URL("testdata/bpf/gen_events_bpfel.o", root).pathname;
+/** Where {@linkcode checked} has the CLI write the `--path` module of its copy of gen_events.o. */
+const CLI_MODULE = (dir: string) => `${dir}/cli/gen/sub/events_bpf.ts`;
+
+/** What {@linkcode checked} wrote and what its one `deno check` said. */
+interface Checked {
+  /** The temporary folder (removed when the test process exits). */
+  dir: string;
+  /** The objects of the first test, the modules generated and the libbpf-tools objects. */
+  objects: string[];
+  generated: number;
+  tools: string[];
+  /** `deno check`'s verdict on every file written, and its stderr. */
+  ok: boolean;
+  stderr: string;
 }
 
-Deno.test("gen ts: every object in testdata/, cilium's testdata and libbpf-tools' binaries gives a module that type-checks with a program using all its names", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "denobpf-gen-" });
-  try {
+let checkedOnce: Promise<Checked> | undefined;
+
+/**
+ * One `deno check` for every program this file type-checks (each costs a
+ * check of the whole library: 7 s here, about two minutes under the VM
+ * stage's TCG): the modules of every object in testdata/ with their usage
+ * programs, basic.o's module with `basic/main.ts`, and the CLI's `--path`
+ * module written two folders down with `cli/gen/sub/main.ts`. Built the first
+ * time a test asks, in that test; the folder lives until the process exits so
+ * that the tests run the programs that were checked.
+ */
+function checked(): Promise<Checked> {
+  checkedOnce ??= (async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "denobpf-gen-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
     const files: string[] = [];
     const tools = libbpfToolsObjects(dir);
     const objects = [...testdataObjects(), ...ciliumObjects(), ...tools];
@@ -167,89 +222,91 @@ Deno.test("gen ts: every object in testdata/, cilium's testdata and libbpf-tools
       files.push(module, `use_${name}.ts`);
       generated++;
     }
-    // All of testdata/bpf (both byte orders) and more.
-    assert.ok(generated >= 40, `only ${generated} modules of ${objects.length} objects`);
-    // execsnoop builds its record in a hash map, then sends it: a map value is a record too.
-    const execsnoop = tools.findIndex((p) => p.endsWith("/execsnoop.bpf.o"));
-    if (execsnoop >= 0) {
-      const text = Deno.readTextFileSync(
-        `${dir}/o${objects.indexOf(tools[execsnoop])}_execsnoop_bpf_bpf.ts`,
-      );
-      assert.match(text, /export function decodeEvent\(record: Uint8Array\): Event/);
-      assert.match(text, /readonly execs: map\.TypedMap<number, Event, map\.BpfMap>/);
-    }
-    await denoCheck(files, dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
 
-Deno.test("gen ts: basic.o's bindings run on this kernel: typed map lookups and updates, variables before and after load", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "denobpf-gen-basic-" });
-  try {
+    Deno.mkdirSync(`${dir}/basic`);
     Deno.writeTextFileSync(
-      `${dir}/basic_bpf.ts`,
+      `${dir}/basic/basic_bpf.ts`,
       generateBindings(new URL("testdata/bpf/basic_bpfel.o", root)),
     );
+    Deno.writeTextFileSync(`${dir}/basic/main.ts`, BASIC_MAIN);
+    files.push("basic/main.ts");
+
+    // A copy of the object in the temporary folder (the project may be
+    // read-only, as in the VM stage's guest), with the module written two
+    // folders down.
+    Deno.mkdirSync(`${dir}/cli/bpf`, { recursive: true });
+    Deno.mkdirSync(`${dir}/cli/gen/sub`, { recursive: true });
+    const copy = `${dir}/cli/bpf/gen_events_bpfel.o`;
+    Deno.copyFileSync(GEN_EVENTS, copy);
+    const r = await cli(["gen", "ts", copy, "-o", CLI_MODULE(dir), "--path", "--name", "ev"]);
+    assert.equal(r.code, 0, r.stderr);
     Deno.writeTextFileSync(
-      `${dir}/main.ts`,
-      `import { load, loadSpec, type LpmKey, type Pair } from "./basic_bpf.ts";
-const spec = loadSpec();
-spec.collection.maps.denobpf_pinned.pinning = "none"; // adapt the spec: no bpffs needed
-const before: number = spec.variables.rodata_limit.get();
-spec.variables.rodata_limit.set(10);
-using objs = await load({ spec });
-const { retval } = objs.programs.sock_count.testRunSync({ data: new Uint8Array(64) });
-const calls: bigint | undefined = objs.maps.counts.get(0);
-objs.maps.pairs.set(1, { packets: 2n, bytes: 3n });
-const pair: Pair | undefined = objs.maps.pairs.get(1);
-const key: LpmKey = { prefixlen: 24, addr: new Uint8Array([10, 0, 0, 0]) };
-objs.maps.routes.set(key, 7);
-const route: number | undefined = objs.maps.routes.get(key);
-objs.variables.bss_pair.set({ packets: 5n, bytes: 6n });
-let refused = "";
-try {
-  objs.variables.rodata_limit.set(1);
-} catch (e) {
-  refused = (e as Error).constructor.name;
-}
-console.log(JSON.stringify({
-  before,
-  retval,
-  calls: String(calls),
-  pair: pair && [String(pair.packets), String(pair.bytes)],
-  route,
-  total: String(objs.variables.bss_total.get()),
-  limit: objs.variables.rodata_limit.get(),
-  greeting: objs.variables.greeting.get(),
-  bssPair: String(objs.variables.bss_pair.get().bytes),
-  refused,
-}));
-`,
+      `${dir}/cli/gen/sub/main.ts`,
+      `import { loadSpec, objectUrl } from "./events_bpf.ts";\n` +
+        `console.log(Object.keys(loadSpec().collection.programs).join(), objectUrl.protocol);\n`,
     );
-    await denoCheck(["main.ts"], dir);
+    files.push("cli/gen/sub/main.ts");
+
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-ffi", "--no-prompt", "--config", config, "main.ts"],
+      args: ["check", "--quiet", "--config", config, ...files],
       cwd: dir,
       env: { NO_COLOR: "1" },
     }).output();
-    assert.ok(out.success, dec.decode(out.stderr));
-    assert.deepEqual(JSON.parse(dec.decode(out.stdout)), {
-      before: 42,
-      // skb->len 50 > rodata_limit 10 → add_twice(50, data_counter 7).
-      retval: 64,
-      calls: "1",
-      pair: ["2", "3"],
-      route: 7,
-      total: "50",
-      limit: 10,
-      greeting: "hello",
-      bssPair: "6",
-      refused: "InvalidArgumentError",
-    });
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
+    return {
+      dir,
+      objects,
+      generated,
+      tools,
+      ok: out.success,
+      stderr: dec.decode(out.stderr).slice(0, 4000),
+    };
+  })();
+  return checkedOnce;
+}
+
+/** Fails unless {@linkcode checked}'s `deno check` accepted every file. */
+function assertChecked(c: Checked): void {
+  assert.ok(c.ok, `deno check failed:\n${c.stderr}`);
+}
+
+Deno.test("gen ts: every object in testdata/, cilium's testdata and libbpf-tools' binaries gives a module that type-checks with a program using all its names", async () => {
+  const c = await checked();
+  // All of testdata/bpf (both byte orders) and more.
+  assert.ok(c.generated >= 40, `only ${c.generated} modules of ${c.objects.length} objects`);
+  // execsnoop builds its record in a hash map, then sends it: a map value is a record too.
+  const execsnoop = c.tools.findIndex((p) => p.endsWith("/execsnoop.bpf.o"));
+  if (execsnoop >= 0) {
+    const text = Deno.readTextFileSync(
+      `${c.dir}/o${c.objects.indexOf(c.tools[execsnoop])}_execsnoop_bpf_bpf.ts`,
+    );
+    assert.match(text, /export function decodeEvent\(record: Uint8Array\): Event/);
+    assert.match(text, /readonly execs: map\.TypedMap<number, Event, map\.BpfMap>/);
   }
+  assertChecked(c);
+});
+
+Deno.test("gen ts: basic.o's bindings run on this kernel: typed map lookups and updates, variables before and after load", async () => {
+  const c = await checked();
+  assertChecked(c);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-ffi", "--no-prompt", "--config", config, "main.ts"],
+    cwd: `${c.dir}/basic`,
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.ok(out.success, dec.decode(out.stderr));
+  assert.deepEqual(JSON.parse(dec.decode(out.stdout)), {
+    before: 42,
+    // skb->len 50 > rodata_limit 10 → add_twice(50, data_counter 7).
+    retval: 64,
+    calls: "1",
+    pair: ["2", "3"],
+    route: 7,
+    total: "50",
+    limit: 10,
+    greeting: "hello",
+    bssPair: "6",
+    refused: "InvalidArgumentError",
+  });
 });
 
 const needs = [
@@ -348,39 +405,22 @@ Deno.test("cli gen ts: stdout is the library's module; --path reads the object r
   assert.equal(stdout.code, 0, stdout.stderr);
   assert.equal(stdout.stdout, generateBindings(new URL(obj, root)));
 
-  // A copy of the object in a temporary folder (the project may be read-only,
-  // as in the VM stage's guest), with the module written two folders down.
-  const dir = Deno.makeTempDirSync({ prefix: "denobpf-gen-cli-" });
-  try {
-    Deno.mkdirSync(`${dir}/bpf`);
-    Deno.mkdirSync(`${dir}/gen/sub`, { recursive: true });
-    const copy = `${dir}/bpf/gen_events_bpfel.o`;
-    Deno.copyFileSync(obj, copy);
-    const sub = `${dir}/gen/sub`;
-    const out = `${sub}/events_bpf.ts`;
-    const r = await cli(["gen", "ts", copy, "-o", out, "--path", "--name", "ev"]);
-    assert.equal(r.code, 0, r.stderr);
-    const text = Deno.readTextFileSync(out);
-    assert.match(text, /new URL\("\.\.\/\.\.\/bpf\/gen_events_bpfel\.o", import\.meta\.url\)/);
-    assert.match(text, /export type EvObjects = /);
-    assert.doesNotMatch(text, /atob|objectBytes|Deno\.read/);
-    // The module reads the object by path, with --allow-ffi alone: its spec has the programs.
-    Deno.writeTextFileSync(
-      `${sub}/main.ts`,
-      `import { loadSpec, objectUrl } from "./events_bpf.ts";\n` +
-        `console.log(Object.keys(loadSpec().collection.programs).join(), objectUrl.protocol);\n`,
-    );
-    await denoCheck(["main.ts"], sub);
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-ffi", "--no-prompt", "--config", config, "main.ts"],
-      cwd: sub,
-      env: { NO_COLOR: "1" },
-    }).output();
-    assert.ok(run.success, dec.decode(run.stderr));
-    assert.equal(dec.decode(run.stdout), "on_sys_enter file:\n");
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  // The module {@linkcode checked} had the CLI write from a copy of the object
+  // (`gen ts COPY -o cli/gen/sub/events_bpf.ts --path --name ev`) and type-checked.
+  const c = await checked();
+  assertChecked(c);
+  const text = Deno.readTextFileSync(CLI_MODULE(c.dir));
+  assert.match(text, /new URL\("\.\.\/\.\.\/bpf\/gen_events_bpfel\.o", import\.meta\.url\)/);
+  assert.match(text, /export type EvObjects = /);
+  assert.doesNotMatch(text, /atob|objectBytes|Deno\.read/);
+  // The module reads the object by path, with --allow-ffi alone: its spec has the programs.
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-ffi", "--no-prompt", "--config", config, "main.ts"],
+    cwd: `${c.dir}/cli/gen/sub`,
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.ok(run.success, dec.decode(run.stderr));
+  assert.equal(dec.decode(run.stdout), "on_sys_enter file:\n");
 
   const picked = await cli(["gen", "ts", obj, "--record", "count_key,event"]);
   assert.equal(picked.code, 0, picked.stderr);
