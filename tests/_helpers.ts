@@ -113,3 +113,19 @@ export async function runTimed(
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** Whether the tests run in the VM stage's 6.1 guest (tools/vm/run.ts sets DENOBPF_VM=1). */
+export const IN_VM: boolean = Deno.env.get("DENOBPF_VM") === "1";
+
+/**
+ * The fast-check run count (or sample size) for a property of pure code: a
+ * parser, a formatter or a codec whose code is the same on every kernel,
+ * compared with a tool that is too. On the host it is `host`, the full count;
+ * in the VM stage's 6.1 guest (DENOBPF_VM=1, QEMU under TCG, 5-10x slower and
+ * each tool process a slow start) a quarter of it and at least 20: the host
+ * run has already searched the full count on the identical code. Properties
+ * that reach the kernel keep their count: use a literal there.
+ */
+export function pureRuns(host: number): number {
+  return IN_VM ? Math.max(20, Math.ceil(host / 4)) : host;
+}
