@@ -13,6 +13,7 @@ import {
   readBtfFile,
 } from "../src/btf/mod.ts";
 import { allKinds, exercise, haveVmlinux, splitOnAllKinds, VMLINUX } from "./btf_helpers.ts";
+import { pureRuns } from "./_helpers.ts";
 
 /** Parses and exercises `bytes`; returns whether it parsed. Throws on any non-ParseError. */
 function parseAndExercise(bytes: Uint8Array, base?: Spec): boolean {
@@ -47,7 +48,8 @@ function vmlinuxSlice(count: number): Uint8Array {
 }
 const SLICE = haveVmlinux ? vmlinuxSlice(400) : SMALL;
 
-const RUNS = 3000;
+/** Per property: the parser is pure code, so the VM guest runs fewer (tests/_helpers.ts pureRuns). */
+const RUNS = pureRuns(3000);
 
 // ---- mutations ----------------------------------------------------------------
 
