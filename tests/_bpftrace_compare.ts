@@ -14,15 +14,43 @@ export async function both(args: string[]): Promise<[Run, Run]> {
   return [theirs, ours];
 }
 
-/** What bpftrace prints on stderr for a program it refuses (its RLIMIT warning dropped). */
-export function bpftraceErrors(program: string): string {
-  const out = new Deno.Command("timeout", {
+/** `bpftrace -e program` under a 10 s timeout, its stderr read. */
+function refusal(program: string): Deno.Command {
+  return new Deno.Command("timeout", {
     args: ["10", "bpftrace", "-e", program],
     stdout: "null",
     stderr: "piped",
-  }).outputSync();
-  return new TextDecoder().decode(out.stderr).split("\n")
+  });
+}
+
+/** bpftrace's stderr without its RLIMIT warning. */
+function refusalText(stderr: Uint8Array): string {
+  return new TextDecoder().decode(stderr).split("\n")
     .filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
+}
+
+/** What bpftrace prints on stderr for a program it refuses (its RLIMIT warning dropped). */
+export function bpftraceErrors(program: string): string {
+  return refusalText(refusal(program).outputSync().stderr);
+}
+
+/**
+ * {@linkcode bpftraceErrors} of each program (programs bpftrace refuses
+ * before loading anything), as many bpftrace processes at a time as there are
+ * CPUs: each spends its time starting (its LLVM and clang libraries, seconds
+ * under the VM stage's TCG), not in the kernel.
+ */
+export async function bpftraceErrorsAll(programs: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < programs.length; i = next++) {
+      out[i] = refusalText((await refusal(programs[i]).output()).stderr);
+    }
+  };
+  const workers = Math.min(navigator.hardwareConcurrency, programs.length);
+  await Promise.all(Array.from({ length: workers }, worker));
+  return out;
 }
 
 /** Whether the kernel runs tracepoint programs (what the compared cases need). */
