@@ -129,6 +129,24 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
     ],
     stderr: true,
   },
+  {
+    name:
+      "kprobe and uprobe globs that match nothing are left out (dcsnoop's lookup_fast.constprop.*)",
+    args: [
+      "-e",
+      "uprobe:libz:nosuch_zz*, kretprobe:nosuch_zz* { exit(); } uprobe:libz:nosuch_yy* { exit(); } " +
+      'BEGIN { printf("hi\\n"); exit(); }',
+    ],
+  },
+  {
+    name: "buf() of a char * field reads from its address (undump's buf($skb->data, $skb->len))",
+    args: [
+      "-c",
+      "/usr/bin/dd if=/etc/hostname of=/dev/null status=none",
+      "-e",
+      'tracepoint:syscalls:sys_enter_openat /comm == "dd"/ { printf("%r|\\n", buf(args->filename, 6)); }',
+    ],
+  },
 ];
 
 compareCases(CASES);

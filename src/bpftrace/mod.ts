@@ -172,7 +172,8 @@ async function definesNoFunction(point: IrPoint, pid?: number): Promise<boolean>
  * `Attaching N probes...` line: every point, a glob counting each match
  * (a kprobe glob counts none where the kernel has kprobe_multi links:
  * bpftrace 0.17 attaches it with one and leaves it out of the line; without
- * them it attaches, and counts, one kprobe per function).
+ * them it attaches, and counts, one kprobe per function; a kprobe or uprobe
+ * glob that matches nothing counts none).
  */
 export async function countProbes(ir: ScriptIr, options: { pid?: number } = {}): Promise<number> {
   let n = 0;
@@ -191,5 +192,5 @@ async function pointCount(point: IrPoint, pid?: number): Promise<number> {
     if (haveFeature("kprobe_multi_link")) return 0;
   }
   const { expandPoints } = await import("../probe/expand.ts"); // only for a glob
-  return (await expandPoints(point, { pid: point.pid ?? pid })).length;
+  return (await expandPoints(point, { pid: point.pid ?? pid, allowEmpty: true })).length;
 }

@@ -193,6 +193,7 @@ async function traceScript(
   },
 ): Promise<number> {
   const { source, file, child, backend, write } = run;
+  const warnOut = (report: string) => Deno.stderr.writeSync(new TextEncoder().encode(report));
   let ir;
   try {
     ir = compileBpftrace(source, {
@@ -202,7 +203,7 @@ async function traceScript(
       cpid: child?.pid,
       unsafe: opts.unsafe,
       // bpftrace prints its warnings on stderr as its analyser finds them
-      warn: (report) => Deno.stderr.writeSync(new TextEncoder().encode(report)),
+      warn: warnOut,
     });
   } catch (e) {
     if (!(e instanceof BpftraceError)) throw e;
@@ -227,7 +228,10 @@ async function traceScript(
   const { runScript } = await backend;
   let started;
   try {
-    started = await runScript(ir, { output });
+    started = await runScript(ir, {
+      output,
+      onSkip: (point) => warnOut(`WARNING: could not attach probe ${point}, skipping.\n`),
+    });
   } catch (e) {
     // bpftrace prints the line after its semantic checks, before loading
     // and attaching: a verifier refusal or an attach failure comes after it

@@ -1218,7 +1218,10 @@ export class ScriptChecker {
         if (types.length !== 2 || (e.args[1].op === "int" && e.args[1].value <= 0n)) {
           fail(`${text}: buf() takes a pointer and a length`, text);
         }
-        this.#needInt(e.args[0], types[0], text);
+        // A char * or char array member (read as a string elsewhere) gives its address, as in
+        // bpftrace's buf($skb->data, $skb->len).
+        const acc = pt.access.get(e.args[0]);
+        if (acc?.type !== "str" || acc.src.from !== "mem") this.#needInt(e.args[0], types[0], text);
         this.#needInt(e.args[1], types[1], text);
         const n = e.args[1].op === "int" ? Number(e.args[1].value) : this.strlen;
         return { kind: "buf", len: Math.min(this.strlen, n) };

@@ -612,7 +612,14 @@ class ProgramGen {
     }
     const [ptr, len] = e.args;
     const at = this.type(ptr);
-    const user = at.kind === "ptr" ? at.space === "user" : this.env.user;
+    // A char * or char array member: its address, in its own space.
+    const acc = this.pt.access.get(ptr);
+    const member = acc?.type === "str" && acc.src.from === "mem" ? acc.src : undefined;
+    const user = member
+      ? member.space === "user"
+      : at.kind === "ptr"
+      ? at.space === "user"
+      : this.env.user;
     this.zero(base, off, size);
     this.scoped(() => {
       // The length, clamped to cap, kept in a stack slot (a spill keeps its bounds).
@@ -622,7 +629,11 @@ class ProgramGen {
       a.jle(R0, cap, ok).mov64(R0, cap);
       this.g.label(ok);
       a.stxdw(R10, n, R0).stxdw(base, off, R0);
-      this.int(ptr);
+      if (member) {
+        this.pointer(ptr);
+        this.g.int(member.ptr);
+        if (member.offset) a.add64(R0, member.offset);
+      } else this.int(ptr);
       a.mov64(R3, R0).mov64(R1, base).add64(R1, off + 8).ldxdw(R2, R10, n);
       a.call(user ? "probe_read_user" : "probe_read_kernel");
     });

@@ -49,6 +49,14 @@ export interface ScriptOptions {
   stackEntries?: number;
   /** Where tracefs is, if not at its usual place. */
   tracefs?: TracefsOptions;
+  /**
+   * Told of a kprobe or kretprobe point left out because the kernel would
+   * not attach it (a function inlined or marked notrace), as bpftrace 0.17
+   * leaves out such a point of a probe with several points or a glob
+   * (`could not attach probe kprobe:NAME, skipping.`); the point's name and
+   * the kernel's error. Alone in its probe, such a point fails the script.
+   */
+  onSkip?: (point: string, error: Error) => void;
 }
 
 /** One program of a script: its probe, point, environment, code and loaded program. */

@@ -59,7 +59,18 @@ export interface ExpandOptions extends TracefsOptions {
    * process's memory maps first. Default: the point's own `pid`.
    */
   pid?: number;
+  /**
+   * A kprobe, kretprobe, uprobe or uretprobe glob that matches nothing
+   * expands to no points instead of throwing, as bpftrace 0.17 leaves such
+   * a point out of its script (`kprobe:lookup_fast,
+   * kprobe:lookup_fast.constprop.*` on a kernel without the clone). Other
+   * kinds still throw, as bpftrace does. Default false.
+   */
+  allowEmpty?: boolean;
 }
+
+/** The kinds whose globs bpftrace 0.17 leaves out when they match nothing. */
+const DROPPED_WHEN_EMPTY = new Set(["kprobe", "kretprobe", "uprobe", "uretprobe"]);
 
 /** One glob to expand: the pattern over candidate lines, and how a matched line becomes a target. */
 interface Search {
@@ -91,7 +102,8 @@ interface Search {
  *   object the process maps, as `/proc/PID/root/…` paths).
  *
  * Throws {@linkcode ProbeNotFoundError}, with the closest names, when
- * nothing matches; `NotFoundError` for a binary that cannot be found.
+ * nothing matches (unless `allowEmpty` lets a kprobe or uprobe glob come
+ * back empty); `NotFoundError` for a binary that cannot be found.
  */
 export function expandPoints(point: IrPoint, options: ExpandOptions = {}): Promise<IrPoint[]> {
   try {
@@ -108,6 +120,7 @@ function expandSync(point: IrPoint, options: ExpandOptions): IrPoint[] {
   const lines = search.lines();
   const hits = matchLines(search.pattern, lines).filter(search.valid ?? (() => true));
   if (hits.length === 0) {
+    if (options.allowEmpty && DROPPED_WHEN_EMPTY.has(point.kind)) return [];
     throw new ProbeNotFoundError(
       `${point.kind} ${point.target}`,
       suggestions(point.target, lines.map(search.target)),

@@ -136,16 +136,33 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
   await Promise.resolve();
   const tracefs = options.tracefs ?? {};
   const progs: Prog[] = [];
+  const skippable = new Set<Prog>();
   for (const probe of ir.probes) {
     for (const given of probe.points) {
       // Every point as bpftrace spells it: a glob expands to every point it names (one program
       // each, in bpftrace's order), a library name becomes its path, a USDT path:name gets its
-      // provider; other points come back as they are.
-      const points = await expandPoints(given, { ...tracefs, pid: given.pid });
-      for (const point of points) progs.push({ probe, point, env: envOf(point, tracefs) });
+      // provider; other points come back as they are. A kprobe or uprobe glob that matches
+      // nothing is left out, as bpftrace leaves it out.
+      const points = await expandPoints(given, { ...tracefs, pid: given.pid, allowEmpty: true });
+      for (const point of points) {
+        const prog = { probe, point, env: envOf(point, tracefs) };
+        progs.push(prog);
+        // bpftrace goes on without a kprobe it cannot attach when the probe names more than it
+        if (
+          /^kretprobe$|^kprobe$/.test(point.kind) &&
+          (probe.points.length > 1 || points.length > 1 || point.target !== given.target)
+        ) {
+          skippable.add(prog);
+        }
+      }
     }
   }
-  if (progs.length === 0) throw new InvalidArgumentError("runScript: the script has no probes");
+  if (progs.length === 0) {
+    // every point was a glob that matched nothing: the first one's error names the closest
+    const first = ir.probes.flatMap((p) => p.points)[0];
+    if (first) await expandPoints(first, { ...tracefs, pid: first.pid });
+    throw new InvalidArgumentError("runScript: the script has no probes");
+  }
   // BEGIN's own run (before any probe is attached) tells whether the kernel can run it; a
   // script with END and no BEGIN asks the feature probe, so that it is refused before it runs.
   const end = progs.find((p) => p.point.kind === "end");
@@ -298,7 +315,12 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
           }));
         }
       } else {
-        owned.links.push(...attach(p.env.schema!, p.program!, tracefs));
+        try {
+          owned.links.push(...attach(p.env.schema!, p.program!, tracefs));
+        } catch (e) {
+          if (!skippable.has(p) || !(e instanceof Error)) throw e;
+          options.onSkip?.(p.env.name, e);
+        }
       }
     }
     return handle;
