@@ -3,8 +3,19 @@
 import { exec, execOk, exists } from "./_exec.ts";
 import { copyModules } from "./modules.ts";
 
-/** Debian packages the runner needs on the host. */
-export const HOST_PACKAGES = ["qemu-system-x86", "busybox-static", "cpio", "kmod"];
+/**
+ * Debian packages the runner needs on the host; the guest runs the host's
+ * binaries, so mkfs.xfs and mdadm are there for the workloads of
+ * tests/vm/bpftrace_kprobe_test.ts (xfsdist, mdflush).
+ */
+export const HOST_PACKAGES = [
+  "qemu-system-x86",
+  "busybox-static",
+  "cpio",
+  "kmod",
+  "xfsprogs",
+  "mdadm",
+];
 
 /** Thrown when the VM cannot run at all here; the runner then skips. */
 export class VmUnavailable extends Error {

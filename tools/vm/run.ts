@@ -61,8 +61,14 @@ const TEST_MODULES = ["nf_conntrack_netlink"];
  * interfaces.
  */
 const SUITE_MODULES = ["veth", "sch_ingress", "sch_htb", "cls_bpf", "act_bpf", "dummy"];
+/**
+ * What tests/vm/bpftrace_kprobe_test.ts's workloads need: loop devices (block
+ * I/O), an XFS filesystem (xfsdist), an md raid1 array (mdflush) and a zram
+ * swap device (swapin).
+ */
+const TOOL_MODULES = ["loop", "xfs", "raid1", "zram"];
 /** Every module the initramfs carries. */
-const ALL_MODULES = [...BOOT_MODULES, ...SUITE_MODULES, ...TEST_MODULES];
+const ALL_MODULES = [...BOOT_MODULES, ...SUITE_MODULES, ...TEST_MODULES, ...TOOL_MODULES];
 
 /**
  * Default QEMU timeout, 45 minutes (.ci/run gives its VM stage 40 of its 60).
@@ -110,7 +116,7 @@ interface Options {
 
 const FOCUSED: TestRun = {
   name: "focused",
-  modules: TEST_MODULES,
+  modules: [...TEST_MODULES, ...TOOL_MODULES],
   args: [`${PROJECT}/tests/vm/`],
   files: [`${PROJECT}/tests/vm/`],
 };
@@ -163,7 +169,7 @@ function parseArgs(argv: string[]): Options {
   if (files.length) {
     o.runs.push({
       name: "files",
-      modules: [...SUITE_MODULES, ...TEST_MODULES],
+      modules: [...SUITE_MODULES, ...TEST_MODULES, ...TOOL_MODULES],
       args: [...ignored.length ? [`--ignore=${ignored.join(",")}`] : [], ...files],
       files,
       leftOut: ignored,
@@ -247,7 +253,7 @@ async function main(opts: Options): Promise<Outcome> {
     ];
     const init = renderInit({
       bootModules: BOOT_MODULES,
-      testModules: opts.shell !== undefined ? TEST_MODULES : [],
+      testModules: opts.shell !== undefined ? [...TEST_MODULES, ...TOOL_MODULES] : [],
       rootTag: "hostroot",
       shares,
       runDir: shareDir,
