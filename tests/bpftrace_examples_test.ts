@@ -24,7 +24,7 @@ export type Compare =
 export interface Case {
   /** examples/bpftrace/<example>.ts */
   example: string;
-  /** The bpftrace program, or the path of a .bt file. */
+  /** The bpftrace program: a one-liner, a .bt file's text (several lines), or a .bt file's path. */
   bpftrace: string;
   /** Arguments of the example; `PID` in the program is replaced by the workload's pid. */
   pidArg?: boolean;
@@ -55,6 +55,41 @@ const NANOSLEEP = './bpfex_py -c "import ctypes; ts = (ctypes.c_long * 2)(0, 120
   'ctypes.CDLL(None).syscall(35, ts, None)"';
 const DD_IO = "./bpfex_dd if=/dev/zero of=/tmp/bpfex/io bs=4k count=16 oflag=direct 2>/dev/null";
 const DD_CPU = "./bpfex_dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null";
+/**
+ * A local TCP connection (tcp.py, port 44331) in a network namespace of its own; with
+ * `ingress` or `egress`, every packet on its loopback is dropped that way for 0.6 s after a
+ * byte is sent (a lost segment, retransmitted; or one TCP drops before it leaves).
+ */
+const tcp = (drop = "") =>
+  "unshare -n sh -c 'ip link set lo up && tc qdisc add dev lo clsact && " +
+  `exec ./bpfex_py tcp.py ${drop}'`;
+const TCP_STATES = `
+  @tcp_states[1] = "ESTABLISHED";
+  @tcp_states[2] = "SYN_SENT";
+  @tcp_states[3] = "SYN_RECV";
+  @tcp_states[4] = "FIN_WAIT1";
+  @tcp_states[5] = "FIN_WAIT2";
+  @tcp_states[6] = "TIME_WAIT";
+  @tcp_states[7] = "CLOSE";
+  @tcp_states[8] = "CLOSE_WAIT";
+  @tcp_states[9] = "LAST_ACK";
+  @tcp_states[10] = "LISTEN";
+  @tcp_states[11] = "CLOSING";
+  @tcp_states[12] = "NEW_SYN_RECV";`;
+/** The addresses of an inet_sock_set_state or tcp_retransmit_skb event (AF_INET6 is 10). */
+const ADDRS = `
+  $saddr = ntop(args->saddr);
+  $daddr = ntop(args->daddr);
+  if (args->family == 10) {
+    $saddr = ntop(args->saddr_v6);
+    $daddr = ntop(args->daddr_v6);
+  }`;
+/** A process outgrowing a 32 MiB memory cgroup (v1 here, v2 where it is the only one). */
+const OOM = "cg=/sys/fs/cgroup/memory/bpfex_oom; lim=memory.limit_in_bytes; " +
+  "[ -d /sys/fs/cgroup/memory ] || { cg=/sys/fs/cgroup/bpfex_oom; lim=memory.max; }; " +
+  'mkdir -p $cg && echo 32M > $cg/$lim && sh -c "echo \\$\\$ > $cg/cgroup.procs; ' +
+  "exec ./bpfex_py -c 'b = [bytearray(1 << 20) for _ in range(256)]'\" 2>/dev/null; " +
+  "rmdir $cg; true";
 /** A Debian tool printing a line per event: the lines of the workload's processes are compared. */
 const snoop = (example: string, workload: string, more: Partial<Case> & { match: RegExp }) =>
   systemWide(example, workload, { compare: { mode: "lines", match: more.match }, ...more });
@@ -227,9 +262,314 @@ export const CASES: Case[] = [
       "@usecs = hist((nsecs - @start[args->dev, args->sector]) / 1000); " +
       "delete(@start[args->dev, args->sector]); } END { clear(@start); }",
   }),
+  // The kprobe tools below are compared with their tracepoint variants in bpftrace (each
+  // example's header says how the variant differs from the kprobe tool).
+  snoop("tcpconnect", tcp(), {
+    match: /bpfex_py/,
+    normalize: noTime,
+    bpftrace: `BEGIN
+{
+  printf("Tracing tcp connections. Hit Ctrl-C to end.\\n");
+  printf("%-8s %-8s %-16s ", "TIME", "PID", "COMM");
+  printf("%-39s %-6s %-39s %-6s\\n", "SADDR", "SPORT", "DADDR", "DPORT");
+}
+tracepoint:sock:inet_sock_set_state
+/args->protocol == 6 && args->newstate == 2/
+{
+  @pid[args->skaddr] = pid;
+  @comm[args->skaddr] = comm;
+}
+tracepoint:sock:inet_sock_set_state
+/args->oldstate == 2 && @pid[args->skaddr]/
+{${ADDRS}
+  time("%H:%M:%S ");
+  printf("%-8d %-16s ", @pid[args->skaddr], @comm[args->skaddr]);
+  printf("%-39s %-6d %-39s %-6d\\n", $saddr, args->sport, $daddr, args->dport);
+  delete(@pid[args->skaddr]);
+  delete(@comm[args->skaddr]);
+}
+END
+{
+  clear(@pid);
+  clear(@comm);
+}
+`,
+  }),
+  snoop("tcpaccept", tcp(), {
+    match: /bpfex_py/,
+    normalize: noTime,
+    bpftrace: `BEGIN
+{
+  printf("Tracing TCP accepts. Hit Ctrl-C to end.\\n");
+  printf("%-8s %-6s %-14s ", "TIME", "PID", "COMM");
+  printf("%-39s %-5s %-39s %-5s %s\\n", "RADDR", "RPORT", "LADDR", "LPORT", "BL");
+}
+tracepoint:syscalls:sys_exit_accept,
+tracepoint:syscalls:sys_exit_accept4
+/args->ret >= 0/
+{
+  $file = (struct file *)*((uint64 *)curtask->files->fdt->fd + args->ret);
+  $sk = (struct sock *)((struct socket *)$file->private_data)->sk;
+  $inet_family = $sk->__sk_common.skc_family;
+  if ($inet_family == 2 || $inet_family == 10) {
+    $daddr = ntop($sk->__sk_common.skc_daddr);
+    $saddr = ntop($sk->__sk_common.skc_rcv_saddr);
+    if ($inet_family == 10) {
+      $daddr = ntop($sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8);
+      $saddr = ntop($sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+    }
+    $lport = $sk->__sk_common.skc_num;
+    $dport = $sk->__sk_common.skc_dport;
+    $qlen = $sk->sk_ack_backlog;
+    $qmax = $sk->sk_max_ack_backlog;
+    $dport = bswap($dport);
+    time("%H:%M:%S ");
+    printf("%-6d %-14s ", pid, comm);
+    printf("%-39s %-5d %-39s %-5d ", $daddr, $dport, $saddr, $lport);
+    printf("%d/%d\\n", $qlen, $qmax);
+  }
+}
+`,
+  }),
+  snoop("tcplife", tcp(), {
+    match: /bpfex_py/,
+    // The duration (ms) is each tracer's own nsecs difference.
+    normalize: (l) => l.replace(/ \d+$/, " MS"),
+    bpftrace: `BEGIN
+{
+  printf("%-5s %-10s %-15s %-5s %-15s %-5s ", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT");
+  printf("%5s %5s %s\\n", "TX_KB", "RX_KB", "MS");
+}
+tracepoint:sock:inet_sock_set_state
+/args->protocol == 6/
+{
+  $sk = args->skaddr;
+  $newstate = args->newstate;
+  if ($newstate < 4 && @birth[$sk] == 0) {
+    @birth[$sk] = nsecs;
+  }
+  if ($newstate == 2 || $newstate == 9) {
+    @skpid[$sk] = pid;
+    @skcomm[$sk] = comm;
+  }
+  if ($newstate == 7 && @birth[$sk]) {
+    $delta_ms = (nsecs - @birth[$sk]) / 1e6;
+    $tp = (struct tcp_sock *)$sk;
+    $pid = @skpid[$sk];
+    $comm = @skcomm[$sk];
+    if ($comm == "") {
+      $pid = pid;
+      $comm = comm;
+    }${ADDRS}
+    printf("%-5d %-10.10s %-15s %-5d %-15s %-6d ", $pid, $comm, $saddr, args->sport, $daddr, args->dport);
+    printf("%5d %5d %d\\n", $tp->bytes_acked / 1024, $tp->bytes_received / 1024, $delta_ms);
+    delete(@birth[$sk]);
+    delete(@skpid[$sk]);
+    delete(@skcomm[$sk]);
+  }
+}
+END
+{
+  clear(@birth);
+  clear(@skpid);
+  clear(@skcomm);
+}
+`,
+  }),
+  // Retransmits come from timers, in whatever task runs then: the same for both tracers.
+  snoop("tcpretrans", tcp("ingress"), {
+    match: /:44331 /,
+    normalize: noTime,
+    bpftrace: `BEGIN
+{
+  printf("Tracing tcp retransmits. Hit Ctrl-C to end.\\n");
+  printf("%-8s %-8s %20s %21s %6s\\n", "TIME", "PID", "LADDR:LPORT", "RADDR:RPORT", "STATE");${TCP_STATES}
+}
+tracepoint:tcp:tcp_retransmit_skb
+{${ADDRS}
+  time("%H:%M:%S ");
+  printf("%-8d %14s:%-6d %14s:%-6d %6s\\n", pid, $saddr, args->sport, $daddr, args->dport,
+    @tcp_states[args->state]);
+}
+END
+{
+  clear(@tcp_states);
+}
+`,
+  }),
+  // Debian's tcpdrop.bt needs net/sock.h, which bpftrace 0.17 cannot parse here: the same
+  // program, reading struct sock through BTF (AF_INET 2, AF_INET6 10, NOT_SPECIFIED 2).
+  snoop("tcpdrop", tcp("egress"), {
+    match: /:44331 /,
+    normalize: noTime,
+    bpftrace: `BEGIN
+{
+  printf("Tracing tcp drops. Hit Ctrl-C to end.\\n");
+  printf("%-8s %-8s %-16s %-21s %-21s %-8s\\n", "TIME", "PID", "COMM", "SADDR:SPORT", "DADDR:DPORT", "STATE");${TCP_STATES}
+}
+tracepoint:skb:kfree_skb
+{
+  $reason = args->reason;
+  $skb = (struct sk_buff *)args->skbaddr;
+  $sk = ((struct sock *) $skb->sk);
+  $inet_family = $sk->__sk_common.skc_family;
+  if ($reason > 2 && ($inet_family == 2 || $inet_family == 10)) {
+    if ($inet_family == 2) {
+      $daddr = ntop($sk->__sk_common.skc_daddr);
+      $saddr = ntop($sk->__sk_common.skc_rcv_saddr);
+    } else {
+      $daddr = ntop($sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8);
+      $saddr = ntop($sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+    }
+    $lport = $sk->__sk_common.skc_num;
+    $dport = $sk->__sk_common.skc_dport;
+    $dport = bswap($dport);
+    $state = $sk->__sk_common.skc_state;
+    $statestr = @tcp_states[$state];
+    time("%H:%M:%S ");
+    printf("%-8d %-16s ", pid, comm);
+    printf("%39s:%-6d %39s:%-6d %-10s\\n", $saddr, $lport, $daddr, $dport, $statestr);
+    printf("%s\\n", kstack);
+  }
+}
+END
+{
+  clear(@tcp_states);
+}
+`,
+  }),
+  // /proc/loadavg is read by each tracer at its own time (its last field is the newest pid).
+  snoop("oomkill", OOM, {
+    match: /OOM kill of PID \d+ \("bpfex_py"\)/,
+    normalize: (l) => noTime(l).replace(/loadavg: .*$/, "loadavg:"),
+    bpftrace: `BEGIN
+{
+  printf("Tracing oom_kill_process()... Hit Ctrl-C to end.\\n");
+}
+tracepoint:oom:mark_victim
+{
+  time("%H:%M:%S ");
+  printf("Triggered by PID %d (\\"%s\\"), ", pid, comm);
+  printf("OOM kill of PID %d (\\"%s\\"), %d kB total-vm, loadavg: ", args->pid, str(args->comm),
+    args->total_vm);
+  cat("/proc/loadavg");
+}
+`,
+  }),
+  // The time and latency columns are each tracer's own (elapsed, nsecs).
+  snoop("biosnoop", DD_IO, {
+    match: /bpfex_dd/,
+    normalize: (l) => l.replace(/^\d+\s+/, "").replace(/\s+\d+$/, ""),
+    bpftrace: `BEGIN
+{
+  printf("%-12s %-7s %-16s %-6s %7s\\n", "TIME(ms)", "DISK", "COMM", "PID", "LAT(ms)");
+}
+tracepoint:block:block_io_start
+{
+  @start[args->dev, args->sector] = nsecs;
+  @iopid[args->dev, args->sector] = pid;
+  @iocomm[args->dev, args->sector] = comm;
+}
+tracepoint:block:block_io_done
+/@start[args->dev, args->sector] != 0 && @iopid[args->dev, args->sector] != 0 &&
+  @iocomm[args->dev, args->sector] != ""/
+{
+  $now = nsecs;
+  printf("%-12u %3d:%-3d %-16s %-6d %7d\\n", elapsed / 1e6, args->dev >> 20,
+    args->dev & 0xfffff, @iocomm[args->dev, args->sector], @iopid[args->dev, args->sector],
+    ($now - @start[args->dev, args->sector]) / 1e6);
+  delete(@start[args->dev, args->sector]);
+  delete(@iopid[args->dev, args->sector]);
+  delete(@iocomm[args->dev, args->sector]);
+}
+END
+{
+  clear(@start);
+  clear(@iopid);
+  clear(@iocomm);
+}
+`,
+  }),
+  // Printed every second: the workload lasts longer than that.
+  systemWide("vfsstat", `${DD_CPU}; ./bpfex_sleep 1.2`, {
+    bpftrace: `BEGIN
+{
+  printf("Tracing key VFS calls... Hit Ctrl-C to end.\\n");
+}
+tracepoint:syscalls:sys_enter_read,
+tracepoint:syscalls:sys_enter_readv,
+tracepoint:syscalls:sys_enter_pread64,
+tracepoint:syscalls:sys_enter_preadv,
+tracepoint:syscalls:sys_enter_write,
+tracepoint:syscalls:sys_enter_writev,
+tracepoint:syscalls:sys_enter_pwrite64,
+tracepoint:syscalls:sys_enter_pwritev,
+tracepoint:syscalls:sys_enter_fsync,
+tracepoint:syscalls:sys_enter_open,
+tracepoint:syscalls:sys_enter_openat,
+tracepoint:syscalls:sys_enter_creat
+{
+  @[probe] = count();
+}
+interval:s:1
+{
+  time();
+  print(@);
+  clear(@);
+}
+END
+{
+  clear(@);
+}
+`,
+  }),
+  systemWide("biostacks", DD_IO, {
+    bpftrace: `BEGIN
+{
+  printf("Tracing block I/O with init stacks. Hit Ctrl-C to end.\\n");
+}
+tracepoint:block:block_io_start
+{
+  @reqstack[args->dev, args->sector] = kstack;
+  @reqts[args->dev, args->sector] = nsecs;
+}
+tracepoint:block:block_rq_issue
+/@reqts[args->dev, args->sector]/
+{
+  @usecs[@reqstack[args->dev, args->sector]] = hist(nsecs - @reqts[args->dev, args->sector]);
+  delete(@reqstack[args->dev, args->sector]);
+  delete(@reqts[args->dev, args->sector]);
+}
+END
+{
+  clear(@reqstack);
+  clear(@reqts);
+}
+`,
+  }),
 ];
 
 // ---------------------------------------------------------------- workload
+
+/** tcp.py [ingress|egress]: one connection to 127.0.0.1:44331, accepted, then closed. */
+const TCP_PY = `import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 44331))
+s.listen()
+c = socket.create_connection(("127.0.0.1", 44331))
+a, _ = s.accept()
+if len(sys.argv) > 1:
+    # cls_bpf in direct action: classic BPF returning TC_ACT_SHOT (2)
+    os.system(f"tc filter add dev lo {sys.argv[1]} bpf da bytecode '1,6 0 0 2,'")
+    c.send(b"x")
+    time.sleep(0.6)
+    os.system(f"tc filter del dev lo {sys.argv[1]}")
+    a.recv(1)
+c.close()
+a.close()
+s.close()
+`;
 
 function prepare(): void {
   Deno.mkdirSync(DIR, { recursive: true });
@@ -254,6 +594,7 @@ function prepare(): void {
     args.push("-out", "cert.pem", "-subj", "/CN=bpfex", "-days", "2");
     new Deno.Command("openssl", { args, cwd: DIR, stdout: "null", stderr: "null" }).outputSync();
   }
+  Deno.writeTextFileSync(`${DIR}/tcp.py`, TCP_PY);
   Deno.writeTextFileSync(`${DIR}/a`, "a\n");
   Deno.writeTextFileSync(`${DIR}/b`, "b\n");
 }
@@ -318,6 +659,9 @@ async function runCase(c: Case): Promise<{ ours: string; theirs: string }> {
   if (c.edit) {
     program = `${DIR}/${c.example}.bt`;
     Deno.writeTextFileSync(program, c.edit(Deno.readTextFileSync(c.bpftrace)));
+  } else if (program.includes("\n")) {
+    program = `${DIR}/${c.example}.bt`;
+    Deno.writeTextFileSync(program, c.bpftrace);
   }
   if (c.pidArg) {
     // A shell that waits for a line, then reads 300 bytes 1 at a time and 4 KiB at once.
@@ -554,8 +898,9 @@ export function codeLines(ts: string): number {
 
 /** Lines of a bpftrace program as a .bt file: a one-liner's probes, statements and braces. */
 export function bpftraceLines(program: string): number {
-  if (program.startsWith("/")) {
-    return readFileSync(program, "utf8").split("\n").filter((l) => {
+  if (program.startsWith("/") || program.includes("\n")) {
+    const text = program.includes("\n") ? program : readFileSync(program, "utf8");
+    return text.split("\n").filter((l) => {
       const t = l.trim();
       return t !== "" && !t.startsWith("//") && !t.startsWith("/*") && !t.startsWith("*") &&
         !t.startsWith("#!");

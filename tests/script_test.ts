@@ -18,6 +18,7 @@ import { Assembler, R0, R2 } from "../src/asm/mod.ts";
 import { loadProgram, VerifierError } from "../src/program/mod.ts";
 import { openFdCount } from "../src/sys/fd.ts";
 import { getpids, gettid, renames } from "./probe_fixtures.ts";
+import * as sc from "../src/probe/mod.ts";
 
 // BEGIN and END bodies run with BPF_PROG_TEST_RUN (raw_tracepoint, Linux 5.10).
 const TESTRUN = haveFeature("raw_tp_test_run");
@@ -1046,4 +1047,78 @@ Deno.test("kstack(perf, n) and ustack(perf, n) keys print in bpftrace's perf mod
     out,
     /^\n\n@k\[\n(\t[0-9a-f]+ \S+\+\d+\n){2}\]: 1\n@u\[\n\t[0-9a-f]+ \S+ \(\S+\)\n\]: 1\n$/,
   );
+});
+
+Deno.test({
+  name: "a stack kept in a map and used as another map's key is the stack taken where it was " +
+    "stored (biostacks' @usecs[@reqstack[dev, sector]]), not the stack of the probe using it" +
+    SKIPPED,
+  ignore: !TESTRUN,
+  async fn() {
+    const s = sc.script(({ begin, on, map }) => {
+      const kept = map<number, string>("@kept");
+      begin(() => kept.set(1, sc.kstack));
+      on(sc.tracepoint("syscalls:sys_enter_getpid"), { where: sc.tid.eq(TID) }, () => {
+        sc.count("@c", { by: kept.get(1) });
+        sc.exit();
+      });
+    });
+    await using run = await s.start({ printMaps: false });
+    getpids(1);
+    await run.run({ signal: AbortSignal.timeout(10_000) });
+    const [frames] = [...run.maps["@c"].keys()] as string[][];
+    // BEGIN's frames (BPF_PROG_TEST_RUN), none of the getpid system call's.
+    assert.ok(frames.some((f) => f.includes("test_run")), frames.join("\n"));
+    assert.ok(!frames.some((f) => f.includes("getpid")), frames.join("\n"));
+  },
+});
+
+Deno.test("ntop() of a whole __u8 saddr[4] or saddr_v6[16] tracepoint field prints the address (tcpconnect's sock:inet_sock_set_state)", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  let out = "";
+  const s = sc.script(({ on }) => {
+    on(sc.tracepoint("sock:inet_sock_set_state"), {
+      where: ({ args }) => args.dport.eq(port).and(args.newstate.eq(1)),
+    }, ({ args }) => {
+      sc.printf("%s %s\n", sc.ntop(args.daddr), sc.ntop(args.daddr_v6));
+      sc.exit();
+    });
+  });
+  await using run = await s.start({ output: (t) => out += t, printMaps: false });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  (await listener.accept()).close();
+  conn.close();
+  listener.close();
+  await run.run({ signal: AbortSignal.timeout(10_000) });
+  // An IPv4 socket's IPv6 fields hold the v4-mapped address.
+  assert.equal(out, "127.0.0.1 ::ffff:127.0.0.1\n");
+});
+
+Deno.test("a pointer read from kernel memory and cast ((uint64 *)curtask->files->fdt->fd) is read in kernel memory at a syscall tracepoint, scaled by 8 (tcpaccept's file of a descriptor)", async () => {
+  const path = Deno.makeTempFileSync({ prefix: "script_fd_table_" });
+  let out = "";
+  const s = sc.script(({ on }) => {
+    on(sc.tracepoint("syscalls:sys_exit_openat"), {
+      where: ({ args }) => sc.tid.eq(TID).and(args.ret.ge(0)),
+    }, ({ args }) => {
+      const task = sc.cast<{ files: { fdt: { fd: number } } }>(sc.curtask, "struct task_struct *");
+      const fds = sc.cast(task.files.fdt.fd, "uint64 *");
+      const file = sc.cast<{ f_inode: { i_ino: number } }>(
+        sc.deref(fds.add(args.ret)),
+        "struct file *",
+      );
+      sc.printf("%d\n", file.f_inode.i_ino);
+      sc.exit();
+    });
+  });
+  try {
+    await using run = await s.start({ output: (t) => out += t, printMaps: false });
+    const f = Deno.openSync(path);
+    f.close();
+    await run.run({ signal: AbortSignal.timeout(10_000) });
+    assert.equal(out, `${Deno.statSync(path).ino}\n`);
+  } finally {
+    Deno.removeSync(path);
+  }
 });

@@ -234,6 +234,10 @@ function tracepointField(
         signed: f.valueSigned,
       };
     case "int_array": {
+      if (indexes.length === 0 && f.size === f.length && (f.length === 4 || f.length === 16)) {
+        // A whole 4- or 16-byte address (`__u8 saddr[4]`, `saddr_v6[16]`): its bytes, for ntop().
+        return { type: "str", src: { from: "ctx", offset: f.offset }, len: roundUp8(f.length) };
+      }
       if (indexes.length !== 1 || indexes[0] >= f.length!) {
         throw new ProbeCompileError(
           `${expr}: ${f.name} is ${f.type}; read one element, ${f.name}[0] to ${f.name}[${

@@ -726,7 +726,17 @@ export class ScriptChecker {
         const to = pointee ? castType(pointee[1]) : undefined;
         if (to) {
           this.#needInt(e.arg, t, text());
-          return { kind: "ptr", space: env.user ? "user" : "kernel", to };
+          // A pointer read from memory (curtask->files->fdt->fd) points into that
+          // memory, as in bpftrace; else the probe's (user memory at syscalls).
+          const acc = pt.access.get(e.arg);
+          const space = t.kind === "ptr"
+            ? t.space
+            : acc?.type === "int" && acc.src.from === "mem"
+            ? acc.src.space
+            : env.user
+            ? "user"
+            : "kernel";
+          return { kind: "ptr", space, to };
         }
         const c = castType(e.type);
         if (!c) {

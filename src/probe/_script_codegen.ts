@@ -580,6 +580,10 @@ class ProgramGen {
       return;
     }
     if (t.kind === "stack") {
+      // A stack a local or a map holds is its id, taken where it was stored.
+      const taken = (e.op === "builtin" || e.op === "call") &&
+        ["kstack", "ustack"].includes(e.op === "builtin" ? e.name : e.fn);
+      if (!taken) return this.held(e, size, base, off);
       this.stacks = true;
       a.mov64(R1, R6).loadMapPtr(R2, "stacks").mov64(R3, t.user ? USER_STACK : 0)
         .call("get_stackid");
