@@ -14,24 +14,15 @@ export async function both(args: string[]): Promise<[Run, Run]> {
   return [theirs, ours];
 }
 
-/** `bpftrace -e program` under a 10 s timeout, its stderr read. */
-function refusal(program: string): Deno.Command {
-  return new Deno.Command("timeout", {
+/** What bpftrace prints on stderr for a program it refuses (its RLIMIT warning dropped). */
+async function bpftraceErrors(program: string): Promise<string> {
+  const out = await new Deno.Command("timeout", {
     args: ["10", "bpftrace", "-e", program],
     stdout: "null",
     stderr: "piped",
-  });
-}
-
-/** bpftrace's stderr without its RLIMIT warning. */
-function refusalText(stderr: Uint8Array): string {
-  return new TextDecoder().decode(stderr).split("\n")
+  }).output();
+  return new TextDecoder().decode(out.stderr).split("\n")
     .filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
-}
-
-/** What bpftrace prints on stderr for a program it refuses (its RLIMIT warning dropped). */
-export function bpftraceErrors(program: string): string {
-  return refusalText(refusal(program).outputSync().stderr);
 }
 
 /**
@@ -45,7 +36,7 @@ export async function bpftraceErrorsAll(programs: readonly string[]): Promise<st
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < programs.length; i = next++) {
-      out[i] = refusalText((await refusal(programs[i]).output()).stderr);
+      out[i] = await bpftraceErrors(programs[i]);
     }
   };
   const workers = Math.min(navigator.hardwareConcurrency, programs.length);

@@ -21,7 +21,13 @@ import { parseTraceArgs } from "../src/cli/trace.ts";
 import { haveFeature } from "../src/features/misc.ts";
 import { perfEventOpen, PerfType } from "../src/sys/perf_event.ts";
 import { requireTool } from "./_helpers.ts";
-import { both, bpftraceErrors, compareCases, SKIPPED, tracepoints } from "./_bpftrace_compare.ts";
+import {
+  both,
+  bpftraceErrorsAll,
+  compareCases,
+  SKIPPED,
+  tracepoints,
+} from "./_bpftrace_compare.ts";
 
 const DD = "/usr/bin/dd if=/dev/zero of=/dev/null bs=1k count=20 status=none";
 
@@ -187,10 +193,11 @@ const BAD_PROGRAMS = [
   "tracepoint:syscalls:sys_enter_read { @x = ctx; exit(); }",
 ];
 
-Deno.test("BpftraceError.report is what bpftrace prints for these constructs' mistakes", () => {
+Deno.test("BpftraceError.report is what bpftrace prints for these constructs' mistakes", async () => {
   requireTool("bpftrace");
-  for (const program of BAD_PROGRAMS) {
-    const expected = bpftraceErrors(program);
+  const reports = await bpftraceErrorsAll(BAD_PROGRAMS);
+  for (const [i, program] of BAD_PROGRAMS.entries()) {
+    const expected = reports[i];
     let report = "";
     try {
       compileBpftrace(program, { constant: () => undefined });
