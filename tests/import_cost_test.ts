@@ -2,11 +2,11 @@
 // machine's speed (bench/import_cost.ts has the timings): importing it
 // changes nothing in the process (no global is wrapped, no listener
 // added), and its modules do no avoidable work when they are evaluated.
-// Each case runs a fresh `deno run` of a small script, so that nothing this
-// test process loaded before counts.
+// The cases read a fresh `deno run` of a small script (one for them all), so
+// that nothing this test process loaded before counts.
 
 import assert from "node:assert/strict";
-import { loadedModules } from "./_helpers.ts";
+import { loadedModulesOfEach } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url);
 const MOD = new URL("mod.ts", root).href;
@@ -31,52 +31,75 @@ async function runScript(code: string): Promise<string> {
   }
 }
 
-Deno.test("importing the root leaves Deno's signal functions as they are (wrapped only on first use)", async () => {
-  const out = await runScript(`
+/**
+ * What one fresh process saw while it imported the root (each `deno run`
+ * is a Deno start, 5-20 s under the VM stage's TCG, so the cases share it):
+ * whether Deno's signal functions are the same objects afterwards, and the
+ * calls of Object.defineProperty(ies), fromEntries and entries made meanwhile.
+ */
+let rootImport: Promise<{ add: boolean; remove: boolean; exports: boolean; counts: object }>;
+
+function importRoot() {
+  rootImport ??= runScript(`
     const add = Deno.addSignalListener;
     const remove = Deno.removeSignalListener;
-    const m = await import(${JSON.stringify(MOD)});
-    console.log(JSON.stringify({
-      add: add === Deno.addSignalListener,
-      remove: remove === Deno.removeSignalListener,
-      exports: Object.keys(m).length > 0,
-    }));
-  `);
-  assert.deepEqual(JSON.parse(out), { add: true, remove: true, exports: true });
-});
-
-Deno.test("importing the root builds no tables: no Object.defineProperty, fromEntries or entries runs", async () => {
-  // The C library's lazy symbol getters, the program-info field offsets and
-  // such are made on first use; loading the modules only defines them.
-  const out = await runScript(`
     const counts: Record<string, number> = {};
     const O = Object as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const originals: Record<string, (...a: unknown[]) => unknown> = {};
     for (const name of ["defineProperty", "defineProperties", "fromEntries", "entries"]) {
-      const f = O[name];
+      const f = originals[name] = O[name];
       O[name] = (...a: unknown[]) => {
         counts[name] = (counts[name] ?? 0) + 1;
         return f(...a);
       };
     }
     const m = await import(${JSON.stringify(MOD)});
+    Object.assign(O, originals);
     if (!m.createMap) throw new Error("no createMap");
-    console.log(JSON.stringify(counts));
-  `);
-  assert.deepEqual(JSON.parse(out), {}, "calls made while the root was imported");
+    console.log(JSON.stringify({
+      add: add === Deno.addSignalListener,
+      remove: remove === Deno.removeSignalListener,
+      exports: Object.keys(m).length > 0,
+      counts,
+    }));
+  `).then((out) => JSON.parse(out));
+  return rootImport;
+}
+
+Deno.test("importing the root leaves Deno's signal functions as they are (wrapped only on first use)", async () => {
+  const { add, remove, exports } = await importRoot();
+  assert.deepEqual({ add, remove, exports }, { add: true, remove: true, exports: true });
 });
+
+Deno.test("importing the root builds no tables: no Object.defineProperty, fromEntries or entries runs", async () => {
+  // The C library's lazy symbol getters, the program-info field offsets and
+  // such are made on first use; loading the modules only defines them.
+  assert.deepEqual((await importRoot()).counts, {}, "calls made while the root was imported");
+});
+
+const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))) as {
+  exports: Record<string, string>;
+};
+/** The package's entries, relative to the repository. */
+const entries = Object.values(config.exports).map((file) => file.replace(/^\.\//, ""));
+let entryModules: Promise<string[][]> | undefined;
+
+/** The modules each of {@linkcode entries} loads, from one `deno info` for them all. */
+async function loadedBy(entry: string): Promise<string[]> {
+  entryModules ??= loadedModulesOfEach(entries);
+  const i = entries.indexOf(entry);
+  assert.ok(i >= 0, `${entry} is not an entry of deno.json`);
+  return (await entryModules)[i];
+}
 
 Deno.test("no entry loads another area's entry: modules import the files that define what they use", async () => {
   // An area's mod.ts re-exports the whole area: importing one name through it
   // loads every module of the area (kprobe.ts through tracefs/mod.ts loaded
   // the tracefs barrel, kernel.ts through elf/mod.ts the ELF one, the probe
   // DSL through link/mod.ts every attach function).
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))) as {
-    exports: Record<string, string>;
-  };
   const found: string[] = [];
-  for (const file of Object.values(config.exports)) {
-    const entry = file.replace(/^\.\//, "");
-    for (const m of await loadedModules(entry)) {
+  for (const entry of entries) {
+    for (const m of await loadedBy(entry)) {
       if (m !== entry && /^src\/.*mod\.ts$/.test(m)) found.push(`${entry} loads ${m}`);
     }
   }
@@ -84,7 +107,7 @@ Deno.test("no entry loads another area's entry: modules import the files that de
 });
 
 Deno.test("importing ./map loads only maps, the syscall layer, the errors and BTF framing", async () => {
-  const others = (await loadedModules("src/map/mod.ts")).filter((s) =>
+  const others = (await loadedBy("src/map/mod.ts")).filter((s) =>
     !/^src\/(map|sys)\/|^src\/errors\.ts$|^src\/btf\/(blob|_load)\.ts$/.test(s)
   );
   assert.deepEqual(others, []);
