@@ -17,6 +17,7 @@ import { EbpfError, NotFoundError, ParseError } from "../src/errors.ts";
 import { haveMapType, haveProgramType } from "../src/features/mod.ts";
 import { parseElf } from "../src/elf/mod.ts";
 import { runCli } from "./_cli_helpers.ts";
+import { pureRuns } from "./_helpers.ts";
 import { attachRawTracepoint } from "../src/link/mod.ts";
 import { ringBufReader } from "../src/ringbuf/mod.ts";
 import { perfReader } from "../src/perf/mod.ts";
@@ -492,6 +493,8 @@ Deno.test("map layout codecs: a record with overlapping union members round-trip
   assert.throws(() => decodeRecord(u, new Uint8Array(7)), ParseError);
 });
 
+// The reader and the generator are pure code: the VM guest runs fewer cases
+// (tests/_helpers.ts pureRuns), the host the full counts.
 Deno.test("generateBindings on mutated objects: a typed error or a module, never anything else", () => {
   const original = Deno.readFileSync(new URL("testdata/bpf/gen_events_bpfel.o", root));
   fc.assert(
@@ -512,7 +515,7 @@ Deno.test("generateBindings on mutated objects: a typed error or a module, never
         }
       },
     ),
-    { numRuns: 200 },
+    { numRuns: pureRuns(200) },
   );
   // Mutations inside .BTF alone: the types the generator walks.
   const btf = parseElf(original).sections.find((sec) => sec.name === ".BTF")!;
@@ -532,13 +535,13 @@ Deno.test("generateBindings on mutated objects: a typed error or a module, never
         }
       },
     ),
-    { numRuns: 300 },
+    { numRuns: pureRuns(300) },
   );
   // Random bytes: a ParseError.
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
       assert.throws(() => generateBindings(bytes), EbpfError);
     }),
-    { numRuns: 100 },
+    { numRuns: pureRuns(100) },
   );
 });
