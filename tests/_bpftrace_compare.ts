@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { haveProgramType } from "../src/features/mod.ts";
 import { requireTool, runTimed as run, type TimedRun as Run } from "./_helpers.ts";
+import { runCli } from "./_cli_helpers.ts";
 
 /** Runs the same arguments through `bpftrace` and `deno run -A cli.ts trace` (bpftrace's RLIMIT warning dropped). */
 export async function both(args: string[]): Promise<[Run, Run]> {
@@ -12,6 +13,19 @@ export async function both(args: string[]): Promise<[Run, Run]> {
   const ours = await run(Deno.execPath(), ["run", "-A", "cli.ts", "trace", ...args]);
   theirs.stderr = theirs.stderr.split("\n").filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
   return [theirs, ours];
+}
+
+/**
+ * {@linkcode both} for a program both refuse (its report, its exit code and
+ * an empty stdout are what count): `trace` runs in this process (runCli), as
+ * a `deno run` is a Deno start, 5-20 s under the VM stage's TCG.
+ */
+export async function bothRefuse(args: string[]): Promise<[Run, Run]> {
+  requireTool("bpftrace");
+  const theirs = await run("bpftrace", args);
+  const o = await runCli(["trace", ...args]);
+  theirs.stderr = theirs.stderr.split("\n").filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
+  return [theirs, { code: o.code, stdout: o.out, stderr: o.err }];
 }
 
 /** What bpftrace prints on stderr for a program it refuses (its RLIMIT warning dropped). */

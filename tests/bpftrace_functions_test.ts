@@ -26,7 +26,7 @@ import {
 } from "../src/probe/mod.ts";
 import type { IrStmt } from "../src/probe/ir.ts";
 import { requireTool, runTimed as run, type TimedRun as Run } from "./_helpers.ts";
-import { runCli } from "./_cli_helpers.ts";
+import { bothRefuse } from "./_bpftrace_compare.ts";
 
 /** `bpftrace` with `theirs`, `trace` with `ours` (the same arguments when not given). */
 async function both(theirs: string[], ours = theirs): Promise<[Run, Run]> {
@@ -35,18 +35,6 @@ async function both(theirs: string[], ours = theirs): Promise<[Run, Run]> {
   const o = await run(Deno.execPath(), ["run", "-A", "cli.ts", "trace", ...ours]);
   t.stderr = t.stderr.split("\n").filter((l) => !l.includes("RLIMIT_MEMLOCK")).join("\n");
   return [t, o];
-}
-
-/**
- * `bpftrace` and `trace` with `args`, for a program both refuse before
- * loading anything (only the report and the exit code count): `trace` runs in
- * this process (a `deno run` is a Deno start, 5-20 s under the VM stage's TCG).
- */
-async function bothRefuse(args: string[]): Promise<[Run, Run]> {
-  requireTool("bpftrace");
-  const t = await run("bpftrace", args);
-  const o = await runCli(["trace", ...args]);
-  return [t, { code: o.code, stdout: o.out, stderr: o.err }];
 }
 
 async function same(theirs: string[], ours = theirs): Promise<[Run, Run]> {
