@@ -23,6 +23,7 @@ import { perfEventOpen, PerfType } from "../src/sys/perf_event.ts";
 import { requireTool } from "./_helpers.ts";
 import {
   both,
+  bothRefuse,
   bpftraceErrorsAll,
   compareCases,
   SKIPPED,
@@ -294,7 +295,7 @@ Deno.test({
     `trace: a script left with no probe prints bpftrace's "No probes to attach" and fails${SKIPPED}`,
   ignore: !tracepoints,
   async fn() {
-    const [theirs, ours] = await both([
+    const [theirs, ours] = await bothRefuse([
       "-e",
       "uprobe:/usr/lib/x86_64-linux-gnu/libz.so.1:nosuch { }",
     ]);
