@@ -4,7 +4,8 @@
 // filtered by its comm, so that the counts are deterministic.
 
 import assert from "node:assert/strict";
-import { requireTool } from "./_helpers.ts";
+import { requireTool, runTimed } from "./_helpers.ts";
+import { runCli } from "./_cli_helpers.ts";
 import { both, bothRefuse, compareCases, SKIPPED, tracepoints } from "./_bpftrace_compare.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -143,6 +144,8 @@ Deno.test({
   },
 });
 
+const LIST_VERBOSE = ["-lv", "tracepoint:syscalls:sys_enter_read"];
+
 Deno.test({
   name:
     `trace FILE.bt runs a file with its parameters (options before or after them); trace -l lists as bpftrace -l${SKIPPED}`,
@@ -164,11 +167,14 @@ Deno.test({
     } finally {
       await Deno.remove(file);
     }
-    const [theirs, ours] = await both(["-l", "tracepoint:syscalls:sys_enter_read*"]);
-    assert.equal(ours.stdout, theirs.stdout);
-    const [theirsV, oursV] = await both(["-lv", "tracepoint:syscalls:sys_enter_read"]);
-    assert.equal(oursV.stdout, theirsV.stdout);
-    assert.match(oursV.stdout, /unsigned int fd/);
+    // Listings: trace -l in this process (runCli), no deno run start.
+    for (const args of [["-l", "tracepoint:syscalls:sys_enter_read*"], LIST_VERBOSE]) {
+      const theirs = await runTimed("bpftrace", args);
+      const ours = await runCli(["trace", ...args]);
+      assert.equal(ours.code, 0, ours.err);
+      assert.equal(ours.out, theirs.stdout, args.join(" "));
+      if (args === LIST_VERBOSE) assert.match(ours.out, /unsigned int fd/);
+    }
   },
 });
 
