@@ -85,6 +85,7 @@ the host suite (tests/ without tests/vm/), then tests/vm/.
   --suite            only the host suite (no tests/vm/)
   --timeout=SECONDS  kill QEMU after this long (default ${DEFAULT_TIMEOUT_S})
   --ignore=PATHS     leave these test files or dirs out (comma-separated), as deno test --ignore
+  --filter=PATTERN   only the tests whose names match (a string or /regex/), as deno test --filter
   --no-check         do not type-check the tests on the host (dependencies are still cached)
   --keep             keep the run's work directory under .vm/
   --exec=COMMAND     run a shell command in the guest instead of deno test (debugging)`;
@@ -111,6 +112,8 @@ interface Options {
   keep: boolean;
   typeCheck: boolean;
   shell?: string;
+  /** deno test's --filter for every run. */
+  filter?: string;
   runs: TestRun[];
 }
 
@@ -149,7 +152,10 @@ function parseArgs(argv: string[]): Options {
       if (!(s > 0)) throw new Error(`${a}: needs a positive number of seconds`);
       o.timeoutMs = s * 1000;
     } else if (a.startsWith("--exec=")) o.shell = a.slice("--exec=".length);
-    else if (a.startsWith("--ignore=")) {
+    else if (a.startsWith("--filter=")) {
+      o.filter = a.slice("--filter=".length);
+      if (!o.filter) throw new Error(`${a}: needs a test name or /regex/`);
+    } else if (a.startsWith("--ignore=")) {
       ignored.push(...a.slice("--ignore=".length).split(",").filter((f) => f).map(abs));
     } else if (a === "--keep") o.keep = true;
     else if (a === "--focused") focused = true;
@@ -280,6 +286,7 @@ async function main(opts: Options): Promise<Outcome> {
             "--no-prompt",
             "--no-check",
             "--cached-only",
+            ...opts.filter !== undefined ? [`--filter=${opts.filter}`] : [],
             ...r.args,
           ],
         })),
