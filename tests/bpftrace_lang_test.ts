@@ -21,6 +21,7 @@ import { parseTraceArgs } from "../src/cli/trace.ts";
 import { haveFeature } from "../src/features/misc.ts";
 import { perfEventOpen, PerfType } from "../src/sys/perf_event.ts";
 import { requireTool } from "./_helpers.ts";
+import { runCli } from "./_cli_helpers.ts";
 import {
   both,
   bothRefuse,
@@ -154,9 +155,71 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
       'tracepoint:syscalls:sys_enter_openat /comm == "dd"/ { printf("%r|\\n", buf(args->filename, 6)); }',
     ],
   },
+  {
+    name:
+      "a struct pointer kept in a local keeps its type: members read through it, chains, reassignment, comparisons",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      'tracepoint:syscalls:sys_enter_read /comm == "dd"/ { $t = curtask; $p = $t->real_parent; ' +
+      "$g = $p->parent; $q = $t; $q = $q->real_parent; $q = $q->real_parent; " +
+      'if ($p != 0 && $g > 0) { printf("%s %d %d %d %d\\n", $t->comm, $t->pid == cpid, ' +
+      "$p->pid == $t->real_parent->pid, $q->pid == $g->pid, $p == curtask->real_parent); } " +
+      "@same = $p == $t->parent; exit(); }",
+    ],
+  },
+  {
+    name:
+      "a tracepoint field pointing to a struct, kept in a local, reads its members in user memory",
+    args: [
+      "-c",
+      "/usr/bin/sleep 0.2",
+      "-e",
+      'tracepoint:syscalls:sys_enter_clock_nanosleep /comm == "sleep"/ { $r = args->rqtp; ' +
+      '$s = (struct __kernel_timespec *)args->rqtp; printf("%d %d %d\\n", $r->tv_sec, $r->tv_nsec, ' +
+      "$s->tv_nsec == args->rqtp->tv_nsec); $v = *args->rqtp; $w = *$r; " +
+      'printf("%d %d\\n", $v.tv_nsec, $w.tv_sec); exit(); }',
+    ],
+  },
+  {
+    name: "struct values in locals (*ptr, an embedded struct member) read their members",
+    args: [
+      "-c",
+      DD,
+      "-e",
+      'tracepoint:syscalls:sys_enter_read /comm == "dd"/ { $x = *curtask; $y = $x.real_parent; ' +
+      "$s = curtask->se; $v = $s.avg; $z = *$y; " +
+      'printf("%s %d %d %d %d\\n", $x.comm, $x.pid == cpid, $y->pid == curtask->real_parent->pid, ' +
+      "$v.load_avg >= 0, $z.pid == $y->pid); exit(); }",
+    ],
+  },
 ];
 
 compareCases(CASES);
+
+// Locals whose type a reassignment would change: refused by the back end's checker, in bpftrace's words.
+const MISTYPED_LOCALS = [
+  "BEGIN { $p = curtask->parent; $p = curtask->mm; exit(); }",
+  "BEGIN { $p = curtask; $p = 1; exit(); }",
+  "BEGIN { $p = 1; $p = curtask->parent; exit(); }",
+  "BEGIN { $p = curtask; $p = (struct mm_struct *)0; exit(); }",
+  "BEGIN { $p = *curtask; $p = *curtask->mm; exit(); }",
+  "BEGIN { $p = *curtask; $p = curtask; exit(); }",
+];
+
+Deno.test("trace refuses a local's type-changing reassignment with bpftrace's message", async () => {
+  requireTool("bpftrace");
+  const reports = await bpftraceErrorsAll(MISTYPED_LOCALS);
+  for (const [i, program] of MISTYPED_LOCALS.entries()) {
+    const detail = /ERROR: (.*)/.exec(reports[i])?.[1];
+    assert.match(detail ?? "", /^Type mismatch for \$p: /, reports[i]);
+    const ours = await runCli(["trace", "-e", program]);
+    assert.equal(ours.code, 1, program);
+    assert.equal(ours.out, "", program);
+    assert.ok(ours.err.includes(detail!), `${program}: ${ours.err} lacks ${detail}`);
+  }
+});
 
 // Programs bpftrace refuses before loading anything: the reports must be the same bytes.
 const BAD_PROGRAMS = [

@@ -38,7 +38,7 @@ import {
 } from "../src/probe/script.ts";
 import { script } from "../src/probe/script.ts";
 import type { IrExpr, IrStmt } from "../src/probe/ir.ts";
-import { tracepoint, uprobe, uretprobe } from "../src/probe/points.ts";
+import { tpBtf, tracepoint, uprobe, uretprobe } from "../src/probe/points.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { loadKernelSpec } from "../src/btf/mod.ts";
 
@@ -434,4 +434,37 @@ Deno.test("script: a struct the script declares lays out as C and reads through 
   const [fromStruct, fromHelper] = printed.trim().split(" ").map(Number);
   assert.ok(fromHelper > 0);
   assert.equal(fromStruct, fromHelper);
+});
+
+Deno.test("script: a local holding a struct pointer or a struct value keeps its type; members read through it", async () => {
+  const s = script(({ begin }) => {
+    begin(() => {
+      const t = local(curtask, "t");
+      const p = local(t.field("real_parent"), "p");
+      const x = local(deref(p, "struct task_struct"), "x");
+      printf("%d %d %d\n", t.field("tgid"), p.field("tgid"), x.field("tgid"));
+    });
+  });
+  let printed = "";
+  await using run = await s.start({ output: (text) => printed += text, printMaps: false });
+  await run.runFor(0);
+  // BEGIN runs in this process: its task, its parent, the parent's struct by value
+  assert.deepEqual(printed.trim().split(" ").map(Number), [Deno.pid, Deno.ppid, Deno.ppid]);
+});
+
+Deno.test("script: tp_btf arguments that point to kernel structs keep their type in locals (sched_switch's prev, next)", async () => {
+  const s = script(({ on }) => {
+    on(tpBtf("sched_switch"), ({ args }) => {
+      const next = local(args.next, "next");
+      const prev = local(args.prev, "prev");
+      printf("%d %d\n", next.field("pid").eq(args.next.pid), prev.field("tgid").eq(args.prev.tgid));
+      exit();
+    });
+  });
+  let printed = "";
+  await using run = await s.start({ output: (text) => printed += text, printMaps: false });
+  await run.runFor(10_000);
+  const lines = printed.trim().split("\n");
+  assert.ok(lines.length >= 1);
+  for (const line of lines) assert.equal(line, "1 1");
 });

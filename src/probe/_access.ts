@@ -23,7 +23,9 @@ export type IntSrc =
   | { from: "builtin"; name: "pid" | "tid" | "uid" | "gid" | "cpu" | "nsecs" }
   | { from: "mem"; space: Space; ptr: IntAccess; offset: number; load: LoadSize }
   | { from: "const"; value: bigint }
-  | { from: "slot"; offset: number };
+  | { from: "slot"; offset: number }
+  // the address ptr + offset: a struct member held by value (`curtask->thread`), kept as its place
+  | { from: "addr"; space: Space; ptr: IntAccess; offset: number };
 
 /** Kernel or user memory. (`slot`: a value the program stored at fp+offset, e.g. a pointer.) */
 export type Space = "kernel" | "user";
@@ -34,6 +36,13 @@ export interface IntAccess {
   src: IntSrc;
   size: number;
   signed: boolean;
+  /**
+   * For a pointer to a kernel struct or union (`curtask->parent`, a tp_btf
+   * argument), or the place of one (`addr` source: a struct value), its name
+   * (`"struct task_struct"`), so that a local holding it keeps the type and
+   * its members can be read through the local.
+   */
+  record?: string;
 }
 
 /** Where a string comes from. */
@@ -476,7 +485,10 @@ function btfPath(
     if (isChar(pointee)) {
       return { type: "str", src: { from: "mem", space: "kernel", ptr, offset: 0 }, len: strlen };
     }
-    return ptr;
+    const record = (pointee.kind === "struct" || pointee.kind === "union") && pointee.name
+      ? `${pointee.kind} ${pointee.name}`
+      : undefined;
+    return record ? { ...ptr, record } : ptr;
   }
   if (t.kind === "array" && isChar(spec.resolve(t.type)) && loc) {
     return {
@@ -484,6 +496,16 @@ function btfPath(
       src: { from: "mem", space: "kernel", ptr: loc.ptr, offset: loc.offset },
       len: roundUp8(Math.min(Math.max(t.nelems, 1), Math.max(strlen, 16))),
     };
+  }
+  if ((t.kind === "struct" || t.kind === "union") && t.name && loc) {
+    // a struct value: its place, whose members a local holding it reads
+    const src = {
+      from: "addr" as const,
+      space: "kernel" as const,
+      ptr: loc.ptr,
+      offset: loc.offset,
+    };
+    return { type: "int", src, size: 8, signed: false, record: `${t.kind} ${t.name}` };
   }
   if (t.kind === "struct" || t.kind === "union") {
     throw new ProbeCompileError(

@@ -82,6 +82,14 @@ export interface ProgramTypes {
 /** The stack slot (fp+POINTER_SLOT) where a read through a pointer keeps the pointer. */
 export const POINTER_SLOT = -32;
 
+/** The pointer a read through a pointer keeps at POINTER_SLOT. */
+const SLOT_POINTER: IntAccess = {
+  type: "int",
+  src: { from: "slot", offset: POINTER_SLOT },
+  size: 8,
+  signed: false,
+};
+
 /** The type of an unknown value (a map read before the pass that learns its type). */
 const UNKNOWN: IrType = { kind: "none" };
 const U64: IrType = { kind: "int", size: 8, signed: false };
@@ -110,7 +118,7 @@ export function typeText(t: IrType): string {
     case "tuple":
       return `(${t.elems.map(typeText).join(", ")})`;
     case "ptr":
-      return "to" in t.to && "name" in t.to ? `${t.to.name} *` : `${typeText(t.to as IrType)} *`;
+      return "name" in t.to ? `${t.to.name} *` : `${typeText(t.to)} *`;
     case "record":
       return t.ref.name;
     case "none":
@@ -221,6 +229,17 @@ function compatible(a: IrType, b: IrType): boolean {
     return a.len === b.len && a.elem.size === b.elem.size && a.elem.signed === b.elem.signed;
   }
   return a.kind === b.kind;
+}
+
+/**
+ * Whether a local of type `a` can be assigned `b`: as a map value can, but
+ * a pointer only the same pointer type (bpftrace keeps a local's pointee:
+ * `$p = curtask; $p = curtask->mm` and `$p = 1` are its type mismatches).
+ */
+function sameLocalType(a: IrType, b: IrType): boolean {
+  const typed = (t: IrType) => t.kind === "ptr" || t.kind === "record";
+  if (b.kind === "none" || (!typed(a) && !typed(b))) return compatible(a, b);
+  return a.kind === b.kind && typeText(a) === typeText(b);
 }
 
 function hasUnknown(t: IrType): boolean {
@@ -362,14 +381,18 @@ export class ScriptChecker {
         const t = this.#expr(s.value, env, pt);
         const name = localName(s.name);
         const prior = pt.locals.get(name);
-        if (prior && !hasUnknown(prior) && !compatible(prior, t)) {
+        if (prior && !hasUnknown(prior) && !sameLocalType(prior, t)) {
+          // bpftrace's words
           fail(
-            `${text}: $${name} is ${typeText(prior)}, it cannot be assigned ${typeText(t)}`,
+            `${text}: Type mismatch for $${name}: trying to assign value of type ` +
+              `'${typeText(t)}' when variable already contains a value of type '${
+                typeText(prior)
+              }'`,
             text,
           );
         }
         if (!prior || hasUnknown(prior)) {
-          if (t.kind === "stack" || t.kind === "record") {
+          if (t.kind === "stack") {
             fail(`${text}: a local cannot hold ${typeText(t)}`, text);
           }
           pt.locals.set(name, t);
@@ -446,7 +469,9 @@ export class ScriptChecker {
         this.#expr(s.value, env, pt);
         return;
       case "print_value":
-        this.#expr(s.value, env, pt);
+        if (this.#expr(s.value, env, pt).kind === "record") {
+          fail(`${text}: printing a struct value is not supported yet; print its members`, text);
+        }
         return;
       case "time":
       case "exit":
@@ -649,7 +674,7 @@ export class ScriptChecker {
         const path = argsPath(e);
         const member = path && env.fieldType ? /^args\.([A-Za-z_]\w*)([.[].*)$/.exec(path) : null;
         if (member) return this.#fieldMember(e, member[1], member[2], env, pt);
-        if (path !== undefined) return this.#resolve(e, path, env, pt);
+        if (path !== undefined) return this.#field(e, path, env, pt);
         return this.#through(e, env, pt, text());
       }
       case "var": {
@@ -718,24 +743,24 @@ export class ScriptChecker {
         // (uint8 *)args->filename: a char * field is its pointer here
         const t = this.#stored(e.arg, env, pt);
         const record = /^((?:struct|union)\s+[A-Za-z_][A-Za-z0-9_]*)\s*\*$/.exec(e.type.trim());
+        // A pointer read from memory (curtask->files->fdt->fd) points into that
+        // memory, as in bpftrace; else the probe's (user memory at syscalls).
+        const acc = pt.access.get(e.arg);
+        const space = t.kind === "ptr"
+          ? t.space
+          : acc?.type === "int" && acc.src.from === "mem"
+          ? acc.src.space
+          : env.user
+          ? "user"
+          : "kernel";
         if (record) {
           this.#needInt(e.arg, t, text());
-          return { kind: "ptr", space: env.user ? "user" : "kernel", to: { name: record[1] } };
+          return { kind: "ptr", space, to: { name: record[1] } };
         }
         const pointee = /^(.+?)\s*\*$/.exec(e.type.trim());
         const to = pointee ? castType(pointee[1]) : undefined;
         if (to) {
           this.#needInt(e.arg, t, text());
-          // A pointer read from memory (curtask->files->fdt->fd) points into that
-          // memory, as in bpftrace; else the probe's (user memory at syscalls).
-          const acc = pt.access.get(e.arg);
-          const space = t.kind === "ptr"
-            ? t.space
-            : acc?.type === "int" && acc.src.from === "mem"
-            ? acc.src.space
-            : env.user
-            ? "user"
-            : "kernel";
           return { kind: "ptr", space, to };
         }
         const c = castType(e.type);
@@ -745,9 +770,28 @@ export class ScriptChecker {
         this.#needInt(e.arg, t, text());
         return c;
       }
-      case "tuple":
-        return { kind: "tuple", elems: e.elems.map((x) => this.#expr(x, env, pt)) };
+      case "tuple": {
+        const elems = e.elems.map((x) => this.#expr(x, env, pt));
+        const record = elems.find((t) => t.kind === "record");
+        if (record) fail(`${text()}: a tuple cannot hold ${typeText(record)}`, text());
+        return { kind: "tuple", elems };
+      }
     }
+  }
+
+  /**
+   * `args.a.b`; a tracepoint field that points to a kernel struct
+   * (`args.rqtp`, `struct __kernel_timespec *`) is typed as that pointer, in
+   * the probe's memory (user memory at syscalls), so a local holding it
+   * reads its members as `args.rqtp->tv_sec` does.
+   */
+  #field(e: IrExpr, path: string, env: PointEnv, pt: ProgramTypes): IrType {
+    const t = this.#resolve(e, path, env, pt);
+    const name = /^args\.(\w+)$/.exec(path)?.[1];
+    const ctype = name && env.fieldType?.(name)?.trim();
+    const record = ctype && /^(?:const\s+)?((?:struct|union)\s+\w+)\s*\*$/.exec(ctype);
+    if (!record || t.kind !== "int" || t.size !== 8) return t;
+    return { kind: "ptr", space: env.user ? "user" : "kernel", to: { name: record[1] } };
   }
 
   /**
@@ -794,8 +838,12 @@ export class ScriptChecker {
       else fail(`${text}: an index into kernel memory must be an integer literal`, text);
       root = root.base;
     }
-    const t = this.#expr(root, env, pt);
-    if (t.kind === "none") return UNKNOWN;
+    const held = this.#expr(root, env, pt);
+    if (held.kind === "none") return UNKNOWN;
+    // a struct value (`$x = *$p`) is held as its place: read like a pointer to it
+    const t: IrType = held.kind === "record"
+      ? { kind: "ptr", space: held.space ?? "kernel", to: held.ref }
+      : held;
     const elem = /^\[(\d+)\]$/.exec(path);
     if (t.kind === "ptr" && "kind" in t.to && t.to.kind === "int" && elem) {
       // *(T *)p, p[i]: an integer of T's size in the pointer's memory.
@@ -805,7 +853,7 @@ export class ScriptChecker {
         src: {
           from: "mem",
           space: t.space,
-          ptr: { type: "int", src: { from: "slot", offset: POINTER_SLOT }, size: 8, signed: false },
+          ptr: SLOT_POINTER,
           offset: Number(elem[1]) * size,
           load: size,
         },
@@ -825,9 +873,10 @@ export class ScriptChecker {
     }
     // A struct the script declares wins over the kernel's of the same name, as in bpftrace.
     const slot = { slot: POINTER_SLOT, strlen: this.strlen, expr: text };
+    // A kernel struct in user memory (a syscall's struct __kernel_timespec *) is read from there.
     const acc = this.#structs.has(t.to.name)
       ? this.#structs.read(t.to.name, path, { ...slot, space: t.space })
-      : resolveKernelPath(t.to.name, path, slot);
+      : inSpace(resolveKernelPath(t.to.name, path, slot), t.space);
     pt.access.set(e, acc);
     pt.roots.set(e, root);
     return typeOfAccess(acc);
@@ -848,6 +897,11 @@ export class ScriptChecker {
       read = to.kind === "int"
         ? { size: to.size, signed: to.signed, space: t.space, type: to }
         : { size: 8, signed: false, space: t.space, type: to };
+    } else if (t.kind === "ptr" && "name" in t.to) {
+      // *$p: the struct value, held as its place (members are read from there, as bpftrace does)
+      pt.access.set(e, { ...SLOT_POINTER });
+      pt.roots.set(e, e.arg);
+      return { kind: "record", ref: t.to, space: t.space };
     } else if (t.kind === "ptr") {
       fail(
         `${text}: can not dereference ${typeText(t)}: read one of its members (${
@@ -894,12 +948,7 @@ export class ScriptChecker {
     what: { size: number; signed: boolean; space: "kernel" | "user"; type: IrType },
     pt: ProgramTypes,
   ): IrType {
-    const ptr: IntAccess = {
-      type: "int",
-      src: { from: "slot", offset: POINTER_SLOT },
-      size: 8,
-      signed: false,
-    };
+    const ptr = SLOT_POINTER;
     pt.access.set(e, {
       type: "int",
       src: { from: "mem", space: what.space, ptr, offset: 0, load: what.size as 1 },
@@ -1295,6 +1344,12 @@ export const PT_REGS: Readonly<Record<string, number>> = {
 
 /** The type of what an access reads. */
 function typeOfAccess(acc: Access): IrType {
+  if (acc.type === "int" && acc.record) {
+    // a struct pointer read from memory points into that memory's space
+    const space = acc.src.from === "mem" || acc.src.from === "addr" ? acc.src.space : "kernel";
+    if (acc.src.from === "addr") return { kind: "record", ref: { name: acc.record }, space };
+    return { kind: "ptr", space, to: { name: acc.record } };
+  }
   if (acc.type === "int") return { kind: "int", size: acc.size as 1, signed: acc.signed };
   if (acc.type === "str") return { kind: "str", len: acc.len };
   return { kind: "stack", user: acc.user };
@@ -1302,7 +1357,7 @@ function typeOfAccess(acc: Access): IrType {
 
 /** The access with every memory read in `space` (user memory behind a syscall's pointer). */
 function inSpace(acc: Access, space: "user" | "kernel"): Access {
-  if (acc.type === "stack" || acc.src.from !== "mem") return acc;
+  if (acc.type === "stack" || (acc.src.from !== "mem" && acc.src.from !== "addr")) return acc;
   const src = { ...acc.src, space, ptr: inSpace(acc.src.ptr, space) as IntAccess };
   return { ...acc, src } as Access;
 }

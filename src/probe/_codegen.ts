@@ -129,6 +129,10 @@ export class Gen {
       case "slot":
         a.ldxdw(R0, R10, s.offset);
         return;
+      case "addr":
+        this.int(s.ptr);
+        if (s.offset) a.add64(R0, s.offset);
+        return;
       case "builtin":
         switch (s.name) {
           case "pid":

@@ -154,7 +154,12 @@ export type IrType =
   | { kind: "ksym" }
   | { kind: "usym"; pid?: number }
   | { kind: "ptr"; space: "kernel" | "user"; to: IrRecordRef | IrType }
-  | { kind: "record"; ref: IrRecordRef }
+  | {
+    kind: "record";
+    ref: IrRecordRef;
+    /** A struct value read through a pointer (`*$p`, `$t->thread`): the memory it lies in. */
+    space?: "kernel" | "user";
+  }
   | { kind: "tuple"; elems: IrType[] }
   | { kind: "inet" }
   | { kind: "username" }
@@ -288,7 +293,8 @@ export type IrFunction =
  * - `var`: a `$local`; `map_get`: `@m[key]` (0 or empty when absent);
  *   `map_has`: whether the key is present (`@m[key]` in a filter is
  *   `map_get`'s value being non-zero, as in bpftrace);
- * - `deref`: `*p`, the value `p` points to (a typed pointer's pointee; an
+ * - `deref`: `*p`, the value `p` points to (a typed pointer's pointee; a
+ *   struct pointer's struct, whose members are read where it lies; an
  *   integer address reads an integer of the address's own size);
  * - `unary`, `binary`, `ternary`; `call`; `cast` to an integer type
  *   (`"u32"`, `"int64"`…) or a record pointer (`"struct task_struct *"`);
@@ -328,7 +334,10 @@ export type IrAggregation =
 /**
  * A statement.
  *
- * - `let`: `$name = value` (a local lives for one probe firing);
+ * - `let`: `$name = value` (a local lives for one probe firing; its type is
+ *   its first value's: a struct pointer or struct value keeps its struct, so
+ *   members read through the local, and a later value of another type is
+ *   refused, as bpftrace refuses it);
  * - `map_set`: `@m[key] = value`; `map_update`: `@m[key] op= value`
  *   (`++`/`--` are `+= 1`/`-= 1`); `map_delete`: `delete(@m[key])`;
  * - `aggregate`: `@m[key] = fn(args)` (`hist(v)`, `lhist(v, min, max, step)`,
