@@ -242,6 +242,11 @@ function sameLocalType(a: IrType, b: IrType): boolean {
   return a.kind === b.kind && typeText(a) === typeText(b);
 }
 
+/** Whether `t` is a pointer to a struct or union (`struct task_struct *`). */
+function recordPointer(t: IrType): boolean {
+  return t.kind === "ptr" && "name" in t.to;
+}
+
 function hasUnknown(t: IrType): boolean {
   return t.kind === "none" || (t.kind === "tuple" && t.elems.some(hasUnknown));
 }
@@ -1035,11 +1040,51 @@ export class ScriptChecker {
     }
   }
 
+  /** Bytes of the struct or union `name` (`"struct task_struct"`): the script's, else the kernel's. */
+  #recordSize(name: string, text: string): number {
+    if (this.#structs.has(name)) return this.#structs.layout(name, text).size;
+    const rec = /^(struct|union) (\w+)$/.exec(name);
+    const spec = loadKernelSpec();
+    const id = rec ? spec.typeIdByName(rec[2], rec[1] as "struct") : undefined;
+    if (id === undefined) fail(`${text}: no ${name} in the script or kernel BTF`, text);
+    return spec.sizeOf(id);
+  }
+
+  /**
+   * `p + i`, `i + p`, `p - i` on a struct pointer: a pointer of the same type,
+   * `i` scaled by the struct's size, as bpftrace does; two pointers are
+   * bpftrace's error.
+   */
+  #recordArith(
+    e: IrExpr & { op: "binary" },
+    l: IrType,
+    r: IrType,
+    pt: ProgramTypes,
+    text: string,
+  ): IrType {
+    const p = recordPointer(l) ? l : r;
+    const other = p === l ? r : l;
+    if (other.kind === "none") return UNKNOWN;
+    if (other.kind !== "int" || (p === r && e.operator === "-")) {
+      fail(
+        `${text}: The ${e.operator} operator can not be used on expressions of types ` +
+          `${typeText(l)}, ${typeText(r)}`,
+        text,
+      );
+    }
+    const to = (p as IrType & { kind: "ptr" }).to as { name: string };
+    pt.scale.set(e, { side: p === l ? "right" : "left", size: this.#recordSize(to.name, text) });
+    return p;
+  }
+
   #binary(e: IrExpr & { op: "binary" }, env: PointEnv, pt: ProgramTypes, text: string): IrType {
     // Pointer arithmetic: a char * field (args->filename + 1) is its pointer.
     const arith = e.operator === "+" || e.operator === "-";
     const l = arith ? this.#stored(e.left, env, pt) : this.#expr(e.left, env, pt);
     const r = arith ? this.#stored(e.right, env, pt) : this.#expr(e.right, env, pt);
+    if (arith && (recordPointer(l) || recordPointer(r))) {
+      return this.#recordArith(e, l, r, pt, text);
+    }
     if (arith) {
       const lp = this.#pointee(e.left, l, env);
       const rp = e.operator === "+" ? this.#pointee(e.right, r, env) : undefined;
@@ -1113,13 +1158,8 @@ export class ScriptChecker {
           const rec = /^(struct|union) (\w+)$/.exec(name);
           if (int?.kind === "int") size = int.size;
           else if (name.endsWith("*")) size = 8;
-          else if (rec && this.#structs.has(name)) size = this.#structs.layout(name, text).size;
-          else if (rec) {
-            const spec = loadKernelSpec();
-            const id = spec.typeIdByName(rec[2], rec[1] as "struct");
-            if (id === undefined) fail(`${text}: no ${name} in the script or kernel BTF`, text);
-            size = spec.sizeOf(id);
-          } else fail(`${text}: unknown type ${name}`, text);
+          else if (rec) size = this.#recordSize(name, text);
+          else fail(`${text}: unknown type ${name}`, text);
         } else {
           const t = types[0];
           size = t.kind === "int"
