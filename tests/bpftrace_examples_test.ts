@@ -8,6 +8,7 @@
 // lines of the bpftrace program it mirrors.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { loadKernelSpec } from "../src/btf/mod.ts";
 import { haveFeature, type MiscFeature } from "../src/features/mod.ts";
 import { requireTool } from "./_helpers.ts";
 
@@ -45,6 +46,11 @@ export interface Case {
   needs?: MiscFeature;
 }
 
+/** Whether the kernel's struct `name` has a member `member` (its BTF). */
+function hasMember(name: string, member: string): boolean {
+  const t = loadKernelSpec().typeByName(name, "struct");
+  return t?.kind === "struct" && t.members.some((m) => m.name === member);
+}
 const noTime = (l: string) => l.replace(/^\d\d:\d\d:\d\d\s+/, "");
 const bt = (tool: string) => `/usr/sbin/${tool}.bt`;
 // One TLS connection through libssl: a server for one client, a client sending a line.
@@ -53,7 +59,8 @@ const TLS = "(./bpfex_openssl s_server -accept 44330 -cert cert.pem -key key.pem
   "127.0.0.1:44330 -quiet >/dev/null 2>&1; wait";
 const NANOSLEEP = './bpfex_py -c "import ctypes; ts = (ctypes.c_long * 2)(0, 12000000); ' +
   'ctypes.CDLL(None).syscall(35, ts, None)"';
-const DD_IO = "./bpfex_dd if=/dev/zero of=/tmp/bpfex/io bs=4k count=16 oflag=direct 2>/dev/null";
+/** 16 direct 4 KiB writes to ./disk (see disk()): 16 block requests of the workload's own. */
+const DD_IO = "./bpfex_dd if=/dev/zero of=disk bs=4k count=16 oflag=direct 2>/dev/null";
 const DD_CPU = "./bpfex_dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null";
 /**
  * A local TCP connection (tcp.py, port 44331) in a network namespace of its own; with
@@ -84,9 +91,13 @@ const ADDRS = `
     $saddr = ntop(args->saddr_v6);
     $daddr = ntop(args->daddr_v6);
   }`;
-/** A process outgrowing a 32 MiB memory cgroup (v1 here, v2 where it is the only one). */
+/**
+ * A process outgrowing a 32 MiB memory cgroup (v1 here, v2 where it is the only one, with
+ * the memory controller enabled for the root's children: the VM stage's fresh cgroup2 has none).
+ */
 const OOM = "cg=/sys/fs/cgroup/memory/bpfex_oom; lim=memory.limit_in_bytes; " +
-  "[ -d /sys/fs/cgroup/memory ] || { cg=/sys/fs/cgroup/bpfex_oom; lim=memory.max; }; " +
+  "[ -d /sys/fs/cgroup/memory ] || { cg=/sys/fs/cgroup/bpfex_oom; lim=memory.max; " +
+  "echo +memory > /sys/fs/cgroup/cgroup.subtree_control; }; " +
   'mkdir -p $cg && echo 32M > $cg/$lim && sh -c "echo \\$\\$ > $cg/cgroup.procs; ' +
   "exec ./bpfex_py -c 'b = [bytearray(1 << 20) for _ in range(256)]'\" 2>/dev/null; " +
   "rmdir $cg; true";
@@ -204,8 +215,9 @@ export const CASES: Case[] = [
   systemWide("bitesize", DD_IO, { compare: { mode: "maps", keys: /^bpfex_dd$/, values: "exact" } }),
   systemWide("cpuwalk", DD_CPU),
   systemWide("runqlen", "./bpfex_sleep 0.05", {
-    // Linux 6.13 renamed cfs_rq.nr_running to nr_queued (the example reads the new name).
-    edit: (s) => s.replace("$my_q->nr_running", "$my_q->nr_queued"),
+    // Linux 6.13 renamed cfs_rq.nr_running to nr_queued (the example reads the kernel's name).
+    edit: (s) =>
+      hasMember("cfs_rq", "nr_queued") ? s.replace("$my_q->nr_running", "$my_q->nr_queued") : s,
   }),
   systemWide("pidpersec", "./bpfex_true; ./bpfex_sleep 1.2"),
   snoop("syncsnoop", "./bpfex_sync /tmp/bpfex/a", {
@@ -594,9 +606,31 @@ function prepare(): void {
     args.push("-out", "cert.pem", "-subj", "/CN=bpfex", "-days", "2");
     new Deno.Command("openssl", { args, cwd: DIR, stdout: "null", stderr: "null" }).outputSync();
   }
+  if (!existsSync(`${DIR}/disk`)) Deno.symlinkSync(disk(), `${DIR}/disk`);
   Deno.writeTextFileSync(`${DIR}/tcp.py`, TCP_PY);
   Deno.writeTextFileSync(`${DIR}/a`, "a\n");
   Deno.writeTextFileSync(`${DIR}/b`, "b\n");
+}
+
+/**
+ * What DD_IO writes to: a file in DIR when DIR is on a block device, else (the VM
+ * stage's tmpfs /tmp over a 9p /: no disk, and no O_DIRECT on 6.1's tmpfs) a loop
+ * device over a file in DIR, detached when the tests end.
+ */
+function disk(): string {
+  const dev = Deno.statSync(DIR).dev ?? 0;
+  if (((dev >> 8) & 0xfff) !== 0) return `${DIR}/io`; // major 0: no device (tmpfs)
+  const img = `${DIR}/disk.img`;
+  Deno.writeFileSync(img, new Uint8Array());
+  Deno.truncateSync(img, 16 << 20);
+  const r = new Deno.Command("losetup", { args: ["-f", "--show", img] }).outputSync();
+  const loop = new TextDecoder().decode(r.stdout).trim();
+  assert.ok(r.success && loop, `losetup -f ${img}: ${new TextDecoder().decode(r.stderr)}`);
+  globalThis.addEventListener("unload", () => {
+    new Deno.Command("losetup", { args: ["-d", loop] }).outputSync();
+    Deno.removeSync(`${DIR}/disk`);
+  });
+  return loop;
 }
 
 // ---------------------------------------------------------------- tracers
@@ -637,10 +671,14 @@ class Tracer {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until each tracer's attached descriptors stop changing (and are some), or it exits. */
+/**
+ * Waits until each tracer's attached descriptors stop changing (and are some), or it exits
+ * (120 s against a hang: under the VM stage's TCG, bpftrace 0.17 takes over 30 s to compile
+ * a program casting to kernel structs).
+ */
 async function whenAttached(ts: Tracer[], exited: () => boolean): Promise<void> {
   let last = ts.map(() => -1);
-  for (let i = 0; i < 300 && !exited(); i++) {
+  for (let i = 0; i < 1200 && !exited(); i++) {
     const now = ts.map((t) => t.attached());
     if (now.every((n, j) => n > 0 && n === last[j])) return;
     last = now;
@@ -648,7 +686,7 @@ async function whenAttached(ts: Tracer[], exited: () => boolean): Promise<void> 
   }
   if (!exited()) {
     for (const t of ts) t.child.kill("SIGKILL");
-    throw new Error(`not attached after 30 s: ${ts.map((t) => `${t.attached()} probes`)}`);
+    throw new Error(`not attached after 120 s: ${ts.map((t) => `${t.attached()} probes`)}`);
   }
 }
 
