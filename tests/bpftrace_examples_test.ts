@@ -640,7 +640,13 @@ class Tracer {
   out = "";
   err = "";
   readonly done: Promise<Deno.CommandStatus>;
-  constructor(cmd: string, args: string[]) {
+  /**
+   * What the tracer prints once it attaches (its descriptors before that, if any, are not
+   * its probes').
+   */
+  readonly attaching?: RegExp;
+  constructor(cmd: string, args: string[], attaching?: RegExp) {
+    this.attaching = attaching;
     this.child = new Deno.Command(cmd, {
       args,
       cwd: ROOT,
@@ -656,6 +662,7 @@ class Tracer {
   }
   /** Descriptors that hold an attached probe (perf events, BPF links). */
   attached(): number {
+    if (this.attaching && !this.attaching.test(this.out)) return 0;
     let n = 0;
     try {
       for (const e of Deno.readDirSync(`/proc/${this.child.pid}/fd`)) {
@@ -714,9 +721,12 @@ async function runCase(c: Case): Promise<{ ours: string; theirs: string }> {
     pid = waiter.pid;
     program = program.replace("PID", String(pid));
   }
+  // bpftrace 0.17 says "Attaching" once it has compiled the program and handles SIGINT
+  // (under TCG, a SIGINT sent earlier killed it: exit code 130, vfsstat in a guest run).
   const theirs = new Tracer(
     "bpftrace",
     program.startsWith("/") ? [program] : ["-e", program],
+    ATTACHING,
   );
   const ours = new Tracer(Deno.execPath(), [
     "run",
@@ -790,8 +800,10 @@ async function runCase(c: Case): Promise<{ ours: string; theirs: string }> {
   return { ours: ours.out, theirs: theirsOut(theirs.out) };
 }
 
+/** The line bpftrace prints before it attaches its probes. */
+const ATTACHING = /^Attaching \d+ probes?\.\.\.\n/;
 /** bpftrace's output without its "Attaching N probes..." line. */
-const theirsOut = (out: string) => out.replace(/^Attaching \d+ probes?\.\.\.\n/, "");
+const theirsOut = (out: string) => out.replace(ATTACHING, "");
 
 /** The lines of an output that `match` picks (the workload's), normalized and sorted. */
 function workloadLines(c: Case, match: RegExp, text: string): string[] {
