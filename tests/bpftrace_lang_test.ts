@@ -207,8 +207,8 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
 
 compareCases(CASES);
 
-// Locals whose type a reassignment would change, two struct pointers subtracted: refused by the
-// back end's checker, in bpftrace's words.
+// Locals whose type a reassignment would change, two struct pointers subtracted, a pointer
+// printed: refused by the back end's checker, in bpftrace's words.
 const MISTYPED_LOCALS = [
   "BEGIN { $p = curtask->parent; $p = curtask->mm; exit(); }",
   "BEGIN { $p = curtask; $p = 1; exit(); }",
@@ -217,6 +217,7 @@ const MISTYPED_LOCALS = [
   "BEGIN { $p = *curtask; $p = *curtask->mm; exit(); }",
   "BEGIN { $p = *curtask; $p = curtask; exit(); }",
   'BEGIN { $p = curtask->parent; $q = $p + 1; printf("%d\\n", $q - $p); exit(); }',
+  "BEGIN { $p = curtask->parent; print($p); exit(); }",
 ];
 
 Deno.test("trace refuses a local's type-changing reassignment and struct pointer subtraction with bpftrace's message", async () => {

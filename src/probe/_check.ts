@@ -473,11 +473,17 @@ export class ScriptChecker {
         if (s.value.op === "call" && s.value.fn === "join") return this.#join(s.value, env, pt);
         this.#expr(s.value, env, pt);
         return;
-      case "print_value":
-        if (this.#expr(s.value, env, pt).kind === "record") {
+      case "print_value": {
+        const t = this.#expr(s.value, env, pt);
+        if (t.kind === "record") {
           fail(`${text}: printing a struct value is not supported yet; print its members`, text);
         }
+        // bpftrace's words
+        if (t.kind === "ptr") {
+          fail(`${text}: ${typeText(t)} type passed to print() is not printable`, text);
+        }
         return;
+      }
       case "time":
       case "exit":
       case "return":
