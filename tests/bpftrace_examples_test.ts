@@ -606,10 +606,20 @@ function prepare(): void {
     args.push("-out", "cert.pem", "-subj", "/CN=bpfex", "-days", "2");
     new Deno.Command("openssl", { args, cwd: DIR, stdout: "null", stderr: "null" }).outputSync();
   }
-  if (!existsSync(`${DIR}/disk`)) Deno.symlinkSync(disk(), `${DIR}/disk`);
+  // The link itself: its target ./io only exists once written.
+  if (!isLink(`${DIR}/disk`)) Deno.symlinkSync(disk(), `${DIR}/disk`);
   Deno.writeTextFileSync(`${DIR}/tcp.py`, TCP_PY);
   Deno.writeTextFileSync(`${DIR}/a`, "a\n");
   Deno.writeTextFileSync(`${DIR}/b`, "b\n");
+}
+
+/** Whether `path` is a symbolic link (dangling or not). */
+function isLink(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isSymlink;
+  } catch {
+    return false;
+  }
 }
 
 /**
