@@ -1,6 +1,6 @@
 // `prog dump xlated|jited` (cli.ts) against bpftool 7.1 on the same
 // programs: ones assembled here to cover every instruction class (ALU and
-// JMP in 64 and 32 bits, immediates and registers, endianness and ISA v4
+// JMP in 64 and 32 bits, immediates and registers, endianness, ISA v4
 // forms, loads, stores, atomics, 64-bit immediates, map pointers and map
 // values, helper calls, tail calls, bpf-to-bpf calls, packet loads),
 // basic.c loaded by this library's loader (BTF func_info and line_info:
@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadCollection, loadCollectionSpec } from "../src/collection/mod.ts";
+import { haveFeature } from "../src/features/mod.ts";
 import { createMap } from "../src/map/mod.ts";
 import { loadProgram } from "../src/program/load.ts";
 import type { Program } from "../src/program/program.ts";
@@ -69,7 +70,7 @@ async function bpftoolVisual(args: string[]): Promise<string> {
 
 const FORMS = [[], ["opcodes"], ["visual"], ["-j"], ["-p", "linum"]];
 
-/** ALU, endianness, ISA v4 ALU forms, 64-bit immediates, helper calls, jumps of every kind. */
+/** ALU, endianness, 64-bit immediates, stores and loads, helper calls, jumps of every kind (ISA v1-v3). */
 function aluAndJumps(): Uint8Array {
   const alu = [];
   const ops = ["add", "sub", "mul", "div", "or", "and", "lsh", "rsh", "mod", "xor", "mov", "arsh"];
@@ -101,12 +102,6 @@ function aluAndJumps(): Uint8Array {
     asm.le16(R1),
     asm.be32(R2),
     asm.be64(R3),
-    asm.bswap16(R1),
-    asm.bswap64(R2),
-    asm.sdiv64(R1, R3),
-    asm.smod32(R2, 5),
-    asm.movsx64(R3, R1, 8),
-    asm.movsx32(R3, R2, 16),
     asm.lddw(R4, 0x123456789abcdef0n),
     asm.lddw(R4, -1n),
     asm.stdw(R10, -8, -5),
@@ -115,17 +110,36 @@ function aluAndJumps(): Uint8Array {
     asm.stb(R10, -19, -1),
     asm.stxdw(R10, -32, R4),
     asm.ldxdw(R0, R10, -32),
-    asm.ldxsb(R0, R10, -19),
-    asm.ldxsw(R0, R10, -16),
     asm.ldxh(R0, R10, -18),
     asm.call("ktime_get_ns"),
     asm.call("get_prandom_u32"),
     asm.mov64(R1, R0),
     asm.mov64(R2, 2),
     ...jumps as never[],
+    asm.ja(0),
+    asm.mov64(R0, 0),
+    asm.exit(),
+  ]).bytes;
+}
+
+/** The ISA v4 forms (Linux 6.6): bswap, sdiv and smod, movsx, sign-extending loads, gotol. */
+function isaV4(): Uint8Array {
+  return assemble([
+    asm.mov64(R1, 1),
+    asm.mov64(R2, 2),
+    asm.mov64(R3, 3),
+    asm.bswap16(R1),
+    asm.bswap64(R2),
+    asm.sdiv64(R1, R3),
+    asm.smod32(R2, 5),
+    asm.movsx64(R3, R1, 8),
+    asm.movsx32(R3, R2, 16),
+    asm.stw(R10, -16, 0x7fffffff),
+    asm.stb(R10, -19, -1),
+    asm.ldxsb(R0, R10, -19),
+    asm.ldxsw(R0, R10, -16),
     asm.ja32(0),
     asm.gotol(0),
-    asm.ja(0),
     asm.mov64(R0, 0),
     asm.exit(),
   ]).bytes;
@@ -238,6 +252,19 @@ Deno.test("cli prog dump xlated: assembled programs of every instruction class, 
   const callText = await cli(["prog", "dump", "xlated", "id", String(calls.info().id)]);
   assert.match(callText, /call pc\+\d+#bpf_prog_[0-9a-f]{16}_F/);
   assert.match(callText, /call bpf_tail_call#12/);
+});
+
+const V4 = haveFeature("v4_isa");
+
+Deno.test({
+  name: `cli prog dump xlated: the ISA v4 forms, as bpftool prints them${
+    V4 ? "" : " (skipped: v4_isa (ISA extension v4) not supported by this kernel)"
+  }`,
+  ignore: !V4,
+  fn: async () => {
+    using v4 = loadProgram({ type: "socket_filter", instructions: isaV4(), name: "isa_v4" });
+    await compareDumps(v4);
+  },
 });
 
 Deno.test("cli prog dump xlated: basic.c from this library's loader (BTF prototypes, source lines, subprograms)", async () => {
