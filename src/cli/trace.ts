@@ -306,9 +306,14 @@ function spawnStopped(command: string): Deno.ChildProcess {
   }).spawn();
 }
 
-/** Sends SIGCONT once the child has stopped itself (its state in /proc/PID/stat is T). */
+/**
+ * Sends SIGCONT once the child has stopped itself (its state in /proc/PID/stat
+ * is T). It waits for as long as that takes: a SIGCONT sent before the stop
+ * is lost, and the command would then stay stopped and the trace never end.
+ * The shell either stops or exits (when `kill -STOP` fails), so the wait ends.
+ */
 async function resume(pid: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
+  for (;;) {
     let state = "";
     try {
       const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
@@ -317,6 +322,7 @@ async function resume(pid: number): Promise<void> {
       return; // it has ended
     }
     if (state === "T" || state === "t") break;
+    if (state === "Z" || state === "X") return; // it has ended, not yet reaped
     await new Promise((r) => setTimeout(r, 2));
   }
   Deno.kill(pid, "SIGCONT");
