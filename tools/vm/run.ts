@@ -58,10 +58,13 @@ const TEST_MODULES = ["nf_conntrack_netlink"];
  * What the host suite uses that Debian builds as modules: for its network tests,
  * veth pairs, the clsact and htb qdiscs (cli_bpftool_net_test's `net list`
  * of an htb class filter) and tc's bpf classifier and action, dummy
- * interfaces, and loop devices (tests/bpftrace_examples_test.ts's block I/O
- * workload: the guest's / is 9p and its /tmp tmpfs).
+ * interfaces, and loop devices and XFS (tests/bpftrace_examples_test.ts's block
+ * I/O workload: the guest's / is 9p and its /tmp tmpfs).
  */
-const SUITE_MODULES = ["veth", "sch_ingress", "sch_htb", "cls_bpf", "act_bpf", "dummy", "loop"];
+const SUITE_MODULES = [
+  ...["veth", "sch_ingress", "sch_htb", "cls_bpf", "act_bpf", "dummy"],
+  ...["loop", "xfs"],
+];
 /**
  * What tests/vm/bpftrace_kprobe_test.ts's workloads need: loop devices (block
  * I/O), an XFS filesystem (xfsdist), an md raid1 array (mdflush) and a zram
