@@ -14,26 +14,20 @@ import {
   type ProgLoadAttr,
 } from "../sys/bpf.ts";
 import { closeRawFd } from "../sys/fd.ts";
-import { EAGAIN } from "../sys/errno.ts";
+import { retryOnEagain } from "../sys/eagain.ts";
 
 let syscalls = 0;
 
-/** Retries of a PROG_LOAD that failed with EAGAIN (libbpf tries 5 times too). */
-const EAGAIN_RETRIES = 5;
-
 /**
  * Runs a BPF_PROG_LOAD (`load` returns the fd or -errno) again while it fails
- * with EAGAIN: the verifier gives up when a signal is pending (a profiler's
- * SIGPROF, a child's SIGCHLD), which says nothing about the kernel, and a
- * probe's "no" is cached for the whole process.
+ * with EAGAIN (src/sys/eagain.ts): a pending signal says nothing about the
+ * kernel, and a probe's "no" is cached for the whole process.
  */
 function progLoadRetrying(load: () => number): number {
-  let r = -EAGAIN;
-  for (let i = 0; i <= EAGAIN_RETRIES && r === -EAGAIN; i++) {
+  return retryOnEagain(() => {
     syscalls++;
-    r = load();
-  }
-  return r;
+    return load();
+  });
 }
 
 /** How many bpf(2) calls the probes have made in this process. */

@@ -10,9 +10,10 @@ import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
 import { BpfCmd, bpfRaw, cString, encodeAttr, type ProgLoadAttr } from "../sys/bpf.ts";
 import { AluOp, Class, OP_EXIT, ProgramType, Source } from "../sys/abi.ts";
 import { bpfRawAsync } from "../sys/bpf_async.ts";
-import { E2BIG, EACCES, EAGAIN, EINVAL, ENOMEM, ENOSPC, EPERM } from "../sys/errno.ts";
+import { E2BIG, EACCES, EINVAL, ENOMEM, ENOSPC, EPERM } from "../sys/errno.ts";
 import { type PermissionError, SyscallError } from "../sys/error.ts";
 import { closeRawFd, FD } from "../sys/fd.ts";
+import { retryOnEagain } from "../sys/eagain.ts";
 import { memo } from "../sys/probe_cache.ts";
 import { kernelVersionCode } from "../sys/uname.ts";
 import {
@@ -56,7 +57,6 @@ export const MAX_INSNS = 1_000_000;
 /** The attribute size that includes `log_true_size` (6.4+; older kernels see a zero tail). */
 const ATTR_SIZE_WITH_TRUE_SIZE = 144;
 const LOG_TRUE_SIZE_OFFSET = 140;
-const EAGAIN_RETRIES = 5;
 
 const NAME_CHARS = /^[A-Za-z0-9_.]*$/;
 
@@ -194,12 +194,10 @@ function attempt(attr: ProgLoadAttr, logLevel: number, logSize: number): Attempt
     ? { ...attr, logLevel, logSize, logBuf }
     : { ...attr, logLevel: 0, logSize: 0, logBuf: undefined };
   const { buf, size, keep } = encodeAttr("PROG_LOAD", withLog);
-  let result = 0;
-  for (let i = 0; i <= EAGAIN_RETRIES; i++) {
-    // EAGAIN: the verifier stops when a signal is pending; try again.
-    result = bpfRaw(BpfCmd.PROG_LOAD, buf, Math.max(size, ATTR_SIZE_WITH_TRUE_SIZE));
-    if (result !== -EAGAIN) break;
-  }
+  // EAGAIN: the verifier stops when a signal is pending; try again.
+  const result = retryOnEagain(() =>
+    bpfRaw(BpfCmd.PROG_LOAD, buf, Math.max(size, ATTR_SIZE_WITH_TRUE_SIZE))
+  );
   keep.length = 0;
   const trueSize = new DataView(buf.buffer).getUint32(LOG_TRUE_SIZE_OFFSET, true);
   let log = "";

@@ -67,6 +67,8 @@ export const SYMBOLS = {
   setns: { parameters: ["i32", "i32"], result: "i32" },
   unshare: { parameters: ["i32"], result: "i32" },
   sched_getcpu: { parameters: [], result: "i32" },
+  /** pthread_sigmask(how, set, oldset): src/sys/eagain.ts blocks signals for one last try. */
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** realpath(path, resolved[PATH_MAX]): src/sys/file.ts without --allow-read. */
   realpath: { parameters: ["buffer", "buffer"], result: "pointer" },
 } as const;
