@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { loadKernelSpec } from "../src/btf/mod.ts";
 import { haveFeature, type MiscFeature } from "../src/features/mod.ts";
+import { tracepointExists } from "../src/tracefs/mod.ts";
 import { requireTool } from "./_helpers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -104,6 +105,8 @@ const OOM = "cg=/sys/fs/cgroup/memory/bpfex_oom; lim=memory.limit_in_bytes; " +
 /** A Debian tool printing a line per event: the lines of the workload's processes are compared. */
 const snoop = (example: string, workload: string, more: Partial<Case> & { match: RegExp }) =>
   systemWide(example, workload, { compare: { mode: "lines", match: more.match }, ...more });
+/** Linux 6.5's tracepoints of blk_account_io_start/_done, which biosnoop and biostacks use where present. */
+const BLOCK_IO = tracepointExists("block", "block_io_start");
 /** A Debian tool aggregating system-wide: the maps' names and kinds are compared. */
 const systemWide = (example: string, workload: string, more: Partial<Case> = {}): Case => ({
   example,
@@ -468,7 +471,8 @@ tracepoint:oom:mark_victim
 }
 `,
   }),
-  // The time and latency columns are each tracer's own (elapsed, nsecs).
+  // The time and latency columns are each tracer's own (elapsed, nsecs). Before 6.5, from
+  // issue to completion, as the example does.
   snoop("biosnoop", DD_IO, {
     match: /bpfex_dd/,
     normalize: (l) => l.replace(/^\d+\s+/, "").replace(/\s+\d+$/, ""),
@@ -476,13 +480,13 @@ tracepoint:oom:mark_victim
 {
   printf("%-12s %-7s %-16s %-6s %7s\\n", "TIME(ms)", "DISK", "COMM", "PID", "LAT(ms)");
 }
-tracepoint:block:block_io_start
+tracepoint:block:${BLOCK_IO ? "block_io_start" : "block_rq_issue"}
 {
   @start[args->dev, args->sector] = nsecs;
   @iopid[args->dev, args->sector] = pid;
   @iocomm[args->dev, args->sector] = comm;
 }
-tracepoint:block:block_io_done
+tracepoint:block:${BLOCK_IO ? "block_io_done" : "block_rq_complete"}
 /@start[args->dev, args->sector] != 0 && @iopid[args->dev, args->sector] != 0 &&
   @iocomm[args->dev, args->sector] != ""/
 {
@@ -535,12 +539,13 @@ END
 }
 `,
   }),
+  // Before 6.5, from the request's queueing, as the example does.
   systemWide("biostacks", DD_IO, {
     bpftrace: `BEGIN
 {
   printf("Tracing block I/O with init stacks. Hit Ctrl-C to end.\\n");
 }
-tracepoint:block:block_io_start
+tracepoint:block:${BLOCK_IO ? "block_io_start" : "block_rq_insert"}
 {
   @reqstack[args->dev, args->sector] = kstack;
   @reqts[args->dev, args->sector] = nsecs;

@@ -2,8 +2,10 @@
  * A tracepoint variant of Debian's bpftrace tool biostacks.bt (which uses
  * `kprobe:blk_account_io_start` and `blk_mq_start_request`, absent here):
  * the time from a block I/O's accounting start to its issue, as a histogram
- * per kernel stack of the start, from `block:block_io_start` and
- * `block:block_rq_issue` (which blk_mq_start_request fires). They carry no
+ * per kernel stack of the start, from `block:block_io_start` (the tracepoint
+ * of blk_account_io_start, since Linux 6.5; before, `block:block_rq_insert`,
+ * the queueing of the request, which devices without an I/O scheduler skip)
+ * to `block:block_rq_issue` (which blk_mq_start_request fires). They carry no
  * request pointer, so the stack and time are kept per device and sector.
  *
  *     deno run --allow-ffi examples/bpftrace/biostacks.ts
@@ -11,6 +13,9 @@
  * @module
  */
 import { clear, hist, kstack, nsecs, printf, script, tracepoint } from "@denobpf/ebpf/probe";
+import { tracepointExists } from "@denobpf/ebpf/tracefs";
+
+const start = tracepointExists("block", "block_io_start") ? "block_io_start" : "block_rq_insert";
 
 await using _ = await script(({ begin, on, end, map }) => {
   const [reqstack, reqts] = [
@@ -18,7 +23,7 @@ await using _ = await script(({ begin, on, end, map }) => {
     map<[number, number], number>("@reqts"),
   ];
   begin(() => printf("Tracing block I/O with init stacks. Hit Ctrl-C to end.\n"));
-  on(tracepoint("block:block_io_start"), ({ args }) => {
+  on(tracepoint(`block:${start}`), ({ args }) => {
     reqstack.set([args.dev, args.sector], kstack);
     reqts.set([args.dev, args.sector], nsecs);
   });
