@@ -3,6 +3,7 @@
 // length of the test packet less its 14-byte Ethernet header, so each run
 // emits a record we can predict).
 
+import assert from "node:assert/strict";
 import * as asm from "../src/asm/builders.ts";
 import { R0, R1, R10, R2, R3, R4, R5, R6 } from "../src/asm/register.ts";
 import { bpf, FD } from "../src/sys/mod.ts";
@@ -89,4 +90,36 @@ export function runOnce(prog: FD, len: number, repeat = 1): number {
 export function decodeRecord(rec: Uint8Array): { len: number; mark: number } {
   const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   return { len: Number(dv.getBigUint64(0, true)), mark: Number(dv.getBigUint64(8, true)) };
+}
+
+/**
+ * Runs `fn` with this thread pinned to the CPU it is on (sched_setaffinity),
+ * then restores its CPU mask: BPF_F_CURRENT_CPU output of a test run goes to
+ * the CPU the thread runs on, and a lost-sample record reaches a CPU's ring
+ * only with that CPU's next write.
+ */
+export function onOneCpu<T>(fn: () => T): T {
+  const lib = Deno.dlopen(
+    "libc.so.6",
+    {
+      sched_getcpu: { parameters: [], result: "i32" },
+      sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+      sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+    } as const,
+  );
+  const old = new Uint8Array(128);
+  const cpu = lib.symbols.sched_getcpu();
+  const one = new Uint8Array(128);
+  one[cpu >> 3] = 1 << (cpu & 7);
+  try {
+    assert.equal(lib.symbols.sched_getaffinity(0, 128n, old), 0, "sched_getaffinity");
+    assert.equal(lib.symbols.sched_setaffinity(0, 128n, one), 0, `sched_setaffinity to CPU ${cpu}`);
+    try {
+      return fn();
+    } finally {
+      lib.symbols.sched_setaffinity(0, 128n, old);
+    }
+  } finally {
+    lib.close();
+  }
 }

@@ -3,7 +3,7 @@ import { createMap } from "../src/map/mod.ts";
 import { perfReader, type PerfRecord } from "../src/perf/mod.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { onlineCpus, openFdCount, possibleCpuCount } from "../src/sys/mod.ts";
-import { decodeRecord, MARK, perfWriter, runOnce } from "./_events_fixtures.ts";
+import { decodeRecord, MARK, onOneCpu, perfWriter, runOnce } from "./_events_fixtures.ts";
 
 function perfMap() {
   return createMap({
@@ -41,22 +41,26 @@ Deno.test("perf buffer: overflow is reported as lost-sample records", () => {
   using map = perfMap();
   using prog = perfWriter(map.fd);
   using reader = perfReader(map, { perCpuBufferSize: 4096 });
-  // 4096-byte ring, each sample 8 header + 4 size + 20 padded data = 32 bytes
-  for (let i = 0; i < 1000; i++) runOnce(prog, 14 + (i % 50));
-  let samples = 0;
-  let lost = 0;
-  reader.consume((r) => {
-    if (r.lost) lost += r.lost;
-    else samples++;
+  // On one CPU: the lost record is written to the ring of the CPU that lost,
+  // with its next write, and the thread could otherwise migrate in between.
+  onOneCpu(() => {
+    // 4096-byte ring, each sample 8 header + 4 size + 20 padded data = 32 bytes
+    for (let i = 0; i < 1000; i++) runOnce(prog, 14 + (i % 50));
+    let samples = 0;
+    let lost = 0;
+    reader.consume((r) => {
+      if (r.lost) lost += r.lost;
+      else samples++;
+    });
+    // The lost record itself takes ring space, so it appears once the reader freed some.
+    for (let i = 0; i < 3; i++) runOnce(prog, 14);
+    reader.consume((r) => {
+      if (r.lost) lost += r.lost;
+      else samples++;
+    });
+    assert.ok(lost > 0, "some samples lost");
+    assert.equal(samples + lost, 1003, `samples ${samples} + lost ${lost}`);
   });
-  // The lost record itself takes ring space, so it appears once the reader freed some.
-  for (let i = 0; i < 3; i++) runOnce(prog, 14);
-  reader.consume((r) => {
-    if (r.lost) lost += r.lost;
-    else samples++;
-  });
-  assert.ok(lost > 0, "some samples lost");
-  assert.equal(samples + lost, 1003, `samples ${samples} + lost ${lost}`);
 });
 
 Deno.test("perf buffer: async iterator and pause/resume", async () => {
