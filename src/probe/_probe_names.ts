@@ -259,14 +259,23 @@ export function btfFunctions(
   return out;
 }
 
-/** Whether fentry/fexit can take `object:func`: at most 6 parameters, as bpftrace checks. */
+/**
+ * Whether fentry/fexit can take `object:func`: at most 6 parameters, as
+ * bpftrace checks. Static functions of one name in several files are
+ * several BTF funcs (6.1's vmlinux has two `compute_score`, of 6 and 8
+ * parameters); bpftrace lists the name when any of them qualifies.
+ */
 export function fentryAttachable(objects: readonly BtfObject[], line: string): boolean {
   const colon = line.indexOf(":");
   const spec = objects.find((o) => o.name === line.slice(0, colon))?.spec;
-  const fn = spec?.typeByName(line.slice(colon + 1), "func");
-  if (!spec || fn?.kind !== "func") return false;
-  const proto = spec.typeById(fn.type);
-  return proto.kind === "func_proto" && proto.params.length <= 6;
+  if (!spec) return false;
+  // A module's split BTF: its own funcs, not the base's of the same name.
+  return spec.typeIdsByName(line.slice(colon + 1), "func").some((id) => {
+    const fn = spec.typeById(id);
+    if (id < spec.firstTypeId || fn.kind !== "func") return false;
+    const proto = spec.typeById(fn.type);
+    return proto.kind === "func_proto" && proto.params.length <= 6;
+  });
 }
 
 /**
