@@ -603,8 +603,12 @@ function prepare(): void {
     bpfex_openssl: "/usr/bin/openssl",
   };
   for (const [name, from] of Object.entries(bins)) {
-    Deno.copyFileSync(from, `${DIR}/${name}`);
-    Deno.chmodSync(`${DIR}/${name}`, 0o755);
+    // Copied beside and renamed over: a copy still running from an earlier
+    // case (an openssl server the 6.1 guest was slow to end) makes writing
+    // into the file itself fail with ETXTBSY.
+    Deno.copyFileSync(from, `${DIR}/${name}.new`);
+    Deno.chmodSync(`${DIR}/${name}.new`, 0o755);
+    Deno.renameSync(`${DIR}/${name}.new`, `${DIR}/${name}`);
   }
   if (!existsSync(`${DIR}/cert.pem`)) {
     const args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem"];
