@@ -442,7 +442,8 @@ vmTest("trace runs /usr/sbin/swapin.bt unchanged as bpftrace does (zram swap)", 
   const cg = await memoryCgroup("denobpf_swap", 16 << 20, "max");
   const sh = await pythonIn(
     cg,
-    "b = [bytearray(1 << 20) for _ in range(48)]; sum(x[0] for x in b)",
+    // then 2.5 s more, so that interval:s:1 prints its time line in both tracers before the exit
+    "import time; b = [bytearray(1 << 20) for _ in range(48)]; sum(x[0] for x in b); time.sleep(2.5)",
   );
   try {
     const [theirs, ours] = await both(["/usr/sbin/swapin.bt", "-c", `/bin/sh ${sh}`]);
