@@ -18,6 +18,11 @@
 // config, which it also finds at /boot/config-<release> on a tmpfs, as an
 // installed Debian kernel has it) and powers off.
 //
+// With --jobs=N (the default for the host suite: 2 on a host with 2 cores
+// or more) N guests boot side by side, each its own kernel, and the suite's
+// test files are dealt out among them by their cost in
+// tools/vm/file_costs.json, tests/vm/ last in one of them.
+//
 // Each run's summary is printed (`vm: <run>: N passed, N failed, K skipped
 // in S s`, then the skipped tests' names, the files left out with --ignore
 // and the costliest files in QEMU CPU seconds), and the last line is the sum
@@ -36,6 +41,7 @@ import { renderInit, type Share } from "./guest_init.ts";
 import { ensureKernel, ensurePackages, type Kernel, VmUnavailable } from "./host.ts";
 import { buildInitramfs } from "./initramfs.ts";
 import { boot } from "./qemu.ts";
+import { listTestFiles, type ShardRun, shardRuns } from "./shard.ts";
 import {
   addCounts,
   fileSeconds,
@@ -81,6 +87,15 @@ const ALL_MODULES = [...BOOT_MODULES, ...SUITE_MODULES, ...TEST_MODULES, ...TOOL
  * QEMU CPU seconds.
  */
 const DEFAULT_TIMEOUT_S = 2700;
+/**
+ * Guests booted side by side for the host suite: under TCG one guest running
+ * `deno test` keeps about one host core busy.
+ */
+const DEFAULT_JOBS = Math.max(1, Math.min(2, navigator.hardwareConcurrency));
+/** Seconds each test file took in the guest, by which --jobs deals them out. */
+const COSTS = `${PROJECT}/tools/vm/file_costs.json`;
+/** The cost of a file the table does not know yet. */
+const UNKNOWN_COST_S = 20;
 
 const USAGE = `usage: deno run -A tools/vm/run.ts [options] [test files or dirs...]
 Runs the tests with deno test inside Debian's 6.1 kernel under QEMU; without files,
@@ -91,20 +106,20 @@ the host suite (tests/ without tests/vm/), then tests/vm/.
   --ignore=PATHS     leave these test files or dirs out (comma-separated), as deno test --ignore
   --filter=PATTERN   only the tests whose names match (a string or /regex/), as deno test --filter
   --no-check         do not type-check the tests on the host (dependencies are still cached)
+  --jobs=N           boot N guests side by side, the test files dealt out among them by
+                     their cost in tools/vm/file_costs.json (default: 2 on 2+ cores
+                     for the host suite, else 1)
+  --write-costs      write the files' measured times to tools/vm/file_costs.json
   --keep             keep the run's work directory under .vm/
   --exec=COMMAND     run a shell command in the guest instead of deno test (debugging)`;
 
 const log = (s: string) => console.log(s);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** One `deno test` run in the guest. */
-interface TestRun {
-  /** File-name-safe name, also the label in the summary. */
-  name: string;
+/** One `deno test` run in the guest (or its share of one, with `--jobs`). */
+interface TestRun extends ShardRun {
   /** Modules the guest loads before this run (and keeps for the runs after it). */
   modules: string[];
-  /** What `deno test` gets after its options: files, dirs and --ignore. */
-  args: string[];
   /** The files to type-check and cache on the host. */
   files: string[];
   /** Test files or dirs left out with --ignore (named in the summary). */
@@ -118,13 +133,18 @@ interface Options {
   shell?: string;
   /** deno test's --filter for every run. */
   filter?: string;
+  /** Guests booted side by side, the runs' files dealt out among them. */
+  jobs: number;
+  /** Write the files' measured times to tools/vm/file_costs.json. */
+  writeCosts: boolean;
   runs: TestRun[];
 }
 
 const FOCUSED: TestRun = {
   name: "focused",
   modules: [...TEST_MODULES, ...TOOL_MODULES],
-  args: [`${PROJECT}/tests/vm/`],
+  fixed: [`${PROJECT}/tests/vm/`],
+  parts: [],
   files: [`${PROJECT}/tests/vm/`],
 };
 // The host suite runs first, before the scenario's module is loaded: it
@@ -134,7 +154,8 @@ const SUITE_IGNORED = `${PROJECT}/tests/vm`;
 const SUITE: TestRun = {
   name: "suite",
   modules: SUITE_MODULES,
-  args: [`--ignore=${SUITE_IGNORED}`, SUITE_DIR],
+  fixed: [],
+  parts: [], // the test files under SUITE_DIR, listed in main()
   files: [SUITE_DIR],
 };
 
@@ -143,6 +164,8 @@ function parseArgs(argv: string[]): Options {
     timeoutMs: DEFAULT_TIMEOUT_S * 1000,
     keep: false,
     typeCheck: true,
+    jobs: 0,
+    writeCosts: false,
     runs: [],
   };
   let focused = false;
@@ -161,7 +184,13 @@ function parseArgs(argv: string[]): Options {
       if (!o.filter) throw new Error(`${a}: needs a test name or /regex/`);
     } else if (a.startsWith("--ignore=")) {
       ignored.push(...a.slice("--ignore=".length).split(",").filter((f) => f).map(abs));
-    } else if (a === "--keep") o.keep = true;
+    } else if (a.startsWith("--jobs=")) {
+      o.jobs = Number(a.slice("--jobs=".length));
+      if (!Number.isInteger(o.jobs) || o.jobs < 1) {
+        throw new Error(`${a}: needs a positive integer`);
+      }
+    } else if (a === "--write-costs") o.writeCosts = true;
+    else if (a === "--keep") o.keep = true;
     else if (a === "--focused") focused = true;
     else if (a === "--suite") suite = true;
     else if (a === "--no-check") o.typeCheck = false;
@@ -171,16 +200,13 @@ function parseArgs(argv: string[]): Options {
     } else if (a.startsWith("-")) throw new Error(`unknown option ${a}\n${USAGE}`);
     else files.push(abs(a));
   }
-  const suiteRun = {
-    ...SUITE,
-    args: [`--ignore=${[SUITE_IGNORED, ...ignored].join(",")}`, SUITE_DIR],
-    leftOut: ignored,
-  };
+  const suiteRun = { ...SUITE, leftOut: ignored };
   if (files.length) {
     o.runs.push({
       name: "files",
       modules: [...SUITE_MODULES, ...TEST_MODULES, ...TOOL_MODULES],
-      args: [...ignored.length ? [`--ignore=${ignored.join(",")}`] : [], ...files],
+      fixed: ignored.length ? [`--ignore=${ignored.join(",")}`] : [],
+      parts: files,
       files,
       leftOut: ignored,
     });
@@ -224,6 +250,12 @@ async function main(opts: Options): Promise<Outcome> {
     return { summary: "0 passed, 0 failed", code: 0 };
   }
   const tKernel = performance.now();
+  for (const r of opts.runs) {
+    if (r.name === SUITE.name) {
+      r.parts = (await listTestFiles(SUITE_DIR, [SUITE_IGNORED, ...r.leftOut ?? []]))
+        .map((f) => f.replace(`${PROJECT}/`, ""));
+    }
+  }
 
   // Type-check on the host and fill DENO_DIR with every dependency: the guest
   // runs with --no-check --cached-only and has no network.
@@ -247,12 +279,90 @@ async function main(opts: Options): Promise<Outcome> {
     return FAILED;
   }
   const tCheck = performance.now();
+  log(`vm: host setup ${secs(tKernel - t0)}, deno ${prep} ${secs(tCheck - tKernel)}`);
 
-  await Deno.mkdir(VM_DIR, { recursive: true });
-  const work = await Deno.makeTempDir({ dir: VM_DIR, prefix: "run-" });
+  const costs = await readCosts();
+  const jobs = opts.shell !== undefined
+    ? 1
+    : opts.jobs || (opts.runs.some((r) => r.name === SUITE.name) ? DEFAULT_JOBS : 1);
+  const guests = shardRuns(opts.runs, jobs, (part) => costs[part] ?? UNKNOWN_COST_S)
+    .map((pieces) =>
+      pieces.map((p): TestRun => ({
+        ...p.run,
+        fixed: [...p.run.fixed, ...p.parts],
+        parts: [],
+      }))
+    );
+  if (guests.length > 1) {
+    guests.forEach((runs, i) =>
+      log(
+        `vm: guest ${i + 1}: ${
+          runs.map((r) =>
+            r.fixed.length > 3 || r.name === FOCUSED.name
+              ? `${r.name} (${
+                r.fixed.filter((a) => !a.startsWith("--")).length
+              } of its files or dirs)`
+              : `${r.name} (${r.fixed.map((f) => f.replace(`${PROJECT}/`, "")).join(" ")})`
+          ).join(", ")
+        }`,
+      )
+    );
+  }
+
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
+  try {
+    const results = await Promise.all(
+      guests.map((runs, i) =>
+        runGuest(kernel, runs, opts, {
+          label: guests.length > 1 ? `g${i + 1}` : "",
+          signal: abort.signal,
+        })
+      ),
+    );
+    log(
+      `vm: total ${secs(performance.now() - t0)}${
+        guests.length > 1 ? ` (${guests.length} guests side by side)` : ""
+      }`,
+    );
+    if (abort.signal.aborted) {
+      log("vm: interrupted; QEMU killed");
+      return { summary: FAILED.summary, code: 130 };
+    }
+    if (opts.writeCosts) await writeCosts(costs, results.flatMap((r) => r.times));
+    return {
+      summary: summaryLine(addCounts(...results.map((r) => r.counts))),
+      code: results.find((r) => r.code !== 0)?.code ?? 0,
+    };
+  } finally {
+    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+/** What one guest's boot gave. */
+interface GuestResult {
+  counts: TestCounts;
+  code: number;
+  /** Each test file's own seconds, and each whole run's, for --write-costs. */
+  times: { part: string; seconds: number }[];
+}
+
+/** Boots one guest that runs `runs` one after the other, and reads their results. */
+async function runGuest(
+  kernel: Kernel,
+  runs: TestRun[],
+  opts: Options,
+  { label, signal }: { label: string; signal: AbortSignal },
+): Promise<GuestResult> {
+  const say = label ? (s: string) => log(`${label}| ${s}`) : log;
+  const failed = (code = 1): GuestResult => ({
+    counts: parseDenoSummary("ok | 0 passed | 1 failed")!,
+    code,
+    times: [],
+  });
+  await Deno.mkdir(VM_DIR, { recursive: true });
+  const work = await Deno.makeTempDir({ dir: VM_DIR, prefix: "run-" });
   try {
     const shareDir = `${work}/share`;
     await Deno.mkdir(shareDir);
@@ -280,7 +390,7 @@ async function main(opts: Options): Promise<Outcome> {
       },
       commands: opts.shell !== undefined
         ? [{ name: "exec", argv: ["/bin/sh", "-c", opts.shell] }]
-        : opts.runs.map((r) => ({
+        : runs.map((r) => ({
           name: r.name,
           modules: r.modules,
           argv: [
@@ -291,11 +401,12 @@ async function main(opts: Options): Promise<Outcome> {
             "--no-check",
             "--cached-only",
             ...opts.filter !== undefined ? [`--filter=${opts.filter}`] : [],
-            ...r.args,
+            ...r.fixed,
           ],
         })),
       kernelConfig: `${kernel.root}/boot/config-${kernel.kver}`,
     });
+    const tInitrd0 = performance.now();
     const initrd = `${work}/initramfs.cpio`;
     await buildInitramfs(kernel, initrd, {
       modules: ALL_MODULES,
@@ -304,11 +415,11 @@ async function main(opts: Options): Promise<Outcome> {
     });
     const tInitrd = performance.now();
 
-    log(`vm: booting ${kernel.kver} (${kernel.deb}) under QEMU/TCG`);
+    say(`vm: booting ${kernel.kver} (${kernel.deb}) under QEMU/TCG`);
     let qemuPid = 0;
     const cpu = new CpuByFile(() => cpuSeconds(qemuPid));
     const lines = new ConsoleLines((line) => {
-      log(line);
+      say(line);
       cpu.line(line);
     });
     const res = await boot({
@@ -316,7 +427,7 @@ async function main(opts: Options): Promise<Outcome> {
       kernel: kernel.vmlinuz,
       initrd,
       timeoutMs: opts.timeoutMs,
-      signal: abort.signal,
+      signal,
       shares: [
         { tag: "hostroot", path: "/", readonly: true },
         ...shares.map((s) => ({ tag: s.tag, path: s.path, readonly: !s.writable })),
@@ -325,34 +436,56 @@ async function main(opts: Options): Promise<Outcome> {
       onSpawn: (pid) => qemuPid = pid,
     });
     lines.flush();
-    const tEnd = performance.now();
-    log(
-      `vm: times: host setup ${secs(tKernel - t0)}, deno ${prep} ${secs(tCheck - tKernel)}, ` +
-        `initramfs ${secs(tInitrd - tCheck)}, QEMU (boot, tests, power-off) ${secs(res.ms)}, ` +
-        `total ${secs(tEnd - t0)}`,
+    say(
+      `vm: times: initramfs ${secs(tInitrd - tInitrd0)}, QEMU (boot, tests, power-off) ${
+        secs(res.ms)
+      }`,
     );
-    if (abort.signal.aborted) {
-      log("vm: interrupted; QEMU killed");
-      return { summary: FAILED.summary, code: 130 };
-    }
+    if (signal.aborted) return failed(130);
     if (res.timedOut) {
-      log(`vm: timed out after ${secs(opts.timeoutMs)}; QEMU killed`);
-      return FAILED;
+      say(`vm: timed out after ${secs(opts.timeoutMs)}; QEMU killed`);
+      return failed();
     }
     if (opts.shell !== undefined) {
       const code = await readNumber(`${shareDir}/exec.code`);
       if (code === undefined) {
-        log(`vm: the guest reported no exit code (QEMU exited with ${res.code}); see above`);
-        return FAILED;
+        say(`vm: the guest reported no exit code (QEMU exited with ${res.code}); see above`);
+        return failed();
       }
-      return { summary: `exit code ${code}`, code };
+      return { counts: { passed: 0, failed: 0, ignored: 0 }, code, times: [] };
     }
-    return await collect(opts.runs, shareDir, { qemuCode: res.code, cpu: cpu.files });
+    return await collect(runs, shareDir, { qemuCode: res.code, cpu: cpu.files, say });
   } finally {
-    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
     if (!opts.keep) await Deno.remove(work, { recursive: true });
-    else log(`vm: kept ${work}`);
+    else say(`vm: kept ${work}`);
   }
+}
+
+/** The cost table: seconds per test file (`tests/x_test.ts`) or whole run (`focused`). */
+async function readCosts(): Promise<Record<string, number>> {
+  const text = await Deno.readTextFile(COSTS).catch(() => "{}");
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(JSON.parse(text))) if (typeof v === "number") out[k] = v;
+  return out;
+}
+
+/** Merges measured times into the cost table (--write-costs). */
+async function writeCosts(old: Record<string, number>, times: { part: string; seconds: number }[]) {
+  const table: Record<string, unknown> = JSON.parse(
+    await Deno.readTextFile(COSTS).catch(() => "{}"),
+  );
+  for (const t of times) table[t.part] = Math.max(1, Math.round(t.seconds));
+  const { _comment, ...rest } = table;
+  const sorted = Object.entries(rest).sort((a, b) => Number(b[1]) - Number(a[1]));
+  await Deno.writeTextFile(
+    COSTS,
+    JSON.stringify({ _comment, ...Object.fromEntries(sorted) }, null, 2) + "\n",
+  );
+  log(
+    `vm: wrote ${times.length} times to ${COSTS.replace(`${PROJECT}/`, "")} (${
+      Object.keys(old).length
+    } before)`,
+  );
 }
 
 /**
@@ -399,9 +532,14 @@ async function readNumber(path: string): Promise<number | undefined> {
 async function collect(
   runs: TestRun[],
   dir: string,
-  { qemuCode, cpu = [] }: { qemuCode?: number; cpu?: FileCpu[] },
-): Promise<Outcome> {
+  { qemuCode, cpu = [], say = log }: {
+    qemuCode?: number;
+    cpu?: FileCpu[];
+    say?: (s: string) => void;
+  },
+): Promise<GuestResult> {
   const all: TestCounts[] = [];
+  const times: GuestResult["times"] = [];
   let code = 0;
   for (const r of runs) {
     const exit = await readNumber(`${dir}/${r.name}.code`);
@@ -409,7 +547,7 @@ async function collect(
     const output = await Deno.readTextFile(`${dir}/${r.name}.out`).catch(() => "");
     const counts = parseDenoSummary(output);
     if (exit === undefined || counts === undefined) {
-      log(
+      say(
         `vm: ${r.name}: ${
           exit === undefined ? "no exit code" : `no deno test summary (exit code ${exit})`
         } (QEMU exited with ${qemuCode ?? "a signal"}); see the console above`,
@@ -420,14 +558,20 @@ async function collect(
     }
     code ||= exit;
     all.push(counts);
-    log(`vm: ${r.name}: ${summaryLine(counts)}${secs !== undefined ? ` in ${secs} s` : ""}`);
-    for (const name of ignoredTests(output)) log(`vm:   skipped: ${name}`);
-    for (const f of r.leftOut ?? []) {
-      log(`vm:   left out (--ignore): ${f.replace(`${PROJECT}/`, "")}`);
+    if (r.name === FOCUSED.name && secs !== undefined) times.push({ part: r.name, seconds: secs });
+    else {
+      for (const f of fileSeconds(output)) {
+        times.push({ part: f.file.replace(/^\.\//, ""), seconds: f.seconds });
+      }
     }
-    logSlowest(output, cpu.filter((c) => c.run === r.name));
+    say(`vm: ${r.name}: ${summaryLine(counts)}${secs !== undefined ? ` in ${secs} s` : ""}`);
+    for (const name of ignoredTests(output)) say(`vm:   skipped: ${name}`);
+    for (const f of r.leftOut ?? []) {
+      say(`vm:   left out (--ignore): ${f.replace(`${PROJECT}/`, "")}`);
+    }
+    logSlowest(output, cpu.filter((c) => c.run === r.name), say);
   }
-  return { summary: summaryLine(addCounts(...all)), code };
+  return { counts: addCounts(...all), code, times };
 }
 
 /**
@@ -435,7 +579,7 @@ async function collect(
  * guest's work, whatever else loads the host) and the guest's own sum of
  * the file's test times.
  */
-function logSlowest(output: string, cpu: FileCpu[]): void {
+function logSlowest(output: string, cpu: FileCpu[], say: (s: string) => void): void {
   const wall = new Map(fileSeconds(output).map((f) => [f.file, f.seconds]));
   const rows = cpu.length
     ? cpu.map((c) => ({ file: c.file, cpu: c.cpu, wall: wall.get(c.file) }))
@@ -443,13 +587,13 @@ function logSlowest(output: string, cpu: FileCpu[]): void {
   rows.sort((a, b) => (b.cpu ?? b.wall ?? 0) - (a.cpu ?? a.wall ?? 0));
   if (!rows.length) return;
   const total = rows.reduce((t, r) => t + (r.cpu ?? 0), 0);
-  log(
+  say(
     `vm:   costliest files (QEMU CPU s, tests' own s)${
       cpu.length ? `; all: ${total.toFixed(0)} CPU s` : ""
     }:`,
   );
   const n = (x?: number) => (x === undefined ? "-" : x.toFixed(0)).padStart(6);
-  for (const r of rows.slice(0, 15)) log(`vm:   ${n(r.cpu)} ${n(r.wall)}  ${r.file}`);
+  for (const r of rows.slice(0, 15)) say(`vm:   ${n(r.cpu)} ${n(r.wall)}  ${r.file}`);
 }
 
 let outcome: Outcome;

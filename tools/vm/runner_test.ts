@@ -6,6 +6,7 @@ import { ConsoleLines } from "./console.ts";
 import { CpuByFile, cpuSeconds } from "./cpu.ts";
 import { renderInit, shellQuote } from "./guest_init.ts";
 import { qemuArgs } from "./qemu.ts";
+import { isTestFile, listTestFiles, shardRuns } from "./shard.ts";
 import { addCounts, fileSeconds, ignoredTests, parseDenoSummary, summaryLine } from "./summary.ts";
 
 Deno.test("parseDenoSummary reads the last ok/FAILED line, with steps and ignored", () => {
@@ -169,4 +170,66 @@ Deno.test("qemuArgs: TCG, no network, 9p shares with commas escaped", () => {
     "local,path=/a,,b,mount_tag=root,security_model=none," +
       "multidevs=remap,readonly=on",
   ));
+});
+
+Deno.test("shardRuns balances files by cost and keeps each guest's runs in order", () => {
+  const suite = { name: "suite", fixed: [], parts: ["a", "b", "c", "d", "e"] };
+  const focused = { name: "focused", fixed: ["tests/vm/"], parts: [] };
+  const cost: Record<string, number> = { a: 10, b: 50, c: 20, d: 30, e: 5, focused: 40 };
+  const guests = shardRuns([suite, focused], 2, (p) => cost[p]);
+  const load = guests.map((g) =>
+    g.reduce(
+      (t, p) => t + (p.parts.length ? p.parts.reduce((u, x) => u + cost[x], 0) : cost[p.run.name]),
+      0,
+    )
+  );
+  // 155 in all: largest first gives 80 and 75.
+  assert.deepEqual(load.toSorted(), [75, 80]);
+  for (const g of guests) {
+    // The suite's share comes before tests/vm/, and keeps the files' order.
+    const names = g.map((p) => p.run.name);
+    assert.deepEqual(names, names.includes("suite") ? [...new Set(["suite", ...names])] : names);
+    for (const p of g) assert.deepEqual(p.parts, p.parts.toSorted());
+  }
+  const all = guests.flat().flatMap((p) => p.parts).toSorted();
+  assert.deepEqual(all, ["a", "b", "c", "d", "e"]);
+  assert.equal(guests.flat().filter((p) => p.run === focused).length, 1);
+  // One job: everything in one guest, in order; more jobs than work: no empty guests.
+  assert.deepEqual(shardRuns([suite, focused], 1, (p) => cost[p]), [[
+    { run: suite, parts: ["a", "b", "c", "d", "e"] },
+    { run: focused, parts: [] },
+  ]]);
+  assert.equal(shardRuns([focused], 4, () => 1).length, 1);
+  assert.throws(() => shardRuns([suite], 0, () => 1), RangeError);
+});
+
+Deno.test("listTestFiles finds what deno test runs in a dir, less the ignored", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const f of ["a_test.ts", "b.test.js", "test.ts", "helper.ts", "vm/c_test.ts", "x/d_test.mts"]
+    ) {
+      await Deno.mkdir(`${dir}/${f}`.replace(/\/[^/]*$/, ""), { recursive: true });
+      await Deno.writeTextFile(`${dir}/${f}`, "");
+    }
+    assert.deepEqual(
+      (await listTestFiles(dir, [`${dir}/vm`])).map((f) => f.slice(dir.length + 1)),
+      ["a_test.ts", "b.test.js", "test.ts", "x/d_test.mts"],
+    );
+    assert.ok(isTestFile("x_test.tsx") && !isTestFile("x_tests.ts") && !isTestFile("latest.ts"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file_costs.json names only test files that exist, and the focused run", async () => {
+  const root = new URL("../..", import.meta.url).pathname;
+  const table = JSON.parse(await Deno.readTextFile(`${root}tools/vm/file_costs.json`));
+  for (const [k, v] of Object.entries(table)) {
+    if (k === "_comment") continue;
+    assert.equal(typeof v, "number", k);
+    if (k !== "focused") {
+      assert.ok(await Deno.stat(`${root}${k}`).then(() => true, () => false), `${k} is gone`);
+    }
+  }
 });
