@@ -144,6 +144,54 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    `trace checks the points as bpftrace: missing tracepoints and binaries at their place, empty globs left out${SKIPPED}`,
+  ignore: !tracepoints,
+  async fn() {
+    // refused before anything loads: the same report (position as bpftrace
+    // places a point: from the token before it), exit 1, nothing on stdout
+    for (
+      const program of [
+        "tracepoint:sched:nosuch { exit(); }",
+        "BEGIN { exit(); }\n  tracepoint:nosuch:x { exit(); }",
+        "tracepoint:sched:sched_switch,  tracepoint:sched:nosuch* { exit(); }",
+        "uprobe:/nonexistent:foo { exit(); }",
+        "uretprobe:/etc/passwd:foo { exit(); }",
+        "usdt:/nonexistent:foo { exit(); }",
+        "uprobe:nosuchlib:foo { exit(); }",
+      ]
+    ) {
+      const [theirs, ours] = await bothRefuse(["-e", program]);
+      assert.equal(theirs.code, 1, program);
+      assert.equal(ours.code, 1, program);
+      assert.equal(ours.stderr, theirs.stderr, program);
+      assert.equal(ours.stdout, "", program);
+    }
+    // nothing left to attach: bpftrace's line on stdout, exit 1
+    for (
+      const program of ["uprobe:/bin/true:nosuch* { exit(); }", "usdt:/bin/true:nosuch { exit(); }"]
+    ) {
+      const [theirs, ours] = await bothRefuse(["-e", program]);
+      assert.equal(theirs.stdout, "No probes to attach\n", program);
+      assert.equal(ours.stdout, theirs.stdout, program);
+      assert.equal(ours.code, theirs.code, program);
+    }
+    // a missing tracepoint beside others: a warning, and the rest runs
+    // (bpftrace counts the missing one, then fails to open it on stderr)
+    const program = "tracepoint:sched:sched_switch,tracepoint:sched:nosuch { exit(); }";
+    const theirs = await runTimed("bpftrace", ["-e", program]);
+    const ours = await runCli(["trace", "-e", program]);
+    assert.equal(ours.code, 0, ours.err);
+    assert.equal(ours.out, theirs.stdout);
+    assert.match(ours.out, /^Attaching 2 probes\.\.\.\n/);
+    const warning = (s: string) =>
+      s.split("\n").filter((l) => !/RLIMIT|^open\(/.test(l)).join("\n");
+    assert.equal(ours.err, warning(theirs.stderr));
+    assert.match(ours.err, /^stdin:1:31-54: WARNING: tracepoint not found: sched:nosuch\n/);
+  },
+});
+
 const LIST_VERBOSE = ["-lv", "tracepoint:syscalls:sys_enter_read"];
 
 Deno.test({

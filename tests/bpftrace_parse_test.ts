@@ -113,6 +113,8 @@ Deno.test("compileBpftrace: the read latency script lowers to shared-map IR", ()
   assert.deepEqual(agg.span, {
     line: 3,
     column: 8,
+    endLine: 3,
+    endColumn: 48,
     text: "@us = hist((nsecs - @start[tid]) / 1000)",
   });
 });

@@ -68,6 +68,12 @@ export interface BtAttachPoint {
   raw: string;
   /** Where it is. */
   loc: Loc;
+  /**
+   * Where bpftrace's semantic checks place it (`tracepoint not found`):
+   * from the end of the token before it (the `,`, the previous probe's
+   * `}`, or the program's start), the space and comments between included.
+   */
+  checkLoc?: Loc;
 }
 
 /** A probe: attach points, an optional predicate and a body. */

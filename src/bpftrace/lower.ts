@@ -348,11 +348,21 @@ class Lowering {
     });
   }
 
+  spanLines(loc: Loc): SourceSpan {
+    return { line: loc.line, column: loc.column, endLine: loc.endLine, endColumn: loc.endColumn };
+  }
+
   span(loc: Loc): SourceSpan {
     const text = loc.line === loc.endLine
       ? this.#lines[loc.line - 1]?.slice(loc.column - 1, loc.endColumn - 1)
       : undefined;
-    return { line: loc.line, column: loc.column, ...(text ? { text: text.trim() } : {}) };
+    return {
+      line: loc.line,
+      column: loc.column,
+      endLine: loc.endLine,
+      endColumn: loc.endColumn,
+      ...(text ? { text: text.trim() } : {}),
+    };
   }
 
   run(): ScriptIr {
@@ -380,7 +390,12 @@ class Lowering {
   }
 
   probe(p: BtProbe): ScriptIr["probes"][number] {
-    const points = p.points.map((ap) => this.point(ap.raw, ap.loc));
+    const points = p.points.map((ap) => {
+      const point = this.point(ap.raw, ap.loc);
+      const at = ap.checkLoc;
+      // bpftrace's checks of the point against the system place it here
+      return at ? { ...point, span: { ...point.span, ...this.spanLines(at) } } : point;
+    });
     this.#kinds = points.map((pt) => pt.kind);
     this.#vars = new Set();
     this.#varTypes = new Map();

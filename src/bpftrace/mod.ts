@@ -35,9 +35,11 @@ import type { ScriptHandle, ScriptOptions } from "../probe/run_script.ts";
 import { lowerBpftrace } from "./lower.ts";
 import { parseBpftrace } from "./parser.ts";
 import { kernelConstant, kernelRecordExists } from "./_constants.ts";
+import { checkPoints } from "./points.ts";
 
 export type { BtAttachPoint, BtExpr, BtProbe, BtProgram, BtStmt, BtStructDef, Loc } from "./ast.ts";
 export { BpftraceError } from "./errors.ts";
+export { checkPoints, type CheckPointsOptions, skipMissingUprobes } from "./points.ts";
 export { parseBpftrace, type ParseBpftraceOptions } from "./parser.ts";
 export { lowerBpftrace, type LowerBpftraceOptions } from "./lower.ts";
 export type {
@@ -114,57 +116,14 @@ export async function bpftrace(
   source: string,
   options: BpftraceOptions = {},
 ): Promise<ScriptHandle> {
-  const ir = await skipMissingUprobes(compileBpftrace(source, options), { pid: options.pid });
+  const ir = await checkPoints(compileBpftrace(source, options), {
+    source,
+    file: options.file,
+    pid: options.pid,
+    warn: options.warn,
+  });
   const { runScript } = await import("../probe/run_script.ts");
   return await runScript(ir, options);
-}
-
-/**
- * The script without its uprobe and uretprobe points on functions the
- * binary does not define (a stripped library keeps only its exported
- * symbols), as bpftrace 0.17 leaves them out without a word; a probe left
- * with no point goes too. `trace` prints bpftrace's "No probes to attach"
- * when none remains.
- */
-export async function skipMissingUprobes(
-  ir: ScriptIr,
-  options: { pid?: number } = {},
-): Promise<ScriptIr> {
-  const probes = [];
-  let dropped = false;
-  for (const probe of ir.probes) {
-    const points = [];
-    for (const point of probe.points) {
-      if (!(await definesNoFunction(point, options.pid))) points.push(point);
-    }
-    if (points.length === probe.points.length) probes.push(probe);
-    else if (points.length) probes.push({ ...probe, points });
-    dropped ||= points.length !== probe.points.length;
-  }
-  return dropped ? { ...ir, probes } : ir;
-}
-
-async function definesNoFunction(point: IrPoint, pid?: number): Promise<boolean> {
-  if ((point.kind !== "uprobe" && point.kind !== "uretprobe") || /[*?]/.test(point.target)) {
-    return false;
-  }
-  // only for uprobes: the ELF reader and the path resolution load then
-  const [{ resolveBinaryPath, symbolOffset }, { splitLast }, { NotFoundError }] = await Promise
-    .all([import("../uprobe/resolve.ts"), import("../probe/points.ts"), import("../errors.ts")]);
-  const [name, func] = splitLast(point.target, point.kind);
-  if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(func)) return false; // an address, not a name
-  let path: string;
-  try {
-    path = resolveBinaryPath(name, { pid: point.pid ?? pid });
-  } catch {
-    return false; // a binary that is not there: the back end says so
-  }
-  try {
-    symbolOffset(path, func);
-    return false;
-  } catch (e) {
-    return e instanceof NotFoundError;
-  }
 }
 
 /**

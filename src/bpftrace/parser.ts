@@ -250,7 +250,12 @@ class Parser {
       this.lexer.reset(first);
       const ap = this.lexer.attachPoint();
       if (!ap.text) throw this.unexpected();
-      points.push({ raw: ap.text, loc: ap.loc });
+      const before = this.#last;
+      points.push({
+        raw: ap.text,
+        loc: ap.loc,
+        checkLoc: { ...ap.loc, line: before.endLine, column: before.endColumn },
+      });
       if (!this.is(",")) break;
       this.take();
     }

@@ -11,12 +11,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { ProbeCompileError, ProbeNotFoundError } from "../probe/errors.ts";
 import { VerifierError } from "../program/errors.ts";
-import {
-  BpftraceError,
-  compileBpftrace,
-  countProbes,
-  skipMissingUprobes,
-} from "../bpftrace/mod.ts";
+import { BpftraceError, checkPoints, compileBpftrace, countProbes } from "../bpftrace/mod.ts";
 import { interrupted } from "../sys/signals.ts";
 import { readTextFile } from "../sys/file.ts";
 
@@ -210,13 +205,28 @@ async function traceScript(
     Deno.stderr.writeSync(new TextEncoder().encode(e.report));
     return 1;
   }
-  // as bpftrace: uprobes on functions a (stripped) binary lacks are left out
-  ir = await skipMissingUprobes(ir, { pid: opts.pid });
+  let leftOut = 0;
+  // as bpftrace: missing tracepoints and binaries are errors; uprobes on
+  // functions a (stripped) binary lacks, and empty uprobe globs, are left out
+  try {
+    ir = await checkPoints(ir, {
+      source,
+      file,
+      pid: opts.pid,
+      warn: warnOut,
+      onLeftOut: () => leftOut++,
+    });
+  } catch (e) {
+    if (!(e instanceof BpftraceError)) throw e;
+    Deno.stderr.writeSync(new TextEncoder().encode(e.report));
+    return 1;
+  }
   if (!ir.probes.length) {
     write("No probes to attach\n");
     return 1;
   }
-  const n = opts.quiet ? 0 : await countProbes(ir, { pid: opts.pid });
+  // bpftrace counts a tracepoint it has warned is missing, then fails to open it
+  const n = opts.quiet ? 0 : leftOut + await countProbes(ir, { pid: opts.pid });
   // Printed once the back end has accepted the script (a type error prints
   // no such line, as with bpftrace), before anything BEGIN prints.
   let attaching = opts.quiet ? "" : `Attaching ${n} probe${n === 1 ? "" : "s"}...\n`;

@@ -55,6 +55,10 @@ export interface SourceSpan {
   line?: number;
   /** 1-based column of a bpftrace source. */
   column?: number;
+  /** Line of the node's last character (a bpftrace source). */
+  endLine?: number;
+  /** 1-based column after the node's last character (a bpftrace source). */
+  endColumn?: number;
   /** The source text of the node, for messages (e.g. `"nsecs - @start[tid]"`). */
   text?: string;
 }

@@ -60,6 +60,25 @@ function isElf(path: string): boolean {
 }
 
 /**
+ * Whether `path` is an ELF executable or shared object (`e_type` EXEC or
+ * DYN), what bpftrace accepts as a uprobe or USDT target. False for a file
+ * that is missing, unreadable as ELF or of another kind.
+ */
+export function isElfProgram(path: string): boolean {
+  try {
+    const b = readFileHead(path, 18);
+    if (b.length < 18 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) {
+      return false;
+    }
+    const type = b[5] === 2 ? (b[16] << 8) | b[17] : b[16] | (b[17] << 8); // EI_DATA 2: big-endian
+    return type === 2 || type === 3; // ET_EXEC, ET_DYN
+  } catch (e) {
+    rethrowNotCapable(e);
+    return false;
+  }
+}
+
+/**
  * An environment variable: through Deno when --allow-env grants it, else
  * from /proc/self/environ (read through the C library with --allow-ffi
  * alone), so `LD_LIBRARY_PATH` and `PATH` count without --allow-env. Without
