@@ -45,6 +45,16 @@ const CASES: { name: string; args: string[]; stderr?: boolean }[] = [
   },
   {
     name:
+      "++ and -- inside expressions: prefix and postfix, variables and map elements, in a condition",
+    args: [
+      "-e",
+      'BEGIN { @x = 1; @x++; $a = @x++ + 1; printf("%d %d\\n", $a, @x); $b = 5; $c = ++$b * 2; ' +
+      'printf("%d %d\\n", $b, $c); @m[1] = 3; if (@m[1]-- > 2) { printf("yes %d\\n", @m[1]); } ' +
+      '$d = 0; $e = $d-- - 10; printf("%d %d\\n", $d, $e); @n[2]++; printf("%d\\n", --@n[2]); exit(); }',
+    ],
+  },
+  {
+    name:
       "a loop over an event's value the verifier bounds (halving to zero), return in a tracepoint",
     args: [
       "-c",

@@ -33,7 +33,7 @@ export type BtExpr =
   | { kind: "var"; loc: Loc; name: string }
   | { kind: "map"; loc: Loc; name: string; keys?: BtExpr[] }
   | { kind: "call"; loc: Loc; name: string; args: BtExpr[] }
-  | { kind: "unary"; loc: Loc; operator: "-" | "~" | "!" | "*" | "&"; arg: BtExpr }
+  | { kind: "unary"; loc: Loc; operator: "-" | "~" | "!" | "*"; arg: BtExpr }
   | { kind: "incdec"; loc: Loc; operator: "++" | "--"; prefix: boolean; arg: BtExpr }
   | { kind: "binary"; loc: Loc; operator: string; left: BtExpr; right: BtExpr }
   | { kind: "ternary"; loc: Loc; cond: BtExpr; then: BtExpr; else: BtExpr }

@@ -333,6 +333,15 @@ class Lowering {
   #errors: BpftraceError[] = [];
   /** How many `while` loops enclose the statement being lowered (`unroll` is none, as in bpftrace). */
   #loops = 0;
+  /**
+   * Statements the statement being lowered needs first: the updates of the
+   * `++`/`--` inside its expressions (undefined where an expression cannot
+   * have them: filters, loop conditions).
+   */
+  #prelude: { stmts: IrStmt[]; targets: string[] } | undefined;
+  /** How deep the expression being lowered is in a part that may not run (ternary branch, `&&`/`||` right side). */
+  #conditional = 0;
+  #temps = 0;
 
   constructor(program: BtProgram, options: LowerBpftraceOptions) {
     this.#program = program;
@@ -531,12 +540,13 @@ class Lowering {
     switch (s.kind) {
       case "block":
         return this.stmts(s.body, false);
-      case "if": {
-        const cond = this.expr(s.cond);
-        const then = this.stmts(s.then);
-        const els = s.else ? this.stmts(s.else) : undefined;
-        return [{ op: "if", cond, then, ...(els ? { else: els } : {}), span }];
-      }
+      case "if":
+        return this.withPrelude(() => {
+          const cond = this.expr(s.cond);
+          const then = this.stmts(s.then);
+          const els = s.else ? this.stmts(s.else) : undefined;
+          return [{ op: "if", cond, then, ...(els ? { else: els } : {}), span }];
+        }, (out) => [(out[0] as IrStmt & { op: "if" }).cond]);
       case "unroll": {
         const n = this.expr(s.count);
         if (n.op !== "int") throw this.error("unroll takes an integer literal", s.head);
@@ -545,7 +555,7 @@ class Lowering {
         return [{ op: "unroll", count: Number(n.value), body: this.stmts(s.body), span }];
       }
       case "while": {
-        const cond = this.expr(s.cond);
+        const cond = this.withoutPrelude(() => this.expr(s.cond));
         this.#loops++;
         try {
           return [{ op: "while", cond, body: this.stmts(s.body), span: this.span(s.head) }];
@@ -559,10 +569,102 @@ class Lowering {
         }
         return [{ op: s.word, span }];
       case "assign":
-        return [this.assign(s, span)];
+        return this.withPrelude(() => [this.assign(s, span)]);
       case "expr":
-        return this.exprStmt(s.expr, span);
+        return this.withPrelude(() => this.exprStmt(s.expr, span));
     }
+  }
+
+  /**
+   * Lowers one statement with the `++`/`--` of its expressions first (see
+   * {@linkcode incDec}). `checked` picks the parts of the result to check
+   * (default all): where they read a variable or map that one of those
+   * updates, bpftrace's order (left to right, the update where it is) and
+   * this one (the updates first) could differ, and the statement is refused.
+   */
+  withPrelude(f: () => IrStmt[], checked: (out: IrStmt[]) => unknown[] = (o) => o): IrStmt[] {
+    const saved = this.#prelude;
+    const prelude = this.#prelude = { stmts: [] as IrStmt[], targets: [] as string[] };
+    let out: IrStmt[];
+    try {
+      out = f();
+    } finally {
+      this.#prelude = saved;
+    }
+    if (!prelude.stmts.length) return out;
+    const text = JSON.stringify(checked(out), (_, v) => typeof v === "bigint" ? `${v}` : v);
+    for (const t of prelude.targets) {
+      const read = t.startsWith("@")
+        ? `"map":${JSON.stringify(t)}`
+        : `"op":"var","name":${JSON.stringify(t)}`;
+      if (text.includes(read)) {
+        const loc = this.#incDecLocs.get(t)!;
+        throw this.error(
+          `${t} read beside its own ++ or -- in one statement is not supported yet (split the statement)`,
+          loc,
+        );
+      }
+    }
+    return [...prelude.stmts, ...out];
+  }
+
+  /** Runs `f` where an expression may not hold `++`/`--`. */
+  withoutPrelude<T>(f: () => T): T {
+    const saved = this.#prelude;
+    this.#prelude = undefined;
+    try {
+      return f();
+    } finally {
+      this.#prelude = saved;
+    }
+  }
+
+  /** Runs `f` for a part of an expression that may not run (no `++`/`--` can be hoisted out of it). */
+  conditional<T>(f: () => T): T {
+    this.#conditional++;
+    try {
+      return f();
+    } finally {
+      this.#conditional--;
+    }
+  }
+
+  #incDecLocs = new Map<string, Loc>();
+
+  /**
+   * `x++`, `++x`, `x--`, `--x` inside an expression: the statement's prelude
+   * updates the variable or map (and keeps its old value for the postfix
+   * forms in a variable of its own), and the expression reads that value.
+   */
+  incDec(e: BtExpr & { kind: "incdec" }, span: SourceSpan): IrExpr {
+    const prelude = this.#prelude;
+    const arg = e.arg;
+    if (!prelude || this.#conditional || (arg.kind !== "var" && arg.kind !== "map")) {
+      throw this.error(
+        `${e.operator} inside an expression is not supported yet here (use it as a statement)`,
+        e.loc,
+      );
+    }
+    const update = this.exprStmt({ ...e, prefix: true }, span);
+    const current: IrExpr = arg.kind === "var" ? { op: "var", name: arg.name, span } : (() => {
+      const key = this.mapKey(arg.keys);
+      const keyText = JSON.stringify(key ?? null, (_, v) => typeof v === "bigint" ? `${v}` : v);
+      if (/"op":"(call|map_get|map_has)"|"name":"(nsecs|elapsed|rand|jiffies)"/.test(keyText)) {
+        throw this.error(
+          `${e.operator} of a map element whose key calls or reads a clock or a map inside an expression is not supported yet`,
+          e.loc,
+        );
+      }
+      return { op: "map_get", map: arg.name, ...(key ? { key } : {}), span };
+    })();
+    const temp = `$__denobpf_incdec${++this.#temps}`;
+    this.#vars.add(temp);
+    const keep: IrStmt = { op: "let", name: temp, value: current, span };
+    // prefix: the new value; postfix: the old one
+    prelude.stmts.push(...(e.prefix ? [...update, keep] : [keep, ...update]));
+    prelude.targets.push(arg.name);
+    this.#incDecLocs.set(arg.name, e.loc);
+    return { op: "var", name: temp, span };
   }
 
   mapKey(keys: BtExpr[] | undefined): IrExpr | undefined {
@@ -1047,23 +1149,22 @@ class Lowering {
         return this.call(e);
       case "unary":
         if (e.operator === "*") return { op: "deref", arg: this.expr(e.arg), span };
-        if (e.operator === "&") {
-          throw this.error("the address-of operator (&) is not supported yet", e.loc);
-        }
         return { op: "unary", operator: e.operator, arg: this.expr(e.arg), span };
       case "incdec":
-        throw this.error(
-          `${e.operator} inside an expression is not supported yet (use it as a statement)`,
-          e.loc,
-        );
-      case "binary":
-        return this.binaryOf(e.operator, this.expr(e.left), this.expr(e.right), span);
+        return this.incDec(e, span);
+      case "binary": {
+        const left = this.expr(e.left);
+        const right = e.operator === "&&" || e.operator === "||"
+          ? this.conditional(() => this.expr(e.right))
+          : this.expr(e.right);
+        return this.binaryOf(e.operator, left, right, span);
+      }
       case "ternary":
         return {
           op: "ternary",
           cond: this.expr(e.cond),
-          then: this.expr(e.then),
-          else: this.expr(e.else),
+          then: this.conditional(() => this.expr(e.then)),
+          else: this.conditional(() => this.expr(e.else)),
           span,
         };
       case "field":

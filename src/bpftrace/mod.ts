@@ -16,8 +16,9 @@
  * the IR; errors are {@linkcode BpftraceError}s whose `report` is what
  * bpftrace prints for the same mistake (`stdin:1:9-12: ERROR: …`, the
  * line, a `~~~` marker). A construct this compiler does not support yet is
- * an error naming it. Not supported yet: the `&` operator and `++`/`--`
- * inside an expression; watchpoint, asyncwatchpoint and iter probes, and
+ * an error naming it. Not supported yet: `++`/`--` inside a filter, a loop
+ * condition, a ternary branch or the right side of `&&`/`||`, or beside a
+ * read of what it updates in one statement; watchpoint, asyncwatchpoint and iter probes, and
  * kfunc/kprobe on a module's function; the functions `override`, `path`, `skboutput`, `pton` and later bpftrace's additions;
  * `#if` expressions beyond `defined(X)`. What the back end does not run
  * yet it names in its own errors. Warnings bpftrace prints (code after a

@@ -395,13 +395,14 @@ class Parser {
 
   unary(): BtExpr {
     const t = this.peek();
-    if (t.kind === "punct" && ["!", "~", "-", "*", "&"].includes(t.text)) {
+    // bpftrace 0.17 has no address-of: a unary & is its syntax error
+    if (t.kind === "punct" && ["!", "~", "-", "*"].includes(t.text)) {
       this.take();
       const arg = this.nest(() => this.unary());
       return {
         kind: "unary",
         loc: span(t.loc, arg.loc),
-        operator: t.text as "!" | "~" | "-" | "*" | "&",
+        operator: t.text as "!" | "~" | "-" | "*",
         arg,
       };
     }
