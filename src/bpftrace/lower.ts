@@ -338,7 +338,7 @@ class Lowering {
    * `++`/`--` inside its expressions (undefined where an expression cannot
    * have them: filters, loop conditions).
    */
-  #prelude: { stmts: IrStmt[]; targets: string[] } | undefined;
+  #prelude: { stmts: IrStmt[]; targets: Map<string, Loc> } | undefined;
   /** How deep the expression being lowered is in a part that may not run (ternary branch, `&&`/`||` right side). */
   #conditional = 0;
   #temps = 0;
@@ -365,13 +365,7 @@ class Lowering {
     const text = loc.line === loc.endLine
       ? this.#lines[loc.line - 1]?.slice(loc.column - 1, loc.endColumn - 1)
       : undefined;
-    return {
-      line: loc.line,
-      column: loc.column,
-      endLine: loc.endLine,
-      endColumn: loc.endColumn,
-      ...(text ? { text: text.trim() } : {}),
-    };
+    return { ...this.spanLines(loc), ...(text ? { text: text.trim() } : {}) };
   }
 
   run(): ScriptIr {
@@ -584,7 +578,7 @@ class Lowering {
    */
   withPrelude(f: () => IrStmt[], checked: (out: IrStmt[]) => unknown[] = (o) => o): IrStmt[] {
     const saved = this.#prelude;
-    const prelude = this.#prelude = { stmts: [] as IrStmt[], targets: [] as string[] };
+    const prelude = this.#prelude = { stmts: [] as IrStmt[], targets: new Map<string, Loc>() };
     let out: IrStmt[];
     try {
       out = f();
@@ -592,13 +586,12 @@ class Lowering {
       this.#prelude = saved;
     }
     if (!prelude.stmts.length) return out;
-    const text = JSON.stringify(checked(out), (_, v) => typeof v === "bigint" ? `${v}` : v);
-    for (const t of prelude.targets) {
+    const text = irText(checked(out));
+    for (const [t, loc] of prelude.targets) {
       const read = t.startsWith("@")
         ? `"map":${JSON.stringify(t)}`
         : `"op":"var","name":${JSON.stringify(t)}`;
       if (text.includes(read)) {
-        const loc = this.#incDecLocs.get(t)!;
         throw this.error(
           `${t} read beside its own ++ or -- in one statement is not supported yet (split the statement)`,
           loc,
@@ -629,8 +622,6 @@ class Lowering {
     }
   }
 
-  #incDecLocs = new Map<string, Loc>();
-
   /**
    * `x++`, `++x`, `x--`, `--x` inside an expression: the statement's prelude
    * updates the variable or map (and keeps its old value for the postfix
@@ -648,8 +639,7 @@ class Lowering {
     const update = this.exprStmt({ ...e, prefix: true }, span);
     const current: IrExpr = arg.kind === "var" ? { op: "var", name: arg.name, span } : (() => {
       const key = this.mapKey(arg.keys);
-      const keyText = JSON.stringify(key ?? null, (_, v) => typeof v === "bigint" ? `${v}` : v);
-      if (/"op":"(call|map_get|map_has)"|"name":"(nsecs|elapsed|rand|jiffies)"/.test(keyText)) {
+      if (/"op":"(call|map_get|map_has)"|"name":"(nsecs|elapsed|rand|jiffies)"/.test(irText(key))) {
         throw this.error(
           `${e.operator} of a map element whose key calls or reads a clock or a map inside an expression is not supported yet`,
           e.loc,
@@ -662,8 +652,7 @@ class Lowering {
     const keep: IrStmt = { op: "let", name: temp, value: current, span };
     // prefix: the new value; postfix: the old one
     prelude.stmts.push(...(e.prefix ? [...update, keep] : [keep, ...update]));
-    prelude.targets.push(arg.name);
-    this.#incDecLocs.set(arg.name, e.loc);
+    prelude.targets.set(arg.name, e.loc);
     return { op: "var", name: temp, span };
   }
 
@@ -1212,4 +1201,9 @@ function parseInteger(text: string): bigint | undefined {
   const body = m[2];
   const v = /^0[0-7]+$/.test(body) ? BigInt("0o" + body.slice(1)) : BigInt(body);
   return m[1] === "-" ? -v : v;
+}
+
+/** IR as JSON text (bigints as their digits), to search it for a node. */
+function irText(ir: unknown): string {
+  return JSON.stringify(ir ?? null, (_, v) => typeof v === "bigint" ? `${v}` : v);
 }

@@ -40,7 +40,7 @@ import { checkPoints } from "./points.ts";
 
 export type { BtAttachPoint, BtExpr, BtProbe, BtProgram, BtStmt, BtStructDef, Loc } from "./ast.ts";
 export { BpftraceError } from "./errors.ts";
-export { checkPoints, type CheckPointsOptions, skipMissingUprobes } from "./points.ts";
+export { checkPoints, type CheckPointsOptions } from "./points.ts";
 export { parseBpftrace, type ParseBpftraceOptions } from "./parser.ts";
 export { lowerBpftrace, type LowerBpftraceOptions } from "./lower.ts";
 export type {

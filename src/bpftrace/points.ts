@@ -78,26 +78,19 @@ type Problem = "empty" | { message: string; warnAlone?: boolean };
 async function pointProblem(point: IrPoint, pid?: number): Promise<Problem | undefined> {
   const glob = /[*?]/.test(point.target);
   if (point.kind === "tracepoint") {
-    const { expandPoints } = await import("../probe/expand.ts");
-    const { ProbeNotFoundError } = await import("../probe/errors.ts");
+    if (glob) {
+      return (await matchesNothing(point))
+        ? { message: `tracepoints not found: ${point.target}`, warnAlone: false }
+        : undefined;
+    }
     const { tracepointExists } = await import("../tracefs/events.ts");
-    const target = point.target.includes(":") ? point.target : `*:${point.target}`;
-    if (!glob) {
-      const [group, name] = [
-        target.slice(0, target.indexOf(":")),
-        target.slice(target.indexOf(":") + 1),
-      ];
-      return tracepointExists(group, name)
-        ? undefined
-        : { message: `tracepoint not found: ${point.target}` };
-    }
-    try {
-      await expandPoints(point);
-      return undefined;
-    } catch (e) {
-      if (!(e instanceof ProbeNotFoundError)) throw e;
-      return { message: `tracepoints not found: ${point.target}`, warnAlone: false };
-    }
+    const colon = point.target.indexOf(":");
+    const [group, name] = colon < 0
+      ? ["*", point.target]
+      : [point.target.slice(0, colon), point.target.slice(colon + 1)];
+    return tracepointExists(group, name)
+      ? undefined
+      : { message: `tracepoint not found: ${point.target}` };
   }
   if (point.kind !== "uprobe" && point.kind !== "uretprobe" && point.kind !== "usdt") {
     return undefined;
@@ -113,7 +106,8 @@ async function pointProblem(point: IrPoint, pid?: number): Promise<Problem | und
   ) {
     return undefined;
   }
-  if (!(await executable(path, ownPid))) {
+  const binary = await programPath(path, ownPid);
+  if (binary === undefined) {
     const word = point.kind === "usdt" ? "usdt" : "uprobe";
     return {
       message: `${word} target file '${path}' does not exist or is not executable`,
@@ -121,27 +115,37 @@ async function pointProblem(point: IrPoint, pid?: number): Promise<Problem | und
     };
   }
   if (point.kind === "usdt" || glob) {
-    const { expandPoints } = await import("../probe/expand.ts");
-    const { ProbeNotFoundError } = await import("../probe/errors.ts");
-    try {
-      const found = await expandPoints(point, { pid: ownPid, allowEmpty: true });
-      return found.length ? undefined : "empty";
-    } catch (e) {
-      if (e instanceof ProbeNotFoundError) return "empty";
-      throw e;
-    }
+    return (await matchesNothing(point, ownPid)) ? "empty" : undefined;
   }
-  return (await definesNoFunction(point, ownPid)) ? "empty" : undefined;
+  return (await definesNoFunction(point, binary)) ? "empty" : undefined;
 }
 
-/** Whether a uprobe's binary resolves to an ELF executable or shared object, as bpftrace requires. */
-async function executable(path: string, pid?: number): Promise<boolean> {
+/** Whether a point's globs (or a USDT point's name) match nothing on this system. */
+async function matchesNothing(point: IrPoint, pid?: number): Promise<boolean> {
+  const [{ expandPoints }, { ProbeNotFoundError }] = await Promise.all([
+    import("../probe/expand.ts"),
+    import("../probe/errors.ts"),
+  ]);
+  try {
+    return (await expandPoints(point, { pid, allowEmpty: true })).length === 0;
+  } catch (e) {
+    if (e instanceof ProbeNotFoundError) return true;
+    throw e;
+  }
+}
+
+/**
+ * The path a uprobe's binary resolves to, when it is an ELF executable or
+ * shared object, as bpftrace requires; undefined otherwise.
+ */
+async function programPath(path: string, pid?: number): Promise<string | undefined> {
   const { isElfProgram, resolveBinaryPath } = await import("../uprobe/resolve.ts");
   const { FileError, NotFoundError } = await import("../errors.ts");
   try {
-    return isElfProgram(resolveBinaryPath(path, { pid }));
+    const resolved = resolveBinaryPath(path, { pid });
+    return isElfProgram(resolved) ? resolved : undefined;
   } catch (e) {
-    if (e instanceof NotFoundError || e instanceof FileError) return false;
+    if (e instanceof NotFoundError || e instanceof FileError) return undefined;
     throw e;
   }
 }
@@ -158,45 +162,16 @@ function locOf(span?: SourceSpan): Loc | undefined {
 }
 
 /**
- * The script without its uprobe and uretprobe points on functions the
- * binary does not define (a stripped library keeps only its exported
- * symbols), as bpftrace 0.17 leaves them out without a word; a probe left
- * with no point goes too. `trace` prints bpftrace's "No probes to attach"
- * when none remains.
+ * Whether a uprobe or uretprobe names a function the binary at `path` does
+ * not define (a stripped library keeps only its exported symbols): bpftrace
+ * 0.17 leaves such a point out without a word.
  */
-export async function skipMissingUprobes(
-  ir: ScriptIr,
-  options: { pid?: number } = {},
-): Promise<ScriptIr> {
-  const probes = [];
-  let dropped = false;
-  for (const probe of ir.probes) {
-    const points = [];
-    for (const point of probe.points) {
-      if (!(await definesNoFunction(point, options.pid))) points.push(point);
-    }
-    if (points.length === probe.points.length) probes.push(probe);
-    else if (points.length) probes.push({ ...probe, points });
-    dropped ||= points.length !== probe.points.length;
-  }
-  return dropped ? { ...ir, probes } : ir;
-}
-
-async function definesNoFunction(point: IrPoint, pid?: number): Promise<boolean> {
-  if ((point.kind !== "uprobe" && point.kind !== "uretprobe") || /[*?]/.test(point.target)) {
-    return false;
-  }
-  // only for uprobes: the ELF reader and the path resolution load then
-  const [{ resolveBinaryPath, symbolOffset }, { splitLast }, { NotFoundError }] = await Promise
+async function definesNoFunction(point: IrPoint, path: string): Promise<boolean> {
+  // only for uprobes: the ELF reader loads then
+  const [{ symbolOffset }, { splitLast }, { NotFoundError }] = await Promise
     .all([import("../uprobe/resolve.ts"), import("../probe/points.ts"), import("../errors.ts")]);
-  const [name, func] = splitLast(point.target, point.kind);
+  const func = splitLast(point.target, point.kind)[1];
   if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(func)) return false; // an address, not a name
-  let path: string;
-  try {
-    path = resolveBinaryPath(name, { pid: point.pid ?? pid });
-  } catch {
-    return false; // a binary that is not there: the back end says so
-  }
   try {
     symbolOffset(path, func);
     return false;

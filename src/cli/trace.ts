@@ -190,6 +190,7 @@ async function traceScript(
   const { source, file, child, backend, write } = run;
   const warnOut = (report: string) => Deno.stderr.writeSync(new TextEncoder().encode(report));
   let ir;
+  let leftOut = 0;
   try {
     ir = compileBpftrace(source, {
       file,
@@ -200,15 +201,8 @@ async function traceScript(
       // bpftrace prints its warnings on stderr as its analyser finds them
       warn: warnOut,
     });
-  } catch (e) {
-    if (!(e instanceof BpftraceError)) throw e;
-    Deno.stderr.writeSync(new TextEncoder().encode(e.report));
-    return 1;
-  }
-  let leftOut = 0;
-  // as bpftrace: missing tracepoints and binaries are errors; uprobes on
-  // functions a (stripped) binary lacks, and empty uprobe globs, are left out
-  try {
+    // as bpftrace: missing tracepoints and binaries are errors; uprobes on
+    // functions a (stripped) binary lacks, and empty uprobe globs, are left out
     ir = await checkPoints(ir, {
       source,
       file,

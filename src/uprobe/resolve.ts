@@ -50,13 +50,7 @@ function isFile(path: string): boolean {
 }
 
 function isElf(path: string): boolean {
-  try {
-    const b = readFileHead(path, 4);
-    return b.length === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-  } catch (e) {
-    rethrowNotCapable(e);
-    return false;
-  }
+  return elfHead(path, 4) !== undefined;
 }
 
 /**
@@ -65,16 +59,21 @@ function isElf(path: string): boolean {
  * that is missing, unreadable as ELF or of another kind.
  */
 export function isElfProgram(path: string): boolean {
+  const b = elfHead(path, 18);
+  if (!b) return false;
+  const type = b[5] === 2 ? (b[16] << 8) | b[17] : b[16] | (b[17] << 8); // EI_DATA 2: big-endian
+  return type === ElfType.EXEC || type === ElfType.DYN;
+}
+
+/** The first `n` (≥ 4) bytes of `path` when it has them and starts with the ELF magic. */
+function elfHead(path: string, n: number): Uint8Array | undefined {
   try {
-    const b = readFileHead(path, 18);
-    if (b.length < 18 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) {
-      return false;
-    }
-    const type = b[5] === 2 ? (b[16] << 8) | b[17] : b[16] | (b[17] << 8); // EI_DATA 2: big-endian
-    return type === 2 || type === 3; // ET_EXEC, ET_DYN
+    const b = readFileHead(path, n);
+    const elf = b.length === n && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+    return elf ? b : undefined;
   } catch (e) {
     rethrowNotCapable(e);
-    return false;
+    return undefined;
   }
 }
 
