@@ -72,7 +72,7 @@ export function shardRuns<R extends ShardRun>(
       if (last && last.run === runs[it.run]) last.parts.push(it.part!);
       else pieces.push({ run: runs[it.run], parts: it.part === undefined ? [] : [it.part] });
     }
-    return pieces.map((p) => (p.run.parts.length ? p : { run: p.run, parts: [] }));
+    return pieces;
   });
 }
 
