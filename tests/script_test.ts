@@ -281,6 +281,26 @@ Deno.test("exit() in a tracepoint probe ends run(); records after it are not pri
   assert.ok(m && Number(m[1]) >= 5, out);
 });
 
+Deno.test("stop() freezes the probes first: calls made while they detach are not counted", async () => {
+  const ir: ScriptIr = {
+    probes: [{
+      points: [{ kind: "tracepoint", target: "syscalls:sys_enter_getpid" }],
+      filter: bin("==", b("tid"), int(TID)),
+      body: [{ op: "map_update", map: "@n", operator: "+", value: int(1) }],
+    }],
+  };
+  let out = "";
+  const h = await runScript(ir, { output: (t) => out += t });
+  getpids(5);
+  const stopped = h.stop();
+  // The detaches run on worker threads and take RCU grace periods; these calls come before
+  // they end, while the probe is still attached.
+  getpids(100);
+  await stopped;
+  assert.equal(out, "\n\n@n: 5\n");
+  assert.deepEqual(h.maps["@n"], new Map([[null, 5]]));
+});
+
 Deno.test({
   name:
     "print(@m[, top, div]), print(value), clear and zero in the order the kernel sent them, as live bpftrace prints them" +

@@ -41,7 +41,14 @@ import { symbolAddress } from "../kallsyms/load.ts";
 import { fileInfo } from "../sys/file.ts";
 import type { VerifierError } from "../program/errors.ts";
 import { ProbeCompileError } from "./errors.ts";
-import { JOIN_ARGS, JOIN_ARGSIZE, Rec, sizeOfType } from "./_script_records.ts";
+import {
+  GLOBAL_START,
+  GLOBAL_STOP,
+  JOIN_ARGS,
+  JOIN_ARGSIZE,
+  Rec,
+  sizeOfType,
+} from "./_script_records.ts";
 import { parseInet } from "./_inet.ts";
 import type { IrExpr, IrStmt, IrType, SourceSpan } from "./ir.ts";
 
@@ -107,8 +114,8 @@ export interface ScriptProgram {
   asm: Assembler;
   /** Whether it uses the `stacks` map. */
   stacks: boolean;
-  /** Whether it uses the `globals` map (elapsed). */
-  globals: boolean;
+  /** Whether it reads the start time (`elapsed`), which `globals` holds once set. */
+  elapsed: boolean;
 }
 
 /** Address families, as ntop() records them. */
@@ -150,7 +157,7 @@ class ProgramGen {
   /** The enclosing `while` loops' labels, innermost last (`continue` jumps to top, `break` to end). */
   #loops: { top: string; end: string }[] = [];
   stacks = false;
-  globals = false;
+  elapsed = false;
 
   constructor(
     readonly env: PointEnv,
@@ -158,6 +165,11 @@ class ProgramGen {
     readonly maps: ReadonlyMap<string, MapLayout>,
     readonly actions: ActionTable,
   ) {}
+
+  /** Whether the program returns at once once the script is stopped: all but BEGIN and END. */
+  get frozenReturns(): boolean {
+    return this.env.kind !== "begin" && this.env.kind !== "end";
+  }
 
   // ---- stack
 
@@ -208,6 +220,10 @@ class ProgramGen {
   program(filter: IrExpr | undefined, body: readonly IrStmt[]): void {
     const a = this.a;
     a.mov64(R6, R1);
+    if (this.frozenReturns) {
+      // Stopped (stop() set the flag): the maps keep what they hold while the probes detach.
+      a.loadMapValue(R1, "globals", GLOBAL_STOP).ldxdw(R1, R1, 0).jne(R1, 0, "out");
+    }
     for (const [name, type] of this.pt.locals) {
       const size = Math.max(8, sizeOfType(type));
       const off = this.alloc(size, `$${name}`);
@@ -239,7 +255,8 @@ class ProgramGen {
   /** Generates a statement; true when control does not go on after it. */
   stmt(s: IrStmt): boolean {
     if (s.op === "exit") {
-      // The flag (lost[1]) ends the run even when the ring has no room for the record.
+      // The flag (lost[1]) ends the run even when the ring has no room for the record. The
+      // probes go on until stop() freezes them, as bpftrace's go on until it detaches them.
       const a = this.a;
       const skip = this.g.fresh("flagged");
       a.stw(R10, -8, 1).loadMapPtr(R1, "lost").mov64(R2, R10).add64(R2, -8)
@@ -990,13 +1007,9 @@ class ProgramGen {
         a.call("ktime_get_ns");
         return;
       case "elapsed": {
-        this.globals = true;
-        const l = this.g.fresh("start");
-        a.stw(R10, -8, 0).loadMapPtr(R1, "globals").mov64(R2, R10).add64(R2, -8)
-          .call("map_lookup_elem");
-        a.mov64(R1, 0).jeq(R0, 0, l).ldxdw(R1, R0, 0);
-        this.g.label(l);
-        a.stxdw(R10, -8, R1).call("ktime_get_ns").ldxdw(R1, R10, -8).sub64(R0, R1);
+        this.elapsed = true;
+        a.call("ktime_get_ns").loadMapValue(R1, "globals", GLOBAL_START).ldxdw(R1, R1, 0)
+          .sub64(R0, R1);
         return;
       }
       case "pid":
@@ -1171,7 +1184,7 @@ export function compileScriptProgram(
 ): ScriptProgram {
   const p = new ProgramGen(input.env, input.types, maps, actions);
   p.program(input.filter, input.body);
-  return { asm: p.a, stacks: p.stacks, globals: p.globals };
+  return { asm: p.a, stacks: p.stacks, elapsed: p.elapsed };
 }
 
 /**

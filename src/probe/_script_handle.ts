@@ -18,7 +18,14 @@ import type { TracefsOptions } from "../tracefs/mount.ts";
 import type { PointEnv } from "./_check.ts";
 import type { ActionTable, MapLayout, ScriptProgram } from "./_script_codegen.ts";
 import { datum, jsEntries, printLayout, readEntries, type ScriptValue } from "./_script_maps.ts";
-import { JOIN_ARGS, JOIN_ARGSIZE, Rec, sizeOfType } from "./_script_records.ts";
+import {
+  GLOBAL_STOP,
+  GLOBALS_SIZE,
+  JOIN_ARGS,
+  JOIN_ARGSIZE,
+  Rec,
+  sizeOfType,
+} from "./_script_records.ts";
 import { closeAll, type Owned, type RunOptions } from "./handles.ts";
 import type { IrPoint, IrProbe, IrType } from "./ir.ts";
 import { formatMap, formatMaps, formatValue, type MapEntry } from "./output.ts";
@@ -185,6 +192,19 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
       for (let j = 0; j + 8 <= v.byteLength; j += 8) n += dv.getBigUint64(j, true);
     }
     return Number(n);
+  }
+
+  /**
+   * Sets the stop flag in `globals`: from now on every attached program
+   * returns at once, so the maps keep what they hold while the probes
+   * detach.
+   */
+  #freeze(): void {
+    const globals = this.#bpfMaps.get("globals")!;
+    const key = new Uint8Array(4);
+    const g = globals.lookup(key) ?? new Uint8Array(GLOBALS_SIZE);
+    new DataView(g.buffer, g.byteOffset).setBigUint64(GLOBAL_STOP, 1n, true);
+    globals.update(key, g);
   }
 
   /** @internal Starts reading the ring buffer and runs BEGIN. */
@@ -386,9 +406,10 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Stops: detaches the probes, processes the records still in the ring
-   * buffer, runs END, prints every map (unless `printMaps: false`), and
-   * closes every descriptor. Idempotent.
+   * Stops: freezes the probes (from then on they return at once, so the
+   * maps keep what they hold), processes the records still in the ring
+   * buffer, runs END and prints every map (unless `printMaps: false`)
+   * while the probes detach, then closes every descriptor. Idempotent.
    */
   stop(): Promise<void> {
     // One stop at a time: a second call (await using after run()) waits for the first.
@@ -406,8 +427,13 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
         first ??= e;
       }
     };
-    // All at once: each detach from a tracepoint waits for RCU grace periods in close(2).
-    await attempt(() => Promise.all(o.links.splice(0).reverse().map((l) => l.closeAsync())));
+    // Frozen first: the programs return at once from now on, so END and the maps can print
+    // while the probes detach. The detaches run all at once (each detach from a tracepoint
+    // waits for RCU grace periods in close(2)) and are awaited after the print.
+    await attempt(() => this.#freeze());
+    const detached = attempt(() =>
+      Promise.all(o.links.splice(0).reverse().map((l) => l.closeAsync()))
+    );
     this.#pumpStop.abort();
     await attempt(() => this.#pump);
     await attempt(() => this.drain());
@@ -421,6 +447,7 @@ export class ScriptHandle implements AsyncDisposable, Disposable {
       this.#final = this.maps;
     });
     if (this.#printMaps) await attempt(() => this.#write("\n\n" + this.#finalText));
+    await detached;
     this.#onExit();
     this.#stopped = true;
     await attempt(() => this.#closeAll());

@@ -19,6 +19,19 @@ export const Rec = {
   SYSTEM: 10,
 } as const;
 
+/**
+ * The `globals` map: one array element, read and written by its address
+ * (`loadMapValue`). At {@linkcode GLOBAL_START} the start time `elapsed`
+ * counts from; at {@linkcode GLOBAL_STOP} the stop flag, which `stop()`
+ * sets and every attached program checks first, returning at once when it
+ * is set.
+ */
+export const GLOBALS_SIZE = 16;
+/** See {@linkcode GLOBALS_SIZE}. */
+export const GLOBAL_START = 0;
+/** See {@linkcode GLOBALS_SIZE}. */
+export const GLOBAL_STOP = 8;
+
 /** Strings `join()` reads, and the bytes kept of each (bpftrace's join_argnum, join_argsize). */
 export const JOIN_ARGS = 16;
 /** See {@linkcode JOIN_ARGS}. */

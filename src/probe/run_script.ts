@@ -32,7 +32,8 @@ import { MapCreateFlag } from "../map/types.ts";
 import { loadProgramAsync } from "../program/load.ts";
 import type { Program } from "../program/program.ts";
 import { VerifierError } from "../program/errors.ts";
-import { R0, R1, R10, R2, R3, R4 } from "../asm/register.ts";
+import { R0, R1 } from "../asm/register.ts";
+import { GLOBAL_START, GLOBALS_SIZE } from "./_script_records.ts";
 import { Assembler } from "../asm/assembler.ts";
 import { ringBufReader } from "../ringbuf/reader.ts";
 import { onlineCpus } from "../sys/cpu.ts";
@@ -119,9 +120,8 @@ function intervalNs(target: string): number {
 /** The program that stores the start time (for `elapsed`) in `globals`. */
 function initGlobals(): Assembler {
   return new Assembler()
-    .call("ktime_get_ns").stxdw(R10, -16, R0).stw(R10, -4, 0)
-    .loadMapPtr(R1, "globals").mov64(R2, R10).add64(R2, -4).mov64(R3, R10).add64(R3, -16)
-    .mov64(R4, 0).call("map_update_elem").mov64(R0, 0).exit();
+    .call("ktime_get_ns").loadMapValue(R1, "globals", GLOBAL_START).stxdw(R1, 0, R0)
+    .mov64(R0, 0).exit();
 }
 
 /**
@@ -234,11 +234,18 @@ export async function runScript(ir: ScriptIr, options: ScriptOptions = {}): Prom
       });
       add("stacks", stacks);
     }
-    if (progs.some((p) => p.code!.globals)) {
-      add(
-        "globals",
-        createMap({ type: "array", keySize: 4, valueSize: 8, maxEntries: 1, name: "globals" }),
-      );
+    // The start time and the stop flag (GLOBALS_SIZE): every script has one.
+    add(
+      "globals",
+      createMap({
+        type: "array",
+        keySize: 4,
+        valueSize: GLOBALS_SIZE,
+        maxEntries: 1,
+        name: "globals",
+      }),
+    );
+    if (progs.some((p) => p.code!.elapsed)) {
       const init = await loadProgramAsync({
         type: "raw_tracepoint",
         instructions: initGlobals(),
