@@ -1281,7 +1281,7 @@ export class ScriptRun<R> implements AsyncDisposable, Disposable {
   run(options?: RunOptions): Promise<void> {
     return this.handle.run(options);
   }
-  /** Stops: detaches, runs `end` bodies, prints every map, closes. */
+  /** Stops: freezes the probes, runs `end` bodies and prints every map while they detach, closes. */
   stop(): Promise<void> {
     return this.handle.stop();
   }
