@@ -11,6 +11,7 @@
 // sources'. Same sources, same bytes (deno bundle is deterministic).
 
 import { type BundleInput, fnv1a32 } from "../src/cli/cli_bundle_check.ts";
+import { BUNDLE_ARGS } from "./build_package.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const OUT = "src/cli/cli_bundle.js";
@@ -66,18 +67,7 @@ export async function buildBundle(folder: string): Promise<string> {
       entry,
       `export { main } from ${mod};\nexport const INPUTS = ${JSON.stringify(inputs)};\n`,
     );
-    await run(Deno.execPath(), [
-      "bundle",
-      "--quiet",
-      "--no-config",
-      "--platform",
-      "deno",
-      "--minify",
-      "--keep-names", // errors take their class's name (new.target.name)
-      "-o",
-      out,
-      entry,
-    ], dir);
+    await run(Deno.execPath(), [...BUNDLE_ARGS, "-o", out, entry], dir);
     code = await Deno.readTextFile(out);
   } finally {
     await Deno.remove(tmp, { recursive: true });
