@@ -40,3 +40,66 @@ export async function privateBpffs(): Promise<{ path: string } & AsyncDisposable
 export function ratio(a: number, b: number): string {
   return `${(a / b).toFixed(2)}×`;
 }
+
+/**
+ * Milliseconds from spawn to the first non-empty stdout line other than
+ * bpftrace's "Attaching N probes..." (then the child gets SIGINT and is
+ * awaited).
+ */
+export async function firstLine(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<number> {
+  const t0 = performance.now();
+  const child = new Deno.Command(cmd, { args, cwd: options.cwd, stdout: "piped", stderr: "null" })
+    .spawn();
+  const dec = new TextDecoder();
+  let text = "";
+  let ms = NaN;
+  for await (const chunk of child.stdout) {
+    text += dec.decode(chunk, { stream: true });
+    const lines = text.split("\n").slice(0, -1);
+    if (lines.some((l) => l !== "" && !l.startsWith("Attaching "))) {
+      ms = performance.now() - t0;
+      break;
+    }
+  }
+  try {
+    child.kill("SIGINT");
+  } catch {
+    // already ended
+  }
+  await child.status;
+  if (Number.isNaN(ms)) throw new Error(`${cmd} ${args.join(" ")} printed no line: ${text}`);
+  return ms;
+}
+
+/**
+ * Runs each of `runs` once (warming caches), then `rounds` rounds of all of
+ * them interleaved; each one's results by name.
+ */
+export async function interleaved(
+  runs: Record<string, () => Promise<number>>,
+  rounds: number,
+): Promise<Record<string, number[]>> {
+  const times: Record<string, number[]> = Object.fromEntries(
+    Object.keys(runs).map((k) => [k, []]),
+  );
+  for (const run of Object.values(runs)) await run();
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, run] of Object.entries(runs)) times[name].push(await run());
+  }
+  return times;
+}
+
+/** Prints a markdown table of each run's median and its ratio to `reference`'s. */
+export function printVs(title: string, times: Record<string, number[]>, reference: string): void {
+  const base = median(times[reference]);
+  console.log(`| ${title} | median | vs ${reference} |`);
+  console.log("|---|---|---|");
+  for (const [name, xs] of Object.entries(times)) {
+    const m = median(xs);
+    console.log(`| ${name} | ${m.toFixed(0)} ms | ${ratio(m, base)} |`);
+  }
+}

@@ -71,7 +71,7 @@
 // costs what it saves). Issue 14's ≤ 1/4 is out of reach for a `deno task`
 // start: the floor of one `deno run` is already 0.2-0.35× bpftrace's BEGIN.
 
-import { compileC, median, ratio } from "./_util.ts";
+import { compileC, firstLine, median, ratio } from "./_util.ts";
 import { INPUTS } from "../src/cli/cli_bundle.js";
 import { staleBundleInput } from "../src/cli/cli_bundle_check.ts";
 
@@ -97,31 +97,6 @@ const dir = await Deno.makeTempDir({ prefix: "denobpf-bench-bpftrace-" });
 const ticker = await compileC([`${here}attach_tracepoint_ticker.c`], `${dir}/ticker`);
 const tick = new Deno.Command(ticker, { stdout: "null" }).spawn();
 
-/** Milliseconds from spawn to the first non-empty stdout line after "Attaching…". */
-async function firstLine(cmd: string, args: string[]): Promise<number> {
-  const t0 = performance.now();
-  const child = new Deno.Command(cmd, { args, cwd: root, stdout: "piped", stderr: "null" }).spawn();
-  const dec = new TextDecoder();
-  let text = "";
-  let ms = NaN;
-  for await (const chunk of child.stdout) {
-    text += dec.decode(chunk, { stream: true });
-    const lines = text.split("\n").slice(0, -1);
-    if (lines.some((l) => l !== "" && !l.startsWith("Attaching "))) {
-      ms = performance.now() - t0;
-      break;
-    }
-  }
-  try {
-    child.kill("SIGINT");
-  } catch {
-    // already ended
-  }
-  await child.status;
-  if (Number.isNaN(ms)) throw new Error(`${cmd} ${args.join(" ")} printed no line: ${text}`);
-  return ms;
-}
-
 const floorScript = `${dir}/floor.ts`;
 await Deno.writeTextFile(floorScript, 'console.log("first line");\n');
 // The same CLI from its sources (src/cli/mod.ts), as cli.ts runs it when the bundle is stale.
@@ -135,14 +110,17 @@ const deno = Deno.execPath();
 const begin = Object.values(ONE_LINERS)[0];
 /** Rows besides the one-liners: the floor and where the rest of the time goes (BEGIN printf). */
 const extra: Record<string, () => Promise<number>> = {
-  "floor: an empty script's line (deno run -A)": () => firstLine(deno, ["run", "-A", floorScript]),
+  "floor: an empty script's line (deno run -A)": () =>
+    firstLine(deno, ["run", "-A", floorScript], { cwd: root }),
   "BEGIN printf from the sources (deno run -A, no bundle)": () =>
-    firstLine(deno, ["run", "-A", sourcesScript, "trace", "-e", begin]),
+    firstLine(deno, ["run", "-A", sourcesScript, "trace", "-e", begin], { cwd: root }),
 };
 
 const tools: Record<string, (p: string) => Promise<number>> = {
-  "deno task cli trace": (p) => firstLine(deno, ["task", "-q", "cli", "trace", "-e", p]),
-  "deno run -A cli.ts trace": (p) => firstLine(deno, ["run", "-A", "cli.ts", "trace", "-e", p]),
+  "deno task cli trace": (p) =>
+    firstLine(deno, ["task", "-q", "cli", "trace", "-e", p], { cwd: root }),
+  "deno run -A cli.ts trace": (p) =>
+    firstLine(deno, ["run", "-A", "cli.ts", "trace", "-e", p], { cwd: root }),
   "bpftrace": (p) => firstLine("bpftrace", ["-e", p]),
 };
 const times: Record<string, number[]> = {};

@@ -114,6 +114,7 @@
 // USDT notes), resolveKsym/resolveUsym (kallsyms, ELF), the formatters.
 
 import { median } from "./_util.ts";
+import { buildPackage } from "../tools/build_package.ts";
 
 const root = new URL("../", import.meta.url);
 const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))) as {
@@ -263,6 +264,18 @@ try {
     sizes[name === "." ? "@denobpf/ebpf" : `@denobpf/ebpf/${name.slice(2)}`] = await graphSize(
       config.exports[name],
     );
+  }
+  // The same entries as JSR gets them: the package built by tools/build_package.ts
+  // (JavaScript bundled with code splitting, typed by the TypeScript).
+  const pkg = await buildPackage(root.pathname.replace(/\/$/, ""), `${dir}/pkg`);
+  for (const name of chosen) {
+    const entry = pkg.entries.find((e) => e.key === name)!;
+    const label = `${name === "." ? "@denobpf/ebpf" : `@denobpf/ebpf/${name.slice(2)}`} (package)`;
+    const file = `${dir}/package_${name === "." ? "root" : name.slice(2).replaceAll("/", "_")}.ts`;
+    const url = `file://${pkg.dir}/${entry.js}`;
+    await Deno.writeTextFile(file, `import * as m from "${url}";\nif (!m) throw 0;\n`);
+    scripts[label] = file;
+    sizes[label] = await graphSize(`${pkg.dir}/${entry.js}`);
   }
 
   const times: Record<string, { wall: number[]; cpu: number[] }> = Object.fromEntries(

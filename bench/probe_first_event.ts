@@ -9,7 +9,7 @@
 //   deno run -A bench/probe_first_event.ts [rounds]
 
 import { probe, rawTracepoint, tracepoint } from "../src/probe/mod.ts";
-import { compileC, median, ratio } from "./_util.ts";
+import { compileC, interleaved, printVs } from "./_util.ts";
 
 if (Deno.args[0] === "child") {
   // The scripted probe being measured: attach, wait for one event, detach.
@@ -50,21 +50,12 @@ const runs: Record<string, () => Promise<number>> = {
       'tracepoint:syscalls:sys_enter_getpid { printf("%d %s\\n", pid, comm); exit(); }',
     ]),
 };
-const times: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+let times: Record<string, number[]>;
 try {
-  for (const run of Object.values(runs)) await run(); // warm caches
-  for (let i = 0; i < rounds; i++) {
-    for (const [name, run] of Object.entries(runs)) times[name].push(await run());
-  }
+  times = await interleaved(runs, rounds);
 } finally {
   tick.kill();
   await tick.status;
   await Deno.remove(dir, { recursive: true });
 }
-const base = median(times["bpftrace tracepoint"]);
-console.log(`| probe (whole process, ${rounds} rounds) | median | vs bpftrace |`);
-console.log("|---|---|---|");
-for (const [name, xs] of Object.entries(times)) {
-  const m = median(xs);
-  console.log(`| ${name} | ${m.toFixed(0)} ms | ${ratio(m, base)} |`);
-}
+printVs(`probe (whole process, ${rounds} rounds)`, times, "bpftrace tracepoint");

@@ -17,6 +17,7 @@ const ALL = [
   "probe_list",
   "bpftrace_start",
   "script_overhead",
+  "script_first_output",
 ];
 const chosen = Deno.args.length ? Deno.args : ALL;
 const here = new URL(".", import.meta.url).pathname;

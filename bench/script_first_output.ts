@@ -1,0 +1,67 @@
+// Issue 13's time to first output: a latency histogram with state shared by
+// two probes (bench/_latency_hist.ts, written with @denobpf/ebpf/probe and
+// run as a user runs it, `deno run --allow-ffi`), against the same script in
+// bpftrace, whole process from spawn to the histogram's first line. Both end
+// at the first getpid timed (exit()) and print the histogram at stop. A
+// ticker process calls getpid every 200 µs throughout, so each sees a call as
+// soon as it is attached. Interleaved rounds, medians. The script runs
+// twice: importing the package as JSR gets it (tools/build_package.ts: the
+// entries as bundled JavaScript), and importing this repository's
+// TypeScript (its deno.json import map). The floor row is an empty script
+// under `deno run --allow-ffi`.
+//
+//   deno run -A bench/script_first_output.ts [rounds]
+
+import { compileC, firstLine, interleaved, printVs } from "./_util.ts";
+import { buildPackage } from "../tools/build_package.ts";
+
+const BPFTRACE = "tracepoint:syscalls:sys_enter_getpid { @start[tid] = nsecs; } " +
+  "tracepoint:syscalls:sys_exit_getpid /@start[tid]/ { @ns = hist(nsecs - @start[tid]); " +
+  "delete(@start[tid]); exit(); }";
+
+const rounds = Number(Deno.args[0] ?? 11);
+const here = new URL(".", import.meta.url).pathname;
+const dir = await Deno.makeTempDir({ prefix: "denobpf-bench-first-output-" });
+const ticker = await compileC([`${here}attach_tracepoint_ticker.c`], `${dir}/ticker`);
+const tick = new Deno.Command(ticker, { stdout: "null" }).spawn();
+const floor = `${dir}/floor.ts`;
+await Deno.writeTextFile(floor, 'console.log("first line");\n');
+const deno = Deno.execPath();
+// A user's folder: the script, and an import map naming the built package's entries.
+const pkg = await buildPackage(
+  new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
+  `${dir}/pkg`,
+);
+const user = `${dir}/user`;
+await Deno.mkdir(user);
+await Deno.copyFile(`${here}_latency_hist.ts`, `${user}/latency_hist.ts`);
+await Deno.writeTextFile(
+  `${user}/deno.json`,
+  JSON.stringify({
+    imports: Object.fromEntries(
+      pkg.entries.map((e) => [
+        `@denobpf/ebpf${e.key === "." ? "" : e.key.slice(1)}`,
+        `${pkg.dir}/${e.js}`,
+      ]),
+    ),
+  }),
+);
+
+const runs: Record<string, () => Promise<number>> = {
+  "script(), the package as JSR gets it (deno run --allow-ffi)": () =>
+    firstLine(deno, ["run", "--allow-ffi", "latency_hist.ts"], { cwd: user }),
+  "script(), this repository's TypeScript (deno run --allow-ffi)": () =>
+    firstLine(deno, ["run", "--allow-ffi", `${here}_latency_hist.ts`], { cwd: here }),
+  "bpftrace": () => firstLine("bpftrace", ["-e", BPFTRACE]),
+  "floor: an empty script (deno run --allow-ffi)": () =>
+    firstLine(deno, ["run", "--allow-ffi", floor]),
+};
+let times: Record<string, number[]>;
+try {
+  times = await interleaved(runs, rounds);
+} finally {
+  tick.kill();
+  await tick.status;
+  await Deno.remove(dir, { recursive: true });
+}
+printVs(`latency histogram, spawn to first output (${rounds} rounds)`, times, "bpftrace");
