@@ -8,13 +8,26 @@
 
 /** Base class of every error denobpf throws on purpose. */
 export class EbpfError extends Error {
+  static {
+    nameError(this, "EbpfError");
+  }
   /** A stable, machine-readable code for the error class. */
   readonly code: string = "EBPF";
   /** Creates an error with a message and an optional cause. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = new.target.prototype.name;
   }
+}
+
+/**
+ * Gives an error class's instances their `name`, as the source spells the
+ * class: the published package is minified (tools/build_package.ts), which
+ * renames classes, so `new.target.name` would not do. Every error class
+ * calls it in a static block.
+ */
+export function nameError(cls: { prototype: Error }, name: string): void {
+  Object.defineProperty(cls.prototype, "name", { value: name, writable: true, configurable: true });
 }
 
 /** Options shared by the error constructors. */
@@ -29,6 +42,9 @@ export interface ErrorOptions {
  * `requirement` says what brings it (a kernel version or a config option).
  */
 export class NotSupportedError extends EbpfError {
+  static {
+    nameError(this, "NotSupportedError");
+  }
   /** Always `"ENOTSUPPORTED"`. */
   override readonly code = "ENOTSUPPORTED";
   /** What is missing, e.g. `"map type ringbuf"`. */
@@ -49,6 +65,9 @@ export class NotSupportedError extends EbpfError {
 
 /** Something looked up by name or id does not exist (a symbol, a type, a key). */
 export class NotFoundError extends EbpfError {
+  static {
+    nameError(this, "NotFoundError");
+  }
   /** Always `"ENOTFOUND"`. */
   override readonly code = "ENOTFOUND";
   /** What was looked up. */
@@ -62,6 +81,9 @@ export class NotFoundError extends EbpfError {
 
 /** An argument is malformed: a bad name, a key of the wrong size, an invalid option. */
 export class InvalidArgumentError extends EbpfError {
+  static {
+    nameError(this, "InvalidArgumentError");
+  }
   /** Always `"EINVALIDARG"`. */
   override readonly code = "EINVALIDARG";
 }
@@ -71,6 +93,9 @@ export class InvalidArgumentError extends EbpfError {
  * `format` names it and `offset`, where known, says where it went wrong.
  */
 export class ParseError extends EbpfError {
+  static {
+    nameError(this, "ParseError");
+  }
   /** Always `"EPARSE"`. */
   override readonly code = "EPARSE";
   /** The format being parsed, e.g. `"btf"`, `"elf"`, `"kallsyms"`. */
@@ -100,6 +125,9 @@ export class ParseError extends EbpfError {
  * (Deno's permission and `--allow-ffi` are both missing).
  */
 export class FileError extends EbpfError {
+  static {
+    nameError(this, "FileError");
+  }
   /** The errno name or one of the codes listed above. */
   override readonly code: string;
   /** The file concerned. */
@@ -126,6 +154,9 @@ export class FileError extends EbpfError {
  * "absent" test for this class.
  */
 export class FileNotFoundError extends NotFoundError {
+  static {
+    nameError(this, "FileNotFoundError");
+  }
   /** The path that does not exist. */
   readonly path: string;
   /** Always 2 (ENOENT). */
@@ -143,6 +174,9 @@ export class FileNotFoundError extends NotFoundError {
  * the flag to add to `deno run`; the message names it.
  */
 export class DenoPermissionError extends EbpfError {
+  static {
+    nameError(this, "DenoPermissionError");
+  }
   /** Always `"ENOTCAPABLE"`. */
   override readonly code = "ENOTCAPABLE";
   /** The `deno run` flag that grants the permission, e.g. `"--allow-ffi"`. */

@@ -258,3 +258,16 @@ Deno.test("importing the root does not load the collection loader, the probe com
   }
   assert.ok(rel.length <= 100, `the root loads ${rel.length} modules`);
 });
+
+Deno.test("every error class an entry exports names itself (nameError), so minified builds keep the name", async () => {
+  let n = 0;
+  for (const [entry] of entries) {
+    for (const [name, value] of Object.entries(await load(entry))) {
+      if (typeof value !== "function" || !(value.prototype instanceof Error)) continue;
+      assert.ok(Object.hasOwn(value.prototype, "name"), `${entry} ${name}: no nameError(this, …)`);
+      assert.equal((value.prototype as Error).name, value.name, `${entry} ${name}`);
+      n++;
+    }
+  }
+  assert.ok(n >= 30, `${n} error classes`);
+});

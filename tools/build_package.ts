@@ -2,7 +2,7 @@
 // sources, README, LICENSE, examples), plus every `exports` entry as
 // JavaScript under js/, bundled by `deno bundle` with code splitting (one
 // module per entry, shared chunks, so a class exported by two entries is one
-// class), and each typed by its TypeScript entry (`@ts-self-types`). The
+// class) and minified, and each typed by its TypeScript entry (`@ts-self-types`). The
 // package's deno.json points `exports` at the JavaScript. Deno runs a
 // TypeScript module through its transpile cache, which costs a script ~4x
 // what the same code costs as one minified module (bench/import_cost.ts);
@@ -23,8 +23,8 @@ export const BUNDLE_ARGS = [
   "--no-config",
   "--platform",
   "deno",
+  // Names are minified too: errors carry theirs from the source (nameError in src/errors.ts).
   "--minify",
-  "--keep-names", // errors take their class's name (new.target.name)
 ];
 
 /** The folder JavaScript entries are written to, inside the package. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { InvalidArgumentError, nameError, NotFoundError } from "../errors.ts";
 
 /** Options of {@linkcode UnknownLabelError}. */
 export interface UnknownLabelErrorOptions {
@@ -18,6 +18,9 @@ export interface UnknownLabelErrorOptions {
  * label (`symbol`) to the target instruction, or fix the spelling.
  */
 export class UnknownLabelError extends NotFoundError {
+  static {
+    nameError(this, "UnknownLabelError");
+  }
   /** The label that was referred to. */
   readonly label: string;
   /** Index (in the instruction list) of the instruction that refers to it. */
@@ -41,6 +44,9 @@ export class UnknownLabelError extends NotFoundError {
 
 /** Two instructions carry the same label; labels must be unique. */
 export class DuplicateLabelError extends InvalidArgumentError {
+  static {
+    nameError(this, "DuplicateLabelError");
+  }
   /** The label carried twice. */
   readonly label: string;
   /** Indexes of the first and second instruction that carry it. */
@@ -73,6 +79,9 @@ export interface JumpOutOfRangeErrorOptions {
  * and calls a signed 32-bit one. Use `ja32`/`gotol` for far jumps.
  */
 export class JumpOutOfRangeError extends InvalidArgumentError {
+  static {
+    nameError(this, "JumpOutOfRangeError");
+  }
   /** The label jumped to. */
   readonly label: string;
   /** Index of the jump instruction. */

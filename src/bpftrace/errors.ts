@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ParseError } from "../errors.ts";
+import { nameError, ParseError } from "../errors.ts";
 import type { Loc } from "./ast.ts";
 
 /**
@@ -17,6 +17,9 @@ import type { Loc } from "./ast.ts";
  * `FILE:LINE-ENDLINE: ERROR: message` alone).
  */
 export class BpftraceError extends ParseError {
+  static {
+    nameError(this, "BpftraceError");
+  }
   /** Where in the source, when known. */
   readonly loc?: Loc;
   /** The message without position (as after `ERROR: `). */

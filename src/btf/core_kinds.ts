@@ -5,7 +5,7 @@
  * @module
  */
 
-import { EbpfError } from "../errors.ts";
+import { EbpfError, nameError } from "../errors.ts";
 import { POISON_HELPER } from "../sys/abi.ts";
 
 /** `enum bpf_core_relo_kind`. */
@@ -91,6 +91,9 @@ export function isEnumKind(k: number): boolean {
  * program was loaded.
  */
 export class CoreRelocationError extends EbpfError {
+  static {
+    nameError(this, "CoreRelocationError");
+  }
   /** Always `"ECORERELO"`. */
   override readonly code = "ECORERELO";
   /** The program, when known. */

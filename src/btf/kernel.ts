@@ -18,6 +18,7 @@ import {
   FileError,
   FileNotFoundError,
   InvalidArgumentError,
+  nameError,
   NotFoundError,
   NotSupportedError,
   ParseError,
@@ -48,6 +49,9 @@ export const MODULE_BTF_CONFIG = "CONFIG_DEBUG_INFO_BTF_MODULES";
  * permission, a directory in its place, an I/O error. `path` names the file.
  */
 export class KernelFileError extends EbpfError {
+  static {
+    nameError(this, "KernelFileError");
+  }
   /** Always `"EKERNELFILE"`. */
   override readonly code = "EKERNELFILE";
   /** The file that could not be read. */
@@ -66,6 +70,9 @@ export class KernelFileError extends EbpfError {
  * in a module without `/sys/kernel/btf/<module>`.
  */
 export class MissingModuleBtfError extends NotFoundError {
+  static {
+    nameError(this, "MissingModuleBtfError");
+  }
   /** The type that could not be found. */
   readonly typeName: string;
   /** The module that owns the target function. */

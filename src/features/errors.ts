@@ -4,7 +4,7 @@
  * @module
  */
 
-import { EbpfError } from "../errors.ts";
+import { EbpfError, nameError } from "../errors.ts";
 
 /**
  * A probe cannot give an answer on this kernel: for instance, whether a
@@ -13,6 +13,9 @@ import { EbpfError } from "../errors.ts";
  * can probe them either). Load a real program of the type to find out.
  */
 export class IndeterminateProbeError extends EbpfError {
+  static {
+    nameError(this, "IndeterminateProbeError");
+  }
   /** Always `"EPROBEINDETERMINATE"`. */
   override readonly code = "EPROBEINDETERMINATE";
   /** What could not be probed, e.g. `"helpers of program type struct_ops"`. */

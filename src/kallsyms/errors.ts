@@ -4,7 +4,7 @@
  * @module
  */
 
-import { InvalidArgumentError, NotSupportedError } from "../errors.ts";
+import { InvalidArgumentError, nameError, NotSupportedError } from "../errors.ts";
 
 /** One owner of a symbol name, as reported in {@link AmbiguousSymbolError.candidates}. */
 export interface AmbiguousCandidate {
@@ -32,6 +32,9 @@ export interface AmbiguousSymbolErrorOptions {
  * one symbol.
  */
 export class AmbiguousSymbolError extends InvalidArgumentError {
+  static {
+    nameError(this, "AmbiguousSymbolError");
+  }
   /** The ambiguous name. */
   readonly symbol: string;
   /** Every entry of that name, in file order. */
@@ -63,6 +66,9 @@ export class AmbiguousSymbolError extends InvalidArgumentError {
  * "kernel symbol addresses" without more privileges.
  */
 export class RestrictedAddressError extends NotSupportedError {
+  static {
+    nameError(this, "RestrictedAddressError");
+  }
   /** The symbol whose address was asked for, if any. */
   readonly symbol?: string;
   /** Creates the error, optionally naming the symbol that was looked up. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { EbpfError, InvalidArgumentError } from "../errors.ts";
+import { EbpfError, InvalidArgumentError, nameError } from "../errors.ts";
 import { EEXIST, ENOENT, EPERM } from "../sys/errno.ts";
 import { PermissionError, SyscallError } from "../sys/error.ts";
 
@@ -15,6 +15,9 @@ import { PermissionError, SyscallError } from "../sys/error.ts";
  * `errno` is EEXIST and `code` is `"EEXIST"`.
  */
 export class MapKeyExistsError extends SyscallError {
+  static {
+    nameError(this, "MapKeyExistsError");
+  }
   /** Creates the error for `command` (e.g. `"BPF_MAP_UPDATE_ELEM"`) on map `label`. */
   constructor(command: string, label: string) {
     super("bpf", EEXIST, {
@@ -30,6 +33,9 @@ export class MapKeyExistsError extends SyscallError {
  * throw this: a missing key is `undefined` there.
  */
 export class MapKeyNotFoundError extends SyscallError {
+  static {
+    nameError(this, "MapKeyNotFoundError");
+  }
   /** Creates the error for `command` on map `label`. */
   constructor(command: string, label: string) {
     super("bpf", ENOENT, {
@@ -42,6 +48,9 @@ export class MapKeyNotFoundError extends SyscallError {
 
 /** The map has no room for a new element (E2BIG from an update or push). */
 export class MapFullError extends SyscallError {
+  static {
+    nameError(this, "MapFullError");
+  }
   /** Creates the error; `errno` is the one the kernel returned (E2BIG or ENOSPC). */
   constructor(command: string, label: string, options: { errno: number; maxEntries: number }) {
     super("bpf", options.errno, {
@@ -57,6 +66,9 @@ export class MapFullError extends SyscallError {
  * with BPF_F_RDONLY, or opened read-only. No capability helps here.
  */
 export class MapReadOnlyError extends PermissionError {
+  static {
+    nameError(this, "MapReadOnlyError");
+  }
   /** Creates the error for `command` on map `label`. */
   constructor(command: string, label: string) {
     super("bpf", EPERM, [], {
@@ -73,6 +85,9 @@ export class MapReadOnlyError extends PermissionError {
  * map can hold. Retry, or stop the writers while iterating.
  */
 export class MapIterationError extends EbpfError {
+  static {
+    nameError(this, "MapIterationError");
+  }
   /** `"EMAPITER"`. */
   override readonly code = "EMAPITER";
   /** How many keys the iterator visited before giving up. */
@@ -105,6 +120,9 @@ export interface MapFieldMismatch {
  * `mismatches` lists them.
  */
 export class MapMismatchError extends InvalidArgumentError {
+  static {
+    nameError(this, "MapMismatchError");
+  }
   /** The map's name in the spec or collection. */
   readonly map: string;
   /** The fields that differ. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { EbpfError, InvalidArgumentError } from "../errors.ts";
+import { EbpfError, InvalidArgumentError, nameError } from "../errors.ts";
 import type { ExpositionFormat, Metric } from "./metric.ts";
 import { ascii, ExpositionWriter } from "./writer.ts";
 
@@ -157,6 +157,9 @@ const EOF = ascii("# EOF\n");
 
 /** Reading a metric failed during a scrape (its map was closed, …); `metric` names it. */
 export class MetricsScrapeError extends EbpfError {
+  static {
+    nameError(this, "MetricsScrapeError");
+  }
   /** Always `"EMETRICSCRAPE"`. */
   override readonly code = "EMETRICSCRAPE";
   /** The metric whose read failed. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { InvalidArgumentError, nameError, NotFoundError } from "../errors.ts";
 
 /**
  * A probe names something that does not exist: a tracepoint, a field of a
@@ -12,6 +12,9 @@ import { InvalidArgumentError, NotFoundError } from "../errors.ts";
  * names that do exist (also in the message).
  */
 export class ProbeNotFoundError extends NotFoundError {
+  static {
+    nameError(this, "ProbeNotFoundError");
+  }
   /** Existing names close to the one asked for, closest first. */
   readonly suggestions: readonly string[];
   /** Creates the error; the message ends with the suggestions, if any. */
@@ -36,6 +39,9 @@ export class ProbeNotFoundError extends NotFoundError {
  * `expression` is the part at fault, when there is one.
  */
 export class ProbeCompileError extends InvalidArgumentError {
+  static {
+    nameError(this, "ProbeCompileError");
+  }
   /** The expression or filter at fault. */
   readonly expression?: string;
   /** Creates the error. */

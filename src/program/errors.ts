@@ -5,7 +5,7 @@
  * @module
  */
 
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, nameError } from "../errors.ts";
 import { PermissionError, SyscallError } from "../sys/error.ts";
 import { summarizeVerifierLog } from "./verifier_log.ts";
 
@@ -36,6 +36,9 @@ export interface VerifierErrorOptions {
  * ```
  */
 export class VerifierError extends SyscallError {
+  static {
+    nameError(this, "VerifierError");
+  }
   /** The verifier log, complete unless {@linkcode VerifierError.truncated}. */
   readonly log: string;
   /** The last meaningful lines: the reason, the instruction and `processed N insns`. */
@@ -98,6 +101,9 @@ export interface ProgramRefusedErrorOptions {
  * then {@linkcode ProgramRefusedError.byPolicy} is true. Not a verifier error.
  */
 export class ProgramRefusedError extends PermissionError {
+  static {
+    nameError(this, "ProgramRefusedError");
+  }
   /** The program type's name, e.g. `"tracing"`. */
   readonly programType: string;
   /** Required capabilities this process does not hold. */
@@ -143,6 +149,9 @@ export class ProgramRefusedError extends PermissionError {
  * ```
  */
 export class AttachTypeRequiredError extends InvalidArgumentError {
+  static {
+    nameError(this, "AttachTypeRequiredError");
+  }
   /** The program type's name, e.g. `"cgroup_sock_addr"`. */
   readonly programType: string;
   /** The attach types the kernel accepts for the program type, by name. */

@@ -1,4 +1,4 @@
-import { EbpfError } from "../errors.ts";
+import { EbpfError, nameError } from "../errors.ts";
 import { EACCES, EPERM, errnoName, errnoText } from "./errno.ts";
 
 /** Options for {@linkcode SyscallError}. */
@@ -17,6 +17,9 @@ export interface SyscallErrorOptions {
  * `err.errno === ENOENT` or `err.code === "ENOENT"`.
  */
 export class SyscallError extends EbpfError {
+  static {
+    nameError(this, "SyscallError");
+  }
   /** The errno name, e.g. `"ENOENT"`. */
   override readonly code: string;
   /** The syscall, e.g. `"bpf"`, `"perf_event_open"`, `"ioctl"`. */
@@ -45,6 +48,9 @@ export class SyscallError extends EbpfError {
  * the operation needs (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_NET_ADMIN).
  */
 export class PermissionError extends SyscallError {
+  static {
+    nameError(this, "PermissionError");
+  }
   /** The capabilities that would allow the operation. */
   readonly capabilities: readonly string[];
   /** Creates the error. */

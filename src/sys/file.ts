@@ -23,7 +23,7 @@
  * @module
  */
 
-import { FileError, FileNotFoundError } from "../errors.ts";
+import { FileError, FileNotFoundError, nameError } from "../errors.ts";
 import { errno, libc } from "./_libc.ts";
 import { EACCES, EISDIR, ENOENT, EPERM, errnoName, errnoText } from "./errno.ts";
 import { PermissionError } from "./error.ts";
@@ -96,6 +96,9 @@ export interface WriteFileOptions {
  * {@linkcode PermissionError} that also carries the path.
  */
 export class FilePermissionError extends PermissionError {
+  static {
+    nameError(this, "FilePermissionError");
+  }
   /** The file concerned. */
   readonly path: string;
   /** Creates the error for `syscall` on `path`; `verb` says what was being done ("reading"). */

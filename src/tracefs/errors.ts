@@ -4,7 +4,7 @@
  * @module
  */
 
-import { NotFoundError } from "../errors.ts";
+import { nameError, NotFoundError } from "../errors.ts";
 
 /** The command that mounts tracefs where the kernel documentation puts it. */
 export const TRACEFS_MOUNT_COMMAND = "mount -t tracefs tracefs /sys/kernel/tracing";
@@ -16,6 +16,9 @@ export const TRACEFS_MOUNT_COMMAND = "mount -t tracefs tracefs /sys/kernel/traci
  * names the command that mounts it.
  */
 export class TracefsNotMountedError extends NotFoundError {
+  static {
+    nameError(this, "TracefsNotMountedError");
+  }
   /** The mount command to run, as root. */
   readonly mountCommand: string = TRACEFS_MOUNT_COMMAND;
   /** The places that were looked at. */

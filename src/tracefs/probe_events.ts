@@ -11,6 +11,7 @@ import {
   FileError,
   FileNotFoundError,
   InvalidArgumentError,
+  nameError,
   NotSupportedError,
 } from "../errors.ts";
 import { exists, readTextFile, writeTextFile } from "../sys/file.ts";
@@ -36,6 +37,9 @@ export interface ProbeEventErrorOptions {
 
 /** Writing a probe definition to tracefs failed; the message carries the kernel's `error_log` line when there is one. */
 export class ProbeEventError extends EbpfError {
+  static {
+    nameError(this, "ProbeEventError");
+  }
   /** Always `"EPROBEEVENT"`. */
   override readonly code = "EPROBEEVENT";
   /** The line that was written. */
