@@ -108,6 +108,15 @@ Deno.test("package: errors are named after their class, as in the sources (the b
   assert.ok(e instanceof (js.get("./probe")!.InvalidArgumentError as typeof Error));
 });
 
+Deno.test("package: its JavaScript entries document themselves through their TypeScript (deno doc --lint)", async () => {
+  const r = await deno(["doc", "--lint", ...pkg.entries.map((e) => e.js)], pkg.dir);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const doc = await deno(["doc", "js/src/map/mod.js"], pkg.dir);
+  assert.equal(doc.code, 0, doc.stderr);
+  assert.match(doc.stdout, /createMap/);
+  assert.match(doc.stdout, /BPF maps/, "the module doc of src/map/mod.ts");
+});
+
 Deno.test("package: a script importing it by name is type-checked by its TypeScript and runs under --allow-ffi", async () => {
   const dir = await consumer({
     "hello.ts": 'import { exit, printf, script } from "@denobpf/ebpf/probe";\n' +
