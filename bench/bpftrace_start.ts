@@ -11,6 +11,14 @@
 //
 //   deno run -A bench/bpftrace_start.ts [rounds]
 //
+// RESULTS, 2026-12-07 (a later session), 50d5ac1, idle, 7 rounds: after
+// stop() prints before the probes detach (a stop flag freezes them, then
+// END and the maps print while the links close), the two-probe histogram
+// prints in 182 / 156 ms against bpftrace's 496 (0.37x / 0.31x; it was
+// 0.52x / 0.39x in the 5 rounds just before, same machine). The rest:
+// BEGIN 166 / 134 vs 189 ms, tracepoint 182 / 153 vs 190 ms, floor 69 ms
+// (0.36x), BEGIN from the sources 179 ms (0.94x).
+//
 // RESULTS, 2026-12-07, 2183148 on an idle machine (load 0.06, the first
 // run with nothing else beside it), same run, 11 rounds (deno task / deno run,
 // each against bpftrace):
