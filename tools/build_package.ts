@@ -10,7 +10,9 @@
 //
 //   deno task package                        build into .package/
 //   deno task package --out DIR              build into DIR
-//   deno task package --publish [--dry-run]  build, then deno publish from it
+//   deno task package --publish [--dry-run]  build in a temporary folder (outside the
+//                                            repository, whose .gitignore names .package/),
+//                                            then deno publish from it
 //
 // The working tree is built as it is (as `deno publish` publishes it).
 
@@ -133,12 +135,18 @@ export async function buildPackage(src: string, out: string): Promise<BuiltPacka
 if (import.meta.main) {
   const args = [...Deno.args];
   const at = args.indexOf("--out");
-  const out = at >= 0 ? args[at + 1] : `${root}/.package`;
+  const publishing = args.includes("--publish");
+  // deno publish reads the .gitignore of the repository around it, which ignores .package/:
+  // a package to publish is built outside the repository.
+  const tmp = publishing && at < 0
+    ? await Deno.makeTempDir({ prefix: "denobpf-package-" })
+    : undefined;
+  const out = at >= 0 ? args[at + 1] : tmp ? `${tmp}/package` : `${root}/.package`;
   if (at >= 0 && (out === undefined || out.startsWith("--"))) {
     console.error("--out needs a folder");
     Deno.exit(2);
   }
-  if (at < 0) await Deno.remove(out, { recursive: true }).catch(() => {});
+  if (at < 0 && !tmp) await Deno.remove(out, { recursive: true }).catch(() => {});
   const built = await buildPackage(root, out);
   console.log(`built ${built.dir}: ${built.entries.length} entries as JavaScript in ${JS_DIR}/`);
   if (args.includes("--publish")) {
@@ -150,6 +158,7 @@ if (import.meta.main) {
       stdout: "inherit",
       stderr: "inherit",
     }).output();
+    if (tmp) await Deno.remove(tmp, { recursive: true });
     Deno.exit(o.code);
   }
 }
