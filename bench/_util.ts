@@ -36,6 +36,34 @@ export async function privateBpffs(): Promise<{ path: string } & AsyncDisposable
   };
 }
 
+/** A temporary folder; disposing removes it with what it holds. */
+export async function tempDir(prefix: string): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true });
+    },
+  };
+}
+
+/**
+ * Builds bench/attach_tracepoint_ticker.c into `dir` and runs it: a getpid
+ * every 200 µs, so that a getpid probe sees a call as soon as it is
+ * attached. Disposing stops it.
+ */
+export async function getpidTicker(dir: string): Promise<AsyncDisposable> {
+  const source = new URL("attach_tracepoint_ticker.c", import.meta.url).pathname;
+  const child = new Deno.Command(await compileC([source], `${dir}/ticker`), { stdout: "null" })
+    .spawn();
+  return {
+    async [Symbol.asyncDispose]() {
+      child.kill();
+      await child.status;
+    },
+  };
+}
+
 /** Formats a ratio like `1.23×`. */
 export function ratio(a: number, b: number): string {
   return `${(a / b).toFixed(2)}×`;

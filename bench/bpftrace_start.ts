@@ -79,7 +79,7 @@
 // costs what it saves). Issue 14's ≤ 1/4 is out of reach for a `deno task`
 // start: the floor of one `deno run` is already 0.2-0.35× bpftrace's BEGIN.
 
-import { compileC, firstLine, median, ratio } from "./_util.ts";
+import { firstLine, getpidTicker, median, ratio, tempDir } from "./_util.ts";
 import { INPUTS } from "../src/cli/cli_bundle.js";
 import { staleBundleInput } from "../src/cli/cli_bundle_check.ts";
 
@@ -92,7 +92,6 @@ const ONE_LINERS: Record<string, string> = {
 };
 
 const rounds = Number(Deno.args[0] ?? 7);
-const here = new URL(".", import.meta.url).pathname;
 const root = new URL("../", import.meta.url).pathname;
 // cli.ts runs the bundle only while it holds the current sources: say which ran.
 const stale = staleBundleInput(INPUTS, { base: new URL("../src/cli/", import.meta.url) });
@@ -101,9 +100,9 @@ console.log(
     ? "cli.ts runs src/cli/cli_bundle.js (up to date)"
     : `cli.ts runs the sources: ${stale} changed since the bundle (deno task bundle)`,
 );
-const dir = await Deno.makeTempDir({ prefix: "denobpf-bench-bpftrace-" });
-const ticker = await compileC([`${here}attach_tracepoint_ticker.c`], `${dir}/ticker`);
-const tick = new Deno.Command(ticker, { stdout: "null" }).spawn();
+await using tmp = await tempDir("denobpf-bench-bpftrace-");
+const dir = tmp.path;
+await using _ticker = await getpidTicker(dir);
 
 const floorScript = `${dir}/floor.ts`;
 await Deno.writeTextFile(floorScript, 'console.log("first line");\n');
@@ -132,23 +131,17 @@ const tools: Record<string, (p: string) => Promise<number>> = {
   "bpftrace": (p) => firstLine("bpftrace", ["-e", p]),
 };
 const times: Record<string, number[]> = {};
-try {
-  for (const p of Object.values(ONE_LINERS)) {
-    for (const run of Object.values(tools)) await run(p); // warm caches
-  }
-  for (const run of Object.values(extra)) await run();
-  for (let i = 0; i < rounds; i++) {
-    for (const [name, run] of Object.entries(extra)) (times[name] ??= []).push(await run());
-    for (const [name, p] of Object.entries(ONE_LINERS)) {
-      for (const [tool, run] of Object.entries(tools)) {
-        (times[`${name}|${tool}`] ??= []).push(await run(p));
-      }
+for (const p of Object.values(ONE_LINERS)) {
+  for (const run of Object.values(tools)) await run(p); // warm caches
+}
+for (const run of Object.values(extra)) await run();
+for (let i = 0; i < rounds; i++) {
+  for (const [name, run] of Object.entries(extra)) (times[name] ??= []).push(await run());
+  for (const [name, p] of Object.entries(ONE_LINERS)) {
+    for (const [tool, run] of Object.entries(tools)) {
+      (times[`${name}|${tool}`] ??= []).push(await run(p));
     }
   }
-} finally {
-  tick.kill();
-  await tick.status;
-  await Deno.remove(dir, { recursive: true });
 }
 const [task, run, ref] = Object.keys(tools);
 console.log(

@@ -9,7 +9,7 @@
 //   deno run -A bench/probe_first_event.ts [rounds]
 
 import { probe, rawTracepoint, tracepoint } from "../src/probe/mod.ts";
-import { compileC, interleaved, printVs } from "./_util.ts";
+import { getpidTicker, interleaved, printVs, tempDir } from "./_util.ts";
 
 if (Deno.args[0] === "child") {
   // The scripted probe being measured: attach, wait for one event, detach.
@@ -25,10 +25,9 @@ if (Deno.args[0] === "child") {
 }
 
 const rounds = Number(Deno.args[0] ?? 11);
-const here = new URL(".", import.meta.url).pathname;
-const dir = await Deno.makeTempDir({ prefix: "denobpf-bench-probe-" });
-const ticker = await compileC([`${here}attach_tracepoint_ticker.c`], `${dir}/ticker`);
-const tick = new Deno.Command(ticker, { stdout: "null" }).spawn();
+await using tmp = await tempDir("denobpf-bench-probe-");
+const dir = tmp.path;
+await using _ticker = await getpidTicker(dir);
 
 async function timed(cmd: string, args: string[]): Promise<number> {
   const t0 = performance.now();
@@ -50,12 +49,5 @@ const runs: Record<string, () => Promise<number>> = {
       'tracepoint:syscalls:sys_enter_getpid { printf("%d %s\\n", pid, comm); exit(); }',
     ]),
 };
-let times: Record<string, number[]>;
-try {
-  times = await interleaved(runs, rounds);
-} finally {
-  tick.kill();
-  await tick.status;
-  await Deno.remove(dir, { recursive: true });
-}
+const times = await interleaved(runs, rounds);
 printVs(`probe (whole process, ${rounds} rounds)`, times, "bpftrace tracepoint");

@@ -33,8 +33,8 @@
 // The first run after the build (11 rounds, 2026-12-07) gave 174 ms, 0.34x;
 // the runs after it 146 and 142 ms.
 
-import { compileC, firstLine, interleaved, printVs } from "./_util.ts";
-import { buildPackage } from "../tools/build_package.ts";
+import { firstLine, getpidTicker, interleaved, printVs, tempDir } from "./_util.ts";
+import { buildPackage, importMap } from "../tools/build_package.ts";
 
 const BPFTRACE = "tracepoint:syscalls:sys_enter_getpid { @start[tid] = nsecs; } " +
   "tracepoint:syscalls:sys_exit_getpid /@start[tid]/ { @ns = hist(nsecs - @start[tid]); " +
@@ -42,9 +42,9 @@ const BPFTRACE = "tracepoint:syscalls:sys_enter_getpid { @start[tid] = nsecs; } 
 
 const rounds = Number(Deno.args[0] ?? 11);
 const here = new URL(".", import.meta.url).pathname;
-const dir = await Deno.makeTempDir({ prefix: "denobpf-bench-first-output-" });
-const ticker = await compileC([`${here}attach_tracepoint_ticker.c`], `${dir}/ticker`);
-const tick = new Deno.Command(ticker, { stdout: "null" }).spawn();
+await using tmp = await tempDir("denobpf-bench-first-output-");
+const dir = tmp.path;
+await using _ticker = await getpidTicker(dir);
 const floor = `${dir}/floor.ts`;
 await Deno.writeTextFile(floor, 'console.log("first line");\n');
 const deno = Deno.execPath();
@@ -56,17 +56,7 @@ const pkg = await buildPackage(
 const user = `${dir}/user`;
 await Deno.mkdir(user);
 await Deno.copyFile(`${here}_latency_hist.ts`, `${user}/latency_hist.ts`);
-await Deno.writeTextFile(
-  `${user}/deno.json`,
-  JSON.stringify({
-    imports: Object.fromEntries(
-      pkg.entries.map((e) => [
-        `@denobpf/ebpf${e.key === "." ? "" : e.key.slice(1)}`,
-        `${pkg.dir}/${e.js}`,
-      ]),
-    ),
-  }),
-);
+await Deno.writeTextFile(`${user}/deno.json`, JSON.stringify({ imports: importMap(pkg) }));
 
 const runs: Record<string, () => Promise<number>> = {
   "script(), the package as JSR gets it (deno run --allow-ffi)": () =>
@@ -77,12 +67,5 @@ const runs: Record<string, () => Promise<number>> = {
   "floor: an empty script (deno run --allow-ffi)": () =>
     firstLine(deno, ["run", "--allow-ffi", floor]),
 };
-let times: Record<string, number[]>;
-try {
-  times = await interleaved(runs, rounds);
-} finally {
-  tick.kill();
-  await tick.status;
-  await Deno.remove(dir, { recursive: true });
-}
+const times = await interleaved(runs, rounds);
 printVs(`latency histogram, spawn to first output (${rounds} rounds)`, times, "bpftrace");

@@ -7,7 +7,7 @@
 // package by name running under --allow-ffi alone.
 
 import assert from "node:assert/strict";
-import { buildPackage, type BuiltPackage } from "../tools/build_package.ts";
+import { buildPackage, type BuiltPackage, importMap } from "../tools/build_package.ts";
 
 const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -27,11 +27,7 @@ for (const e of pkg.entries) {
 /** A consumer folder whose import map names the package's entries, as a JSR import would. */
 async function consumer(files: Record<string, string>): Promise<string> {
   const dir = await Deno.makeTempDir({ dir: tmp, prefix: "consumer-" });
-  const imports: Record<string, string> = {};
-  for (const e of pkg.entries) {
-    imports[`@denobpf/ebpf${e.key === "." ? "" : e.key.slice(1)}`] = `${pkg.dir}/${e.js}`;
-  }
-  await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify({ imports }));
+  await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify({ imports: importMap(pkg) }));
   for (const [name, text] of Object.entries(files)) {
     await Deno.writeTextFile(`${dir}/${name}`, text);
   }

@@ -43,17 +43,35 @@ interface DenoJson {
 export interface BuiltPackage {
   /** The package folder. */
   dir: string;
+  /** The package's name (`@denobpf/ebpf`). */
+  name: string;
   /** Each export: its TypeScript source and the JavaScript module the package exports. */
   entries: { key: string; source: string; js: string }[];
 }
 
-async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+/** Runs `cmd` in `cwd`; its standard output, or an error with its standard error (or output). */
+export async function run(cmd: string, args: string[], cwd: string): Promise<Uint8Array> {
   const o = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
   if (!o.success) {
     const text = new TextDecoder().decode(o.stderr) || new TextDecoder().decode(o.stdout);
     throw new Error(`${cmd} ${args.join(" ")} failed: ${text}`);
   }
-  return new TextDecoder().decode(o.stdout);
+  return o.stdout;
+}
+
+/** The name an entry is imported by (`@denobpf/ebpf`, `@denobpf/ebpf/probe`). */
+function entryName(packageName: string, key: string): string {
+  return packageName + (key === "." ? "" : key.slice(1));
+}
+
+/**
+ * An import map naming each entry of the built package by its absolute
+ * path, as a user's deno.json would name the published package.
+ */
+export function importMap(pkg: BuiltPackage): Record<string, string> {
+  return Object.fromEntries(
+    pkg.entries.map((e) => [entryName(pkg.name, e.key), `${pkg.dir}/${e.js}`]),
+  );
 }
 
 /**
@@ -125,11 +143,11 @@ export async function buildPackage(src: string, out: string): Promise<BuiltPacka
   // The package's own examples import it by name: to its JavaScript too.
   const imports = config.imports as Record<string, string> | undefined;
   for (const e of entries) {
-    const name = config.name + (e.key === "." ? "" : e.key.slice(1));
+    const name = entryName(config.name, e.key);
     if (imports?.[name] !== undefined) imports[name] = `./${e.js}`;
   }
   await Deno.writeTextFile(`${out}/deno.json`, JSON.stringify(config, null, 2) + "\n");
-  return { dir: out, entries };
+  return { dir: out, name: config.name, entries };
 }
 
 if (import.meta.main) {
@@ -149,7 +167,7 @@ if (import.meta.main) {
   if (at < 0 && !tmp) await Deno.remove(out, { recursive: true }).catch(() => {});
   const built = await buildPackage(root, out);
   console.log(`built ${built.dir}: ${built.entries.length} entries as JavaScript in ${JS_DIR}/`);
-  if (args.includes("--publish")) {
+  if (publishing) {
     const publish = ["publish", "--allow-dirty"];
     if (args.includes("--dry-run")) publish.push("--dry-run");
     const o = await new Deno.Command(Deno.execPath(), {

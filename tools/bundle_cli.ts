@@ -11,19 +11,11 @@
 // sources'. Same sources, same bytes (deno bundle is deterministic).
 
 import { type BundleInput, fnv1a32 } from "../src/cli/cli_bundle_check.ts";
-import { BUNDLE_ARGS } from "./build_package.ts";
+import { BUNDLE_ARGS, run } from "./build_package.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const OUT = "src/cli/cli_bundle.js";
 const TYPES = "./cli_bundle.d.ts";
-
-async function run(cmd: string, args: string[], cwd: string): Promise<Uint8Array> {
-  const o = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
-  if (!o.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}`);
-  }
-  return o.stdout;
-}
 
 /** A copy of `src/` as of `rev`, in a temporary folder. */
 async function checkout(rev: string): Promise<string> {
