@@ -165,18 +165,24 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   if (at < 0 && !tmp) await Deno.remove(out, { recursive: true }).catch(() => {});
-  const built = await buildPackage(root, out);
-  console.log(`built ${built.dir}: ${built.entries.length} entries as JavaScript in ${JS_DIR}/`);
-  if (publishing) {
-    const publish = ["publish", "--allow-dirty"];
-    if (args.includes("--dry-run")) publish.push("--dry-run");
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: publish,
-      cwd: out,
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
+  let code = 0;
+  try {
+    const built = await buildPackage(root, out);
+    console.log(`built ${built.dir}: ${built.entries.length} entries as JavaScript in ${JS_DIR}/`);
+    if (publishing) {
+      const publish = ["publish", "--allow-dirty"];
+      if (args.includes("--dry-run")) publish.push("--dry-run");
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: publish,
+        cwd: out,
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      code = o.code;
+    }
+  } finally {
+    // the temporary folder goes whether the build or the publish failed
     if (tmp) await Deno.remove(tmp, { recursive: true });
-    Deno.exit(o.code);
   }
+  Deno.exit(code);
 }
